@@ -1,0 +1,74 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request
+from flask_babel import Babel
+
+from slrt.platform import db, errors
+from slrt.platform.api import init_api
+from slrt.platform.blueprints import register_all
+from slrt.platform.config import data_dir, public_url, setting
+from slrt.platform.runtime import database_url
+from slrt.platform.secrets_store import get_secret
+from slrt.platform.tenancy import leave_tenant
+
+LANGUAGES = ("id", "en")
+
+
+def select_locale() -> str:
+    chosen = request.args.get("lang") or request.cookies.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES) or "id"
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    # slrt.platform is a namespace package (no __init__.py), so Flask needs its root explicitly.
+    app = Flask(
+        "slrt.platform",
+        root_path=str(Path(__file__).resolve().parent),
+        instance_path=str(data_dir() / "instance"),
+        static_folder="static",
+        template_folder="templates",
+    )
+    logging.basicConfig(level=setting("SLRT_LOG_LEVEL") or "INFO")
+    secure = setting("SLRT_SECURE_COOKIES")
+    app.config.update(
+        SECRET_KEY=setting("SLRT_SECRET_KEY") or get_secret("flask_secret_key"),
+        DATABASE_URL=database_url(),
+        PUBLIC_URL=public_url(),
+        MAX_CONTENT_LENGTH=int(setting("SLRT_MAX_UPLOAD_BYTES") or 20971520) + 65536,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=(secure == "1") if secure else public_url().startswith("https://"),
+        BABEL_DEFAULT_LOCALE="id",
+        BABEL_TRANSLATION_DIRECTORIES="translations",
+        JSON_SORT_KEYS=False,
+    )
+    if overrides:
+        app.config.update(overrides)
+    db.init_engine(app.config["DATABASE_URL"])
+    Babel(app, locale_selector=select_locale)
+    errors.init_app(app)
+    api = init_api(app)
+    register_all(app, api)
+
+    @app.teardown_request
+    def _end_request(exc: BaseException | None) -> None:
+        db.session.remove()
+        leave_tenant()
+        g.pop("tenant", None)
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    return app

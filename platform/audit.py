@@ -1,0 +1,149 @@
+"""The append-only audit trail.
+
+Configuration changes (who, when, before/after) and personal-data access (reads, exports,
+letters) go to `audit_events`, a tenant table the app role may INSERT and SELECT but never
+UPDATE or DELETE (grants in the migration). Platform-level actions (onboarding a district,
+plan changes, cross-tenant reads) go to `platform_audit_events`, equally append-only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from flask import has_request_context, request
+from sqlalchemy.orm import Mapped, mapped_column
+
+from slrt.platform import db
+from slrt.platform.actor import current_actor
+from slrt.platform.db import Base, TenantScoped
+
+
+class AuditKind(enum.StrEnum):
+    config = "config"  # configuration change
+    read = "read"  # a person's record was read
+    export = "export"  # personal data left the system in a file
+    letter = "letter"  # a letter naming a person was produced
+    erasure = "erasure"  # lawful erasure / anonymisation
+    workflow = "workflow"  # a case or referral changed state
+    security = "security"  # sign-in, role and membership changes
+
+
+class _AuditColumns:
+    occurred_at: Mapped[dt.datetime] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now(), index=True
+    )
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    action: Mapped[str] = mapped_column(sa.String(80))
+    entity_type: Mapped[str] = mapped_column(sa.String(60))
+    entity_id: Mapped[str | None] = mapped_column(sa.String(80))
+    actor_kind: Mapped[str] = mapped_column(sa.String(16))
+    actor_label: Mapped[str] = mapped_column(sa.String(200))
+    actor_account_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    endpoint: Mapped[str | None] = mapped_column(sa.String(200))
+    ip: Mapped[str | None] = mapped_column(sa.String(64))
+    before: Mapped[dict[str, Any] | None] = mapped_column()
+    after: Mapped[dict[str, Any] | None] = mapped_column()
+    note: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class AuditEvent(_AuditColumns, TenantScoped, Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        sa.Index("ix_audit_events_entity", "tenant_id", "entity_type", "entity_id"),
+        sa.Index("ix_audit_events_actor", "tenant_id", "actor_account_id", "occurred_at"),
+    )
+
+
+class PlatformAuditEvent(_AuditColumns, Base):
+    __tablename__ = "platform_audit_events"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    tenant_ref: Mapped[int | None] = mapped_column(sa.Integer)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, dt.date | dt.datetime | uuid.UUID | enum.Enum):
+        return str(value.value if isinstance(value, enum.Enum) else value)
+    return value
+
+
+def _request_fields() -> dict[str, Any]:
+    if not has_request_context():
+        return {"endpoint": None, "ip": None}
+    return {"endpoint": f"{request.method} {request.path}"[:200], "ip": request.remote_addr}
+
+
+def _actor_fields() -> dict[str, Any]:
+    actor = current_actor()
+    return {
+        "actor_kind": actor.kind,
+        "actor_label": actor.label[:200],
+        "actor_account_id": actor.account_id,
+    }
+
+
+def record(
+    kind: AuditKind,
+    action: str,
+    entity_type: str,
+    entity_id: Any = None,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    note: str | None = None,
+) -> AuditEvent:
+    """Add a tenant audit event to the current session (committed with the change it records)."""
+    event = AuditEvent(
+        kind=str(kind),
+        action=action,
+        entity_type=entity_type,
+        entity_id=None if entity_id is None else str(entity_id),
+        before=_json_safe(before),
+        after=_json_safe(after),
+        note=note,
+        **_actor_fields(),
+        **_request_fields(),
+    )
+    db.session.add(event)
+    return event
+
+
+def record_platform(
+    kind: AuditKind,
+    action: str,
+    entity_type: str,
+    entity_id: Any = None,
+    *,
+    tenant_ref: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    note: str | None = None,
+) -> PlatformAuditEvent:
+    event = PlatformAuditEvent(
+        kind=str(kind),
+        action=action,
+        entity_type=entity_type,
+        entity_id=None if entity_id is None else str(entity_id),
+        tenant_ref=tenant_ref,
+        before=_json_safe(before),
+        after=_json_safe(after),
+        note=note,
+        **_actor_fields(),
+        **_request_fields(),
+    )
+    db.session.add(event)
+    return event
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
+    """Only the keys whose values differ, for compact before/after records."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}

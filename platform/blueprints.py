@@ -1,0 +1,32 @@
+"""Every blueprint of the app, in one list per kind. A feature module adds its line here."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from flask import Flask
+
+from slrt.platform.api import Api
+
+# flask-smorest blueprints (documented in /api/openapi.json), as "module:attribute".
+API_BLUEPRINTS: list[str] = [
+    "slrt.platform.tenants_api:blp",
+]
+
+# Plain Flask blueprints: health checks, OAuth endpoints, web pages.
+WEB_BLUEPRINTS: list[str] = [
+    "slrt.platform.health:bp",
+    "slrt.platform.web:bp",
+]
+
+
+def _load(spec: str):
+    module, attribute = spec.split(":")
+    return getattr(import_module(module), attribute)
+
+
+def register_all(app: Flask, api: Api) -> None:
+    for spec in API_BLUEPRINTS:
+        api.register_blueprint(_load(spec))
+    for spec in WEB_BLUEPRINTS:
+        app.register_blueprint(_load(spec))

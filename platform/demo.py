@@ -1,0 +1,44 @@
+"""Demo data for a newcomer: two districts (and, as features land, their users).
+
+Run by `slrt up` on an empty database; prints how to sign in.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from slrt.platform import db
+from slrt.platform.tenant import Tenant
+from slrt.tenants.onboarding import onboard_tenant
+
+DEMO_TENANTS = ("33.24", "73.72")  # Kabupaten Kendal, Kota Parepare
+
+# Further demo steps (users, programs...) registered by feature modules; each returns lines to print.
+DEMO_STEPS: list = []
+
+
+def load_demo() -> list[str]:
+    """Load the demo into an empty database; return the lines to print (empty if not loaded)."""
+    if db.session.execute(sa.select(sa.func.count()).select_from(Tenant)).scalar():
+        return []
+    lines = ["Demo districts:"]
+    for code in DEMO_TENANTS:
+        tenant, _ = onboard_tenant(code)
+        lines.append(f"  {tenant.name}: /t/{tenant.slug}  (API /api/v1/t/{tenant.slug})")
+    for step in DEMO_STEPS:
+        lines.extend(step())
+    db.session.commit()
+    return lines
+
+
+def main() -> None:
+    from slrt.platform.app import create_app
+
+    app = create_app()
+    with app.app_context():
+        for line in load_demo():
+            print(line)
+
+
+if __name__ == "__main__":
+    main()

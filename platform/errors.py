@@ -1,0 +1,223 @@
+"""Errors as RFC 9457 problem+json for the API and HTML pages for the web.
+
+Messages are Indonesian first with English beside them: `Msg("…", "…")` is a str (the
+Indonesian text) that also carries `.en`. marshmallow's own English messages are translated by
+the table below, so every validation error reaches the user in both languages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, json, render_template, request
+from werkzeug.exceptions import HTTPException
+
+
+class Msg(str):
+    """An Indonesian message that knows its English version."""
+
+    en: str
+
+    def __new__(cls, id_text: str, en_text: str) -> Msg:
+        obj = super().__new__(cls, id_text)
+        obj.en = en_text
+        return obj
+
+
+# marshmallow / webargs default messages, in Indonesian.
+MARSHMALLOW_ID = {
+    "Missing data for required field.": "Wajib diisi.",
+    "Field may not be null.": "Tidak boleh kosong (null).",
+    "Unknown field.": "Kolom tidak dikenal.",
+    "Invalid input type.": "Jenis masukan tidak sah.",
+    "Not a valid string.": "Bukan teks yang sah.",
+    "Not a valid integer.": "Bukan bilangan bulat yang sah.",
+    "Not a valid number.": "Bukan angka yang sah.",
+    "Not a valid boolean.": "Bukan nilai benar/salah yang sah.",
+    "Not a valid date.": "Bukan tanggal yang sah (format YYYY-MM-DD).",
+    "Not a valid datetime.": "Bukan tanggal-waktu yang sah (format ISO 8601).",
+    "Not a valid email address.": "Bukan alamat email yang sah.",
+    "Not a valid URL.": "Bukan URL yang sah.",
+    "Not a valid UUID.": "Bukan UUID yang sah.",
+    "Not a valid list.": "Bukan daftar yang sah.",
+    "Not a valid mapping type.": "Bukan objek yang sah.",
+    "Shorter than minimum length {min}.": "Lebih pendek dari panjang minimum {min}.",
+    "Longer than maximum length {max}.": "Lebih panjang dari panjang maksimum {max}.",
+    "Must be one of: {choices}.": "Harus salah satu dari: {choices}.",
+    "Invalid value.": "Nilai tidak sah.",
+    "String does not match expected pattern.": "Format tidak sesuai.",
+    "Must be greater than or equal to {min}.": "Harus lebih besar dari atau sama dengan {min}.",
+    "Must be less than or equal to {max}.": "Harus lebih kecil dari atau sama dengan {max}.",
+    "Must be greater than or equal to {min} and less than or equal to {max}.": "Harus antara {min} dan {max}.",
+    "Length must be between {min} and {max}.": "Panjang harus antara {min} dan {max}.",
+    "Length must be {equal}.": "Panjang harus {equal}.",
+}
+
+
+def _translate(message: Any) -> tuple[str, str]:
+    if isinstance(message, Msg):
+        return str(message), message.en
+    text = str(message)
+    if text in MARSHMALLOW_ID:
+        return MARSHMALLOW_ID[text], text
+    # Parametrised marshmallow messages: match on the text before the first number/choice.
+    for en, idn in MARSHMALLOW_ID.items():
+        head = en.split("{", 1)[0]
+        if "{" in en and head and text.startswith(head):
+            return idn.split("{", 1)[0] + text[len(head) :], text
+    return text, text
+
+
+def flatten_messages(messages: Any, prefix: str = "") -> list[dict[str, str]]:
+    """marshmallow's nested {field: [messages]} as a flat list of field errors."""
+    out: list[dict[str, str]] = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if (
+                key in ("json", "query", "form", "files", "headers", "path", "view_args")
+                and not prefix
+            ):
+                out.extend(flatten_messages(value, ""))
+                continue
+            field = f"{prefix}.{key}" if prefix else str(key)
+            out.extend(flatten_messages(value, field))
+    elif isinstance(messages, list | tuple):
+        for item in messages:
+            out.extend(flatten_messages(item, prefix))
+    else:
+        text_id, text_en = _translate(messages)
+        out.append({"field": prefix or "_schema", "message": text_id, "message_en": text_en})
+    return out
+
+
+TITLES = {
+    400: ("Permintaan tidak sah", "Bad request"),
+    401: ("Perlu masuk (login)", "Authentication required"),
+    403: ("Tidak diizinkan", "Forbidden"),
+    404: ("Tidak ditemukan", "Not found"),
+    405: ("Metode tidak diizinkan", "Method not allowed"),
+    409: ("Konflik dengan keadaan saat ini", "Conflict with the current state"),
+    412: ("Data sudah berubah sejak Anda membacanya", "Precondition failed: the resource changed"),
+    413: ("Berkas terlalu besar", "Payload too large"),
+    415: ("Jenis berkas tidak didukung", "Unsupported media type"),
+    422: ("Data tidak valid", "Validation failed"),
+    423: ("Terkunci", "Locked"),
+    428: ("Header If-Match wajib dikirim", "Precondition required: send If-Match"),
+    429: ("Terlalu banyak permintaan", "Too many requests"),
+    500: ("Kesalahan server", "Internal server error"),
+    503: ("Layanan belum siap", "Service unavailable"),
+}
+
+
+class Problem(HTTPException):
+    """Raise anywhere to answer with a problem+json body."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str | Msg | None = None,
+        *,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(description=str(detail) if detail else None)
+        self.code = status
+        self.detail = detail
+        self.errors = errors
+        self.extra = extra
+        self.extra_headers = headers or {}
+
+
+def problem_body(status: int, detail: Any = None, errors: list | None = None, **extra: Any) -> dict:
+    title_id, title_en = TITLES.get(status, ("Kesalahan", "Error"))
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title_id,
+        "title_en": title_en,
+        "status": status,
+    }
+    if detail:
+        body["detail"], body["detail_en"] = _translate(detail)
+    if errors:
+        body["errors"] = errors
+    body["instance"] = request.path if request else None
+    body.update(extra)
+    return body
+
+
+def problem_response(
+    status: int,
+    detail: Any = None,
+    errors: list | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    resp = Response(
+        json.dumps(problem_body(status, detail, errors, **extra)),
+        status=status,
+        mimetype="application/problem+json",
+    )
+    for key, value in (headers or {}).items():
+        resp.headers[key] = value
+    return resp
+
+
+def wants_html() -> bool:
+    if request.path.startswith("/api/") or request.path.startswith("/oauth/"):
+        return False
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "text/html"
+
+
+def handle_http_exception(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    if isinstance(exc, Problem):
+        if wants_html():
+            return _html_error(status, exc.detail)
+        return problem_response(status, exc.detail, exc.errors, exc.extra_headers, **exc.extra)
+    errors = None
+    data = getattr(exc, "data", None)  # webargs/flask-smorest put validation messages here
+    if data and isinstance(data, dict) and "messages" in data:
+        errors = flatten_messages(data["messages"])
+    detail = None
+    if status == 422:
+        detail = Msg("Periksa kolom yang ditandai.", "Check the fields listed in errors.")
+    elif exc.description and status not in (404, 405):
+        detail = exc.description
+    headers = {}
+    if exc.response is None and hasattr(exc, "get_headers"):
+        for key, value in exc.get_headers():
+            if key.lower() not in ("content-type", "content-length"):
+                headers[key] = value
+    if wants_html():
+        return _html_error(status, detail)
+    return problem_response(status, detail, errors, headers)
+
+
+def _html_error(status: int, detail: Any) -> Response:
+    title_id, title_en = TITLES.get(status, ("Kesalahan", "Error"))
+    detail_id, detail_en = _translate(detail) if detail else ("", "")
+    html = render_template(
+        "error.html",
+        status=status,
+        title=title_id,
+        title_en=title_en,
+        detail=detail_id,
+        detail_en=detail_en,
+    )
+    return Response(html, status=status, mimetype="text/html")
+
+
+def handle_unexpected(exc: Exception) -> Response:
+    from flask import current_app
+
+    current_app.logger.exception("unhandled error", exc_info=exc)
+    if wants_html():
+        return _html_error(500, None)
+    return problem_response(500)
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected)

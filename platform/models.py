@@ -1,0 +1,18 @@
+"""Imports every model module so the metadata is complete (for Alembic and the isolation tests).
+A feature module that defines tables adds its line here."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from slrt.platform.db import Base
+
+MODEL_MODULES: list[str] = [
+    "slrt.platform.tenant",
+    "slrt.platform.audit",
+]
+
+for _module in MODEL_MODULES:
+    import_module(_module)
+
+metadata = Base.metadata

@@ -1,0 +1,116 @@
+"""The bundled Kemendagri 2025 region reference (see data/README.md for its source and licence).
+
+Codes: province `PP`, kabupaten/kota `PP.KK` (kab 01-69, kota 71-99), kecamatan `PP.KK.CC`,
+desa/kelurahan `PP.KK.CC.XDDD` with X = 1 kelurahan, 2 desa, 3 desa adat. Loaded once per
+process (about 0.2 s) and read-only afterwards.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+DATA_FILE = Path(__file__).resolve().parent / "data" / "wilayah_kemendagri_2025.csv.gz"
+
+PROVINCE_RE = re.compile(r"^\d{2}$")
+REGENCY_RE = re.compile(r"^\d{2}\.\d{2}$")
+KECAMATAN_RE = re.compile(r"^\d{2}\.\d{2}\.\d{2}$")
+VILLAGE_RE = re.compile(r"^\d{2}\.\d{2}\.\d{2}\.[123]\d{3}$")
+
+VILLAGE_KINDS = {"1": "kelurahan", "2": "desa", "3": "desa_adat"}
+
+
+@dataclass(frozen=True)
+class Region:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Reference:
+    names: dict[str, str]
+    children: dict[str, list[str]]
+
+
+@cache
+def reference() -> Reference:
+    names: dict[str, str] = {}
+    children: dict[str, list[str]] = defaultdict(list)
+    with gzip.open(DATA_FILE, "rb") as raw:
+        for row in csv.DictReader(io.TextIOWrapper(raw, encoding="utf-8")):
+            code = row["kode"].strip()
+            names[code] = row["nama"].strip()
+            if "." in code:
+                children[code.rsplit(".", 1)[0]].append(code)
+    for kids in children.values():
+        kids.sort()
+    return Reference(names=names, children=dict(children))
+
+
+def name_of(code: str) -> str | None:
+    return reference().names.get(code)
+
+
+def children_of(code: str) -> list[Region]:
+    ref = reference()
+    return [Region(c, ref.names[c]) for c in ref.children.get(code, [])]
+
+
+def regency_kind(code: str) -> str:
+    """'kabupaten' for KK 01-69, 'kota' for 71-99."""
+    return "kota" if int(code[3:5]) >= 71 else "kabupaten"
+
+
+def village_kind(code: str) -> str:
+    return VILLAGE_KINDS[code[9]]
+
+
+def is_regency(code: str) -> bool:
+    return bool(REGENCY_RE.match(code)) and code in reference().names
+
+
+def is_kecamatan(code: str) -> bool:
+    return bool(KECAMATAN_RE.match(code)) and code in reference().names
+
+
+def regencies() -> list[Region]:
+    ref = reference()
+    return [Region(c, n) for c, n in ref.names.items() if REGENCY_RE.match(c)]
+
+
+def kecamatan_by_compact(six_digits: str) -> str | None:
+    """'737201' (as in a NIK) -> '73.72.01' when that kecamatan exists in the reference."""
+    if not re.fullmatch(r"\d{6}", six_digits):
+        return None
+    code = f"{six_digits[0:2]}.{six_digits[2:4]}.{six_digits[4:6]}"
+    return code if is_kecamatan(code) else None
+
+
+def short_name(regency_name: str) -> str:
+    return re.sub(r"^(Kabupaten|Kota)\s+", "", regency_name).strip()
+
+
+@cache
+def slugs() -> dict[str, str]:
+    """A stable URL slug per kabupaten/kota: the bare name ('kendal', 'parepare'); where a
+    kabupaten and a kota share a name, the kota is prefixed ('kota-bandung')."""
+
+    def plain(name: str) -> str:
+        return re.sub(r"[^a-z0-9]+", "-", short_name(name).lower()).strip("-")
+
+    counts: dict[str, int] = defaultdict(int)
+    for region in regencies():
+        counts[plain(region.name)] += 1
+    result = {}
+    for region in regencies():
+        slug = plain(region.name)
+        if counts[slug] > 1:
+            slug = f"{regency_kind(region.code)}-{slug}"
+        result[region.code] = slug
+    return result

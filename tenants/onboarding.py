@@ -1,0 +1,96 @@
+"""Onboarding a district (kabupaten/kota) from its Kemendagri code."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from slrt.platform import db, regions
+from slrt.platform.audit import AuditKind, record_platform
+from slrt.platform.errors import Msg, Problem
+from slrt.platform.tenant import Tenant, tenant_by_code
+
+
+def validate_regency_code(code: str) -> str:
+    """Return the code if it names a kabupaten/kota in the reference, else raise 422."""
+    code = (code or "").strip()
+    if not regions.REGENCY_RE.match(code):
+        if (
+            regions.PROVINCE_RE.match(code)
+            or regions.KECAMATAN_RE.match(code)
+            or regions.VILLAGE_RE.match(code)
+        ):
+            raise Problem(
+                422,
+                errors=[
+                    {
+                        "field": "code",
+                        "message": f"'{code}' bukan kode kabupaten/kota; gunakan format PP.KK, mis. 73.72.",
+                        "message_en": f"'{code}' is not a kabupaten/kota code; use PP.KK, e.g. 73.72.",
+                    }
+                ],
+            )
+        raise Problem(
+            422,
+            errors=[
+                {
+                    "field": "code",
+                    "message": f"Format kode '{code}' salah; gunakan PP.KK, mis. 33.24.",
+                    "message_en": f"Code '{code}' is malformed; use PP.KK, e.g. 33.24.",
+                }
+            ],
+        )
+    if not regions.is_regency(code):
+        raise Problem(
+            422,
+            errors=[
+                {
+                    "field": "code",
+                    "message": f"Kode {code} tidak ada dalam referensi wilayah Kemendagri 2025.",
+                    "message_en": f"Code {code} is not in the Kemendagri 2025 region reference.",
+                }
+            ],
+        )
+    return code
+
+
+def onboard_tenant(code: str) -> tuple[Tenant, bool]:
+    """Create the tenant for `code` with its regions; returns (tenant, created).
+
+    Idempotent: onboarding an existing district returns it unchanged."""
+    code = validate_regency_code(code)
+    existing = tenant_by_code(code)
+    if existing is not None:
+        return existing, False
+    name = regions.name_of(code) or code
+    province = code[:2]
+    tenant = Tenant(
+        code=code,
+        slug=regions.slugs()[code],
+        name=name,
+        province_code=province,
+        province_name=regions.name_of(province) or province,
+        status="active",
+    )
+    db.session.add(tenant)
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError as exc:
+        db.session.rollback()
+        raise Problem(
+            409, Msg("Kabupaten/kota ini sudah terdaftar.", "This district is already onboarded.")
+        ) from exc
+    record_platform(
+        AuditKind.config,
+        "tenant.onboard",
+        "tenant",
+        tenant.id,
+        tenant_ref=tenant.id,
+        after={"code": code, "name": name, "slug": tenant.slug},
+    )
+    for hook in ONBOARDING_HOOKS:
+        hook(tenant)
+    return tenant, True
+
+
+# Called inside the onboarding transaction with the new tenant (regions, default roles...).
+ONBOARDING_HOOKS: list = []

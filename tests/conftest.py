@@ -1,0 +1,106 @@
+"""Test session: a real PostgreSQL and a real Redis, started for this run only (own data dir,
+own ports), migrated to head; every test starts from empty tables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from slrt.platform.dbroles import RolePasswords, ensure_roles_and_database
+from slrt.platform.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+
+pytest_plugins = ["tests.fixtures"]
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    root = tmp_path_factory.mktemp("slrt-services")
+    pg = EmbeddedPostgres(root / "pg", free_port(), "test-superuser-pw")
+    pg.start()
+    redis = EmbeddedRedis(root / "redis", free_port(), "test-redis-pw")
+    redis.start()
+    passwords = RolePasswords(owner="test-owner-pw", app="test-app-pw")
+    ensure_roles_and_database(pg.url(), "slrt", passwords)
+    urls = {
+        "DATABASE_URL": pg.url("slrt_app", passwords.app, "slrt"),
+        "DATABASE_OWNER_URL": pg.url("slrt_owner", passwords.owner, "slrt"),
+        "DATABASE_ADMIN_URL": pg.url(db="slrt"),
+        "REDIS_URL": redis.url(),
+        "SLRT_DATA_DIR": str(root / "data"),
+    }
+    saved = {k: os.environ.get(k) for k in urls}
+    os.environ.update(urls)
+    from slrt.platform import migrate
+
+    migrate.upgrade(urls["DATABASE_OWNER_URL"])
+    try:
+        yield {**urls, "pg_port": str(pg.port), "redis_port": str(redis.port), "root": str(root)}
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        redis.stop()
+        pg.destroy()
+
+
+@pytest.fixture(scope="session")
+def owner_engine(services: dict[str, str]) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(services["DATABASE_OWNER_URL"])
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(services: dict[str, str]):
+    from slrt.platform.app import create_app
+
+    application = create_app({"TESTING": True})
+    return application
+
+
+def _truncate_all(engine: sa.Engine) -> None:
+    with engine.begin() as conn:
+        tables = (
+            conn.execute(
+                sa.text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tablename <> 'alembic_version'"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if tables:
+            conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Empty tables and Redis before each test that uses the database."""
+    if "services" not in request.fixturenames and not any(
+        name in request.fixturenames for name in ("app", "client", "owner_engine")
+    ):
+        yield
+        return
+    engine = request.getfixturevalue("owner_engine")
+    _truncate_all(engine)
+    from slrt.platform.redis_client import get_redis, reset_redis
+
+    reset_redis()
+    get_redis().flushdb()
+    yield
+    from slrt.platform import db
+    from slrt.platform.tenancy import leave_tenant
+
+    db.session.remove()
+    leave_tenant()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
