@@ -11,6 +11,7 @@ from slrt.platform.api import Api
 # flask-smorest blueprints (documented in /api/openapi.json), as "module:attribute".
 API_BLUEPRINTS: list[str] = [
     "slrt.platform.tenants_api:blp",
+    "slrt.platform.audit_api:blp",
 ]
 
 # Plain Flask blueprints: health checks, OAuth endpoints, web pages.

@@ -10,6 +10,7 @@ from slrt.platform.db import Base
 MODEL_MODULES: list[str] = [
     "slrt.platform.tenant",
     "slrt.platform.audit",
+    "slrt.auth.models",
 ]
 
 for _module in MODEL_MODULES:

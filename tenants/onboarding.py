@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 
+from slrt.auth.roles import create_default_roles
 from slrt.platform import db, regions
 from slrt.platform.audit import AuditKind, record_platform
 from slrt.platform.errors import Msg, Problem
+from slrt.platform.tenancy import tenant_context
 from slrt.platform.tenant import Tenant, tenant_by_code
 
 
@@ -87,10 +91,12 @@ def onboard_tenant(code: str) -> tuple[Tenant, bool]:
         tenant_ref=tenant.id,
         after={"code": code, "name": name, "slug": tenant.slug},
     )
-    for hook in ONBOARDING_HOOKS:
-        hook(tenant)
+    with tenant_context(tenant.ref()):
+        for hook in ONBOARDING_HOOKS:
+            hook(tenant)
+        db.session.flush()
     return tenant, True
 
 
-# Called inside the onboarding transaction with the new tenant (regions, default roles...).
-ONBOARDING_HOOKS: list = []
+# Called inside the onboarding transaction, in the new tenant's context (regions, roles...).
+ONBOARDING_HOOKS: list[Callable[[Tenant], None]] = [create_default_roles]

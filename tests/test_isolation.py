@@ -18,6 +18,10 @@ from slrt.platform.tenancy import NoTenantContext, platform_bypass, tenant_conte
 PLATFORM_TABLES = {
     "tenants",
     "platform_audit_events",
+    "accounts",  # global: one login for every district
+    "external_identities",
+    "platform_role_grants",
+    "signing_keys",
 }
 
 TENANT_TABLES = sorted(t.name for t in metadata.sorted_tables if is_tenant_table(t))
