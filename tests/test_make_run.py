@@ -65,7 +65,7 @@ def test_slrt_up_serves_and_stops_cleanly(tmp_path: Path) -> None:
         status = None
         while time.monotonic() < deadline and proc.poll() is None:
             try:
-                status, body = _get_json(base + "/readyz")
+                status, _ = _get_json(base + "/readyz")
             except OSError:
                 status = None
             if status == 200:
