@@ -12,12 +12,15 @@ from slrt.platform.api import Api
 API_BLUEPRINTS: list[str] = [
     "slrt.platform.tenants_api:blp",
     "slrt.platform.audit_api:blp",
+    "slrt.billing_free.api:blp",
+    "slrt.billing_free.platform_api:blp",
 ]
 
 # Plain Flask blueprints: health checks, OAuth endpoints, web pages.
 WEB_BLUEPRINTS: list[str] = [
     "slrt.platform.health:bp",
     "slrt.platform.web:bp",
+    "slrt.billing_free.hooks:bp",  # API quota per minute, metering, soft-limit header
 ]
 
 

@@ -15,6 +15,8 @@ COMMAND_GROUPS: list[str] = [
     "slrt.platform.cli_serve:worker",
     "slrt.platform.up:up",
     "slrt.tenants.cli:tenants",
+    "slrt.billing_free.cli:plans",
+    "slrt.billing_free.cli:usage",
 ]
 
 

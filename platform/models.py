@@ -11,6 +11,7 @@ MODEL_MODULES: list[str] = [
     "slrt.platform.tenant",
     "slrt.platform.audit",
     "slrt.auth.models",
+    "slrt.billing_free.models",
 ]
 
 for _module in MODEL_MODULES:

@@ -165,4 +165,7 @@ def up(no_demo: bool) -> None:
 
 def extra_processes() -> list[list[str]]:
     """Long-running companions started beside the web server and workers (e.g. the scheduler)."""
-    return []
+    return [
+        # Usage counters from Redis to PostgreSQL every 5 minutes (billing_free).
+        ["usage", "flush", "--every", "300"],
+    ]

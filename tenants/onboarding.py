@@ -7,6 +7,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from slrt.auth.roles import create_default_roles
+from slrt.billing_free.plans import assign_default_plan
 from slrt.platform import db, regions
 from slrt.platform.audit import AuditKind, record_platform
 from slrt.platform.errors import Msg, Problem
@@ -99,4 +100,4 @@ def onboard_tenant(code: str) -> tuple[Tenant, bool]:
 
 
 # Called inside the onboarding transaction, in the new tenant's context (regions, roles...).
-ONBOARDING_HOOKS: list[Callable[[Tenant], None]] = [create_default_roles]
+ONBOARDING_HOOKS: list[Callable[[Tenant], None]] = [create_default_roles, assign_default_plan]

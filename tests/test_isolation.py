@@ -22,6 +22,9 @@ PLATFORM_TABLES = {
     "external_identities",
     "platform_role_grants",
     "signing_keys",
+    "plans",  # national plan catalogue kept by Kemensos
+    "plan_assignments",  # Kemensos decisions about districts (tenant_ref), with history
+    "usage_flush_batches",  # idempotency ids of metering flushes; one batch spans districts
 }
 
 TENANT_TABLES = sorted(t.name for t in metadata.sorted_tables if is_tenant_table(t))

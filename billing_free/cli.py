@@ -1,0 +1,283 @@
+"""`slrt plans ...` and `slrt usage ...`: plans, plan changes, metering flush, statements."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup
+
+from slrt.billing_free import meter, quotas
+from slrt.billing_free.models import QUOTA_COLUMNS, Plan
+from slrt.billing_free.plans import (
+    assign_plan,
+    ensure_standard_plans,
+    plan_by_key,
+    plan_history,
+    today_wib,
+)
+from slrt.billing_free.statements import build_statement, statement_csv, statement_pdf
+from slrt.platform import db
+from slrt.platform.actor import Actor, acting_as
+from slrt.platform.audit import AuditKind, changes, record_platform
+from slrt.platform.errors import Problem
+from slrt.platform.tenancy import tenant_context
+from slrt.platform.tenant import Tenant
+
+
+def _cli_actor() -> Actor:
+    return Actor(kind="system", label=f"cli:{getpass.getuser()}")
+
+
+def _problem_text(exc: Problem) -> str:
+    if exc.errors:
+        return "; ".join(e["message"] for e in exc.errors)
+    return str(exc.detail)
+
+
+def _tenant(ref: str) -> Tenant:
+    """A district by Kemendagri code (73.72) or slug (parepare)."""
+    tenant = db.session.execute(
+        sa.select(Tenant).where(sa.or_(Tenant.code == ref, Tenant.slug == ref))
+    ).scalar_one_or_none()
+    if tenant is None:
+        raise click.ClickException(f"kabupaten/kota '{ref}' tidak ditemukan / district not found")
+    return tenant
+
+
+@click.group("plans", cls=AppGroup)
+def plans() -> None:
+    """Free plans (all Rp 0) and which district is on which."""
+
+
+@plans.command("list")
+def list_plans() -> None:
+    """List plans with their quotas."""
+    ensure_standard_plans()
+    db.session.commit()
+    header = ["key", "name", "default", "active", "days", *QUOTA_COLUMNS]
+    click.echo("\t".join(header))
+    for plan in db.session.execute(sa.select(Plan).order_by(Plan.id)).scalars():
+        click.echo(
+            "\t".join(
+                str(v)
+                for v in (
+                    plan.key,
+                    plan.name,
+                    "yes" if plan.is_default else "",
+                    "yes" if plan.active else "no",
+                    plan.duration_days or "",
+                    *(getattr(plan, c) for c in QUOTA_COLUMNS),
+                )
+            )
+        )
+
+
+def _quota_options(fn):
+    for column in reversed(QUOTA_COLUMNS):
+        fn = click.option(f"--{column.replace('_', '-')}", column, type=click.IntRange(min=0))(fn)
+    return fn
+
+
+@plans.command("create")
+@click.argument("key")
+@click.option("--name", required=True)
+@click.option("--description", default="")
+@click.option("--duration-days", type=click.IntRange(min=1), default=None)
+@_quota_options
+def create_plan(key: str, name: str, description: str, duration_days: int | None, **quota) -> None:
+    """Create a plan; every quota option is required, e.g. --max-accounts 50."""
+    missing = [c for c in QUOTA_COLUMNS if quota.get(c) is None]
+    if missing:
+        raise click.UsageError("missing: " + ", ".join("--" + m.replace("_", "-") for m in missing))
+    with acting_as(_cli_actor()):
+        if db.session.execute(sa.select(Plan.id).where(Plan.key == key)).scalar():
+            raise click.ClickException(f"plan {key} already exists")
+        plan = Plan(
+            key=key,
+            name=name,
+            description=description,
+            duration_days=duration_days,
+            price_idr=0,
+            **quota,
+        )
+        db.session.add(plan)
+        try:
+            db.session.flush()
+        except sa.exc.IntegrityError as exc:
+            db.session.rollback()
+            raise click.ClickException(f"invalid plan: {exc.orig}") from exc
+        record_platform(AuditKind.config, "plan.create", "plan", key, after={"name": name, **quota})
+        db.session.commit()
+    click.echo(f"plan {key} created")
+
+
+@plans.command("update")
+@click.argument("key")
+@click.option("--name")
+@click.option("--duration-days", type=click.IntRange(min=1))
+@_quota_options
+def update_plan(key: str, name: str | None, duration_days: int | None, **quota) -> None:
+    """Change a plan's name, duration or quotas."""
+    with acting_as(_cli_actor()):
+        try:
+            plan = plan_by_key(key)
+        except Problem as exc:
+            raise click.ClickException(_problem_text(exc)) from exc
+        values = {k: v for k, v in quota.items() if v is not None}
+        if name:
+            values["name"] = name
+        if duration_days:
+            values["duration_days"] = duration_days
+        if not values:
+            raise click.UsageError("nothing to change")
+        before = {k: getattr(plan, k) for k in values}
+        for k, v in values.items():
+            setattr(plan, k, v)
+        old, new = changes(before, values)
+        record_platform(AuditKind.config, "plan.update", "plan", key, before=old, after=new)
+        db.session.commit()
+        from slrt.billing_free.platform_api import _invalidate_plan_users
+
+        _invalidate_plan_users(plan)
+    click.echo(f"plan {key} updated")
+
+
+@plans.command("assign")
+@click.argument("tenant_ref")
+@click.argument("plan_key")
+@click.option("--reason", required=True, help="Why (kept in the plan history and the audit).")
+@click.option("--expires-on", type=click.DateTime(["%Y-%m-%d"]), default=None)
+def assign(tenant_ref: str, plan_key: str, reason: str, expires_on: dt.datetime | None) -> None:
+    """Move a district (code or slug) to a plan, e.g.
+    `slrt plans assign 73.72 uji-coba --reason "uji coba 3 bulan"`."""
+    with acting_as(_cli_actor()):
+        tenant = _tenant(tenant_ref)
+        try:
+            ensure_standard_plans()
+            plan = plan_by_key(plan_key)
+            assignment = assign_plan(
+                tenant, plan, reason, expires_on=expires_on.date() if expires_on else None
+            )
+            db.session.commit()
+        except Problem as exc:
+            db.session.rollback()
+            raise click.ClickException(_problem_text(exc)) from exc
+    quotas.forget_snapshot(tenant.id)
+    ends = f", berakhir {assignment.expires_on}" if assignment.expires_on else ""
+    click.echo(f"{tenant.code} {tenant.name}: paket {plan.name}{ends}")
+
+
+@plans.command("history")
+@click.argument("tenant_ref")
+def history(tenant_ref: str) -> None:
+    """A district's plan history, newest first."""
+    tenant = _tenant(tenant_ref)
+    for assignment, plan in plan_history(tenant.id):
+        click.echo(
+            "\t".join(
+                str(v)
+                for v in (
+                    assignment.started_at.isoformat(timespec="seconds"),
+                    assignment.ended_at.isoformat(timespec="seconds")
+                    if assignment.ended_at
+                    else "(current)",
+                    plan.key,
+                    assignment.actor_label,
+                    assignment.reason,
+                )
+            )
+        )
+
+
+@click.group("usage", cls=AppGroup)
+def usage() -> None:
+    """Usage metering and Rp 0 statements."""
+
+
+@usage.command("flush")
+@click.option(
+    "--every",
+    type=click.IntRange(min=5),
+    default=None,
+    help="Keep running and flush every N seconds (until the job scheduler does it).",
+)
+def flush(every: int | None) -> None:
+    """Write the usage counters from Redis to PostgreSQL (idempotent) and measure gauges."""
+    if every is None:
+        result = meter.flush()
+        click.echo(
+            f"flushed {result.fields} counters in {result.batches} batch(es), "
+            f"{result.replayed} replayed, {result.gauges} gauges"
+        )
+        return
+    stopping = False
+
+    def _stop(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    while not stopping:
+        try:
+            meter.flush()
+        except Exception as exc:  # keep flushing later; the counters wait in Redis
+            db.session.rollback()
+            click.echo(f"usage flush failed, retrying later: {exc}", err=True)
+        finally:
+            db.session.remove()
+        deadline = time.monotonic() + every
+        while not stopping and time.monotonic() < deadline:
+            time.sleep(0.5)
+    # A last flush on the way out keeps the interval's counts.
+    meter.flush()
+
+
+@usage.command("show")
+@click.argument("tenant_ref")
+def show(tenant_ref: str) -> None:
+    """Current use against every quota of a district."""
+    tenant = _tenant(tenant_ref)
+    with tenant_context(tenant.ref()):
+        plan = quotas.plan_for(tenant.id)
+        click.echo(f"{tenant.code} {tenant.name}: paket {plan.name} (Rp 0)")
+        for s in quotas.status(tenant.id):
+            used = "-" if s.used is None else s.used
+            click.echo(f"  {s.quota}\t{used}/{s.limit}\t{s.level}")
+
+
+@usage.command("statement")
+@click.argument("tenant_ref")
+@click.argument("month", required=False)
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "pdf"]), default="json")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def statement(tenant_ref: str, month: str | None, fmt: str, output: Path | None) -> None:
+    """A district's monthly statement (default: this month), as JSON, CSV or PDF."""
+    tenant = _tenant(tenant_ref)
+    month = month or today_wib().strftime("%Y-%m")
+    with tenant_context(tenant.ref()):
+        try:
+            st = build_statement(tenant.ref(), month)
+        except Problem as exc:
+            raise click.ClickException(str(exc.detail)) from exc
+    if fmt == "pdf":
+        data = statement_pdf(st)
+        if output is None:
+            raise click.UsageError("--output is required for PDF")
+        output.write_bytes(data)
+        click.echo(f"written {output}")
+        return
+    text = statement_csv(st) if fmt == "csv" else json.dumps(st.as_dict(), default=str, indent=2)
+    if output:
+        output.write_text(text)
+        click.echo(f"written {output}")
+    else:
+        sys.stdout.write(text + ("" if text.endswith("\n") else "\n"))

@@ -1,0 +1,322 @@
+"""Usage metering: cheap counters on the hot path (Redis), flushed to PostgreSQL by a job.
+
+Hot path: one HINCRBY on the hash `slrt:usage:live`, field `tenant|day|metric|village`.
+Counts made inside a database transaction are sent only after it commits (a rolled-back intake
+is not usage).
+
+Flush (`flush()`, every few minutes):
+1. a Lua script atomically RENAMEs the live hash to a new batch key `slrt:usage:batch:<uuid>`
+   and remembers it in the set `slrt:usage:pending`; new counts start a fresh live hash;
+2. each pending batch is written in ONE PostgreSQL transaction that also inserts the batch id
+   into `usage_flush_batches`; a batch whose id is already there was written before a crash and
+   is only deleted, so replays add nothing twice;
+3. the batch key is deleted from Redis after the commit.
+A crash between any two steps loses nothing and doubles nothing; losing Redis itself loses only
+what was counted since the last flush. Gauges (active accounts, storage) are not counted but
+measured from the database at flush time and written over the day's value.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import redis
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from slrt.billing_free.funding import DISTRICT_LEVEL, funding_sources
+from slrt.billing_free.models import UsageDaily, UsageFlushBatch
+from slrt.billing_free.plans import today_wib
+from slrt.platform import db
+from slrt.platform.redis_client import get_redis
+from slrt.platform.tenancy import current_tenant, tenant_context
+from slrt.platform.tenant import Tenant
+
+log = logging.getLogger(__name__)
+
+LIVE_KEY = "slrt:usage:live"
+PENDING_SET = "slrt:usage:pending"
+BATCH_PREFIX = "slrt:usage:batch:"
+FLUSH_INTERVAL_SECONDS = 300
+
+
+class Metric(enum.StrEnum):
+    API_CALLS = "api_calls"
+    IMPORT_ROWS = "import_rows"
+    JOBS_RUN = "jobs_run"
+    EXPORTS = "exports"
+    INTAKES = "intakes"
+    REFERRALS = "referrals"
+    # Gauges: measured at flush time, not counted.
+    STORAGE_BYTES = "storage_bytes"
+    ACTIVE_ACCOUNTS = "active_accounts"
+
+
+GAUGES = (Metric.STORAGE_BYTES, Metric.ACTIVE_ACCOUNTS)
+COUNTERS = tuple(m for m in Metric if m not in GAUGES)
+
+METRIC_LABELS: dict[Metric, tuple[str, str]] = {
+    Metric.API_CALLS: ("Permintaan API", "API requests"),
+    Metric.IMPORT_ROWS: ("Baris diimpor", "Rows imported"),
+    Metric.JOBS_RUN: ("Pekerjaan latar dijalankan", "Background jobs run"),
+    Metric.EXPORTS: ("Ekspor", "Exports"),
+    Metric.INTAKES: ("Layanan/keluhan diterima", "Intakes registered"),
+    Metric.REFERRALS: ("Rujukan dikirim", "Referrals sent"),
+    Metric.STORAGE_BYTES: ("Penyimpanan terpakai (byte, tertinggi)", "Storage used (bytes, peak)"),
+    Metric.ACTIVE_ACCOUNTS: ("Akun aktif (tertinggi)", "Active accounts (peak)"),
+}
+
+
+def field_for(
+    tenant_id: int, metric: Metric | str, village_code: str | None = None, day=None
+) -> str:
+    day = day or today_wib()
+    return f"{tenant_id}|{day.isoformat()}|{metric}|{village_code or ''}"
+
+
+# --- counting after commit -------------------------------------------------------------------
+
+_AFTER_COMMIT = "slrt_after_commit"
+
+
+def after_commit(fn: Callable[[], None]) -> None:
+    """Run `fn` once the current transaction commits (now, if none is open); drop it on
+    rollback."""
+    if db.session.registry.has():
+        sess = db.session()
+        if sess.in_transaction():
+            sess.info.setdefault(_AFTER_COMMIT, []).append(fn)
+            return
+    fn()
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(sess: Session) -> None:
+    for fn in sess.info.pop(_AFTER_COMMIT, []):
+        try:
+            fn()
+        except Exception:  # metering must never turn a committed action into an error
+            log.exception("after-commit usage hook failed")
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_commit(sess: Session) -> None:
+    sess.info.pop(_AFTER_COMMIT, None)
+
+
+def _incr(field: str, n: int) -> None:
+    try:
+        get_redis().hincrby(LIVE_KEY, field, n)
+    except redis.RedisError:
+        # A public service keeps serving when its meter is down; the gap shows as missing usage.
+        log.warning("usage counter lost (Redis unavailable): %s +%s", field, n)
+
+
+def count(
+    metric: Metric,
+    n: int = 1,
+    *,
+    village_code: str | None = None,
+    tenant_id: int | None = None,
+) -> None:
+    """Count `n` units of `metric` for the current district (today, WIB), after commit.
+
+    Pass the village code for usage that happens in a village (intakes, referrals) so statements
+    can split it by the village's funding source."""
+    if metric in GAUGES:
+        raise ValueError(f"{metric} is a gauge, measured at flush time")
+    if n <= 0:
+        return
+    tid = tenant_id if tenant_id is not None else current_tenant().id
+    field = field_for(tid, metric, village_code)
+    after_commit(lambda: _incr(field, n))
+
+
+# --- flushing ----------------------------------------------------------------------------------
+
+_MOVE_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('RENAME', KEYS[1], KEYS[3])
+  redis.call('SADD', KEYS[2], KEYS[3])
+  return 1
+end
+return 0
+"""
+
+
+@dataclass
+class FlushResult:
+    batches: int = 0
+    replayed: int = 0
+    fields: int = 0
+    gauges: int = 0
+
+
+def move_live_to_pending(conn: redis.Redis | None = None) -> str | None:
+    """Step 1: atomically turn the live counters into a new pending batch; returns its key."""
+    conn = conn or get_redis()
+    key = BATCH_PREFIX + str(uuid.uuid4())
+    moved = conn.eval(_MOVE_LUA, 3, LIVE_KEY, PENDING_SET, key)
+    return key if moved else None
+
+
+def _parse(fields: dict[bytes, bytes]) -> dict[int, list[tuple]]:
+    by_tenant: dict[int, list[tuple]] = defaultdict(list)
+    for raw_field, raw_value in fields.items():
+        tenant_s, day_s, metric, village = raw_field.decode().split("|")
+        by_tenant[int(tenant_s)].append((day_s, metric, village, int(raw_value)))
+    return by_tenant
+
+
+def write_batch(key: str, conn: redis.Redis | None = None) -> bool:
+    """Step 2: write one pending batch to PostgreSQL in one transaction; True if written now,
+    False if it had been written before (a replay after a crash)."""
+    conn = conn or get_redis()
+    batch_id = uuid.UUID(key.removeprefix(BATCH_PREFIX))
+    fields = conn.hgetall(key)
+    sess = db.session
+    inserted = sess.execute(
+        insert(UsageFlushBatch)
+        .values(id=batch_id, fields=len(fields))
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(UsageFlushBatch.id)
+    ).scalar_one_or_none()
+    if inserted is None:
+        sess.rollback()
+        return False
+    by_tenant = _parse(fields)
+    tenants = {
+        t.id: t
+        for t in sess.execute(sa.select(Tenant).where(Tenant.id.in_(list(by_tenant)))).scalars()
+    }
+    for tenant_id, rows in sorted(by_tenant.items()):
+        tenant = tenants.get(tenant_id)
+        if tenant is None:
+            log.warning("usage for unknown tenant %s dropped", tenant_id)
+            continue
+        with tenant_context(tenant.ref()):
+            villages = {village for _, _, village, _ in rows if village}
+            sources = funding_sources(villages) if villages else {}
+            for day_s, metric, village, value in rows:
+                stmt = insert(UsageDaily).values(
+                    tenant_id=tenant_id,
+                    day=day_s,
+                    metric=metric,
+                    village_code=village,
+                    funding_source=sources.get(village, DISTRICT_LEVEL)
+                    if village
+                    else DISTRICT_LEVEL,
+                    value=value,
+                )
+                sess.execute(
+                    stmt.on_conflict_do_update(
+                        constraint="uq_usage_daily_key",
+                        set_={
+                            "value": UsageDaily.value + stmt.excluded.value,
+                            "updated_at": sa.func.now(),
+                        },
+                    )
+                )
+    sess.commit()
+    return True
+
+
+def _forget_batch(key: str, conn: redis.Redis) -> None:
+    pipe = conn.pipeline(transaction=True)
+    pipe.delete(key)
+    pipe.srem(PENDING_SET, key)
+    pipe.execute()
+
+
+def flush_counters(conn: redis.Redis | None = None) -> FlushResult:
+    """Steps 1-3 for every pending batch (older crashed batches included)."""
+    conn = conn or get_redis()
+    result = FlushResult()
+    move_live_to_pending(conn)
+    for raw in sorted(conn.smembers(PENDING_SET)):
+        key = raw.decode()
+        result.fields += conn.hlen(key)
+        if write_batch(key, conn):
+            result.batches += 1
+        else:
+            result.replayed += 1
+        _forget_batch(key, conn)
+    return result
+
+
+def flush_gauges() -> int:
+    """Measure active accounts and storage of every district and store today's peak."""
+    from slrt.billing_free.plans import Quota
+    from slrt.billing_free.quotas import current_use
+
+    day = today_wib()
+    tenants = list(db.session.execute(sa.select(Tenant).order_by(Tenant.id)).scalars())
+    written = 0
+    for tenant in tenants:
+        with tenant_context(tenant.ref()):
+            for metric, quota in (
+                (Metric.ACTIVE_ACCOUNTS, Quota.ACCOUNTS),
+                (Metric.STORAGE_BYTES, Quota.STORAGE),
+            ):
+                value = current_use(quota)
+                stmt = insert(UsageDaily).values(
+                    tenant_id=tenant.id,
+                    day=day,
+                    metric=str(metric),
+                    village_code="",
+                    funding_source=DISTRICT_LEVEL,
+                    value=value,
+                )
+                # A gauge keeps the day's highest reading: a statement shows the peak.
+                db.session.execute(
+                    stmt.on_conflict_do_update(
+                        constraint="uq_usage_daily_key",
+                        set_={
+                            "value": sa.func.greatest(UsageDaily.value, stmt.excluded.value),
+                            "updated_at": sa.func.now(),
+                        },
+                    )
+                )
+                written += 1
+        db.session.commit()
+    return written
+
+
+def flush() -> FlushResult:
+    """The scheduled job: counters then gauges."""
+    result = flush_counters()
+    result.gauges = flush_gauges()
+    prune_batches()
+    return result
+
+
+def prune_batches(keep_days: int = 30) -> None:
+    """Batch ids are only needed while a replay is possible (minutes); keep a month."""
+    db.session.execute(
+        sa.delete(UsageFlushBatch).where(
+            UsageFlushBatch.flushed_at
+            < sa.func.now() - sa.text(f"interval '{int(keep_days)} days'")
+        )
+    )
+    db.session.commit()
+
+
+def unflushed(tenant_id: int, conn: redis.Redis | None = None) -> dict[tuple[str, str, str], int]:
+    """Counts of one district still in Redis (live and pending), keyed (day, metric, village):
+    'current usage' shows them so a district sees its last minutes too."""
+    conn = conn or get_redis()
+    prefix = f"{tenant_id}|"
+    out: dict[tuple[str, str, str], int] = defaultdict(int)
+    keys = [LIVE_KEY] + [k.decode() for k in conn.smembers(PENDING_SET)]
+    for key in keys:
+        for raw_field, raw_value in conn.hscan_iter(key, match=prefix + "*", count=1000):
+            _, day_s, metric, village = raw_field.decode().split("|")
+            out[(day_s, metric, village)] += int(raw_value)
+    return dict(out)

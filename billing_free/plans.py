@@ -1,0 +1,342 @@
+"""Plans and which plan a district is on.
+
+The three standard plans are created by the migration (and again, idempotently, whenever a
+district is onboarded, so a fresh database or a test that emptied the tables gets them too).
+A district has exactly one current plan (a partial unique index), every change closes the old
+period and opens a new one with who and why, audited on the platform and in the district.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+
+from slrt.billing_free.models import QUOTA_COLUMNS, Plan, PlanAssignment
+from slrt.platform import db
+from slrt.platform.actor import current_actor
+from slrt.platform.audit import AuditKind, record, record_platform
+from slrt.platform.errors import Msg, Problem
+from slrt.platform.tenancy import tenant_context
+from slrt.platform.tenant import Tenant
+
+GIB = 1024**3
+WIB = dt.timezone(dt.timedelta(hours=7), "WIB")  # no daylight saving: a fixed offset is exact
+
+
+def today_wib(now: dt.datetime | None = None) -> dt.date:
+    """Daily quotas and usage days run on Jakarta time (WIB), the national reference."""
+    return (now or dt.datetime.now(dt.UTC)).astimezone(WIB).date()
+
+
+def next_midnight_wib(now: dt.datetime | None = None) -> dt.datetime:
+    day = today_wib(now) + dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time(0), tzinfo=WIB)
+
+
+class Quota(enum.StrEnum):
+    """The quotas a plan sets; values are the names used in API bodies and headers."""
+
+    ACCOUNTS = "accounts"
+    PUSKESOS = "puskesos"
+    STORAGE = "storage_bytes"
+    API_PER_MINUTE = "api_requests_per_minute"
+    CONCURRENT_JOBS = "concurrent_jobs"
+    IMPORT_ROWS = "import_rows_per_day"
+    EXPORTS = "exports_per_day"
+
+
+QUOTA_COLUMN = {
+    Quota.ACCOUNTS: "max_accounts",
+    Quota.PUSKESOS: "max_puskesos",
+    Quota.STORAGE: "max_storage_bytes",
+    Quota.API_PER_MINUTE: "api_requests_per_minute",
+    Quota.CONCURRENT_JOBS: "max_concurrent_jobs",
+    Quota.IMPORT_ROWS: "import_rows_per_day",
+    Quota.EXPORTS: "exports_per_day",
+}
+assert set(QUOTA_COLUMN.values()) == set(QUOTA_COLUMNS)
+
+QUOTA_LABELS: dict[Quota, tuple[str, str]] = {
+    Quota.ACCOUNTS: ("akun aktif", "active accounts"),
+    Quota.PUSKESOS: ("unit Puskesos", "Puskesos units"),
+    Quota.STORAGE: ("penyimpanan berkas (byte)", "file storage (bytes)"),
+    Quota.API_PER_MINUTE: ("permintaan API per menit", "API requests per minute"),
+    Quota.CONCURRENT_JOBS: ("pekerjaan latar berjalan bersamaan", "background jobs at once"),
+    Quota.IMPORT_ROWS: ("baris impor per hari", "import rows per day"),
+    Quota.EXPORTS: ("ekspor per hari", "exports per day"),
+}
+
+
+STANDARD_PLANS: list[dict[str, Any]] = [
+    {
+        # Kemensos start-up package: 1 secretariat, 2 Puskesos, about 50 facilitators and
+        # 3 supervisors, plus the secretariat's admin, manager, front and back office and a
+        # handful of agency officers: 80 accounts leaves room without inviting sprawl.
+        "key": "lokus-kemensos",
+        "name": "Lokus Kemensos",
+        "description": "Paket awal Kemensos untuk kabupaten/kota lokus: 1 sekretariat, "
+        "2 Puskesos, sekitar 50 fasilitator dan 3 supervisor.",
+        "duration_days": None,
+        "is_default": True,
+        "max_accounts": 80,
+        "max_puskesos": 2,
+        "max_storage_bytes": 20 * GIB,
+        "api_requests_per_minute": 600,
+        "max_concurrent_jobs": 2,
+        "import_rows_per_day": 250_000,
+        "exports_per_day": 50,
+    },
+    {
+        "key": "mandiri-apbd",
+        "name": "Mandiri APBD",
+        "description": "Kabupaten/kota yang membiayai SLRT dari APBD sendiri: Puskesos di "
+        "banyak desa/kelurahan, staf dan OPD lebih banyak.",
+        "duration_days": None,
+        "is_default": False,
+        "max_accounts": 1000,
+        "max_puskesos": 400,
+        "max_storage_bytes": 200 * GIB,
+        "api_requests_per_minute": 3000,
+        "max_concurrent_jobs": 4,
+        "import_rows_per_day": 2_000_000,
+        "exports_per_day": 300,
+    },
+    {
+        "key": "uji-coba",
+        "name": "Uji coba",
+        "description": "Uji coba terbatas selama 90 hari sebelum penetapan lokus.",
+        "duration_days": 90,
+        "is_default": False,
+        "max_accounts": 10,
+        "max_puskesos": 1,
+        "max_storage_bytes": 1 * GIB,
+        "api_requests_per_minute": 120,
+        "max_concurrent_jobs": 1,
+        "import_rows_per_day": 10_000,
+        "exports_per_day": 10,
+    },
+]
+
+
+def ensure_standard_plans() -> None:
+    """Insert the standard plans that do not exist yet (by key); never changes existing ones."""
+    has_default = db.session.execute(
+        sa.select(sa.func.count()).select_from(Plan).where(Plan.is_default)
+    ).scalar()
+    for spec in STANDARD_PLANS:
+        values = dict(spec, price_idr=0)
+        if has_default:
+            values["is_default"] = False
+        db.session.execute(
+            insert(Plan).values(**values).on_conflict_do_nothing(index_elements=["key"])
+        )
+
+
+def plan_by_key(key: str) -> Plan:
+    plan = db.session.execute(sa.select(Plan).where(Plan.key == key)).scalar_one_or_none()
+    if plan is None:
+        raise Problem(404, Msg(f"Paket '{key}' tidak ditemukan.", f"Plan '{key}' not found."))
+    return plan
+
+
+def default_plan() -> Plan:
+    plan = db.session.execute(sa.select(Plan).where(Plan.is_default)).scalar_one_or_none()
+    if plan is None:
+        ensure_standard_plans()
+        plan = db.session.execute(sa.select(Plan).where(Plan.is_default)).scalar_one()
+    return plan
+
+
+def current_assignment(tenant_id: int) -> PlanAssignment | None:
+    return db.session.execute(
+        sa.select(PlanAssignment).where(
+            PlanAssignment.tenant_ref == tenant_id, PlanAssignment.ended_at.is_(None)
+        )
+    ).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class EffectivePlan:
+    """What enforcement needs: the plan's identity, its quotas and the trial end, if any."""
+
+    key: str
+    name: str
+    quotas: dict[str, int]
+    expires_on: dt.date | None
+
+    def limit(self, quota: Quota) -> int:
+        return self.quotas[QUOTA_COLUMN[quota]]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "name": self.name,
+            "quotas": self.quotas,
+            "expires_on": self.expires_on.isoformat() if self.expires_on else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EffectivePlan:
+        expires = data.get("expires_on")
+        return cls(
+            key=data["key"],
+            name=data["name"],
+            quotas=dict(data["quotas"]),
+            expires_on=dt.date.fromisoformat(expires) if expires else None,
+        )
+
+
+def effective_plan(tenant_id: int) -> EffectivePlan:
+    """The plan whose quotas apply to a district now. A district onboarded before billing_free
+    existed and never assigned is on the default plan."""
+    assignment = current_assignment(tenant_id)
+    if assignment is None:
+        plan, expires = default_plan(), None
+    else:
+        plan, expires = db.session.get(Plan, assignment.plan_id), assignment.expires_on
+    return EffectivePlan(key=plan.key, name=plan.name, quotas=plan.quotas(), expires_on=expires)
+
+
+def _expiry(plan: Plan, expires_on: dt.date | None, start: dt.datetime) -> dt.date | None:
+    if expires_on is not None:
+        return expires_on
+    if plan.duration_days:
+        return today_wib(start) + dt.timedelta(days=plan.duration_days)
+    return None
+
+
+def assign_plan(
+    tenant: Tenant, plan: Plan, reason: str, *, expires_on: dt.date | None = None
+) -> PlanAssignment:
+    """Move a district to `plan` (closing its current period). Adds to the session and audits;
+    the caller commits. Quotas lower than current use refuse new items only: nothing is removed."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Problem(
+            422,
+            errors=[
+                {
+                    "field": "reason",
+                    "message": "Alasan perubahan paket wajib diisi.",
+                    "message_en": "A reason for the plan change is required.",
+                }
+            ],
+        )
+    if not plan.active:
+        raise Problem(
+            422,
+            errors=[
+                {
+                    "field": "plan",
+                    "message": f"Paket '{plan.key}' tidak aktif lagi.",
+                    "message_en": f"Plan '{plan.key}' is no longer active.",
+                }
+            ],
+        )
+    now = db.session.execute(sa.select(sa.func.now())).scalar_one()
+    if expires_on is not None and expires_on <= today_wib(now):
+        raise Problem(
+            422,
+            errors=[
+                {
+                    "field": "expires_on",
+                    "message": "Tanggal berakhir harus setelah hari ini.",
+                    "message_en": "The end date must be after today.",
+                }
+            ],
+        )
+    # Serialise plan changes of one district so two admins cannot both open a period.
+    db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(0x504C414E, tenant.id)))
+    previous = current_assignment(tenant.id)
+    before = None
+    if previous is not None:
+        old_plan = db.session.get(Plan, previous.plan_id)
+        before = {"plan": old_plan.key, "expires_on": previous.expires_on}
+        previous.ended_at = now
+        db.session.flush()
+    actor = current_actor()
+    assignment = PlanAssignment(
+        tenant_ref=tenant.id,
+        plan_id=plan.id,
+        started_at=now,
+        expires_on=_expiry(plan, expires_on, now),
+        reason=reason,
+        actor_label=actor.label[:200],
+        actor_account_id=actor.account_id,
+    )
+    db.session.add(assignment)
+    db.session.flush()
+    after = {"plan": plan.key, "expires_on": assignment.expires_on}
+    record_platform(
+        AuditKind.config,
+        "tenant.plan.assign",
+        "tenant",
+        tenant.id,
+        tenant_ref=tenant.id,
+        before=before,
+        after=after,
+        note=reason,
+    )
+    # The district sees the change in its own audit trail too.
+    with tenant_context(tenant.ref()):
+        record(
+            AuditKind.config,
+            "plan.assign",
+            "plan",
+            plan.key,
+            before=before,
+            after=after,
+            note=reason,
+        )
+        db.session.flush()
+    from slrt.billing_free.quotas import forget_snapshot
+
+    db_after_commit(lambda: forget_snapshot(tenant.id))
+    return assignment
+
+
+def db_after_commit(fn) -> None:
+    from slrt.billing_free.meter import after_commit
+
+    after_commit(fn)
+
+
+def assign_default_plan(tenant: Tenant) -> None:
+    """Onboarding hook: a new district starts on the default plan."""
+    ensure_standard_plans()
+    if current_assignment(tenant.id) is None:
+        assign_plan(tenant, default_plan(), "Paket awal saat pendaftaran kabupaten/kota.")
+
+
+def plan_history(tenant_id: int) -> list[tuple[PlanAssignment, Plan]]:
+    return list(
+        db.session.execute(
+            sa.select(PlanAssignment, Plan)
+            .join(Plan, Plan.id == PlanAssignment.plan_id)
+            .where(PlanAssignment.tenant_ref == tenant_id)
+            .order_by(PlanAssignment.started_at.desc(), PlanAssignment.id.desc())
+        ).all()
+    )
+
+
+def plans_during(
+    tenant_id: int, start: dt.datetime, end: dt.datetime
+) -> list[tuple[PlanAssignment, Plan]]:
+    """Plan periods overlapping [start, end), oldest first (for statements)."""
+    return list(
+        db.session.execute(
+            sa.select(PlanAssignment, Plan)
+            .join(Plan, Plan.id == PlanAssignment.plan_id)
+            .where(
+                PlanAssignment.tenant_ref == tenant_id,
+                PlanAssignment.started_at < end,
+                sa.or_(PlanAssignment.ended_at.is_(None), PlanAssignment.ended_at > start),
+            )
+            .order_by(PlanAssignment.started_at, PlanAssignment.id)
+        ).all()
+    )

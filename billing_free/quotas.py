@@ -1,0 +1,545 @@
+"""Quota enforcement: the one module every feature calls.
+
+- Count quotas (accounts, Puskesos units, storage): `check_count(Quota.ACCOUNTS, adding=1)`
+  before creating the item, in the creating transaction. Over the limit it raises a 403
+  problem+json naming the quota, the limit and the current use (Indonesian and English). A
+  transaction-scoped advisory lock serialises concurrent checks of one district's quota, so two
+  admins cannot both take the last seat.
+- Rate quotas: API requests per minute (`check_api_rate`, called for every /api/v1/t/<tenant>/
+  request by `slrt.billing_free.hooks`) and the daily ones (`take_daily` / `require_daily` for
+  import rows and exports) answer 429 with Retry-After.
+- Never by losing data: `take_daily` grants what is left of today's allowance; an import takes
+  its chunk, stores the granted rows, and holds the rest until `resume_at` (next 00:00 WIB).
+  With an idempotency key a retried chunk gets the same grant again instead of a second one.
+- The jobs cap: `jobs_cap(tenant_id)` is the plan's "jobs running at once".
+- Soft limit at 80%: `warnings()` feeds the SLRT-Quota-Warning header, `notices()` the district
+  admin's notice list.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import sqlalchemy as sa
+
+from slrt.auth.models import Account, Membership
+from slrt.billing_free.meter import Metric, after_commit, unflushed
+from slrt.billing_free.models import UsageDaily
+from slrt.billing_free.plans import (
+    QUOTA_LABELS,
+    EffectivePlan,
+    Quota,
+    effective_plan,
+    next_midnight_wib,
+    today_wib,
+)
+from slrt.platform import db
+from slrt.platform.errors import Msg, Problem
+from slrt.platform.redis_client import get_redis
+from slrt.platform.tenancy import current_tenant
+
+log = logging.getLogger(__name__)
+
+SOFT_LIMIT = 0.8
+SNAPSHOT_TTL_SECONDS = 30
+DAILY_TTL_SECONDS = 2 * 86400
+COUNT_QUOTAS = (Quota.ACCOUNTS, Quota.PUSKESOS, Quota.STORAGE)
+DAILY_QUOTAS = {Quota.IMPORT_ROWS: Metric.IMPORT_ROWS, Quota.EXPORTS: Metric.EXPORTS}
+
+
+# --- current use of the count quotas -------------------------------------------------------
+
+
+def _active_accounts() -> int:
+    """Accounts with an active membership in the current district (platform staff excluded)."""
+    return db.session.execute(
+        sa.select(sa.func.count())
+        .select_from(Membership)
+        .join(Account, Account.id == Membership.account_id)
+        .where(Membership.status == "active", Account.status == "active")
+    ).scalar_one()
+
+
+# Current use per count quota, measured in the current tenant's context. Features that own
+# countable things register here (Puskesos units: district configuration; stored files: the
+# service flow's attachments and the jobs' result files).
+COUNT_SOURCES: dict[Quota, Callable[[], int]] = {Quota.ACCOUNTS: _active_accounts}
+STORAGE_SOURCES: list[Callable[[], int]] = []
+
+
+def _storage_bytes() -> int:
+    return sum(source() for source in STORAGE_SOURCES)
+
+
+def current_use(quota: Quota) -> int:
+    """How much of a count quota the current district uses now (0 for a kind of thing no
+    feature has registered: nothing of it exists)."""
+    if quota == Quota.STORAGE:
+        return _storage_bytes()
+    if quota not in COUNT_QUOTAS:
+        raise ValueError(f"{quota} is not a count quota")
+    source = COUNT_SOURCES.get(quota)
+    return int(source()) if source else 0
+
+
+# --- the plan in force, cached briefly in Redis ---------------------------------------------------
+
+
+def _snapshot_key(tenant_id: int) -> str:
+    return f"slrt:quota:snapshot:{tenant_id}"
+
+
+def plan_for(tenant_id: int) -> EffectivePlan:
+    """The tenant's plan, from a 30-second Redis cache (dropped at once on plan changes)."""
+    conn = get_redis()
+    key = _snapshot_key(tenant_id)
+    try:
+        cached = conn.get(key)
+    except redis.RedisError:
+        cached = None
+    if cached:
+        return EffectivePlan.from_json(json.loads(cached))
+    plan = effective_plan(tenant_id)
+    try:
+        conn.set(key, json.dumps(plan.as_json()), ex=SNAPSHOT_TTL_SECONDS)
+    except redis.RedisError:
+        log.warning("quota snapshot not cached (Redis unavailable)")
+    return plan
+
+
+def _warning_key(tenant_id: int) -> str:
+    return f"slrt:quota:warning:{tenant_id}"
+
+
+def forget_snapshot(tenant_id: int) -> None:
+    """Drop the cached plan and soft-limit state (after a plan change or a counted addition)."""
+    try:
+        get_redis().delete(_snapshot_key(tenant_id), _warning_key(tenant_id))
+    except redis.RedisError:
+        log.warning("quota snapshot not dropped (Redis unavailable); it expires by itself")
+
+
+# --- refusals -----------------------------------------------------------------------------------
+
+
+def _fmt(quota: Quota, value: int) -> str:
+    if quota == Quota.STORAGE:
+        return f"{value:,} byte ({value / 1024**3:.2f} GiB)".replace(",", ".")
+    return f"{value:,}".replace(",", ".")
+
+
+def _fmt_en(quota: Quota, value: int) -> str:
+    if quota == Quota.STORAGE:
+        return f"{value:,} bytes ({value / 1024**3:.2f} GiB)"
+    return f"{value:,}"
+
+
+class QuotaExceeded(Problem):
+    """403: a count quota is full. The body names the quota, the limit and the current use."""
+
+    def __init__(self, quota: Quota, plan: EffectivePlan, used: int, adding: int) -> None:
+        limit = plan.limit(quota)
+        label_id, label_en = QUOTA_LABELS[quota]
+        super().__init__(
+            403,
+            Msg(
+                f"Kuota {label_id} paket {plan.name} sudah penuh: terpakai {_fmt(quota, used)} "
+                f"dari batas {_fmt(quota, limit)}, sehingga {_fmt(quota, adding)} lagi tidak "
+                "dapat ditambahkan. Data yang ada tetap tersimpan. Nonaktifkan yang tidak "
+                "dipakai atau minta Kemensos mengganti paket.",
+                f"The {label_en} quota of plan {plan.name} is full: {_fmt_en(quota, used)} in "
+                f"use of a limit of {_fmt_en(quota, limit)}, so {_fmt_en(quota, adding)} more "
+                "cannot be added. Existing data is kept. Deactivate what is not in use or ask "
+                "Kemensos for another plan.",
+            ),
+            type="https://slrt.kemensos.go.id/problems/quota-exceeded",
+            quota=str(quota),
+            quota_label=label_id,
+            quota_label_en=label_en,
+            plan=plan.key,
+            limit=limit,
+            used=used,
+            requested=adding,
+        )
+
+
+class RateLimited(Problem):
+    """429 with Retry-After: a rate quota (per minute or per day) is used up for now."""
+
+    def __init__(self, quota: Quota, plan: EffectivePlan, used: int, retry_after: int) -> None:
+        limit = plan.limit(quota)
+        label_id, label_en = QUOTA_LABELS[quota]
+        retry_after = max(1, int(retry_after))
+        super().__init__(
+            429,
+            Msg(
+                f"Batas {label_id} paket {plan.name} tercapai ({_fmt(quota, used)} dari "
+                f"{_fmt(quota, limit)}). Coba lagi dalam {retry_after} detik.",
+                f"The {label_en} limit of plan {plan.name} is reached ({_fmt_en(quota, used)} "
+                f"of {_fmt_en(quota, limit)}). Try again in {retry_after} seconds.",
+            ),
+            headers={"Retry-After": str(retry_after)},
+            type="https://slrt.kemensos.go.id/problems/rate-limited",
+            quota=str(quota),
+            quota_label=label_id,
+            quota_label_en=label_en,
+            plan=plan.key,
+            limit=limit,
+            used=used,
+            retry_after=retry_after,
+        )
+
+
+# --- count quotas ---------------------------------------------------------------------------------
+
+_LOCK_CLASS = {q: 0x51540000 + i for i, q in enumerate(COUNT_QUOTAS)}
+
+
+def check_count(quota: Quota, adding: int = 1) -> None:
+    """Refuse (403) adding `adding` units of a count quota in the current district if the
+    result would exceed the plan's limit. Call it in the transaction that adds the item."""
+    if quota not in COUNT_QUOTAS:
+        raise ValueError(f"{quota} is not a count quota")
+    tenant = current_tenant()
+    db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(_LOCK_CLASS[quota], tenant.id)))
+    plan = plan_for(tenant.id)
+    used = current_use(quota)
+    if used + adding > plan.limit(quota):
+        raise QuotaExceeded(quota, plan, used, adding)
+    after_commit(lambda: forget_snapshot(tenant.id))
+
+
+# --- API requests per minute -------------------------------------------------------------------
+
+_RATE_LUA = """
+local c = redis.call('INCR', KEYS[1])
+if c == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+if c > tonumber(ARGV[1]) then return {0, c} end
+redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
+return {1, c}
+"""
+
+
+def _minute_window(now: float) -> tuple[int, int]:
+    window = int(now // 60)
+    retry_after = max(1, math.ceil((window + 1) * 60 - now))
+    return window, retry_after
+
+
+def check_api_rate(tenant_id: int) -> tuple[EffectivePlan, int]:
+    """Count one API request of a district in the current minute (and meter it as api_calls);
+    raise 429 once the plan's per-minute limit is used up. Fixed one-minute windows."""
+    from slrt.billing_free.meter import LIVE_KEY, field_for
+
+    plan = plan_for(tenant_id)
+    limit = plan.limit(Quota.API_PER_MINUTE)
+    window, retry_after = _minute_window(time.time())
+    key = f"slrt:quota:rate:{tenant_id}:{window}"
+    try:
+        allowed, used = get_redis().eval(
+            _RATE_LUA, 2, key, LIVE_KEY, limit, 120, field_for(tenant_id, Metric.API_CALLS)
+        )
+    except redis.RedisError:
+        log.warning("API rate not checked (Redis unavailable)")
+        return plan, 0
+    if not allowed:
+        raise RateLimited(Quota.API_PER_MINUTE, plan, int(used) - 1, retry_after)
+    return plan, int(used)
+
+
+def api_requests_this_minute(tenant_id: int) -> int:
+    window, _ = _minute_window(time.time())
+    value = get_redis().get(f"slrt:quota:rate:{tenant_id}:{window}")
+    return int(value or 0)
+
+
+# --- daily quotas -----------------------------------------------------------------------------
+
+_TAKE_LUA = """
+if ARGV[6] == '1' then
+  local prev = redis.call('GET', KEYS[2])
+  if prev then return {tonumber(prev), -1} end
+end
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])
+end
+local used = tonumber(redis.call('GET', KEYS[1]))
+local n = tonumber(ARGV[1])
+local room = tonumber(ARGV[2]) - used
+if room < 0 then room = 0 end
+local grant = n
+if grant > room then
+  if ARGV[5] == '1' then grant = room else grant = 0 end
+end
+if grant > 0 then redis.call('INCRBY', KEYS[1], grant) end
+if ARGV[6] == '1' then redis.call('SET', KEYS[2], grant, 'EX', ARGV[4]) end
+return {grant, used}
+"""
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a daily quota allows now: `granted` of `requested`; the rest waits for
+    `resume_at` (next 00:00 WIB)."""
+
+    quota: Quota
+    requested: int
+    granted: int
+    limit: int
+    resume_at: dt.datetime
+
+    @property
+    def held(self) -> bool:
+        return self.granted < self.requested
+
+    @property
+    def retry_after(self) -> int:
+        return max(1, math.ceil((self.resume_at - dt.datetime.now(dt.UTC)).total_seconds()))
+
+
+def _daily_key(tenant_id: int, quota: Quota, day: dt.date) -> str:
+    return f"slrt:quota:daily:{tenant_id}:{day.isoformat()}:{quota}"
+
+
+def _daily_seed(tenant_id: int, quota: Quota, day: dt.date) -> int:
+    """Today's use as PostgreSQL and the unflushed counters know it: the starting point when
+    Redis has no counter for today (first use of the day, or Redis lost its data)."""
+    metric = DAILY_QUOTAS[quota]
+    stored = db.session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(UsageDaily.value), 0)).where(
+            UsageDaily.day == day, UsageDaily.metric == str(metric)
+        )
+    ).scalar_one()
+    pending = sum(
+        v for (d, m, _), v in unflushed(tenant_id).items() if d == day.isoformat() and m == metric
+    )
+    return int(stored) + pending
+
+
+def take_daily(
+    quota: Quota,
+    n: int,
+    *,
+    key: str | None = None,
+    partial: bool = True,
+    now: dt.datetime | None = None,
+) -> Grant:
+    """Take up to `n` units of today's allowance of a daily quota for the current district.
+
+    `partial=True` grants what is left (an import stores those rows and holds the rest);
+    `partial=False` grants all or nothing. `key` makes the call idempotent for a day: a retried
+    chunk with the same key gets the grant it had, not a second one."""
+    if quota not in DAILY_QUOTAS:
+        raise ValueError(f"{quota} is not a daily quota")
+    tenant = current_tenant()
+    plan = plan_for(tenant.id)
+    day = today_wib(now)
+    counter = _daily_key(tenant.id, quota, day)
+    grant_key = f"slrt:quota:grant:{tenant.id}:{day.isoformat()}:{quota}:{key or ''}"
+    conn = get_redis()
+    seed = 0 if conn.exists(counter) else _daily_seed(tenant.id, quota, day)
+    granted, _used = conn.eval(
+        _TAKE_LUA,
+        2,
+        counter,
+        grant_key,
+        n,
+        plan.limit(quota),
+        seed,
+        DAILY_TTL_SECONDS,
+        "1" if partial else "0",
+        "1" if key else "0",
+    )
+    if int(granted) > 0:
+        conn.delete(_warning_key(tenant.id))
+    return Grant(
+        quota=quota,
+        requested=n,
+        granted=int(granted),
+        limit=plan.limit(quota),
+        resume_at=next_midnight_wib(now),
+    )
+
+
+def require_daily(quota: Quota, n: int = 1) -> Grant:
+    """All of `n` now or a 429 with Retry-After until the next day (e.g. one export)."""
+    grant = take_daily(quota, n, partial=False)
+    if grant.granted < n:
+        tenant = current_tenant()
+        raise RateLimited(
+            quota, plan_for(tenant.id), daily_used(tenant.id, quota), grant.retry_after
+        )
+    return grant
+
+
+def daily_used(tenant_id: int, quota: Quota, day: dt.date | None = None) -> int:
+    day = day or today_wib()
+    value = get_redis().get(_daily_key(tenant_id, quota, day))
+    if value is None:
+        return _daily_seed(tenant_id, quota, day)
+    return int(value)
+
+
+# --- jobs -----------------------------------------------------------------------------------------
+
+
+def jobs_cap(tenant_id: int) -> int:
+    """How many of a district's background jobs may run at once (its plan's quota)."""
+    return plan_for(tenant_id).limit(Quota.CONCURRENT_JOBS)
+
+
+# Running jobs of the current district, registered by the jobs feature.
+RUNNING_JOBS: Callable[[], int] | None = None
+
+
+# --- status, warnings and notices -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuotaStatus:
+    quota: Quota
+    limit: int
+    used: int | None  # None: not measured here
+
+    @property
+    def ratio(self) -> float:
+        if self.used is None:
+            return 0.0
+        if self.limit <= 0:
+            return math.inf if self.used > 0 else 0.0
+        return self.used / self.limit
+
+    @property
+    def level(self) -> str:
+        if self.used is None:
+            return "ok"
+        if self.used >= self.limit:
+            return "limit"
+        if self.ratio >= SOFT_LIMIT:
+            return "warning"
+        return "ok"
+
+    def as_dict(self) -> dict[str, Any]:
+        label_id, label_en = QUOTA_LABELS[self.quota]
+        return {
+            "quota": str(self.quota),
+            "label": label_id,
+            "label_en": label_en,
+            "limit": self.limit,
+            "used": self.used,
+            "level": self.level,
+        }
+
+
+def status(tenant_id: int) -> list[QuotaStatus]:
+    """Every quota of the current district with its limit and use right now."""
+    plan = plan_for(tenant_id)
+    running = RUNNING_JOBS() if RUNNING_JOBS else None
+    used: dict[Quota, int | None] = {
+        Quota.ACCOUNTS: current_use(Quota.ACCOUNTS),
+        Quota.PUSKESOS: current_use(Quota.PUSKESOS),
+        Quota.STORAGE: current_use(Quota.STORAGE),
+        Quota.API_PER_MINUTE: api_requests_this_minute(tenant_id),
+        Quota.CONCURRENT_JOBS: running,
+        Quota.IMPORT_ROWS: daily_used(tenant_id, Quota.IMPORT_ROWS),
+        Quota.EXPORTS: daily_used(tenant_id, Quota.EXPORTS),
+    }
+    return [QuotaStatus(q, plan.limit(q), used[q]) for q in Quota]
+
+
+def warnings(tenant_id: int) -> list[QuotaStatus]:
+    """Quotas at or above the soft limit (80%). The per-minute API rate is left out: it is
+    answered by 429 within the minute, a header about it would only be noise."""
+    return [
+        s
+        for s in status(tenant_id)
+        if s.level != "ok" and s.quota not in (Quota.API_PER_MINUTE, Quota.CONCURRENT_JOBS)
+    ]
+
+
+def warning_header(tenant_id: int) -> str | None:
+    """`accounts=41/50, import_rows_per_day=9000/10000` for quotas past 80%, or None. Cached
+    for 30 seconds (dropped at once when a counted item is added or the plan changes), so API
+    requests do not each count rows."""
+    conn = get_redis()
+    key = _warning_key(tenant_id)
+    cached = conn.get(key)
+    if cached is not None:
+        return cached.decode() or None
+    items = warnings(tenant_id)
+    value = ", ".join(f"{s.quota}={s.used}/{s.limit}" for s in items)
+    conn.set(key, value, ex=SNAPSHOT_TTL_SECONDS)
+    return value or None
+
+
+def notices(tenant_id: int) -> list[dict[str, Any]]:
+    """What the district admin should know now: quotas near or at their limit, held imports'
+    resumption, a trial plan ending."""
+    plan = plan_for(tenant_id)
+    out: list[dict[str, Any]] = []
+    for s in warnings(tenant_id):
+        label_id, label_en = QUOTA_LABELS[s.quota]
+        pct = 100 if s.limit == 0 else round(100 * s.used / s.limit)
+        if s.level == "limit":
+            text = Msg(
+                f"Kuota {label_id} paket {plan.name} sudah penuh ({_fmt(s.quota, s.used)} dari "
+                f"{_fmt(s.quota, s.limit)}). Penambahan baru ditolak; data yang ada tetap aman.",
+                f"The {label_en} quota of plan {plan.name} is full ({_fmt_en(s.quota, s.used)} "
+                f"of {_fmt_en(s.quota, s.limit)}). New additions are refused; existing data is "
+                "safe.",
+            )
+        else:
+            text = Msg(
+                f"Pemakaian {label_id} sudah {pct}% dari kuota paket {plan.name} "
+                f"({_fmt(s.quota, s.used)} dari {_fmt(s.quota, s.limit)}).",
+                f"{label_en.capitalize()} use is at {pct}% of plan {plan.name}'s quota "
+                f"({_fmt_en(s.quota, s.used)} of {_fmt_en(s.quota, s.limit)}).",
+            )
+        if s.quota == Quota.IMPORT_ROWS and s.level == "limit":
+            text = Msg(
+                text + " Impor yang melewati batas ditahan dan dilanjutkan otomatis besok "
+                "pukul 00.00 WIB, tanpa baris yang hilang.",
+                text.en + " Imports over the limit are held and resume automatically tomorrow "
+                "at 00:00 WIB, with no row lost.",
+            )
+        out.append(
+            {**s.as_dict(), "code": f"quota.{s.level}", "message": str(text), "message_en": text.en}
+        )
+    if plan.expires_on is not None:
+        days = (plan.expires_on - today_wib()).days
+        if days <= 14:
+            if days < 0:
+                text = Msg(
+                    f"Masa paket {plan.name} berakhir pada {plan.expires_on.isoformat()}. Kuota "
+                    "tetap berlaku; minta Kemensos menetapkan paket berikutnya.",
+                    f"Plan {plan.name} ended on {plan.expires_on.isoformat()}. Its quotas still "
+                    "apply; ask Kemensos to set the next plan.",
+                )
+            else:
+                text = Msg(
+                    f"Masa paket {plan.name} berakhir pada {plan.expires_on.isoformat()} "
+                    f"({days} hari lagi).",
+                    f"Plan {plan.name} ends on {plan.expires_on.isoformat()} (in {days} days).",
+                )
+            out.append(
+                {
+                    "code": "plan.ending" if days >= 0 else "plan.ended",
+                    "level": "warning",
+                    "quota": None,
+                    "label": None,
+                    "label_en": None,
+                    "limit": None,
+                    "used": None,
+                    "message": str(text),
+                    "message_en": text.en,
+                }
+            )
+    return out
