@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from slrt.billing_free.demo import demo_usage
 from slrt.platform import db
 from slrt.platform.tenant import Tenant
 from slrt.tenants.onboarding import onboard_tenant
@@ -14,7 +15,7 @@ from slrt.tenants.onboarding import onboard_tenant
 DEMO_TENANTS = ("33.24", "73.72")  # Kabupaten Kendal, Kota Parepare
 
 # Further demo steps (users, programs...) registered by feature modules; each returns lines to print.
-DEMO_STEPS: list = []
+DEMO_STEPS: list = [demo_usage]
 
 
 def load_demo() -> list[str]:

@@ -132,3 +132,36 @@ def kendal_admin(app, kendal) -> User:
 @pytest.fixture
 def kemensos_admin(app) -> User:
     return make_account(app, "admin@kemensos.go.id", platform_role="kemensos_admin")
+
+
+# --- billing_free: plans with chosen quotas ------------------------------------------------------
+
+
+def put_on_plan(app, tenant: Tenant, reason: str = "test", **quotas) -> str:
+    """Create a plan with the given quotas (the rest as Lokus Kemensos) and move `tenant` to it;
+    returns the plan key."""
+    from slrt.billing_free.models import Plan
+    from slrt.billing_free.plans import STANDARD_PLANS, assign_plan, ensure_standard_plans
+    from slrt.billing_free.quotas import forget_snapshot
+
+    base = {
+        k: v
+        for k, v in STANDARD_PLANS[0].items()
+        if k.startswith(("max_", "api_", "import_", "exports_"))
+    }
+    key = f"test-{uuid.uuid4().hex[:8]}"
+    with app.app_context():
+        ensure_standard_plans()
+        plan = Plan(key=key, name=f"Uji {key}", price_idr=0, **{**base, **quotas})
+        db.session.add(plan)
+        db.session.flush()
+        assign_plan(db.session.get(Tenant, tenant.id), plan, reason)
+        db.session.commit()
+        forget_snapshot(tenant.id)
+        db.session.remove()
+    return key
+
+
+@pytest.fixture
+def kemensos_viewer(app) -> User:
+    return make_account(app, "pemantau@kemensos.go.id", platform_role="kemensos_viewer")
