@@ -207,7 +207,7 @@ def usage() -> None:
     "--every",
     type=click.IntRange(min=5),
     default=None,
-    help="Keep running and flush every N seconds (until the job scheduler does it).",
+    help="Keep running and flush every N seconds (slrt up passes SLRT_USAGE_FLUSH_SECONDS).",
 )
 def flush(every: int | None) -> None:
     """Write the usage counters from Redis to PostgreSQL (idempotent) and measure gauges."""

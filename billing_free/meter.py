@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 LIVE_KEY = "slrt:usage:live"
 PENDING_SET = "slrt:usage:pending"
 BATCH_PREFIX = "slrt:usage:batch:"
-FLUSH_INTERVAL_SECONDS = 300
 
 
 class Metric(enum.StrEnum):

@@ -102,6 +102,11 @@ SETTINGS: list[Setting] = [
         "1: session cookies carry the Secure flag. Default: on when SLRT_PUBLIC_URL is https.",
     ),
     Setting("SLRT_LOG_LEVEL", "INFO", "Python log level."),
+    Setting(
+        "SLRT_USAGE_FLUSH_SECONDS",
+        "300",
+        "How often usage counters move from Redis to PostgreSQL; losing Redis loses at most this interval of counts.",
+    ),
 ]
 
 _BY_NAME = {s.name: s for s in SETTINGS}
