@@ -18,6 +18,7 @@ measured from the database at flush time and written over the day's value.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import logging
 import uuid
@@ -174,6 +175,14 @@ def _parse(fields: dict[bytes, bytes]) -> dict[int, list[tuple]]:
     return by_tenant
 
 
+_insert = insert(UsageDaily)
+# Counters add to the day's row (one statement, executed for many rows at once).
+_ADD_STMT = _insert.on_conflict_do_update(
+    constraint="uq_usage_daily_key",
+    set_={"value": UsageDaily.value + _insert.excluded.value, "updated_at": sa.func.now()},
+)
+
+
 def write_batch(key: str, conn: redis.Redis | None = None) -> bool:
     """Step 2: write one pending batch to PostgreSQL in one transaction; True if written now,
     False if it had been written before (a replay after a crash)."""
@@ -203,26 +212,22 @@ def write_batch(key: str, conn: redis.Redis | None = None) -> bool:
         with tenant_context(tenant.ref()):
             villages = {village for _, _, village, _ in rows if village}
             sources = funding_sources(villages) if villages else {}
-            for day_s, metric, village, value in rows:
-                stmt = insert(UsageDaily).values(
-                    tenant_id=tenant_id,
-                    day=day_s,
-                    metric=metric,
-                    village_code=village,
-                    funding_source=sources.get(village, DISTRICT_LEVEL)
-                    if village
-                    else DISTRICT_LEVEL,
-                    value=value,
-                )
-                sess.execute(
-                    stmt.on_conflict_do_update(
-                        constraint="uq_usage_daily_key",
-                        set_={
-                            "value": UsageDaily.value + stmt.excluded.value,
-                            "updated_at": sa.func.now(),
-                        },
-                    )
-                )
+            sess.execute(
+                _ADD_STMT,
+                [
+                    {
+                        "tenant_id": tenant_id,
+                        "day": dt.date.fromisoformat(day_s),
+                        "metric": metric,
+                        "village_code": village,
+                        "funding_source": sources.get(village, DISTRICT_LEVEL)
+                        if village
+                        else DISTRICT_LEVEL,
+                        "value": value,
+                    }
+                    for day_s, metric, village, value in rows
+                ],
+            )
     sess.commit()
     return True
 
