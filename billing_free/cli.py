@@ -60,8 +60,6 @@ def plans() -> None:
 @plans.command("list")
 def list_plans() -> None:
     """List plans with their quotas."""
-    ensure_standard_plans()
-    db.session.commit()
     header = ["key", "name", "default", "active", "days", *QUOTA_COLUMNS]
     click.echo("\t".join(header))
     for plan in db.session.execute(sa.select(Plan).order_by(Plan.id)).scalars():

@@ -22,7 +22,6 @@ from slrt.billing_free.meter import GAUGES, Metric
 from slrt.billing_free.models import QUOTA_COLUMNS, Plan, PlanAssignment, UsageDaily
 from slrt.billing_free.plans import (
     assign_plan,
-    ensure_standard_plans,
     plan_by_key,
     today_wib,
 )
@@ -76,8 +75,6 @@ def _make_default(plan: Plan) -> None:
 @require(PP.REPORTS_READ)
 def list_plans(pagination_parameters) -> list[Plan]:
     """Every plan (all Rp 0), default first, then by name."""
-    ensure_standard_plans()
-    db.session.commit()
     stmt = sa.select(Plan)
     pagination_parameters.item_count = db.session.execute(
         sa.select(sa.func.count()).select_from(Plan)
