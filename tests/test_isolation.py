@@ -22,6 +22,7 @@ PLATFORM_TABLES = {
     "external_identities",
     "platform_role_grants",
     "signing_keys",
+    "national_programs",  # Kemensos's national catalog, shared by every district
 }
 
 TENANT_TABLES = sorted(t.name for t in metadata.sorted_tables if is_tenant_table(t))
