@@ -27,7 +27,7 @@ from slrt.auth.tokens import InvalidToken, verify_access_token
 from slrt.platform import db
 from slrt.platform.actor import Actor, set_actor
 from slrt.platform.errors import Msg, Problem
-from slrt.platform.tenancy import current_tenant, current_tenant_or_none
+from slrt.platform.tenancy import current_tenant_or_none
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -275,5 +275,12 @@ def current_principal() -> Principal:
     return principal
 
 
-def require_tenant_context() -> None:
-    current_tenant()
+def public(reason: str) -> Callable[[F], F]:
+    """Mark an API operation that needs no sign-in (public status check, letter verification,
+    the public district directory); the reason is what the route-coverage test reads."""
+
+    def decorator(fn: F) -> F:
+        fn.public_reason = reason  # type: ignore[attr-defined]
+        return fn
+
+    return decorator

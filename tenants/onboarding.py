@@ -93,6 +93,14 @@ def onboard_tenant(code: str) -> tuple[Tenant, bool]:
         after={"code": code, "name": name, "slug": tenant.slug},
     )
     with tenant_context(tenant.ref()):
+        # The district's own trail starts with its onboarding.
+        record(
+            AuditKind.config,
+            "tenant.onboard",
+            "tenant",
+            tenant.id,
+            after={"code": code, "name": name},
+        )
         for hook in ONBOARDING_HOOKS:
             hook(tenant)
         db.session.flush()
