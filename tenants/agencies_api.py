@@ -16,6 +16,7 @@ from slrt.platform.api import Schema
 from slrt.platform.errors import Msg, Problem
 from slrt.tenants.agencies import Agency, AgencyKind, access_agency_by_id
 from slrt.tenants.api_support import (
+    PATH_LOOKUPS,
     ConfigTenantBlueprint,
     apply_and_audit,
     bool_arg,
@@ -142,3 +143,6 @@ def patch_agency(data: dict, agency_id: uuid.UUID) -> Agency:
     apply_and_audit(agency, data, FIELDS, "agency.update")
     db.session.commit()
     return agency
+
+
+PATH_LOOKUPS.update(agency_id=access_agency_by_id)

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,8 +32,23 @@ class _LateEtagCheck:
         """flask-smorest checks If-Match before the view; we do it in `check_if_match`."""
 
 
+# Path parameter name -> access helper (raises 404). The district blueprints resolve every id in
+# the path before the request body is validated, so a foreign or unknown id answers 404 whatever
+# the body, and never a 422 that would echo it.
+PATH_LOOKUPS: dict[str, Callable[[Any], Any]] = {}
+
+
+def _resolve_path_ids() -> None:
+    for name, value in (request.view_args or {}).items():
+        lookup = PATH_LOOKUPS.get(name)
+        if lookup is not None:
+            lookup(value)
+
+
 class ConfigTenantBlueprint(_LateEtagCheck, TenantBlueprint):
-    pass
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.before_request(_resolve_path_ids)  # after the district guard (registered first)
 
 
 class ConfigPlatformBlueprint(_LateEtagCheck, PlatformBlueprint):

@@ -36,9 +36,7 @@ def _problem_text(exc: Problem) -> str:
 
 @tenants.command("create")
 @click.argument("codes", nargs=-1)
-@click.option(
-    "--all", "all_", is_flag=True, help="Every kabupaten/kota of the reference (514)."
-)
+@click.option("--all", "all_", is_flag=True, help="Every kabupaten/kota of the reference (514).")
 def create(codes: tuple[str, ...], all_: bool) -> None:
     """Onboard districts by Kemendagri code, e.g. `slrt tenants create 73.72 33.24`, or all of
     them with `--all`. One transaction per district; already onboarded ones are left unchanged,

@@ -17,6 +17,7 @@ from slrt.platform.api import Schema
 from slrt.platform.errors import Msg, Problem
 from slrt.tenants.agencies import resolve_agency_id
 from slrt.tenants.api_support import (
+    PATH_LOOKUPS,
     ConfigTenantBlueprint,
     bool_arg,
     check_if_match,
@@ -381,3 +382,19 @@ def check_rule_here(data: dict) -> dict[str, Any]:
     """Validate a rule (422 with line and column when it is wrong) and optionally evaluate it
     for a set of facts; nothing is stored."""
     return check_rule(data)
+
+
+def _access_version_by_id(version_id: uuid.UUID) -> ProgramVersion:
+    row = db.session.execute(
+        sa.select(ProgramVersion).where(ProgramVersion.id == version_id)
+    ).scalar_one_or_none()
+    if row is None:
+        raise Problem(404, Msg("Versi program tidak ditemukan.", "Program version not found."))
+    return row
+
+
+PATH_LOOKUPS.update(
+    program_id=access_program_by_id,
+    version_id=_access_version_by_id,
+    national_program_id=access_national_program_by_id,
+)

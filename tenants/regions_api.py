@@ -15,6 +15,7 @@ from slrt.platform import db
 from slrt.platform.api import Schema
 from slrt.platform.errors import Msg
 from slrt.tenants.api_support import (
+    PATH_LOOKUPS,
     ConfigTenantBlueprint,
     bool_arg,
     check_if_match,
@@ -216,3 +217,6 @@ def patch_village(data: dict, village_id: uuid.UUID) -> Village:
     update_village(village, data)
     db.session.commit()
     return village
+
+
+PATH_LOOKUPS.update(kecamatan_id=access_kecamatan_by_id, village_id=access_village_by_id)

@@ -15,6 +15,7 @@ from slrt.platform import db
 from slrt.platform.api import Schema
 from slrt.platform.errors import Msg, Problem
 from slrt.tenants.api_support import (
+    PATH_LOOKUPS,
     ConfigTenantBlueprint,
     apply_and_audit,
     bool_arg,
@@ -224,3 +225,6 @@ def patch_service_point(data: dict, service_point_id: uuid.UUID) -> ServicePoint
     apply_and_audit(point, data, FIELDS, "service_point.update")
     db.session.commit()
     return point
+
+
+PATH_LOOKUPS.update(service_point_id=access_service_point_by_id)

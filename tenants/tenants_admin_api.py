@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from marshmallow import fields, validate, validates_schema
+from marshmallow import fields, validate
 from marshmallow.exceptions import ValidationError
 
 from slrt.auth.permissions import PP, P
@@ -35,6 +35,13 @@ tenant_blp = ConfigTenantBlueprint(
 TENANT_NOT_FOUND = Msg("Kabupaten/kota tidak ditemukan.", "District not found.")
 
 
+def _not_in_future(day: dt.date) -> None:
+    if day > dt.date.today():
+        raise ValidationError(
+            Msg("Tanggal SK tidak boleh di masa depan.", "The decree date is in the future.")
+        )
+
+
 class LokusDesignationSchema(Schema):
     id = fields.UUID(dump_only=True)
     wave = fields.Integer(
@@ -46,17 +53,9 @@ class LokusDesignationSchema(Schema):
         validate=validate.Length(min=3, max=120),
         metadata={"description": "Nomor SK penetapan lokus"},
     )
-    decree_date = fields.Date(required=True)
+    decree_date = fields.Date(required=True, validate=lambda d: _not_in_future(d))
     note = fields.String(validate=validate.Length(max=2000), allow_none=True)
     created_at = fields.DateTime(dump_only=True)
-
-    @validates_schema
-    def _decree_in_time(self, data: dict[str, Any], **kw: Any) -> None:
-        if data.get("decree_date") and data["decree_date"] > dt.date.today():
-            raise ValidationError(
-                Msg("Tanggal SK tidak boleh di masa depan.", "The decree date is in the future."),
-                "decree_date",
-            )
 
 
 class TenantAdminSchema(Schema):

@@ -18,7 +18,9 @@ def _counts(app, tenant: Tenant) -> dict[str, int]:
     with app.app_context(), tenant_context(tenant.ref()):
         kec = db.session.execute(sa.select(sa.func.count()).select_from(Kecamatan)).scalar()
         kinds = dict(
-            db.session.execute(sa.select(Village.kind, sa.func.count()).group_by(Village.kind)).all()
+            db.session.execute(
+                sa.select(Village.kind, sa.func.count()).group_by(Village.kind)
+            ).all()
         )
         db.session.remove()
     return {"kecamatan": kec, **kinds}
@@ -157,7 +159,7 @@ def test_suspend_and_reactivate_over_api(app, client, parepare, kemensos_admin) 
     trail = client.get(
         "/api/v1/t/parepare/audit-events?entity_type=tenant", headers=admin.headers
     ).json
-    assert [e["action"] for e in trail] == ["tenant.reactivate", "tenant.suspend"]
+    assert [e["action"] for e in trail] == ["tenant.reactivate", "tenant.suspend", "tenant.onboard"]
     assert trail[1]["actor_label"] == "admin@kemensos.go.id"
     assert trail[1]["before"] == {"status": "active"} and trail[1]["after"] == {
         "status": "suspended"
