@@ -368,6 +368,7 @@ def update_national_program(program: NationalProgram, values: dict[str, Any]) ->
         before=old,
         after=new,
     )
+    db.session.flush()  # written as the app role, before the read-only bypass below
     with platform_bypass("carry a national catalog change into the districts that enabled it"):
         tenant_ids = list(
             db.session.execute(

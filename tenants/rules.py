@@ -48,7 +48,7 @@ FALSE: "false"
 OP: /<=|>=|==|!=|<|>|=/
 INT: /-?[0-9]+/
 STRING: /"[^"\n]*"|'[^'\n]*'/
-FIELD: /[A-Za-z_][A-Za-z0-9_]*/
+FIELD: /(?!(and|or|not|in|true|false)\b)[A-Za-z_][A-Za-z0-9_]*/
 %import common.WS
 %ignore WS
 """
