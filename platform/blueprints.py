@@ -19,6 +19,8 @@ API_BLUEPRINTS: list[str] = [
     "slrt.tenants.catalog_api:blp",
     "slrt.tenants.tenants_admin_api:blp",
     "slrt.tenants.tenants_admin_api:tenant_blp",
+    "slrt.platform.platform_audit_api:blp",
+    "slrt.tenants.settings_api:blp",
 ]
 
 # Plain Flask blueprints: health checks, OAuth endpoints, web pages.

@@ -150,3 +150,26 @@ def test_service_points(client, parepare_admin) -> None:
         "service_point.create",
     ]
     assert trail[0]["before"] == {"village_id": v1} and trail[0]["after"] == {"village_id": v2}
+
+
+def test_profile_letterhead(client, parepare_admin) -> None:
+    h = parepare_admin.headers
+    url = f"{BASE}/profile"
+    profile = client.get(url, headers=h)
+    assert profile.json["letterhead"]["government_name"] == "PEMERINTAH KOTA PAREPARE"
+    assert profile.json["letterhead"]["city"] == "Parepare"
+    body = {"letterhead": {"address": "Jl. Bau Massepe No. 1", "head_nip": "1970"}}
+    bad = client.patch(url, json=body, headers={**h, "If-Match": profile.headers["ETag"]})
+    assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "letterhead.head_nip"
+    body["letterhead"]["head_nip"] = "197001011995031001"
+    ok = client.patch(url, json=body, headers={**h, "If-Match": profile.headers["ETag"]})
+    assert ok.status_code == 200, ok.json
+    assert ok.json["letterhead"]["address"] == "Jl. Bau Massepe No. 1"
+    stale = client.patch(
+        url, json={"letterhead": {"city": "X"}}, headers={**h, "If-Match": profile.headers["ETag"]}
+    )
+    assert stale.status_code == 412
+    assert client.get(url, headers=h).json["letterhead"]["city"] == "Parepare"
+    trail = client.get(f"{BASE}/audit-events?entity_type=tenant", headers=h).json
+    assert trail[0]["action"] == "profile.update"
+    assert trail[0]["after"]["address"] == "Jl. Bau Massepe No. 1"

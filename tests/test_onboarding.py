@@ -213,3 +213,17 @@ def test_lokus_designations_accumulate(app, client, parepare, kemensos_admin) ->
 def test_unknown_tenant_id_on_platform_routes_is_404(client, kemensos_admin) -> None:
     resp = client.get("/api/v1/platform/tenants/999999", headers=kemensos_admin.headers)
     assert resp.status_code == 404
+
+
+def test_platform_audit_lists_kemensos_actions(client, parepare, kemensos_admin) -> None:
+    client.post(
+        f"/api/v1/platform/tenants/{parepare.id}/suspend",
+        json={"reason": "Pemeriksaan"},
+        headers=kemensos_admin.headers,
+    )
+    events = client.get(
+        f"/api/v1/platform/audit-events?tenant_ref={parepare.id}", headers=kemensos_admin.headers
+    ).json
+    assert [e["action"] for e in events] == ["tenant.suspend", "tenant.onboard"]
+    assert events[0]["actor_label"] == "admin@kemensos.go.id" and events[0]["note"] == "Pemeriksaan"
+    assert client.get("/api/v1/platform/audit-events").status_code == 401
