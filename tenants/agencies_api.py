@@ -18,6 +18,7 @@ from slrt.tenants.agencies import Agency, AgencyKind, access_agency_by_id
 from slrt.tenants.api_support import (
     PATH_LOOKUPS,
     ConfigTenantBlueprint,
+    Text,
     apply_and_audit,
     bool_arg,
     check_if_match,
@@ -34,29 +35,29 @@ KIND = validate.OneOf([k.value for k in AgencyKind])
 
 class AgencySchema(Schema):
     id = fields.UUID(dump_only=True)
-    name = fields.String(dump_only=True, metadata={"example": "Dinas Kesehatan"})
-    kind = fields.String(dump_only=True, metadata={"enum": [k.value for k in AgencyKind]})
-    contact_name = fields.String(dump_only=True)
-    phone = fields.String(dump_only=True)
-    email = fields.String(dump_only=True)
-    address = fields.String(dump_only=True)
+    name = Text(dump_only=True, metadata={"example": "Dinas Kesehatan"})
+    kind = Text(dump_only=True, metadata={"enum": [k.value for k in AgencyKind]})
+    contact_name = Text(dump_only=True)
+    phone = Text(dump_only=True)
+    email = Text(dump_only=True)
+    address = Text(dump_only=True)
     active = fields.Boolean(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 
 
 class AgencyCreateSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=2, max=200))
-    kind = fields.String(required=True, validate=KIND)
-    contact_name = fields.String(validate=validate.Length(max=200), allow_none=True)
-    phone = fields.String(validate=validate.Regexp(r"^\+?[0-9 ()-]{6,32}$"), allow_none=True)
+    name = Text(required=True, validate=validate.Length(min=2, max=200))
+    kind = Text(required=True, validate=KIND)
+    contact_name = Text(validate=validate.Length(max=200), allow_none=True)
+    phone = Text(validate=validate.Regexp(r"^\+?[0-9 ()-]{6,32}$"), allow_none=True)
     email = fields.Email(validate=validate.Length(max=254), allow_none=True)
-    address = fields.String(validate=validate.Length(max=1000), allow_none=True)
+    address = Text(validate=validate.Length(max=1000), allow_none=True)
 
 
 class AgencyUpdateSchema(AgencyCreateSchema):
-    name = fields.String(validate=validate.Length(min=2, max=200))
-    kind = fields.String(validate=KIND)
+    name = Text(validate=validate.Length(min=2, max=200))
+    kind = Text(validate=KIND)
     active = fields.Boolean()
 
     @validates_schema
@@ -66,9 +67,9 @@ class AgencyUpdateSchema(AgencyCreateSchema):
 
 
 class AgencyQuerySchema(Schema):
-    kind = fields.String(validate=KIND)
+    kind = Text(validate=KIND)
     active = bool_arg()
-    q = fields.String(metadata={"description": "Part of the name"})
+    q = Text(metadata={"description": "Part of the name"})
 
 
 def _unique_name(name: str, exclude: uuid.UUID | None = None) -> None:

@@ -117,3 +117,11 @@ def create_and_audit(obj: Any, names: tuple[str, ...], action: str) -> Any:
     db.session.flush()
     record(AuditKind.config, action, action.split(".")[0], obj.id, after=snapshot(obj, names))
     return obj
+
+
+class Text(fields.String):
+    """A string with surrounding whitespace removed before validation (so "  " is empty)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        result = super()._deserialize(value, attr, data, **kwargs)
+        return result.strip() if isinstance(result, str) else result

@@ -17,6 +17,7 @@ from slrt.platform.api import Schema
 from slrt.platform.errors import Msg
 from slrt.tenants.api_support import (
     ConfigPlatformBlueprint,
+    Text,
     bool_arg,
     check_if_match,
     like_pattern,
@@ -48,32 +49,32 @@ class NationalProgramSchema(CatalogFieldsSchema):
 
 
 class NationalProgramCreateSchema(Schema):
-    code = fields.String(required=True, validate=CODE)
-    name = fields.String(required=True, validate=validate.Length(min=2, max=200))
-    description = fields.String(validate=validate.Length(max=4000), allow_none=True)
-    sector = fields.String(required=True, validate=SECTOR)
-    owner = fields.String(required=True, validate=validate.Length(min=2, max=200))
-    funding = fields.String(load_default="apbn", validate=FUNDING)
+    code = Text(required=True, validate=CODE)
+    name = Text(required=True, validate=validate.Length(min=2, max=200))
+    description = Text(validate=validate.Length(max=4000), allow_none=True)
+    sector = Text(required=True, validate=SECTOR)
+    owner = Text(required=True, validate=validate.Length(min=2, max=200))
+    funding = Text(load_default="apbn", validate=FUNDING)
     required_documents = fields.List(
-        fields.String(validate=validate.Length(min=1, max=120)),
+        Text(validate=validate.Length(min=1, max=120)),
         load_default=list,
         validate=validate.Length(max=30),
     )
     deadline_days = fields.Integer(required=True, validate=validate.Range(min=1, max=365))
-    rule_text = fields.String(validate=validate.Length(max=2000), allow_none=True)
+    rule_text = Text(validate=validate.Length(max=2000), allow_none=True)
 
 
 class NationalProgramUpdateSchema(Schema):
-    name = fields.String(validate=validate.Length(min=2, max=200))
-    description = fields.String(validate=validate.Length(max=4000), allow_none=True)
-    sector = fields.String(validate=SECTOR)
-    owner = fields.String(validate=validate.Length(min=2, max=200))
-    funding = fields.String(validate=FUNDING)
+    name = Text(validate=validate.Length(min=2, max=200))
+    description = Text(validate=validate.Length(max=4000), allow_none=True)
+    sector = Text(validate=SECTOR)
+    owner = Text(validate=validate.Length(min=2, max=200))
+    funding = Text(validate=FUNDING)
     required_documents = fields.List(
-        fields.String(validate=validate.Length(min=1, max=120)), validate=validate.Length(max=30)
+        Text(validate=validate.Length(min=1, max=120)), validate=validate.Length(max=30)
     )
     deadline_days = fields.Integer(validate=validate.Range(min=1, max=365))
-    rule_text = fields.String(validate=validate.Length(max=2000), allow_none=True)
+    rule_text = Text(validate=validate.Length(max=2000), allow_none=True)
     active = fields.Boolean()
 
     @validates_schema
@@ -83,9 +84,9 @@ class NationalProgramUpdateSchema(Schema):
 
 
 class NationalQuerySchema(Schema):
-    sector = fields.String(validate=SECTOR)
+    sector = Text(validate=SECTOR)
     active = bool_arg()
-    q = fields.String()
+    q = Text()
 
 
 def _rule(data: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from slrt.tenants.agencies import resolve_agency_id
 from slrt.tenants.api_support import (
     PATH_LOOKUPS,
     ConfigTenantBlueprint,
+    Text,
     bool_arg,
     check_if_match,
     like_pattern,
@@ -65,15 +66,15 @@ CODE = validate.Regexp(
 class CatalogFieldsSchema(Schema):
     """What every program has (national or local)."""
 
-    code = fields.String(dump_only=True)
-    name = fields.String(dump_only=True)
-    description = fields.String(dump_only=True)
-    sector = fields.String(dump_only=True, metadata={"enum": [s.value for s in Sector]})
-    owner = fields.String(dump_only=True)
-    funding = fields.String(dump_only=True, metadata={"enum": [f.value for f in Funding]})
-    required_documents = fields.List(fields.String(), dump_only=True)
+    code = Text(dump_only=True)
+    name = Text(dump_only=True)
+    description = Text(dump_only=True)
+    sector = Text(dump_only=True, metadata={"enum": [s.value for s in Sector]})
+    owner = Text(dump_only=True)
+    funding = Text(dump_only=True, metadata={"enum": [f.value for f in Funding]})
+    required_documents = fields.List(Text(), dump_only=True)
     deadline_days = fields.Integer(dump_only=True)
-    rule_text = fields.String(dump_only=True, allow_none=True)
+    rule_text = Text(dump_only=True, allow_none=True)
     rule_ast = fields.Dict(dump_only=True, allow_none=True)
     active = fields.Boolean(dump_only=True)
     version = fields.Integer(dump_only=True)
@@ -83,7 +84,7 @@ class CatalogFieldsSchema(Schema):
 
 class ProgramSchema(CatalogFieldsSchema):
     id = fields.UUID(dump_only=True)
-    kind = fields.String(dump_only=True, metadata={"enum": ["national", "local"]})
+    kind = Text(dump_only=True, metadata={"enum": ["national", "local"]})
     national_program_id = fields.UUID(dump_only=True, allow_none=True)
     agency_id = fields.UUID(dump_only=True)
 
@@ -92,29 +93,29 @@ class ProgramVersionSchema(Schema):
     id = fields.UUID(dump_only=True)
     program_id = fields.UUID(dump_only=True)
     version = fields.Integer(dump_only=True)
-    name = fields.String(dump_only=True)
+    name = Text(dump_only=True)
     agency_id = fields.UUID(dump_only=True)
     deadline_days = fields.Integer(dump_only=True)
-    rule_text = fields.String(dump_only=True, allow_none=True)
+    rule_text = Text(dump_only=True, allow_none=True)
     national_version = fields.Integer(dump_only=True, allow_none=True)
     snapshot = fields.Dict(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
 
 
 class LocalProgramCreateSchema(Schema):
-    code = fields.String(required=True, validate=CODE)
-    name = fields.String(required=True, validate=validate.Length(min=2, max=200))
-    description = fields.String(validate=validate.Length(max=4000), allow_none=True)
-    sector = fields.String(required=True, validate=SECTOR)
-    owner = fields.String(required=True, validate=validate.Length(min=2, max=200))
-    funding = fields.String(load_default=Funding.apbd.value, validate=FUNDING)
+    code = Text(required=True, validate=CODE)
+    name = Text(required=True, validate=validate.Length(min=2, max=200))
+    description = Text(validate=validate.Length(max=4000), allow_none=True)
+    sector = Text(required=True, validate=SECTOR)
+    owner = Text(required=True, validate=validate.Length(min=2, max=200))
+    funding = Text(load_default=Funding.apbd.value, validate=FUNDING)
     required_documents = fields.List(
-        fields.String(validate=validate.Length(min=1, max=120)),
+        Text(validate=validate.Length(min=1, max=120)),
         load_default=list,
         validate=validate.Length(max=30),
     )
     deadline_days = fields.Integer(required=True, validate=validate.Range(min=1, max=365))
-    rule_text = fields.String(validate=validate.Length(max=2000), allow_none=True)
+    rule_text = Text(validate=validate.Length(max=2000), allow_none=True)
     agency_id = fields.UUID(required=True, metadata={"description": "The agency that handles it"})
 
 
@@ -123,16 +124,16 @@ NATIONAL_EDITABLE = {"agency_id", "active", "deadline_days"}
 
 
 class ProgramUpdateSchema(Schema):
-    name = fields.String(validate=validate.Length(min=2, max=200))
-    description = fields.String(validate=validate.Length(max=4000), allow_none=True)
-    sector = fields.String(validate=SECTOR)
-    owner = fields.String(validate=validate.Length(min=2, max=200))
-    funding = fields.String(validate=FUNDING)
+    name = Text(validate=validate.Length(min=2, max=200))
+    description = Text(validate=validate.Length(max=4000), allow_none=True)
+    sector = Text(validate=SECTOR)
+    owner = Text(validate=validate.Length(min=2, max=200))
+    funding = Text(validate=FUNDING)
     required_documents = fields.List(
-        fields.String(validate=validate.Length(min=1, max=120)), validate=validate.Length(max=30)
+        Text(validate=validate.Length(min=1, max=120)), validate=validate.Length(max=30)
     )
     deadline_days = fields.Integer(validate=validate.Range(min=1, max=365))
-    rule_text = fields.String(validate=validate.Length(max=2000), allow_none=True)
+    rule_text = Text(validate=validate.Length(max=2000), allow_none=True)
     agency_id = fields.UUID()
     active = fields.Boolean()
 
@@ -148,12 +149,12 @@ class EnableNationalSchema(Schema):
 
 
 class ProgramQuerySchema(Schema):
-    kind = fields.String(validate=validate.OneOf(["national", "local"]))
-    sector = fields.String(validate=SECTOR)
-    funding = fields.String(validate=FUNDING)
+    kind = Text(validate=validate.OneOf(["national", "local"]))
+    sector = Text(validate=SECTOR)
+    funding = Text(validate=FUNDING)
     active = bool_arg()
     agency_id = fields.UUID()
-    q = fields.String(metadata={"description": "Part of the name or code"})
+    q = Text(metadata={"description": "Part of the name or code"})
 
 
 class EvaluateSchema(Schema):
@@ -170,7 +171,7 @@ class NationalForDistrictSchema(CatalogFieldsSchema):
 
 
 class NationalQuerySchema(Schema):
-    sector = fields.String(validate=SECTOR)
+    sector = Text(validate=SECTOR)
     enabled = bool_arg()
 
 

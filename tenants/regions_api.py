@@ -17,6 +17,7 @@ from slrt.platform.errors import Msg
 from slrt.tenants.api_support import (
     PATH_LOOKUPS,
     ConfigTenantBlueprint,
+    Text,
     bool_arg,
     check_if_match,
     like_pattern,
@@ -44,9 +45,9 @@ NAME = validate.Length(min=1, max=120)
 
 class KecamatanSchema(Schema):
     id = fields.UUID(dump_only=True)
-    code = fields.String(dump_only=True, metadata={"example": "73.72.01"})
-    name = fields.String(dump_only=True)
-    reference_name = fields.String(
+    code = Text(dump_only=True, metadata={"example": "73.72.01"})
+    name = Text(dump_only=True)
+    reference_name = Text(
         dump_only=True, metadata={"description": "Name in the Kemendagri 2025 reference"}
     )
     created_at = fields.DateTime(dump_only=True)
@@ -54,26 +55,24 @@ class KecamatanSchema(Schema):
 
 
 class KecamatanUpdateSchema(Schema):
-    name = fields.String(required=True, validate=NAME)
+    name = Text(required=True, validate=NAME)
 
 
 class KecamatanQuerySchema(Schema):
-    q = fields.String(metadata={"description": "Part of the name"})
+    q = Text(metadata={"description": "Part of the name"})
 
 
 class VillageSchema(Schema):
     id = fields.UUID(dump_only=True)
     kecamatan_id = fields.UUID(dump_only=True)
     kecamatan_code = fields.Function(lambda v: v.code[:8], dump_only=True)
-    code = fields.String(dump_only=True, metadata={"example": "73.72.01.1001"})
-    name = fields.String(dump_only=True)
-    reference_name = fields.String(dump_only=True)
-    kind = fields.String(dump_only=True, metadata={"enum": [k.value for k in VillageKind]})
-    source = fields.String(dump_only=True, metadata={"enum": [s.value for s in RegionSource]})
+    code = Text(dump_only=True, metadata={"example": "73.72.01.1001"})
+    name = Text(dump_only=True)
+    reference_name = Text(dump_only=True)
+    kind = Text(dump_only=True, metadata={"enum": [k.value for k in VillageKind]})
+    source = Text(dump_only=True, metadata={"enum": [s.value for s in RegionSource]})
     is_intervention = fields.Boolean(dump_only=True)
-    funding_source = fields.String(
-        dump_only=True, metadata={"enum": [f.value for f in FundingSource]}
-    )
+    funding_source = Text(dump_only=True, metadata={"enum": [f.value for f in FundingSource]})
     active = fields.Boolean(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
@@ -83,19 +82,19 @@ FUNDING = validate.OneOf([f.value for f in FundingSource])
 
 
 class VillageCreateSchema(Schema):
-    code = fields.String(
+    code = Text(
         required=True,
         metadata={"description": "PP.KK.CC.XDDD inside one of the district's kecamatan"},
     )
-    name = fields.String(required=True, validate=NAME)
+    name = Text(required=True, validate=NAME)
     is_intervention = fields.Boolean()
-    funding_source = fields.String(validate=FUNDING)
+    funding_source = Text(validate=FUNDING)
 
 
 class VillageUpdateSchema(Schema):
-    name = fields.String(validate=NAME)
+    name = Text(validate=NAME)
     is_intervention = fields.Boolean()
-    funding_source = fields.String(validate=FUNDING)
+    funding_source = Text(validate=FUNDING)
     active = fields.Boolean()
 
     @validates_schema
@@ -105,14 +104,14 @@ class VillageUpdateSchema(Schema):
 
 
 class VillageQuerySchema(Schema):
-    kecamatan = fields.String(metadata={"description": "Kecamatan code, e.g. 73.72.01"})
+    kecamatan = Text(metadata={"description": "Kecamatan code, e.g. 73.72.01"})
     kecamatan_id = fields.UUID()
-    kind = fields.String(validate=validate.OneOf([k.value for k in VillageKind]))
+    kind = Text(validate=validate.OneOf([k.value for k in VillageKind]))
     intervention = bool_arg()
-    funding_source = fields.String(validate=FUNDING)
+    funding_source = Text(validate=FUNDING)
     active = bool_arg()
-    source = fields.String(validate=validate.OneOf([s.value for s in RegionSource]))
-    q = fields.String(metadata={"description": "Part of the name or code"})
+    source = Text(validate=validate.OneOf([s.value for s in RegionSource]))
+    q = Text(metadata={"description": "Part of the name or code"})
     mine = bool_arg(metadata={"description": "Only villages inside the caller's region scope"})
 
 

@@ -10,6 +10,7 @@ from marshmallow import fields, validate
 
 from slrt.platform.api import Schema
 from slrt.platform.errors import Problem
+from slrt.tenants.api_support import Text
 from slrt.tenants.rule_fields import FIELDS
 from slrt.tenants.rules import RuleError, parse_rule
 
@@ -33,7 +34,7 @@ def _fact_field(spec) -> fields.Field:
             validate=validate.Range(min=spec.minimum, max=spec.maximum),
             metadata=meta,
         )
-    return fields.String(
+    return Text(
         allow_none=True,
         validate=validate.OneOf(spec.choices) if spec.choices else None,
         metadata=meta,
@@ -47,32 +48,32 @@ FactsSchema = Schema.from_dict(
 
 
 class RuleFieldSchema(Schema):
-    name = fields.String(dump_only=True)
-    type = fields.String(dump_only=True, metadata={"enum": ["bool", "int", "str"]})
-    description = fields.String(dump_only=True)
-    description_en = fields.String(dump_only=True)
-    choices = fields.List(fields.String(), dump_only=True)
+    name = Text(dump_only=True)
+    type = Text(dump_only=True, metadata={"enum": ["bool", "int", "str"]})
+    description = Text(dump_only=True)
+    description_en = Text(dump_only=True)
+    choices = fields.List(Text(), dump_only=True)
     minimum = fields.Integer(dump_only=True, allow_none=True)
     maximum = fields.Integer(dump_only=True, allow_none=True)
 
 
 class ConditionResultSchema(Schema):
-    text = fields.String(dump_only=True, metadata={"example": "desil <= 4"})
-    field = fields.String(dump_only=True)
-    op = fields.String(dump_only=True)
+    text = Text(dump_only=True, metadata={"example": "desil <= 4"})
+    field = Text(dump_only=True)
+    op = Text(dump_only=True)
     expected = fields.Raw(dump_only=True)
     value = fields.Raw(dump_only=True, metadata={"description": "The person's value"})
     held = fields.Boolean(dump_only=True)
     missing = fields.Boolean(dump_only=True, metadata={"description": "The fact was unknown"})
-    explanation = fields.String(dump_only=True)
-    explanation_en = fields.String(dump_only=True)
+    explanation = Text(dump_only=True)
+    explanation_en = Text(dump_only=True)
 
 
 class EvaluationSchema(Schema):
     eligible = fields.Boolean(dump_only=True)
     conditions = fields.List(fields.Nested(ConditionResultSchema), dump_only=True)
     failed = fields.List(
-        fields.String(),
+        Text(),
         dump_only=True,
         metadata={"description": "The conditions that made the result false"},
     )
@@ -80,14 +81,14 @@ class EvaluationSchema(Schema):
 
 
 class RuleCheckSchema(Schema):
-    rule_text = fields.String(required=True, validate=validate.Length(max=2000))
+    rule_text = Text(required=True, validate=validate.Length(max=2000))
     facts = fields.Nested(FactsSchema, metadata={"description": "Optional: evaluate for these"})
 
 
 class RuleCheckResultSchema(Schema):
     valid = fields.Boolean(dump_only=True)
     rule_ast = fields.Dict(dump_only=True, allow_none=True)
-    fields_used = fields.List(fields.String(), dump_only=True)
+    fields_used = fields.List(Text(), dump_only=True)
     evaluation = fields.Nested(EvaluationSchema, dump_only=True, allow_none=True)
 
 

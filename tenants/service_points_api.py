@@ -17,6 +17,7 @@ from slrt.platform.errors import Msg, Problem
 from slrt.tenants.api_support import (
     PATH_LOOKUPS,
     ConfigTenantBlueprint,
+    Text,
     apply_and_audit,
     bool_arg,
     check_if_match,
@@ -53,12 +54,12 @@ KIND = validate.OneOf([k.value for k in ServicePointKind])
 
 class ServicePointSchema(Schema):
     id = fields.UUID(dump_only=True)
-    kind = fields.String(dump_only=True, metadata={"enum": [k.value for k in ServicePointKind]})
-    name = fields.String(dump_only=True)
+    kind = Text(dump_only=True, metadata={"enum": [k.value for k in ServicePointKind]})
+    name = Text(dump_only=True)
     village_id = fields.UUID(dump_only=True)
-    address = fields.String(dump_only=True)
-    phone = fields.String(dump_only=True)
-    decree_number = fields.String(dump_only=True, metadata={"description": "Nomor SK"})
+    address = Text(dump_only=True)
+    phone = Text(dump_only=True)
+    decree_number = Text(dump_only=True, metadata={"description": "Nomor SK"})
     decree_date = fields.Date(dump_only=True)
     opened_on = fields.Date(dump_only=True)
     active = fields.Boolean(dump_only=True)
@@ -67,18 +68,18 @@ class ServicePointSchema(Schema):
 
 
 class _Editable(Schema):
-    name = fields.String(validate=validate.Length(min=2, max=200))
+    name = Text(validate=validate.Length(min=2, max=200))
     village_id = fields.UUID(allow_none=True)
-    address = fields.String(validate=validate.Length(max=1000), allow_none=True)
-    phone = fields.String(validate=validate.Regexp(r"^\+?[0-9 ()-]{6,32}$"), allow_none=True)
-    decree_number = fields.String(validate=validate.Length(max=120), allow_none=True)
+    address = Text(validate=validate.Length(max=1000), allow_none=True)
+    phone = Text(validate=validate.Regexp(r"^\+?[0-9 ()-]{6,32}$"), allow_none=True)
+    decree_number = Text(validate=validate.Length(max=120), allow_none=True)
     decree_date = fields.Date(allow_none=True)
     opened_on = fields.Date(allow_none=True)
 
 
 class ServicePointCreateSchema(_Editable):
-    kind = fields.String(required=True, validate=KIND)
-    name = fields.String(required=True, validate=validate.Length(min=2, max=200))
+    kind = Text(required=True, validate=KIND)
+    name = Text(required=True, validate=validate.Length(min=2, max=200))
 
 
 class ServicePointUpdateSchema(_Editable):
@@ -91,10 +92,10 @@ class ServicePointUpdateSchema(_Editable):
 
 
 class ServicePointQuerySchema(Schema):
-    kind = fields.String(validate=KIND)
+    kind = Text(validate=KIND)
     active = bool_arg()
     village_id = fields.UUID()
-    kecamatan = fields.String(metadata={"description": "Kecamatan code, e.g. 73.72.01"})
+    kecamatan = Text(metadata={"description": "Kecamatan code, e.g. 73.72.01"})
 
 
 def _field_error(status: int, field: str, message: Msg) -> Problem:

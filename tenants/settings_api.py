@@ -15,7 +15,7 @@ from slrt.platform.api import Schema
 from slrt.platform.audit import AuditKind, changes, record
 from slrt.platform.errors import Msg
 from slrt.platform.tenant import Tenant
-from slrt.tenants.api_support import ConfigTenantBlueprint, check_if_match
+from slrt.tenants.api_support import ConfigTenantBlueprint, Text, check_if_match
 from slrt.tenants.settings import letterhead
 
 blp = ConfigTenantBlueprint(
@@ -24,32 +24,32 @@ blp = ConfigTenantBlueprint(
 
 
 def _text(max_len: int) -> fields.String:
-    return fields.String(validate=validate.Length(max=max_len), allow_none=True)
+    return Text(validate=validate.Length(max=max_len), allow_none=True)
 
 
 class LetterheadSchema(Schema):
     government_name = _text(200)
     office_name = _text(200)
     address = _text(500)
-    phone = fields.String(validate=validate.Regexp(r"^\+?[0-9 ()-]{6,32}$"), allow_none=True)
+    phone = Text(validate=validate.Regexp(r"^\+?[0-9 ()-]{6,32}$"), allow_none=True)
     email = fields.Email(allow_none=True)
     website = fields.URL(allow_none=True)
     city = _text(100)
     head_name = _text(200)
     head_title = _text(200)
-    head_nip = fields.String(
+    head_nip = Text(
         validate=validate.Regexp(r"^[0-9]{18}$", error="NIP terdiri dari 18 angka."),
         allow_none=True,
     )
 
 
 class ProfileSchema(Schema):
-    code = fields.String(dump_only=True)
-    slug = fields.String(dump_only=True)
-    name = fields.String(dump_only=True)
-    province_code = fields.String(dump_only=True)
-    province_name = fields.String(dump_only=True)
-    status = fields.String(dump_only=True)
+    code = Text(dump_only=True)
+    slug = Text(dump_only=True)
+    name = Text(dump_only=True)
+    province_code = Text(dump_only=True)
+    province_name = Text(dump_only=True)
+    status = Text(dump_only=True)
     letterhead = fields.Nested(LetterheadSchema, dump_only=True)
 
 

@@ -17,7 +17,7 @@ from slrt.platform.api import Schema
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import platform_bypass
 from slrt.platform.tenant import Tenant, TenantStatus
-from slrt.tenants.api_support import ConfigPlatformBlueprint, ConfigTenantBlueprint, page_of
+from slrt.tenants.api_support import ConfigPlatformBlueprint, ConfigTenantBlueprint, Text, page_of
 from slrt.tenants.lokus import LokusDesignation, designate, designations_of
 from slrt.tenants.onboarding import onboard_tenant, set_tenant_status
 from slrt.tenants.regions import Kecamatan, Village
@@ -48,24 +48,24 @@ class LokusDesignationSchema(Schema):
         required=True, validate=validate.Range(min=1, max=99), metadata={"description": "Tahap"}
     )
     year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
-    decree_number = fields.String(
+    decree_number = Text(
         required=True,
         validate=validate.Length(min=3, max=120),
         metadata={"description": "Nomor SK penetapan lokus"},
     )
     decree_date = fields.Date(required=True, validate=lambda d: _not_in_future(d))
-    note = fields.String(validate=validate.Length(max=2000), allow_none=True)
+    note = Text(validate=validate.Length(max=2000), allow_none=True)
     created_at = fields.DateTime(dump_only=True)
 
 
 class TenantAdminSchema(Schema):
     id = fields.Integer(dump_only=True)
-    code = fields.String(dump_only=True)
-    slug = fields.String(dump_only=True)
-    name = fields.String(dump_only=True)
-    province_code = fields.String(dump_only=True)
-    province_name = fields.String(dump_only=True)
-    status = fields.String(dump_only=True, metadata={"enum": [s.value for s in TenantStatus]})
+    code = Text(dump_only=True)
+    slug = Text(dump_only=True)
+    name = Text(dump_only=True)
+    province_code = Text(dump_only=True)
+    province_name = Text(dump_only=True)
+    status = Text(dump_only=True, metadata={"enum": [s.value for s in TenantStatus]})
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 
@@ -73,7 +73,7 @@ class TenantAdminSchema(Schema):
 class TenantDetailSchema(TenantAdminSchema):
     kecamatan_count = fields.Integer(dump_only=True)
     village_counts = fields.Dict(
-        keys=fields.String(),
+        keys=Text(),
         values=fields.Integer(),
         dump_only=True,
         metadata={"description": "Active villages by kind, local ones and intervention ones"},
@@ -82,20 +82,20 @@ class TenantDetailSchema(TenantAdminSchema):
 
 
 class OnboardSchema(Schema):
-    code = fields.String(
+    code = Text(
         required=True,
         metadata={"description": "Kemendagri kabupaten/kota code", "example": "73.72"},
     )
 
 
 class StatusChangeSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
+    reason = Text(required=True, validate=validate.Length(min=3, max=2000))
 
 
 class TenantQuerySchema(Schema):
-    status = fields.String(validate=validate.OneOf([s.value for s in TenantStatus]))
-    province_code = fields.String(validate=validate.Regexp(r"^[0-9]{2}$"))
-    q = fields.String(metadata={"description": "Part of the name, the code or the slug"})
+    status = Text(validate=validate.OneOf([s.value for s in TenantStatus]))
+    province_code = Text(validate=validate.Regexp(r"^[0-9]{2}$"))
+    q = Text(metadata={"description": "Part of the name, the code or the slug"})
 
 
 def access_tenant_by_id(tenant_id: int) -> Tenant:

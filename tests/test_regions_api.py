@@ -136,8 +136,13 @@ def test_kecamatan_rename(client, kendal_admin) -> None:
     resp = _patch(client, url, {"name": "Weleri Kota"}, h)
     assert resp.status_code == 200 and resp.json["name"] == "Weleri Kota"
     assert resp.json["reference_name"] == "Weleri"
-    empty = _patch(client, url, {"name": ""}, h)
-    assert empty.status_code == 422 and empty.json["errors"][0]["field"] == "name"
+    for blank in ("", "   "):
+        empty = _patch(client, url, {"name": blank}, h)
+        assert empty.status_code == 422 and empty.json["errors"][0]["field"] == "name"
+    trail = client.get(f"{BASE}/audit-events?entity_type=kecamatan", headers=h).json
+    assert [(e["action"], e["before"], e["after"]) for e in trail] == [
+        ("kecamatan.update", {"name": "Weleri"}, {"name": "Weleri Kota"})
+    ]
 
 
 def test_local_village_code_must_fit_and_not_collide(client, kendal_admin) -> None:
