@@ -1,4 +1,4 @@
-"""Kemensos routes: /api/v1/plans, /api/v1/tenants/<slug>/plan, /api/v1/usage/summary.
+"""Kemensos routes: /api/v1/platform/plans, /platform/tenants/<slug>/plan, /platform/usage/summary.
 
 Plans and plan changes need platform.plans.manage (Kemensos admin); reading them and the
 national summary need platform.reports.read (Kemensos and provincial viewers; a provincial
@@ -36,11 +36,11 @@ from slrt.billing_free.schemas import (
 )
 from slrt.billing_free.statements import parse_month
 from slrt.platform import db
-from slrt.platform.api import PlatformBlueprint
 from slrt.platform.audit import AuditKind, changes, record_platform
 from slrt.platform.errors import Problem
 from slrt.platform.tenancy import platform_bypass
 from slrt.platform.tenant import Tenant, access_tenant_by_slug
+from slrt.tenants.api_support import ConfigPlatformBlueprint, check_if_match
 
 blp = PlatformBlueprint(
     "plans", __name__, "", description="Free plans, plan changes, national usage"
@@ -137,7 +137,7 @@ def update_plan(data: dict[str, Any], key: str) -> Plan:
     """Change a plan's name, quotas, duration, default or active flag (send If-Match). Lower
     quotas refuse new items only; districts keep everything they have."""
     plan = plan_by_key(key)
-    blp.check_etag(plan, PlanSchema)
+    check_if_match(blp, plan, PlanSchema)
     before = _plan_state(plan)
     if data.get("is_default") is False and plan.is_default:
         raise Problem(

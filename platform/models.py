@@ -11,6 +11,11 @@ MODEL_MODULES: list[str] = [
     "slrt.platform.tenant",
     "slrt.platform.audit",
     "slrt.auth.models",
+    "slrt.tenants.regions",
+    "slrt.tenants.agencies",
+    "slrt.tenants.service_points",
+    "slrt.tenants.programs",
+    "slrt.tenants.lokus",
     "slrt.billing_free.models",
 ]
 

@@ -15,7 +15,7 @@ from slrt.platform.tenancy import tenant_context
 
 
 def test_standard_plans_and_default_for_new_district(app, client, parepare, kemensos_admin):
-    resp = client.get("/api/v1/plans", headers=kemensos_admin.headers)
+    resp = client.get("/api/v1/platform/plans", headers=kemensos_admin.headers)
     assert resp.status_code == 200
     plans = {p["key"]: p for p in resp.json}
     assert {"lokus-kemensos", "mandiri-apbd", "uji-coba"} <= set(plans)
@@ -24,7 +24,7 @@ def test_standard_plans_and_default_for_new_district(app, client, parepare, keme
     assert lokus["is_default"] and lokus["max_puskesos"] == 2 and lokus["max_accounts"] >= 53
     assert plans["uji-coba"]["duration_days"] == 90
     assert plans["mandiri-apbd"]["max_accounts"] > lokus["max_accounts"]
-    resp = client.get("/api/v1/tenants/parepare/plan", headers=kemensos_admin.headers)
+    resp = client.get("/api/v1/platform/tenants/parepare/plan", headers=kemensos_admin.headers)
     assert resp.json["plan"] == "lokus-kemensos"
     assert resp.json["price_idr"] == 0
     assert resp.json["history"][0]["reason"].startswith("Paket awal")
@@ -34,7 +34,7 @@ def test_kemensos_moves_parepare_to_trial_with_history_and_audit(
     app, client, parepare, kemensos_admin, parepare_admin
 ):
     resp = client.put(
-        "/api/v1/tenants/parepare/plan",
+        "/api/v1/platform/tenants/parepare/plan",
         json={"plan": "uji-coba", "reason": "Uji coba sebelum penetapan lokus"},
         headers=kemensos_admin.headers,
     )
@@ -89,12 +89,14 @@ def test_kemensos_moves_parepare_to_trial_with_history_and_audit(
 
 def test_plan_change_refusals(client, parepare, kemensos_admin, parepare_admin):
     no_reason = client.put(
-        "/api/v1/tenants/parepare/plan", json={"plan": "uji-coba"}, headers=kemensos_admin.headers
+        "/api/v1/platform/tenants/parepare/plan",
+        json={"plan": "uji-coba"},
+        headers=kemensos_admin.headers,
     )
     assert no_reason.status_code == 422
     assert no_reason.json["errors"][0]["field"] == "reason"
     unknown = client.put(
-        "/api/v1/tenants/parepare/plan",
+        "/api/v1/platform/tenants/parepare/plan",
         json={"plan": "emas", "reason": "coba"},
         headers=kemensos_admin.headers,
     )
@@ -107,20 +109,20 @@ def test_plan_change_refusals(client, parepare, kemensos_admin, parepare_admin):
         }
     ]
     past = client.put(
-        "/api/v1/tenants/parepare/plan",
+        "/api/v1/platform/tenants/parepare/plan",
         json={"plan": "uji-coba", "reason": "coba", "expires_on": "2020-01-01"},
         headers=kemensos_admin.headers,
     )
     assert past.status_code == 422 and past.json["errors"][0]["field"] == "expires_on"
     # A district admin cannot choose their own plan.
     own = client.put(
-        "/api/v1/tenants/parepare/plan",
+        "/api/v1/platform/tenants/parepare/plan",
         json={"plan": "mandiri-apbd", "reason": "lebih besar"},
         headers=parepare_admin.headers,
     )
     assert own.status_code == 403
     assert own.json["missing_permission"] == "platform.plans.manage"
-    still = client.get("/api/v1/tenants/parepare/plan", headers=kemensos_admin.headers)
+    still = client.get("/api/v1/platform/tenants/parepare/plan", headers=kemensos_admin.headers)
     assert still.json["plan"] == "lokus-kemensos" and len(still.json["history"]) == 1
 
 
@@ -136,27 +138,27 @@ def test_create_and_update_plan_with_etag(app, client, parepare, kemensos_admin)
         "import_rows_per_day": 300_000,
         "exports_per_day": 60,
     }
-    created = client.post("/api/v1/plans", json=body, headers=kemensos_admin.headers)
+    created = client.post("/api/v1/platform/plans", json=body, headers=kemensos_admin.headers)
     assert created.status_code == 201, created.json
     assert created.json["price_idr"] == 0
     priced = client.post(
-        "/api/v1/plans",
+        "/api/v1/platform/plans",
         json={**body, "key": "berbayar", "price_idr": 5000},
         headers=kemensos_admin.headers,
     )
     assert priced.status_code == 422
     assert priced.json["errors"][0]["field"] == "price_idr"
-    dup = client.post("/api/v1/plans", json=body, headers=kemensos_admin.headers)
+    dup = client.post("/api/v1/platform/plans", json=body, headers=kemensos_admin.headers)
     assert dup.status_code == 409
     bad = client.post(
-        "/api/v1/plans",
+        "/api/v1/platform/plans",
         json={**body, "key": "x y", "max_accounts": -1},
         headers=kemensos_admin.headers,
     )
     assert bad.status_code == 422
     assert {e["field"] for e in bad.json["errors"]} == {"key", "max_accounts"}
 
-    url = "/api/v1/plans/lokus-tahap-2"
+    url = "/api/v1/platform/plans/lokus-tahap-2"
     no_if_match = client.patch(url, json={"max_accounts": 150}, headers=kemensos_admin.headers)
     assert no_if_match.status_code == 428
     stale = client.patch(
@@ -183,9 +185,9 @@ def test_create_and_update_plan_with_etag(app, client, parepare, kemensos_admin)
 
 
 def test_viewer_reads_but_cannot_manage(client, parepare, kemensos_viewer):
-    assert client.get("/api/v1/plans", headers=kemensos_viewer.headers).status_code == 200
+    assert client.get("/api/v1/platform/plans", headers=kemensos_viewer.headers).status_code == 200
     resp = client.put(
-        "/api/v1/tenants/parepare/plan",
+        "/api/v1/platform/tenants/parepare/plan",
         json={"plan": "uji-coba", "reason": "x" * 5},
         headers=kemensos_viewer.headers,
     )

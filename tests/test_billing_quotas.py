@@ -297,7 +297,7 @@ def test_import_rows_notice_says_held_imports_resume(app, client, parepare, pare
 def test_trial_end_notice(app, client, parepare, parepare_admin, kemensos_admin):
     soon = (dt.datetime.now(WIB).date() + dt.timedelta(days=5)).isoformat()
     resp = client.put(
-        "/api/v1/tenants/parepare/plan",
+        "/api/v1/platform/tenants/parepare/plan",
         json={"plan": "uji-coba", "reason": "uji coba singkat", "expires_on": soon},
         headers=kemensos_admin.headers,
     )

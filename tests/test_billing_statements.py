@@ -143,9 +143,15 @@ def test_district_cannot_see_another_districts_usage_or_statements(
     assert own.status_code == 200
     assert all(r["metric"] != "intakes" for r in own.json)
     # Platform routes are for Kemensos only.
-    assert client.get("/api/v1/usage/summary", headers=parepare_admin.headers).status_code == 403
     assert (
-        client.get("/api/v1/tenants/kendal/plan", headers=parepare_admin.headers).status_code == 403
+        client.get("/api/v1/platform/usage/summary", headers=parepare_admin.headers).status_code
+        == 403
+    )
+    assert (
+        client.get(
+            "/api/v1/platform/tenants/kendal/plan", headers=parepare_admin.headers
+        ).status_code
+        == 403
     )
 
 
@@ -160,7 +166,9 @@ def test_kemensos_sees_every_statement_and_the_national_summary(
     for slug, expected in (("parepare", 4), ("kendal", 6)):
         st = client.get(f"/api/v1/t/{slug}/statements/{month}", headers=kemensos_admin.headers)
         assert st.status_code == 200 and _line(st.json, "intakes")["total"] == expected
-    summary = client.get(f"/api/v1/usage/summary?month={month}", headers=kemensos_viewer.headers)
+    summary = client.get(
+        f"/api/v1/platform/usage/summary?month={month}", headers=kemensos_viewer.headers
+    )
     assert summary.status_code == 200
     body = summary.json
     assert body["total_idr"] == 0
@@ -170,12 +178,12 @@ def test_kemensos_sees_every_statement_and_the_national_summary(
     assert by_code["73.72"]["usage"]["intakes"] == 4 and by_code["33.24"]["usage"]["intakes"] == 6
     assert body["by_funding"]["intakes"] == {"unclassified": 10}
     csv_resp = client.get(
-        f"/api/v1/usage/summary/csv?month={month}", headers=kemensos_admin.headers
+        f"/api/v1/platform/usage/summary/csv?month={month}", headers=kemensos_admin.headers
     )
     rows = list(csv.reader(io.StringIO(csv_resp.get_data(as_text=True))))
     assert rows[0][:4] == ["kode", "kabupaten_kota", "provinsi", "paket"]
     assert rows[-1][0] == "TOTAL"
-    bad = client.get("/api/v1/usage/summary?month=2026-1", headers=kemensos_admin.headers)
+    bad = client.get("/api/v1/platform/usage/summary?month=2026-1", headers=kemensos_admin.headers)
     assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "month"
 
 
@@ -183,10 +191,16 @@ def test_provincial_viewer_sees_only_their_province(app, client, parepare, kenda
     viewer = make_account(
         app, "dinsos@sulselprov.go.id", platform_role="provincial_viewer", province_code="73"
     )
-    body = client.get("/api/v1/usage/summary", headers=viewer.headers).json
+    body = client.get("/api/v1/platform/usage/summary", headers=viewer.headers).json
     assert [t["code"] for t in body["tenants"]] == ["73.72"]
-    assert client.get("/api/v1/tenants/kendal/plan", headers=viewer.headers).status_code == 404
-    assert client.get("/api/v1/tenants/parepare/plan", headers=viewer.headers).status_code == 200
+    assert (
+        client.get("/api/v1/platform/tenants/kendal/plan", headers=viewer.headers).status_code
+        == 404
+    )
+    assert (
+        client.get("/api/v1/platform/tenants/parepare/plan", headers=viewer.headers).status_code
+        == 200
+    )
 
 
 def test_cli_statement_and_flush(app, parepare, tmp_path):

@@ -22,6 +22,7 @@ PLATFORM_TABLES = {
     "external_identities",
     "platform_role_grants",
     "signing_keys",
+    "national_programs",  # Kemensos's national catalog, shared by every district
     "plans",  # national plan catalogue kept by Kemensos
     "plan_assignments",  # Kemensos decisions about districts (tenant_ref), with history
     "usage_flush_batches",  # idempotency ids of metering flushes; one batch spans districts
