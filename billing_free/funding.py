@@ -35,7 +35,20 @@ FUNDING_LABELS: dict[str, tuple[str, str]] = {
 
 
 def funding_sources(village_codes: Iterable[str]) -> dict[str, str]:
-    """Funding source of each village code of the current district (runs in its tenant
-    context). Codes the district does not know come back as `unclassified`."""
+    """Funding source of each village code of the current district, as its configuration says
+    now (runs in the district's tenant context). Codes the district does not know come back as
+    `unclassified`."""
+    import sqlalchemy as sa
+
+    from slrt.platform import db
+    from slrt.tenants.regions import Village
+
     codes = sorted(set(village_codes))
-    return {code: str(Funding.UNCLASSIFIED) for code in codes}
+    if not codes:
+        return {}
+    known = dict(
+        db.session.execute(
+            sa.select(Village.code, Village.funding_source).where(Village.code.in_(codes))
+        ).all()
+    )
+    return {code: known.get(code, str(Funding.UNCLASSIFIED)) for code in codes}

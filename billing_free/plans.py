@@ -211,7 +211,12 @@ def _expiry(plan: Plan, expires_on: dt.date | None, start: dt.datetime) -> dt.da
 
 
 def assign_plan(
-    tenant: Tenant, plan: Plan, reason: str, *, expires_on: dt.date | None = None
+    tenant: Tenant,
+    plan: Plan,
+    reason: str,
+    *,
+    expires_on: dt.date | None = None,
+    audit: bool = True,
 ) -> PlanAssignment:
     """Move a district to `plan` (closing its current period). Adds to the session and audits;
     the caller commits. Quotas lower than current use refuse new items only: nothing is removed."""
@@ -272,6 +277,8 @@ def assign_plan(
     db.session.add(assignment)
     db.session.flush()
     after = {"plan": plan.key, "expires_on": assignment.expires_on}
+    if not audit:  # the first plan is part of onboarding, which is audited as such
+        return assignment
     record_platform(
         AuditKind.config,
         "tenant.plan.assign",
@@ -310,7 +317,9 @@ def assign_default_plan(tenant: Tenant) -> None:
     """Onboarding hook: a new district starts on the default plan."""
     ensure_standard_plans()
     if current_assignment(tenant.id) is None:
-        assign_plan(tenant, default_plan(), "Paket awal saat pendaftaran kabupaten/kota.")
+        assign_plan(
+            tenant, default_plan(), "Paket awal saat pendaftaran kabupaten/kota.", audit=False
+        )
 
 
 def plan_history(tenant_id: int) -> list[tuple[PlanAssignment, Plan]]:

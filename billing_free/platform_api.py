@@ -42,8 +42,8 @@ from slrt.platform.tenancy import platform_bypass
 from slrt.platform.tenant import Tenant, access_tenant_by_slug
 from slrt.tenants.api_support import ConfigPlatformBlueprint, check_if_match
 
-blp = PlatformBlueprint(
-    "plans", __name__, "", description="Free plans, plan changes, national usage"
+blp = ConfigPlatformBlueprint(
+    "plans", __name__, "/platform", description="Free plans, plan changes, national usage"
 )
 
 EDITABLE = ("name", "description", "duration_days", "is_default", "active", *QUOTA_COLUMNS)

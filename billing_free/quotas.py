@@ -45,6 +45,7 @@ from slrt.platform import db
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.redis_client import get_redis
 from slrt.platform.tenancy import current_tenant
+from slrt.tenants.service_points import ServicePoint, ServicePointKind
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +69,21 @@ def _active_accounts() -> int:
     ).scalar_one()
 
 
-# Current use per count quota, measured in the current tenant's context. Features that own
-# countable things register here (Puskesos units: district configuration; stored files: the
-# service flow's attachments and the jobs' result files).
-COUNT_SOURCES: dict[Quota, Callable[[], int]] = {Quota.ACCOUNTS: _active_accounts}
+def _active_puskesos() -> int:
+    """Active Puskesos units of the current district (the secretariat is not one)."""
+    return db.session.execute(
+        sa.select(sa.func.count())
+        .select_from(ServicePoint)
+        .where(ServicePoint.kind == ServicePointKind.puskesos, ServicePoint.active.is_(True))
+    ).scalar_one()
+
+
+# Current use per count quota, measured in the current tenant's context.
+COUNT_SOURCES: dict[Quota, Callable[[], int]] = {
+    Quota.ACCOUNTS: _active_accounts,
+    Quota.PUSKESOS: _active_puskesos,
+}
+# Stored bytes per kind of file (the service flow's attachments, the jobs' result files).
 STORAGE_SOURCES: list[Callable[[], int]] = []
 
 

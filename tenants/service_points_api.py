@@ -11,6 +11,8 @@ from marshmallow.exceptions import ValidationError
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
+from slrt.billing_free.plans import Quota
+from slrt.billing_free.quotas import check_count
 from slrt.platform import db
 from slrt.platform.api import Schema
 from slrt.platform.errors import Msg, Problem
@@ -195,6 +197,8 @@ def create_service_point(data: dict) -> ServicePoint:
     """Add the secretariat or a Puskesos (one active Puskesos per village)."""
     point = ServicePoint(active=True, **data)
     _check(point)
+    if point.kind == ServicePointKind.puskesos:
+        check_count(Quota.PUSKESOS)  # the plan's Puskesos units (403 naming limit and use)
     create_and_audit(point, FIELDS, "service_point.create")
     db.session.commit()
     return point
@@ -219,9 +223,12 @@ def patch_service_point(data: dict, service_point_id: uuid.UUID) -> ServicePoint
     point = access_service_point_by_id(service_point_id)
     check_if_match(blp, point, ServicePointSchema)
     with db.session.no_autoflush:
+        counted = point.kind == ServicePointKind.puskesos and point.active
         for key, value in data.items():
             setattr(point, key, value)
         _check(point)
+        if not counted and point.kind == ServicePointKind.puskesos and point.active:
+            check_count(Quota.PUSKESOS)  # reactivating or turning into a Puskesos takes a unit
     db.session.expire(point)  # let apply_and_audit see the stored state as "before"
     apply_and_audit(point, data, FIELDS, "service_point.update")
     db.session.commit()

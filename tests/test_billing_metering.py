@@ -59,9 +59,9 @@ def test_counts_match_actions(app, client, parepare, kendal, parepare_admin, ken
         assert client.get("/api/v1/t/kendal/usage", headers=kendal_admin.headers).status_code == 200
     # Strangers' refused requests are not the district's usage.
     assert client.get("/api/v1/t/parepare/plan", headers=kendal_admin.headers).status_code == 404
-    for village in ("73.72.01.1001", "73.72.01.1001", "73.72.02.1005"):
+    for village in ("73.72.01.1004", "73.72.01.1004", "73.72.02.1005"):
         count_committed(app, parepare, Metric.INTAKES, village=village)
-    count_committed(app, parepare, Metric.INTAKES, village="73.72.01.1001", commit=False)
+    count_committed(app, parepare, Metric.INTAKES, village="73.72.01.1004", commit=False)
     count_committed(app, parepare, Metric.REFERRALS, 2, village="73.72.02.1005")
     count_committed(app, parepare, Metric.IMPORT_ROWS, 1500)
     count_committed(app, parepare, Metric.EXPORTS)
@@ -73,7 +73,7 @@ def test_counts_match_actions(app, client, parepare, kendal, parepare_admin, ken
     assert stored(app, parepare, Metric.API_CALLS) == 7
     assert stored(app, kendal, Metric.API_CALLS) == 2
     assert stored(app, parepare, Metric.INTAKES) == 3  # the rolled-back one is not usage
-    assert stored(app, parepare, Metric.INTAKES, "73.72.01.1001") == 2
+    assert stored(app, parepare, Metric.INTAKES, "73.72.01.1004") == 2
     assert stored(app, parepare, Metric.INTAKES, "73.72.02.1005") == 1
     assert stored(app, parepare, Metric.REFERRALS) == 2
     assert stored(app, parepare, Metric.IMPORT_ROWS) == 1500
@@ -92,7 +92,7 @@ def test_counts_match_actions(app, client, parepare, kendal, parepare_admin, ken
 
 
 def test_current_usage_shows_unflushed_counts(app, client, parepare, parepare_admin):
-    count_committed(app, parepare, Metric.REFERRALS, 4, village="73.72.01.1001")
+    count_committed(app, parepare, Metric.REFERRALS, 4, village="73.72.01.1004")
     resp = client.get("/api/v1/t/parepare/usage", headers=parepare_admin.headers)
     assert resp.status_code == 200
     assert resp.json["today"]["referrals"] == 4

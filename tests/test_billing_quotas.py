@@ -85,31 +85,86 @@ def test_accounts_quota_counts_only_active_memberships(app, parepare, parepare_a
     assert _check(app, parepare, Quota.ACCOUNTS) is None
 
 
-@pytest.mark.parametrize("quota", [Quota.PUSKESOS, Quota.STORAGE])
-def test_puskesos_and_storage_quotas_under_at_and_over(app, parepare, monkeypatch, quota):
-    """The use is whatever the owning feature reports through the registry; the decision, the
-    body and the message are the same for every count quota."""
-    limit = 2 if quota == Quota.PUSKESOS else 1000
-    put_on_plan(app, parepare, max_puskesos=2, max_storage_bytes=1000)
-    use = {"now": limit - 1}
-    if quota == Quota.PUSKESOS:
-        monkeypatch.setitem(quotas.COUNT_SOURCES, Quota.PUSKESOS, lambda: use["now"])
-    else:
-        monkeypatch.setattr(quotas, "STORAGE_SOURCES", [lambda: use["now"]])
-    assert _check(app, parepare, quota, 1) is None  # just under
+def _villages(client, headers) -> list[dict]:
+    resp = client.get("/api/v1/t/parepare/villages?page_size=5", headers=headers)
+    assert resp.status_code == 200, resp.json
+    return resp.json
+
+
+def test_puskesos_quota_under_at_and_over_over_http(app, client, parepare, parepare_admin):
+    put_on_plan(app, parepare, max_puskesos=2)
+    villages = _villages(client, parepare_admin.headers)
+    url = "/api/v1/t/parepare/service-points"
+
+    def add(village: dict):
+        return client.post(
+            url,
+            json={
+                "kind": "puskesos",
+                "name": f"Puskesos {village['name']}",
+                "village_id": village["id"],
+            },
+            headers=parepare_admin.headers,
+        )
+
+    assert add(villages[0]).status_code == 201  # under
+    second = add(villages[1])
+    assert second.status_code == 201  # reaches the limit: 2 of 2
+    refused = add(villages[2])  # over
+    assert refused.status_code == 403
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    body = refused.json
+    assert body["quota"] == "puskesos" and body["limit"] == 2 and body["used"] == 2
+    assert (
+        "Kuota unit Puskesos paket" in body["detail"]
+        and "terpakai 2 dari batas 2" in body["detail"]
+    )
+    assert "The Puskesos units quota of plan" in body["detail_en"]
+    # The secretariat is not a Puskesos unit.
+    secretariat = client.post(
+        url,
+        json={"kind": "secretariat", "name": "Sekretariat SLRT Parepare"},
+        headers=parepare_admin.headers,
+    )
+    assert secretariat.status_code == 201
+    # Over after a plan change: nothing is removed; deactivating one is allowed, reactivating
+    # it while over is refused.
+    put_on_plan(app, parepare, max_puskesos=1)
+    listed = client.get(url + "?kind=puskesos", headers=parepare_admin.headers).json
+    assert len(listed) == 2 and all(p["active"] for p in listed)
+    point = f"{url}/{second.json['id']}"
+    etag = client.get(point, headers=parepare_admin.headers).headers["ETag"]
+    off = client.patch(
+        point, json={"active": False}, headers={**parepare_admin.headers, "If-Match": etag}
+    )
+    assert off.status_code == 200, off.json
+    etag = off.headers["ETag"]
+    again = client.patch(
+        point, json={"active": True}, headers={**parepare_admin.headers, "If-Match": etag}
+    )
+    assert again.status_code == 403 and again.json["quota"] == "puskesos"
+    assert client.get(point, headers=parepare_admin.headers).json["active"] is False
+
+
+def test_storage_quota_under_at_and_over(app, parepare, monkeypatch):
+    """Stored bytes are what the file-owning features report through STORAGE_SOURCES; the
+    decision and the body are the same as for every count quota."""
+    put_on_plan(app, parepare, max_storage_bytes=1000)
+    use = {"now": 500}
+    monkeypatch.setattr(quotas, "STORAGE_SOURCES", [lambda: use["now"]])
+    assert _check(app, parepare, Quota.STORAGE, 500) is None  # just under / up to the limit
     with pytest.raises(quotas.QuotaExceeded):
-        _check(app, parepare, quota, 2)  # would go over
-    use["now"] = limit  # at
+        _check(app, parepare, Quota.STORAGE, 501)  # would go over
+    use["now"] = 1000  # at
     with pytest.raises(quotas.QuotaExceeded) as at_limit:
-        _check(app, parepare, quota, 1)
+        _check(app, parepare, Quota.STORAGE, 1)
     status, body, _ = _problem(app, at_limit.value)
-    assert status == 403 and body["quota"] == str(quota)
-    assert body["limit"] == limit and body["used"] == limit
-    use["now"] = limit + 5  # over
+    assert status == 403 and body["quota"] == "storage_bytes"
+    assert body["limit"] == 1000 and body["used"] == 1000 and body["requested"] == 1
+    assert "penyimpanan berkas" in body["detail"] and "file storage" in body["detail_en"]
+    use["now"] = 1200  # over (plan lowered)
     with pytest.raises(quotas.QuotaExceeded):
-        _check(app, parepare, quota, 1)
-    if quota == Quota.STORAGE:
-        assert "penyimpanan berkas" in body["detail"] and "file storage" in body["detail_en"]
+        _check(app, parepare, Quota.STORAGE, 1)
 
 
 # --- API requests per minute ---------------------------------------------------------------------

@@ -36,19 +36,24 @@ def _line(statement: dict, metric: str) -> dict:
     return next(line for line in statement["lines"] if line["metric"] == metric)
 
 
-def test_statement_json_csv_pdf(app, client, parepare, parepare_admin, monkeypatch):
-    # The district configuration says which villages Kemensos funds; here two villages of
-    # Parepare, one of each kind (the lookup is the funding module's single entry point).
-    monkeypatch.setattr(
-        "slrt.billing_free.meter.funding_sources",
-        lambda codes: {
-            c: {"73.72.01.1001": "apbn_kemensos", "73.72.02.1005": "apbd"}.get(c, "unclassified")
-            for c in codes
-        },
-    )
-    _count(app, parepare, Metric.INTAKES, 3, "73.72.01.1001")
+def _make_intervention(client, headers, code: str) -> None:
+    """Mark a village as a Kemensos (APBN) intervention village through the district API."""
+    found = client.get(f"/api/v1/t/parepare/villages?q={code}", headers=headers).json
+    village = next(v for v in found if v["code"] == code)
+    url = f"/api/v1/t/parepare/villages/{village['id']}"
+    etag = client.get(url, headers=headers).headers["ETag"]
+    resp = client.patch(url, json={"is_intervention": True}, headers={**headers, "If-Match": etag})
+    assert resp.status_code == 200, resp.json
+    assert resp.json["funding_source"] == "apbn_kemensos"
+
+
+def test_statement_json_csv_pdf(app, client, parepare, parepare_admin):
+    # Two real kelurahan of Parepare: one made an intervention (APBN-Kemensos) village by the
+    # district configuration, the other left on APBD.
+    _make_intervention(client, parepare_admin.headers, "73.72.01.1004")
+    _count(app, parepare, Metric.INTAKES, 3, "73.72.01.1004")
     _count(app, parepare, Metric.INTAKES, 2, "73.72.02.1005")
-    _count(app, parepare, Metric.REFERRALS, 1, "73.72.01.1001")
+    _count(app, parepare, Metric.REFERRALS, 1, "73.72.01.1004")
     _count(app, parepare, Metric.IMPORT_ROWS, 250)
     _flush(app)
     month = _month()
@@ -114,16 +119,23 @@ def test_statement_bad_or_future_month_is_404(client, parepare, parepare_admin):
         assert resp.json["detail"] and resp.json["detail_en"]
 
 
-def test_unknown_villages_are_unclassified_until_configured(app, parepare):
+def test_funding_sources_follow_the_district_configuration(app, client, parepare, parepare_admin):
     with app.app_context(), tenant_context(parepare.ref()):
-        assert funding.funding_sources(["73.72.01.1001"]) == {"73.72.01.1001": "unclassified"}
+        assert funding.funding_sources(["73.72.01.1004", "99.99.99.9999"]) == {
+            "73.72.01.1004": "apbd",
+            "99.99.99.9999": "unclassified",
+        }
+        db.session.remove()
+    _make_intervention(client, parepare_admin.headers, "73.72.01.1004")
+    with app.app_context(), tenant_context(parepare.ref()):
+        assert funding.funding_sources(["73.72.01.1004"]) == {"73.72.01.1004": "apbn_kemensos"}
         db.session.remove()
 
 
 def test_district_cannot_see_another_districts_usage_or_statements(
     app, client, parepare, kendal, parepare_admin, kendal_admin
 ):
-    _count(app, parepare, Metric.INTAKES, 9, "73.72.01.1001")
+    _count(app, parepare, Metric.INTAKES, 9, "73.72.01.1004")
     _flush(app)
     month = _month()
     for path in (
@@ -138,7 +150,7 @@ def test_district_cannot_see_another_districts_usage_or_statements(
     ):
         resp = client.get(f"/api/v1/t/parepare{path}", headers=kendal_admin.headers)
         assert resp.status_code == 404, path
-        assert "73.72.01.1001" not in resp.get_data(as_text=True)
+        assert "73.72.01.1004" not in resp.get_data(as_text=True)
     own = client.get("/api/v1/t/kendal/usage/daily", headers=kendal_admin.headers)
     assert own.status_code == 200
     assert all(r["metric"] != "intakes" for r in own.json)
@@ -158,7 +170,7 @@ def test_district_cannot_see_another_districts_usage_or_statements(
 def test_kemensos_sees_every_statement_and_the_national_summary(
     app, client, parepare, kendal, kemensos_admin, kemensos_viewer
 ):
-    _count(app, parepare, Metric.INTAKES, 4, "73.72.01.1001")
+    _count(app, parepare, Metric.INTAKES, 4, "73.72.01.1004")
     _count(app, kendal, Metric.INTAKES, 6, "33.24.01.2001")
     _count(app, kendal, Metric.EXPORTS, 1)
     _flush(app)
@@ -176,7 +188,8 @@ def test_kemensos_sees_every_statement_and_the_national_summary(
     assert body["plans"] == {"lokus-kemensos": 2}
     by_code = {t["code"]: t for t in body["tenants"]}
     assert by_code["73.72"]["usage"]["intakes"] == 4 and by_code["33.24"]["usage"]["intakes"] == 6
-    assert body["by_funding"]["intakes"] == {"unclassified": 10}
+    # Demo-free districts: every village is on APBD until the district marks intervention ones.
+    assert body["by_funding"]["intakes"] == {"apbd": 10}
     csv_resp = client.get(
         f"/api/v1/platform/usage/summary/csv?month={month}", headers=kemensos_admin.headers
     )
@@ -206,7 +219,7 @@ def test_provincial_viewer_sees_only_their_province(app, client, parepare, kenda
 def test_cli_statement_and_flush(app, parepare, tmp_path):
     from slrt.billing_free.cli import usage
 
-    _count(app, parepare, Metric.REFERRALS, 2, "73.72.01.1001")
+    _count(app, parepare, Metric.REFERRALS, 2, "73.72.01.1004")
     runner = app.test_cli_runner()
     flushed = runner.invoke(usage, ["flush"])
     assert flushed.exit_code == 0 and "1 batch(es)" in flushed.output
