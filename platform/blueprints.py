@@ -12,12 +12,21 @@ from slrt.platform.api import Api
 API_BLUEPRINTS: list[str] = [
     "slrt.platform.tenants_api:blp",
     "slrt.platform.audit_api:blp",
+    "slrt.auth.members_api:blp",
+    "slrt.auth.members_api:inv_blp",
+    "slrt.auth.members_api:roles_blp",
+    "slrt.auth.clients_api:blp",
 ]
 
 # Plain Flask blueprints: health checks, OAuth endpoints, web pages.
 WEB_BLUEPRINTS: list[str] = [
     "slrt.platform.health:bp",
     "slrt.platform.web:bp",
+    "slrt.auth.provider_views:bp",
+    "slrt.auth.signin:bp",
+    "slrt.auth.web:bp",
+    "slrt.auth.invitations:bp",
+    "slrt.auth.federation:bp",
 ]
 
 

@@ -11,6 +11,8 @@ MODEL_MODULES: list[str] = [
     "slrt.platform.tenant",
     "slrt.platform.audit",
     "slrt.auth.models",
+    "slrt.auth.oauth_models",
+    "slrt.auth.invitation_models",
 ]
 
 for _module in MODEL_MODULES:
