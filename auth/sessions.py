@@ -68,7 +68,7 @@ class RedisSessionInterface(SessionInterface):
             return
         if not session.sid:
             session.sid = secrets.token_urlsafe(32)
-        redis.setex(PREFIX + session.sid, LIFETIME, json.dumps(dict(session)))
+        redis.set(PREFIX + session.sid, json.dumps(dict(session)), ex=LIFETIME)
         response.set_cookie(
             COOKIE_NAME,
             session.sid,

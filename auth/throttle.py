@@ -39,8 +39,9 @@ def record_failure(email: str, ip: str | None) -> None:
     redis = get_redis()
     pipe = redis.pipeline()
     for key in _keys(email, ip):
+        # The window starts at the first failure (SET NX EX works on every Redis version).
+        pipe.set(key, 0, ex=WINDOW, nx=True)
         pipe.incr(key)
-        pipe.expire(key, WINDOW, nx=True)
     pipe.execute()
 
 

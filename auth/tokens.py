@@ -228,7 +228,7 @@ def revoke_access_token(claims: dict[str, Any]) -> None:
 
     remaining = int(claims.get("exp", 0)) - int(time.time()) + 60
     if claims.get("jti") and remaining > 0:
-        get_redis().setex(_REVOKED_PREFIX + str(claims["jti"]), remaining, "1")
+        get_redis().set(_REVOKED_PREFIX + str(claims["jti"]), "1", ex=remaining)
 
 
 def is_access_token_revoked(jti: str | None) -> bool:
