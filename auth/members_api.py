@@ -352,7 +352,7 @@ def _dump_invitation(inv: Invitation, link: str | None = None) -> dict[str, Any]
     }
 
 
-@inv_blp.route("")
+@inv_blp.route("", methods=["POST"])
 @inv_blp.arguments(InvitationCreateSchema)
 @inv_blp.response(201, InvitationSchema)
 @require(P.MEMBERS_MANAGE)
@@ -454,6 +454,15 @@ def access_role_by_id(role_id: uuid.UUID) -> Role:
     if role is None:
         raise Problem(404, Msg("Peran tidak ditemukan.", "Role not found."))
     return role
+
+
+@roles_blp.route("/<uuid:role_id>")
+@roles_blp.etag
+@roles_blp.response(200, RoleSchema)
+@require(P.MEMBERS_READ)
+def get_role(role_id: uuid.UUID) -> Role:
+    """One role."""
+    return access_role_by_id(role_id)
 
 
 @roles_blp.route("", methods=["POST"])

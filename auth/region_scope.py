@@ -31,7 +31,7 @@ def codes_within_scope(
     A district-wide row is visible only to district-wide callers."""
     if principal.whole_district:
         return sa.true()
-    codes = sa.func.unnest(codes_column).table_valued("code").alias("scope_code")
+    codes = sa.func.unnest(codes_column).table_valued("code").render_derived(name="scope_code")
     outside = (
         sa.select(sa.literal(1))
         .select_from(codes)

@@ -24,7 +24,7 @@ REDIRECT = "http://127.0.0.1:9/cb"
 @pytest.fixture
 def api_client(app):
     with app.app_context():
-        client, _ = create_client(
+        create_client(
             name="Aplikasi Uji", kind="public", client_id="test-app", redirect_uris=[REDIRECT]
         )
         db.session.commit()
@@ -282,7 +282,7 @@ def test_machine_client_is_bound_to_its_district(app, parepare, kendal, live_ser
         from slrt.platform.tenant import Tenant
 
         tenant = db.session.get(Tenant, kendal.id)
-        machine, secret = create_client(
+        _, secret = create_client(
             name="Dashboard Kendal",
             kind="machine",
             client_id="kendal-dashboard",
