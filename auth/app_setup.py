@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFProtect
 from slrt.auth import policy
 from slrt.auth.provider import client_permissions, init_provider
 from slrt.auth.sessions import RedisSessionInterface
+from slrt.platform.actor import SYSTEM, set_actor
 
 csrf = CSRFProtect()
 
@@ -24,6 +25,11 @@ def init_auth(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # bound to the session's lifetime
     csrf.init_app(app)
+
+    @app.before_request
+    def _reset_actor() -> None:
+        # A worker thread serves many requests; nobody inherits the previous request's actor.
+        set_actor(SYSTEM)
 
     @app.before_request
     def _csrf_for_forms() -> None:

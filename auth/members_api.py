@@ -142,11 +142,16 @@ def memberships_query(principal: Principal, query: dict[str, Any]) -> sa.Select:
     if query.get("status"):
         stmt = stmt.where(Membership.status == query["status"])
     if query.get("region"):
+        # Members working in this kecamatan or desa (or in a desa of this kecamatan).
         code = query["region"]
+        codes = (
+            sa.func.unnest(Membership.scope_codes).table_valued("code").render_derived(name="rc")
+        )
         stmt = stmt.where(
-            sa.or_(
-                Membership.scope_codes.any(code),
-                sa.func.array_to_string(Membership.scope_codes, ",").like(f"%{code}.%"),
+            sa.exists(
+                sa.select(sa.literal(1))
+                .select_from(codes)
+                .where(sa.or_(codes.c.code == code, codes.c.code.startswith(code + ".")))
             )
         )
     return stmt.order_by(Account.name, Membership.id)

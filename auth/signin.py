@@ -17,6 +17,7 @@ from slrt.auth import throttle
 from slrt.auth.models import Account, Membership, PlatformRoleGrant, Role
 from slrt.auth.passwords import hash_password, needs_rehash, verify_password
 from slrt.platform import db
+from slrt.platform.actor import Actor, acting_as
 from slrt.platform.audit import AuditKind, record_platform
 from slrt.platform.config import setting
 from slrt.platform.errors import Msg
@@ -53,9 +54,10 @@ def complete_sign_in(account: Account, continue_to: str, method: str) -> Respons
     session["uid"] = str(account.id)
     session["auth_time"] = int(time.time())
     account.last_login_at = dt.datetime.now(dt.UTC)
-    record_platform(
-        AuditKind.security, "account.sign_in", "account", account.id, note=f"method={method}"
-    )
+    with acting_as(Actor(kind="account", label=account.email, account_id=account.id)):
+        record_platform(
+            AuditKind.security, "account.sign_in", "account", account.id, note=f"method={method}"
+        )
     db.session.commit()
     throttle.record_success(account.email)
     return redirect(safe_continue(continue_to))
