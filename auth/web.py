@@ -77,7 +77,7 @@ def web_account() -> Account | None:
 
 
 def _safe_next(value: str | None) -> str | None:
-    if value and value.startswith("/") and not value.startswith("//"):
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
         return value
     return None
 
