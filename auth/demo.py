@@ -24,7 +24,8 @@ KEMENSOS_EMAIL = "admin@kemensos.demo.slrt.id"
 
 
 def _password(email: str) -> str:
-    return get_secret("demo_password:" + email)
+    # 16 characters of the generated secret (96 random bits): easier to type on a phone.
+    return get_secret("demo_password:" + email)[:16]
 
 
 def demo_people() -> list[dict]:
@@ -142,9 +143,10 @@ def sign_in_lines() -> list[str]:
         '  1. verifier/challenge: python3 -c "import secrets,hashlib,base64;v=secrets.token_urlsafe(48);'
         "print(v);print(base64.urlsafe_b64encode(hashlib.sha256(v.encode()).digest()).rstrip(b'=').decode())\"",
         f"  2. open {base}/oauth/authorize?response_type=code&client_id={DEMO_CLIENT_ID}"
-        f"&redirect_uri={DEMO_CLIENT_REDIRECT}&scope=openid%20profile&state=s1&nonce=n1"
+        f"&redirect_uri={DEMO_CLIENT_REDIRECT}&scope=openid%20profile&state=<NEW>&nonce=<NEW>"
         "&code_challenge=<CHALLENGE>&code_challenge_method=S256",
-        "     sign in, allow, then copy `code` from the address bar of the (failed) redirect",
+        "     (<NEW>: any fresh value each time) sign in, allow, then copy `code` from the address",
+        "     bar of the redirect (nothing listens on port 8765; the address is what matters)",
         f"  3. curl -s {base}/oauth/token -d grant_type=authorization_code -d client_id={DEMO_CLIENT_ID}"
         f" -d redirect_uri={DEMO_CLIENT_REDIRECT} -d code=<CODE> -d code_verifier=<VERIFIER>",
         f"  4. curl -s -H 'Authorization: Bearer <ACCESS_TOKEN>' {base}/api/v1/t/kendal/memberships",

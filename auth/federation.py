@@ -179,7 +179,19 @@ def callback():
         return complete_sign_in(account, pending["continue"], f"federated:{issuer}")
     invited = session_invitation()
     if invited is not None:
-        account = _accept_by_federation(invited, issuer, subject, claims)
+        try:
+            account = _accept_by_federation(invited, issuer, subject, claims)
+        except NeedsLocalSignIn as exc:
+            return _refused(
+                Msg("Masuk dulu dengan akun SLRT", "Sign in with your SLRT account first"),
+                Msg(
+                    f"Sudah ada akun SLRT untuk {exc}. Masuk dulu dengan kata sandi akun itu, "
+                    f"lalu buka lagi tautan undangan dan pilih 'Masuk dengan {name}'.",
+                    f"An SLRT account for {exc} exists. Sign in with its password first, then "
+                    f"open the invitation link again and choose 'Sign in with {name}'.",
+                ),
+                403,
+            )
         if account is not None:
             session.pop("fed_invitation", None)
             return complete_sign_in(account, "/auth/login", f"federated-invitation:{issuer}")
@@ -204,6 +216,10 @@ def callback():
     )
 
 
+class NeedsLocalSignIn(Exception):
+    """The invitation names an existing account; its owner must sign in before linking."""
+
+
 def _accept_by_federation(invited, issuer: str, subject: str, claims: dict) -> Account | None:
     tenant, token = invited
     with tenant_context(tenant.ref()):
@@ -216,6 +232,11 @@ def _accept_by_federation(invited, issuer: str, subject: str, claims: dict) -> A
             account = db.session.execute(
                 sa.select(Account).where(Account.email == invitation.email)
             ).scalar_one_or_none()
+        if account is not None and session.get("uid") != str(account.id):
+            # The invited email already has an account: only its owner, signed in, may link an
+            # outside identity to it (a leaked invitation must not hand over an account).
+            db.session.rollback()
+            raise NeedsLocalSignIn(invitation.email)
         if account is None:
             email = invitation.email or (claims.get("email") or "").lower()
             if (

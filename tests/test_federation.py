@@ -139,3 +139,47 @@ def test_federated_sign_in_by_invitation_then_by_link_and_stranger_refused(
         account = db.session.get(Account, links[0].account_id)
         assert account.email == "rina@dinsos.example" and account.password_hash is None
         db.session.remove()
+
+
+def test_invitation_for_an_existing_account_needs_its_owner_signed_in(
+    app, parepare, kendal, live_server, outside_provider
+) -> None:
+    """A leaked invitation naming someone's existing account must not let a stranger link an
+    outside identity to that account."""
+    from slrt.auth.invitations import create_invitation
+    from slrt.auth.roles import role_by_key
+    from slrt.platform.tenancy import tenant_context
+    from tests.fixtures import set_password
+
+    owner = set_password(app, member(app, kendal, "district_admin"), "kata sandi pemilik akun")
+    with app.app_context(), tenant_context(parepare.ref()):
+        _, link = create_invitation(
+            role=role_by_key("viewer"),
+            email=owner.email,
+            phone=None,
+            name=None,
+            scope_kind="district",
+            scope_codes=[],
+            agency_id=None,
+            invited_by=None,
+        )
+        db.session.commit()
+        db.session.remove()
+    stranger = Browser(live_server.url)
+    page = stranger.get(link)
+    start = re.search(r'href="(/auth/federated/start\?[^"]+)"', page.text).group(1)
+    page = outside_login(stranger, stranger.get(start.replace("&amp;", "&")), "mallory")
+    assert page.status_code == 403 and "Masuk dulu dengan akun SLRT" in page.text
+    with app.app_context():
+        from slrt.auth.models import ExternalIdentity
+
+        assert db.session.query(ExternalIdentity).count() == 0
+        db.session.remove()
+    # The owner, signed in with the password, links the outside identity and joins Parepare.
+    browser = Browser(live_server.url)
+    browser.sign_in(owner.email, "kata sandi pemilik akun")
+    page = browser.get(link)
+    start = re.search(r'href="(/auth/federated/start\?[^"]+)"', page.text).group(1)
+    page = outside_login(browser, browser.get(start.replace("&amp;", "&")), "owner-sub")
+    assert page.url == live_server.url + "/auth/choose", page.url
+    assert 'href="/t/parepare/"' in page.text and 'href="/t/kendal/"' in page.text
