@@ -235,6 +235,12 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     def save_authorization_code(self, code: str, request: Any) -> AuthorizationCode:
+        # Spent and expired codes are kept a day for reuse detection, then dropped.
+        db.session.execute(
+            sa.delete(AuthorizationCode).where(
+                AuthorizationCode.expires_at < utcnow() - dt.timedelta(days=1)
+            )
+        )
         data = request.payload.data
         row = AuthorizationCode(
             code_hash=token_hash(code),

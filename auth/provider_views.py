@@ -82,8 +82,9 @@ def discovery() -> Response:
 
 @bp.get("/oauth/jwks")
 def jwks() -> Response:
+    tokens.active_signing_key()  # the first key exists before any client caches the JWKS
+    db.session.commit()
     body = tokens.public_jwks()
-    db.session.commit()  # active_signing_key may have created the first key
     resp = jsonify(body)
     resp.headers["Cache-Control"] = "public, max-age=300"
     return resp

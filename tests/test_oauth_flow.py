@@ -397,3 +397,16 @@ def test_sign_in_form_requires_csrf_token(app, parepare, live_server) -> None:
         timeout=10,
     )
     assert resp.status_code == 400 and "CSRF" in resp.text
+
+
+def test_consent_denied_returns_access_denied(app, parepare, live_server, api_client) -> None:
+    base = live_server.url
+    user = set_password(app, member(app, parepare, "viewer"), PASSWORD)
+    browser = Browser(base)
+    url, _ = authorize_url(base)
+    page = browser.post_form(browser.get(url), {"email": user.email, "password": PASSWORD})
+    params = redirect_params(browser.post_form(page, {"decision": "deny"}, allow_redirects=False))
+    assert params["error"] == "access_denied" and params["state"] == "st-123"
+    # Nothing was remembered: the next request asks again.
+    url, _ = authorize_url(base)
+    assert "Izinkan Aplikasi Uji?" in browser.get(url).text

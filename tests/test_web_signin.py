@@ -150,3 +150,15 @@ def test_totp_is_offered_only_to_admins(app, web, parepare) -> None:
     )
     sign_in(web, user.email)
     assert web.get("/auth/totp/setup").status_code == 403
+
+
+def test_provider_logout_without_hint_asks_first(app, web, parepare) -> None:
+    user = set_password(app, member(app, parepare, "viewer"), PASSWORD)
+    sign_in(web, user.email)
+    page = web.get("/oauth/logout")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Keluar dari SLRT?" in html
+    assert web.get("/t/parepare/").status_code == 200  # still signed in
+    done = web.post("/oauth/logout", data={"csrf_token": csrf(html)})
+    assert done.status_code == 200 and "Anda sudah keluar" in done.get_data(as_text=True)
+    assert web.get("/t/parepare/").status_code == 302
