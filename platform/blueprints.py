@@ -21,6 +21,10 @@ API_BLUEPRINTS: list[str] = [
     "slrt.tenants.tenants_admin_api:tenant_blp",
     "slrt.platform.platform_audit_api:blp",
     "slrt.tenants.settings_api:blp",
+    "slrt.auth.members_api:blp",
+    "slrt.auth.members_api:inv_blp",
+    "slrt.auth.members_api:roles_blp",
+    "slrt.auth.clients_api:blp",
     "slrt.billing_free.api:blp",
     "slrt.billing_free.platform_api:blp",
 ]
@@ -29,6 +33,11 @@ API_BLUEPRINTS: list[str] = [
 WEB_BLUEPRINTS: list[str] = [
     "slrt.platform.health:bp",
     "slrt.platform.web:bp",
+    "slrt.auth.provider_views:bp",
+    "slrt.auth.signin:bp",
+    "slrt.auth.web:bp",
+    "slrt.auth.invitations:bp",
+    "slrt.auth.federation:bp",
     "slrt.billing_free.hooks:bp",  # API quota per minute, metering, soft-limit header
 ]
 

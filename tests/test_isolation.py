@@ -23,6 +23,12 @@ PLATFORM_TABLES = {
     "platform_role_grants",
     "signing_keys",
     "national_programs",  # Kemensos's national catalog, shared by every district
+    # The OpenID provider's records belong to accounts and clients, which span districts; a
+    # machine client names its one district in bound_tenant_id.
+    "oauth_clients",
+    "oauth_authorization_codes",
+    "oauth_refresh_tokens",
+    "oauth_consents",
     "plans",  # national plan catalogue kept by Kemensos
     "plan_assignments",  # Kemensos decisions about districts (tenant_ref), with history
     "usage_flush_batches",  # idempotency ids of metering flushes; one batch spans districts
