@@ -115,16 +115,20 @@ def invite(tenant_slug, email, phone, name, role_key, scope_kind, scope_codes, a
             raise click.ClickException("agency officers need --agency-id")
         if errors:
             raise click.ClickException("; ".join(e["message_en"] for e in errors))
-        _, link = create_invitation(
-            role=role,
-            email=email,
-            phone=phone,
-            name=name,
-            scope_kind=scope_kind,
-            scope_codes=list(scope_codes),
-            agency_id=uuid.UUID(agency_id) if agency_id else None,
-            invited_by=None,
-        )
+        try:
+            _, link = create_invitation(
+                role=role,
+                email=email,
+                phone=phone,
+                name=name,
+                scope_kind=scope_kind,
+                scope_codes=list(scope_codes),
+                agency_id=uuid.UUID(agency_id) if agency_id else None,
+                invited_by=None,
+            )
+        except Problem as exc:  # e.g. the plan's accounts quota is full
+            db.session.rollback()
+            raise click.ClickException(str(exc.detail)) from exc
         db.session.commit()
     click.echo(f"invitation link (single use, 7 days): {link}")
 

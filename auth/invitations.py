@@ -20,6 +20,8 @@ from slrt.auth.passwords import hash_password, password_problems
 from slrt.auth.region_scope import describe_scope
 from slrt.auth.roles import grant_membership
 from slrt.auth.signin import complete_sign_in, federation_name, signed_in_account
+from slrt.billing_free.plans import Quota
+from slrt.billing_free.quotas import check_count
 from slrt.platform import db
 from slrt.platform.audit import AuditKind, record
 from slrt.platform.config import public_url
@@ -49,7 +51,9 @@ def create_invitation(
     agency_id: uuid.UUID | None,
     invited_by: uuid.UUID | None,
 ) -> tuple[Invitation, str]:
-    """Create an invitation in the current district; returns it with its link (shown once)."""
+    """Create an invitation in the current district; returns it with its link (shown once).
+    A pending invitation holds a seat of the plan's accounts quota (403 when it is full)."""
+    check_count(Quota.ACCOUNTS)
     token = secrets.token_urlsafe(32)
     invitation = Invitation(
         token_hash=token_hash(token),
@@ -96,7 +100,9 @@ def pending_invitation(token: str) -> Invitation | None:
 
 
 def accept_invitation(invitation: Invitation, account: Account) -> Membership:
-    """Give the account the invited membership and spend the invitation (same transaction)."""
+    """Give the account the invited membership and spend the invitation (same transaction).
+    Its seat was counted when it was sent; refused only if the plan was lowered since."""
+    check_count(Quota.ACCOUNTS, adding=0)
     role = db.session.get(Role, (invitation.tenant_id, invitation.role_id))
     membership = grant_membership(
         account.id,

@@ -121,9 +121,9 @@ def get_usage() -> dict[str, Any]:
             today_totals[metric] += value
     plan = quotas.plan_for(tenant.id)
     statuses = quotas.status(tenant.id)
-    for s in statuses:  # gauges measured now are today's readings even before a flush
-        if s.quota == Quota.ACCOUNTS:
-            today_totals["active_accounts"] = max(today_totals["active_accounts"], s.used or 0)
+    # Gauges measured now are today's readings even before a flush.
+    today_totals["active_accounts"] = max(today_totals["active_accounts"], quotas.active_accounts())
+    for s in statuses:
         if s.quota == Quota.STORAGE:
             today_totals["storage_bytes"] = max(today_totals["storage_bytes"], s.used or 0)
     for metric in ("active_accounts", "storage_bytes"):

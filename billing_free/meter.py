@@ -258,18 +258,18 @@ def flush_counters(conn: redis.Redis | None = None) -> FlushResult:
 def flush_gauges() -> int:
     """Measure active accounts and storage of every district and store today's peak."""
     from slrt.billing_free.plans import Quota
-    from slrt.billing_free.quotas import current_use
+    from slrt.billing_free.quotas import active_accounts, current_use
 
     day = today_wib()
     tenants = list(db.session.execute(sa.select(Tenant).order_by(Tenant.id)).scalars())
     written = 0
     for tenant in tenants:
         with tenant_context(tenant.ref()):
-            for metric, quota in (
-                (Metric.ACTIVE_ACCOUNTS, Quota.ACCOUNTS),
-                (Metric.STORAGE_BYTES, Quota.STORAGE),
+            for metric, measure in (
+                (Metric.ACTIVE_ACCOUNTS, active_accounts),
+                (Metric.STORAGE_BYTES, lambda: current_use(Quota.STORAGE)),
             ):
-                value = current_use(quota)
+                value = measure()
                 stmt = insert(UsageDaily).values(
                     tenant_id=tenant.id,
                     day=day,

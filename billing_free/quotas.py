@@ -30,6 +30,7 @@ from typing import Any
 import redis
 import sqlalchemy as sa
 
+from slrt.auth.invitation_models import Invitation
 from slrt.auth.models import Account, Membership
 from slrt.billing_free.meter import Metric, after_commit, unflushed
 from slrt.billing_free.models import UsageDaily
@@ -59,7 +60,27 @@ DAILY_QUOTAS = {Quota.IMPORT_ROWS: Metric.IMPORT_ROWS, Quota.EXPORTS: Metric.EXP
 # --- current use of the count quotas -------------------------------------------------------
 
 
-def _active_accounts() -> int:
+def _pending_invitations() -> int:
+    """Invitations of the current district still waiting to be accepted: each holds a seat, so
+    an admin cannot promise more accounts than the plan allows."""
+    now = sa.func.now()
+    return db.session.execute(
+        sa.select(sa.func.count())
+        .select_from(Invitation)
+        .where(
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+            Invitation.expires_at > now,
+        )
+    ).scalar_one()
+
+
+def _seats() -> int:
+    """The accounts quota counts active members plus pending invitations."""
+    return active_accounts() + _pending_invitations()
+
+
+def active_accounts() -> int:
     """Accounts with an active membership in the current district (platform staff excluded)."""
     return db.session.execute(
         sa.select(sa.func.count())
@@ -80,7 +101,7 @@ def _active_puskesos() -> int:
 
 # Current use per count quota, measured in the current tenant's context.
 COUNT_SOURCES: dict[Quota, Callable[[], int]] = {
-    Quota.ACCOUNTS: _active_accounts,
+    Quota.ACCOUNTS: _seats,
     Quota.PUSKESOS: _active_puskesos,
 }
 # Stored bytes per kind of file (the service flow's attachments, the jobs' result files).
@@ -157,20 +178,27 @@ def _fmt_en(quota: Quota, value: int) -> str:
 class QuotaExceeded(Problem):
     """403: a count quota is full. The body names the quota, the limit and the current use."""
 
-    def __init__(self, quota: Quota, plan: EffectivePlan, used: int, adding: int) -> None:
+    def __init__(
+        self, quota: Quota, plan: EffectivePlan, used: int, adding: int, **breakdown: int
+    ) -> None:
         limit = plan.limit(quota)
         label_id, label_en = QUOTA_LABELS[quota]
+        note_id = note_en = ""
+        if breakdown.get("pending_invitations"):
+            n = breakdown["pending_invitations"]
+            note_id = f" (termasuk {n} undangan yang belum diterima)"
+            note_en = f" (including {n} invitation(s) not yet accepted)"
         super().__init__(
             403,
             Msg(
-                f"Kuota {label_id} paket {plan.name} sudah penuh: terpakai {_fmt(quota, used)} "
-                f"dari batas {_fmt(quota, limit)}, sehingga {_fmt(quota, adding)} lagi tidak "
-                "dapat ditambahkan. Data yang ada tetap tersimpan. Nonaktifkan yang tidak "
+                f"Kuota {label_id} paket {plan.name} sudah penuh: terpakai {_fmt(quota, used)}"
+                f"{note_id} dari batas {_fmt(quota, limit)}, sehingga {_fmt(quota, adding)} lagi "
+                "tidak dapat ditambahkan. Data yang ada tetap tersimpan. Nonaktifkan yang tidak "
                 "dipakai atau minta Kemensos mengganti paket.",
                 f"The {label_en} quota of plan {plan.name} is full: {_fmt_en(quota, used)} in "
-                f"use of a limit of {_fmt_en(quota, limit)}, so {_fmt_en(quota, adding)} more "
-                "cannot be added. Existing data is kept. Deactivate what is not in use or ask "
-                "Kemensos for another plan.",
+                f"use{note_en} of a limit of {_fmt_en(quota, limit)}, so {_fmt_en(quota, adding)} "
+                "more cannot be added. Existing data is kept. Deactivate what is not in use or "
+                "ask Kemensos for another plan.",
             ),
             type="https://slrt.kemensos.go.id/problems/quota-exceeded",
             quota=str(quota),
@@ -180,6 +208,7 @@ class QuotaExceeded(Problem):
             limit=limit,
             used=used,
             requested=adding,
+            **breakdown,
         )
 
 
@@ -225,7 +254,10 @@ def check_count(quota: Quota, adding: int = 1) -> None:
     plan = plan_for(tenant.id)
     used = current_use(quota)
     if used + adding > plan.limit(quota):
-        raise QuotaExceeded(quota, plan, used, adding)
+        breakdown = {}
+        if quota == Quota.ACCOUNTS:
+            breakdown["pending_invitations"] = _pending_invitations()
+        raise QuotaExceeded(quota, plan, used, adding, **breakdown)
     after_commit(lambda: forget_snapshot(tenant.id))
 
 

@@ -21,7 +21,7 @@ from slrt.platform.db import is_tenant_table
 from slrt.platform.demo import load_demo
 from slrt.platform.models import metadata
 from slrt.platform.tenant import Tenant
-from tests.fixtures import member
+from tests.fixtures import member, put_on_plan
 
 WRITE = {"post", "put", "patch", "delete"}
 
@@ -133,6 +133,9 @@ def test_foreign_slugs_and_ids_answer_404(app, client, owner_engine) -> None:
         db.session.expunge_all()
         db.session.remove()
     admin = member(app, parepare, "district_admin")
+    # The probe sends hundreds of requests a minute: give Parepare room beyond its plan's
+    # per-minute API quota (billing_free), which would otherwise answer 429.
+    put_on_plan(app, parepare, api_requests_per_minute=1_000_000)
     member(app, kendal, "facilitator")
     before = _tenant_rows(owner_engine, kendal.id)
     empty = sorted(name for name, rows in before.items() if not rows and name not in NO_DEMO_ROWS)
