@@ -312,6 +312,18 @@ def prune_batches(keep_days: int = 30) -> None:
     db.session.commit()
 
 
+def unflushed_all(conn: redis.Redis | None = None) -> dict[int, dict[tuple[str, str, str], int]]:
+    """Every district's counts still in Redis: {tenant_id: {(day, metric, village): value}}."""
+    conn = conn or get_redis()
+    out: dict[int, dict[tuple[str, str, str], int]] = defaultdict(lambda: defaultdict(int))
+    keys = [LIVE_KEY] + [k.decode() for k in conn.smembers(PENDING_SET)]
+    for key in keys:
+        for raw_field, raw_value in conn.hscan_iter(key, count=1000):
+            tenant_s, day_s, metric, village = raw_field.decode().split("|")
+            out[int(tenant_s)][(day_s, metric, village)] += int(raw_value)
+    return {tid: dict(values) for tid, values in out.items()}
+
+
 def unflushed(tenant_id: int, conn: redis.Redis | None = None) -> dict[tuple[str, str, str], int]:
     """Counts of one district still in Redis (live and pending), keyed (day, metric, village):
     'current usage' shows them so a district sees its last minutes too."""

@@ -18,7 +18,8 @@ from flask import Response
 from slrt.auth.permissions import PP
 from slrt.auth.policy import current_principal, require
 from slrt.billing_free.api import current_plan_body
-from slrt.billing_free.meter import GAUGES, Metric
+from slrt.billing_free.funding import DISTRICT_LEVEL, funding_sources
+from slrt.billing_free.meter import GAUGES, Metric, unflushed_all
 from slrt.billing_free.models import QUOTA_COLUMNS, Plan, PlanAssignment, UsageDaily
 from slrt.billing_free.plans import (
     assign_plan,
@@ -38,7 +39,7 @@ from slrt.billing_free.statements import parse_month
 from slrt.platform import db
 from slrt.platform.audit import AuditKind, changes, record_platform
 from slrt.platform.errors import Problem
-from slrt.platform.tenancy import platform_bypass
+from slrt.platform.tenancy import platform_bypass, tenant_context
 from slrt.platform.tenant import Tenant, access_tenant_by_slug
 from slrt.tenants.api_support import ConfigPlatformBlueprint, check_if_match
 
@@ -264,6 +265,9 @@ def national_summary(month: str) -> dict[str, Any]:
             )
         ).all()
     db.session.rollback()  # end the read-only transaction before anything else runs
+    rows = [tuple(r) for r in rows]
+    if end > today_wib():  # the running month also counts what is not flushed yet
+        rows += _unflushed_rows(tenants, start, end)
     per_tenant: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_funding: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     gauges = {str(g) for g in GAUGES}
@@ -300,6 +304,29 @@ def national_summary(month: str) -> dict[str, Any]:
         "plans": dict(plan_counts),
         "total_idr": 0,
     }
+
+
+def _unflushed_rows(tenants: list[Tenant], start, end) -> list[tuple]:
+    """Redis counts of the given districts in [start, end), as summary rows (funding source of
+    each village resolved in its district)."""
+    waiting = unflushed_all()
+    counters = {str(m) for m in Metric if m not in GAUGES}
+    out = []
+    for tenant in tenants:
+        values = {
+            k: v
+            for k, v in waiting.get(tenant.id, {}).items()
+            if start.isoformat() <= k[0] < end.isoformat() and k[1] in counters
+        }
+        if not values:
+            continue
+        with tenant_context(tenant.ref()):
+            sources = funding_sources({village for _, _, village in values if village})
+            db.session.rollback()
+        for (day_s, metric, village), value in values.items():
+            source = sources.get(village, DISTRICT_LEVEL) if village else DISTRICT_LEVEL
+            out.append((tenant.id, metric, source, day_s, value))
+    return out
 
 
 def _month_arg(query: dict[str, Any]) -> str:

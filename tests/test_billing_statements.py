@@ -190,6 +190,13 @@ def test_kemensos_sees_every_statement_and_the_national_summary(
     assert by_code["73.72"]["usage"]["intakes"] == 4 and by_code["33.24"]["usage"]["intakes"] == 6
     # Demo-free districts: every village is on APBD until the district marks intervention ones.
     assert body["by_funding"]["intakes"] == {"apbd": 10}
+    # Counts not flushed yet are in the running month's summary too.
+    _count(app, kendal, Metric.INTAKES, 2, "33.24.01.2001")
+    later = client.get(
+        f"/api/v1/platform/usage/summary?month={month}", headers=kemensos_admin.headers
+    )
+    assert later.json["totals"]["intakes"] == 12
+    assert later.json["by_funding"]["intakes"] == {"apbd": 12}
     csv_resp = client.get(
         f"/api/v1/platform/usage/summary/csv?month={month}", headers=kemensos_admin.headers
     )
