@@ -85,7 +85,7 @@ def test_enable_national_programs_mapped_to_agencies(
         json={"national_program_id": catalog["PKH"]["id"], "agency_id": dinkes},
         headers=h,
     )
-    assert again.status_code == 201 and again.json["version"] == 2
+    assert again.status_code == 200 and again.json["version"] == 2
     assert len(client.get(f"{BASE}/programs", headers=h).json) == 3
     # Only an agency of this district can be mapped (here: an id that is no agency).
     bad = client.post(
@@ -96,6 +96,13 @@ def test_enable_national_programs_mapped_to_agencies(
     assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "agency_id"
     trail = client.get(f"{BASE}/audit-events?entity_type=program", headers=h).json
     assert [e["action"] for e in trail].count("program.enable") == 3
+    # An agency still handling active programs cannot be deactivated.
+    url = f"{BASE}/agencies/{dinkes}"
+    etag = client.get(url, headers=h).headers["ETag"]
+    busy = client.patch(url, json={"active": False}, headers={**h, "If-Match": etag})
+    assert busy.status_code == 409
+    assert "(PBI-JK, PKH)" in busy.json["errors"][0]["message"]
+    assert client.get(url, headers=h).json["active"] is True
 
 
 def test_local_program_rule_is_validated_with_position(
