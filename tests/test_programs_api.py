@@ -279,6 +279,17 @@ def test_national_change_reaches_districts_with_new_versions(
     assert [(v["version"], v["national_version"]) for v in versions] == [(2, 2), (1, 1)]
     bad = _patch(client, url, {"rule_text": "desil <== 3"}, kemensos_admin.headers)
     assert bad.status_code == 422 and bad.json["errors"][0]["column"] == 9
+    # Withdrawn nationally: stops in every district, which can no longer enable it.
+    assert _patch(client, url, {"active": False}, kemensos_admin.headers).status_code == 200
+    assert client.get("/api/v1/t/kendal/programs?active=true", headers=kend.headers).json == []
+    offered = client.get("/api/v1/t/kendal/national-programs", headers=kend.headers).json
+    assert {p["code"] for p in offered} == {"PKH", "PBI-JK", "PIP", "RTLH", "ATENSI"}
+    refused = client.post(
+        "/api/v1/t/kendal/programs/national",
+        json={"national_program_id": bpnt_id, "agency_id": kend_bpnt["agency_id"]},
+        headers=kend.headers,
+    )
+    assert refused.status_code == 409 and "BPNT" in refused.json["detail"]
 
 
 def test_catalog_is_kemensos_only(client, parepare_admin, kemensos_admin, national_catalog) -> None:
