@@ -7,7 +7,7 @@ import logging
 import re
 
 from slrt.platform import db
-from tests.fixtures import member
+from tests.fixtures import member, set_password
 
 BACUKIKI = "73.72.01"
 BACUKIKI_A, BACUKIKI_B = "73.72.01.1004", "73.72.01.1005"
@@ -237,3 +237,32 @@ def test_roles_custom_and_builtin(app, client, parepare) -> None:
     assert client.delete(helper_url, headers={**admin.headers, "If-Match": tag}).status_code == 409
     events = client.get("/api/v1/t/parepare/audit-events?kind=config", headers=admin.headers).json
     assert {"role.create", "role.update", "role.delete"} <= {e["action"] for e in events}
+
+
+def test_invitation_for_existing_account_is_accepted_after_sign_in(
+    app, client, parepare, kendal, monkeypatch
+) -> None:
+    monkeypatch.setenv("SLRT_PUBLIC_URL", "http://localhost")
+    admin = member(app, parepare, "district_admin")
+    someone = set_password(app, member(app, kendal, "viewer"), PASSWORD)
+    resp = client.post(
+        "/api/v1/t/parepare/invitations",
+        json={"email": someone.email, "role": "viewer"},
+        headers=admin.headers,
+    )
+    path = resp.json["link"].removeprefix("http://localhost")
+    page = client.get(path).get_data(as_text=True)
+    assert "Sudah ada akun untuk" in page and "Buat akun" not in page
+    # Sign in, come back to the invitation, accept.
+    signin = client.get(f"/auth/sign-in?continue={path}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', signin).group(1)
+    back = client.post(
+        "/auth/sign-in",
+        data={"csrf_token": token, "continue": path, "email": someone.email, "password": PASSWORD},
+        follow_redirects=True,
+    )
+    assert back.request.path == path and "Terima undangan" in back.get_data(as_text=True)
+    done = client.post(path, data={"csrf_token": token, "action": "accept"}, follow_redirects=True)
+    assert done.request.path == "/t/parepare/" and "Pemantau" in done.get_data(as_text=True)
+    html = client.get("/auth/choose").get_data(as_text=True)
+    assert 'href="/t/parepare/"' in html and 'href="/t/kendal/"' in html
