@@ -16,6 +16,15 @@ API_BLUEPRINTS: list[str] = [
     "slrt.auth.members_api:inv_blp",
     "slrt.auth.members_api:roles_blp",
     "slrt.auth.clients_api:blp",
+    "slrt.tenants.regions_api:blp",
+    "slrt.tenants.service_points_api:blp",
+    "slrt.tenants.agencies_api:blp",
+    "slrt.tenants.programs_api:blp",
+    "slrt.tenants.catalog_api:blp",
+    "slrt.tenants.tenants_admin_api:blp",
+    "slrt.tenants.tenants_admin_api:tenant_blp",
+    "slrt.platform.platform_audit_api:blp",
+    "slrt.tenants.settings_api:blp",
 ]
 
 # Plain Flask blueprints: health checks, OAuth endpoints, web pages.

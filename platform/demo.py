@@ -10,12 +10,13 @@ import sqlalchemy as sa
 from slrt.auth.demo import load_demo_accounts, sign_in_lines
 from slrt.platform import db
 from slrt.platform.tenant import Tenant
+from slrt.tenants.demo_config import configure_demo_districts
 from slrt.tenants.onboarding import onboard_tenant
 
 DEMO_TENANTS = ("33.24", "73.72")  # Kabupaten Kendal, Kota Parepare
 
 # Further demo steps (users, programs...) registered by feature modules; each returns lines to print.
-DEMO_STEPS: list = [load_demo_accounts]
+DEMO_STEPS: list = [configure_demo_districts, load_demo_accounts]
 
 # Lines printed by every later `slrt up` once the demo exists (e.g. the demo sign-in details).
 DEMO_REMINDERS: list = [sign_in_lines]

@@ -13,6 +13,11 @@ MODEL_MODULES: list[str] = [
     "slrt.auth.models",
     "slrt.auth.oauth_models",
     "slrt.auth.invitation_models",
+    "slrt.tenants.regions",
+    "slrt.tenants.agencies",
+    "slrt.tenants.service_points",
+    "slrt.tenants.programs",
+    "slrt.tenants.lokus",
 ]
 
 for _module in MODEL_MODULES:
