@@ -28,6 +28,7 @@ from slrt.platform.api import Schema, TenantBlueprint
 from slrt.platform.audit import AuditKind, changes, record
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import current_tenant
+from slrt.tenants.agencies import resolve_agency_id
 
 blp = TenantBlueprint(
     "memberships", __name__, "/memberships", description="Members of the district: role and region"
@@ -218,6 +219,19 @@ def _check_grant(principal: Principal, role: Role, scope_kind: str, codes: list[
                 "message_en": "An agency officer must be bound to one agency (agency_id).",
             }
         )
+    elif role.key != AGENCY_ROLE and agency_id is not None:
+        errors.append(
+            {
+                "field": "agency_id",
+                "message": "Hanya petugas OPD yang terikat pada OPD.",
+                "message_en": "Only agency officers are bound to an agency.",
+            }
+        )
+    elif agency_id is not None:
+        try:
+            resolve_agency_id(agency_id)
+        except Problem as exc:
+            errors += exc.errors or []
     if errors:
         raise Problem(422, errors=errors)
     if not covers_all(principal, scope_kind, codes):

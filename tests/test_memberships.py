@@ -189,6 +189,26 @@ def test_invitation_validation(app, client, parepare) -> None:
     )
     agency = invite({"email": "opd@b.id", "role": "agency_officer"})
     assert agency.status_code == 422 and agency.json["errors"][0]["field"] == "agency_id"
+    import uuid
+
+    missing = invite(
+        {"email": "opd@b.id", "role": "agency_officer", "agency_id": str(uuid.uuid4())}
+    )
+    assert missing.json["errors"][0]["message_en"] == "No such agency in this district."
+    with app.app_context():
+        from slrt.platform.tenancy import tenant_context
+        from slrt.tenants.agencies import Agency
+
+        with tenant_context(parepare.ref()):
+            agency = Agency(name="Dinas Kesehatan", kind="dinas")
+            db.session.add(agency)
+            db.session.commit()
+            agency_id = str(agency.id)
+        db.session.remove()
+    ok = invite({"email": "opd@b.id", "role": "agency_officer", "agency_id": agency_id})
+    assert ok.status_code == 201 and ok.json["agency_id"] == agency_id
+    not_opd = invite({"email": "v@b.id", "role": "viewer", "agency_id": agency_id})
+    assert not_opd.json["errors"][0]["message_en"] == "Only agency officers are bound to an agency."
     nothing = invite({"role": "viewer"})
     assert nothing.status_code == 422
     # Supervisors lack members.manage.
