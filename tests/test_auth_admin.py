@@ -184,7 +184,7 @@ def test_demo_users_are_printed_every_time_and_can_sign_in(app, live_server) -> 
         db.session.remove()
     text = "\n".join(lines)
     assert "\n".join(again) in text  # the same sign-in details on every later `slrt up`
-    people = dict(re.findall(r"^  (\S+@\S+)\s+(\S+)$", text, re.M))
+    people = dict(re.findall(r"^  (\S+@\S+[a-z])\s+(\S+)$", text, re.M))
     assert {
         "admin@kemensos.demo.slrt.id",
         "admin.kendal@demo.slrt.id",
@@ -195,6 +195,8 @@ def test_demo_users_are_printed_every_time_and_can_sign_in(app, live_server) -> 
         "fasilitator.parepare@demo.slrt.id",
     } == set(people)
     assert "client_id=slrt-demo-api" in text and "code_challenge_method=S256" in text
+    invitation = re.search(r"camat\.kendal@demo\.slrt\.id: (\S+)", text).group(1)
+    assert "Undangan ke Kabupaten Kendal" in requests.get(invitation, timeout=10).text
 
     # Each role sees its own scope on the district page.
     browser = Browser(live_server.url)
