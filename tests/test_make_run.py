@@ -75,8 +75,16 @@ def test_slrt_up_serves_and_stops_cleanly(tmp_path: Path) -> None:
         status, tenants = _get_json(base + "/api/v1/tenants")
         assert status == 200
         assert {t["slug"] for t in tenants} >= {"kendal", "parepare"}
+        # `slrt up` prints its banner after its own readiness check, a moment after ours.
+        banner = f"SLRT is running at http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while (
+            "Press Ctrl-C" not in (tmp_path / "up.log").read_text() and time.monotonic() < deadline
+        ):
+            time.sleep(0.3)
         output = (tmp_path / "up.log").read_text()
-        assert f"SLRT is running at http://127.0.0.1:{port}" in output
+        assert banner in output
+        assert "Sign in at" in output and "fasilitator.kendal@demo.slrt.id" in output
     finally:
         proc.send_signal(signal.SIGINT)
         try:
