@@ -257,6 +257,8 @@ def dashboard(slug: str):
         sections=sections,
         can_members=principal.can(str(P.MEMBERS_READ)),
         several=len(account_tenants(account.id)) > 1,
+        is_admin=(role is not None and role.key == "district_admin")
+        or "kemensos_admin" in platform_roles,
     )
 
 

@@ -16,6 +16,7 @@ API_BLUEPRINTS: list[str] = [
     "slrt.auth.members_api:inv_blp",
     "slrt.auth.members_api:roles_blp",
     "slrt.auth.clients_api:blp",
+    "slrt.auth.accounts_api:blp",
     "slrt.tenants.regions_api:blp",
     "slrt.tenants.service_points_api:blp",
     "slrt.tenants.agencies_api:blp",
