@@ -12,11 +12,6 @@ from slrt.platform.api import Api
 API_BLUEPRINTS: list[str] = [
     "slrt.platform.tenants_api:blp",
     "slrt.platform.audit_api:blp",
-    "slrt.auth.members_api:blp",
-    "slrt.auth.members_api:inv_blp",
-    "slrt.auth.members_api:roles_blp",
-    "slrt.auth.clients_api:blp",
-    "slrt.auth.accounts_api:blp",
     "slrt.tenants.regions_api:blp",
     "slrt.tenants.service_points_api:blp",
     "slrt.tenants.agencies_api:blp",
@@ -26,6 +21,11 @@ API_BLUEPRINTS: list[str] = [
     "slrt.tenants.tenants_admin_api:tenant_blp",
     "slrt.platform.platform_audit_api:blp",
     "slrt.tenants.settings_api:blp",
+    "slrt.auth.members_api:blp",
+    "slrt.auth.members_api:inv_blp",
+    "slrt.auth.members_api:roles_blp",
+    "slrt.auth.clients_api:blp",
+    "slrt.auth.accounts_api:blp",
 ]
 
 # Plain Flask blueprints: health checks, OAuth endpoints, web pages.

@@ -11,13 +11,13 @@ MODEL_MODULES: list[str] = [
     "slrt.platform.tenant",
     "slrt.platform.audit",
     "slrt.auth.models",
-    "slrt.auth.oauth_models",
-    "slrt.auth.invitation_models",
     "slrt.tenants.regions",
     "slrt.tenants.agencies",
     "slrt.tenants.service_points",
     "slrt.tenants.programs",
     "slrt.tenants.lokus",
+    "slrt.auth.oauth_models",
+    "slrt.auth.invitation_models",
 ]
 
 for _module in MODEL_MODULES:

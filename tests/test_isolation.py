@@ -22,13 +22,13 @@ PLATFORM_TABLES = {
     "external_identities",
     "platform_role_grants",
     "signing_keys",
+    "national_programs",  # Kemensos's national catalog, shared by every district
     # The OpenID provider's records belong to accounts and clients, which span districts; a
     # machine client names its one district in bound_tenant_id.
     "oauth_clients",
     "oauth_authorization_codes",
     "oauth_refresh_tokens",
     "oauth_consents",
-    "national_programs",  # Kemensos's national catalog, shared by every district
 }
 
 TENANT_TABLES = sorted(t.name for t in metadata.sorted_tables if is_tenant_table(t))
