@@ -103,6 +103,7 @@ def get_account(account_id: uuid.UUID) -> dict:
 def update_account(data: dict, account_id: uuid.UUID) -> dict:
     """Disable or re-enable an account (If-Match required)."""
     account = access_account_by_id(account_id)
+    db.session.refresh(account, with_for_update=True)  # two writers with one ETag: 200 and 412
     blp.check_etag(_dump(account), AccountSchema)
     if account.id == current_principal().account_id and data["status"] == "disabled":
         raise Problem(

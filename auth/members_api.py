@@ -300,6 +300,7 @@ def update_membership(data: dict, membership_id: uuid.UUID) -> dict:
     """Change role, region scope or agency (If-Match required). Takes effect on the next request."""
     principal = current_principal()
     m = access_membership_by_id(principal, membership_id)
+    db.session.refresh(m, with_for_update=True)  # two writers with one ETag: 200 and 412
     before_view = _membership_view(m)
     blp.check_etag(before_view, MembershipSchema)
     role = (
@@ -333,6 +334,7 @@ def revoke_membership(membership_id: uuid.UUID) -> None:
     """Revoke a membership (If-Match required). The next request of that account is refused."""
     principal = current_principal()
     m = access_membership_by_id(principal, membership_id)
+    db.session.refresh(m, with_for_update=True)
     blp.check_etag(_membership_view(m), MembershipSchema)
     if m.account_id == principal.account_id:
         raise Problem(
@@ -529,6 +531,7 @@ def create_role(data: dict) -> Role:
 def update_role(data: dict, role_id: uuid.UUID) -> Role:
     """Rename a custom role or change its permissions (If-Match required); built-ins are fixed."""
     role = access_role_by_id(role_id)
+    db.session.refresh(role, with_for_update=True)
     roles_blp.check_etag(role, RoleSchema)
     if role.builtin:
         raise Problem(
@@ -556,6 +559,7 @@ def update_role(data: dict, role_id: uuid.UUID) -> Role:
 def delete_role(role_id: uuid.UUID) -> Response | None:
     """Delete a custom role that nobody holds (If-Match required); built-ins cannot be deleted."""
     role = access_role_by_id(role_id)
+    db.session.refresh(role, with_for_update=True)
     roles_blp.check_etag(role, RoleSchema)
     if role.builtin:
         raise Problem(
