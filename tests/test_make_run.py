@@ -78,12 +78,16 @@ def test_slrt_up_serves_and_stops_cleanly() -> None:
         status, tenants = _get_json(base + "/api/v1/tenants")
         assert status == 200
         assert {t["slug"] for t in tenants} >= {"kendal", "parepare"}
-        # The banner follows readiness; give the parent a moment to print it.
+        # `slrt up` prints its banner after its own readiness check, a moment after ours.
         banner = f"SLRT is running at http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
-        while banner not in (tmp_path / "up.log").read_text() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert banner in (tmp_path / "up.log").read_text()
+        while (
+            "Press Ctrl-C" not in (tmp_path / "up.log").read_text() and time.monotonic() < deadline
+        ):
+            time.sleep(0.3)
+        output = (tmp_path / "up.log").read_text()
+        assert banner in output
+        assert "Sign in at" in output and "fasilitator.kendal@demo.slrt.id" in output
     finally:
         proc.send_signal(signal.SIGINT)
         try:
