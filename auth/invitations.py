@@ -50,11 +50,13 @@ def create_invitation(
     scope_codes: list[str],
     agency_id: uuid.UUID | None,
     invited_by: uuid.UUID | None,
+    token: str | None = None,
 ) -> tuple[Invitation, str]:
     """Create an invitation in the current district; returns it with its link (shown once).
+    `token` is for the demo only (a token kept in secrets.json, so the link can be reprinted).
     A pending invitation holds a seat of the plan's accounts quota (403 when it is full)."""
     check_count(Quota.ACCOUNTS)
-    token = secrets.token_urlsafe(32)
+    token = token or secrets.token_urlsafe(32)
     invitation = Invitation(
         token_hash=token_hash(token),
         email=email.strip().lower() if email else None,
@@ -83,6 +85,7 @@ def create_invitation(
             "agency_id": agency_id,
         },
     )
+    db.session.flush()  # callers may leave the tenant context before committing
     link = invitation_link(current_tenant().slug, token)
     # No mail/SMS gateway yet: the link goes to the inviting admin and to the log.
     log.info("invitation for %s: %s", invitation.email or invitation.phone, link)

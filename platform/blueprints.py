@@ -25,6 +25,7 @@ API_BLUEPRINTS: list[str] = [
     "slrt.auth.members_api:inv_blp",
     "slrt.auth.members_api:roles_blp",
     "slrt.auth.clients_api:blp",
+    "slrt.auth.accounts_api:blp",
     "slrt.billing_free.api:blp",
     "slrt.billing_free.platform_api:blp",
 ]
