@@ -11,6 +11,12 @@ MODEL_MODULES: list[str] = [
     "slrt.platform.tenant",
     "slrt.platform.audit",
     "slrt.auth.models",
+    "slrt.tenants.registry",
+    "slrt.tenants.sequences",
+    "slrt.tenants.cases",
+    "slrt.tenants.workflow",
+    "slrt.tenants.letters",
+    "slrt.tenants.proposals",
 ]
 
 for _module in MODEL_MODULES:

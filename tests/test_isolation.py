@@ -22,6 +22,8 @@ PLATFORM_TABLES = {
     "external_identities",
     "platform_role_grants",
     "signing_keys",
+    # keyed NIK hash x district only (no NIK, no name): the cross-district signal for Kemensos
+    "nik_registrations",
 }
 
 TENANT_TABLES = sorted(t.name for t in metadata.sorted_tables if is_tenant_table(t))
