@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from slrt.platform.dbroles import APP_ROLE
 from slrt.platform.rls import APPEND_ONLY, grant_platform_table, secure_tenant_table
 
 revision = "0005"
@@ -282,6 +283,8 @@ def upgrade() -> None:
     )
     # The history of a case is append-only, like the audit trail.
     secure_tenant_table("workflow_transitions", APPEND_ONLY)
+    # ...except that lawful erasure may blank a note that names the person.
+    op.execute(f"GRANT UPDATE (note) ON workflow_transitions TO {APP_ROLE}")
 
     op.create_table(
         "letters",
