@@ -44,10 +44,16 @@ class PlatformBlueprint(Blueprint):
 
 class TenantBlueprint(Blueprint):
     """Tenant routes: /api/v1/t/<tenant>/<url_prefix>/...; the tenant context is entered before
-    the view, from the slug, so every query in the view is scoped to it."""
+    the view, from the slug, so every query in the view is scoped to it.
 
-    def __init__(self, name: str, import_name: str, url_prefix: str = "", **kw: Any) -> None:
+    `public=True` marks a blueprint whose operations need no sign-in (public status check, letter
+    verification); each of its views still says why with `@public(reason)`."""
+
+    def __init__(
+        self, name: str, import_name: str, url_prefix: str = "", *, public: bool = False, **kw: Any
+    ) -> None:
         super().__init__(name, import_name, url_prefix=f"{API_PREFIX}/t/<tenant>{url_prefix}", **kw)
+        self.public = public
         self.url_value_preprocessor(_enter_tenant_from_url)
 
 

@@ -12,12 +12,19 @@ from slrt.platform.api import Api
 API_BLUEPRINTS: list[str] = [
     "slrt.platform.tenants_api:blp",
     "slrt.platform.audit_api:blp",
+    "slrt.tenants.registry_api:blp",
+    "slrt.tenants.nik_signal_api:blp",
+    "slrt.tenants.cases_api:blp",
+    "slrt.tenants.referrals_api:blp",
+    "slrt.tenants.letterhead_api:blp",
+    "slrt.tenants.public_api:blp",
 ]
 
 # Plain Flask blueprints: health checks, OAuth endpoints, web pages.
 WEB_BLUEPRINTS: list[str] = [
     "slrt.platform.health:bp",
     "slrt.platform.web:bp",
+    "slrt.tenants.public_web:bp",
 ]
 
 

@@ -35,17 +35,17 @@ class Channel(enum.StrEnum):
 
 
 class Sector(enum.StrEnum):
-    """Sectors of need (and of programs)."""
+    """Sectors of need; the same values as the program catalog's sectors."""
 
-    kesehatan = "kesehatan"
-    pendidikan = "pendidikan"
-    pangan = "pangan"
-    perumahan = "perumahan"
-    ekonomi = "ekonomi"
-    perlindungan_sosial = "perlindungan_sosial"
-    rehabilitasi_sosial = "rehabilitasi_sosial"
-    adminduk = "adminduk"
-    lainnya = "lainnya"
+    health = "health"
+    education = "education"
+    food = "food"
+    housing = "housing"
+    cash_transfer = "cash_transfer"
+    social_rehabilitation = "social_rehabilitation"
+    civil_registration = "civil_registration"
+    employment = "employment"
+    other = "other"
 
 
 class AttachmentKind(enum.StrEnum):

@@ -52,7 +52,9 @@ def page_of(stmt: sa.Select, pagination_parameters: Any, *order_by: Any) -> list
 
 
 def field_problem(status: int, field: str, message: Msg) -> Problem:
-    return Problem(status, errors=[{"field": field, "message": str(message), "message_en": message.en}])
+    return Problem(
+        status, errors=[{"field": field, "message": str(message), "message_en": message.en}]
+    )
 
 
 def check_village(code: str, field: str = "village_code") -> str:

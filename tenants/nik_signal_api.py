@@ -57,9 +57,7 @@ def list_signals(query: dict, pagination_parameters) -> list[dict]:
     """NIK hashes registered in more than one district (optionally: involving one district)."""
     stmt = _grouped().having(sa.func.count() > 1)
     if query.get("district_code"):
-        stmt = stmt.having(
-            sa.func.bool_or(NikRegistration.district_code == query["district_code"])
-        )
+        stmt = stmt.having(sa.func.bool_or(NikRegistration.district_code == query["district_code"]))
     sub = stmt.subquery()
     pagination_parameters.item_count = db.session.execute(
         sa.select(sa.func.count()).select_from(sub)

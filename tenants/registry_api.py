@@ -33,10 +33,16 @@ from slrt.tenants.registry_service import (
     validate_dtks,
 )
 
-blp = FlowBlueprint("registry", __name__, "", description="Registry: households (KK) and persons (NIK)")
+blp = FlowBlueprint(
+    "registry", __name__, "", description="Registry: households (KK) and persons (NIK)"
+)
 
-VILLAGE = validate.Regexp(r"^\d{2}\.\d{2}\.\d{2}\.[123]\d{3}$", error="String does not match expected pattern.")
-KECAMATAN = validate.Regexp(r"^\d{2}\.\d{2}\.\d{2}$", error="String does not match expected pattern.")
+VILLAGE = validate.Regexp(
+    r"^\d{2}\.\d{2}\.\d{2}\.[123]\d{3}$", error="String does not match expected pattern."
+)
+KECAMATAN = validate.Regexp(
+    r"^\d{2}\.\d{2}\.\d{2}$", error="String does not match expected pattern."
+)
 
 
 class HouseholdSchema(Schema):
@@ -79,7 +85,12 @@ class PersonSchema(Schema):
     birth_date = fields.Date()
     relation = fields.String(allow_none=True, validate=validate.OneOf([r.value for r in Relation]))
     has_disability = fields.Boolean()
-    phone = fields.String(allow_none=True, validate=validate.Regexp(r"^\+?[0-9 \-]{6,20}$", error="String does not match expected pattern."))
+    phone = fields.String(
+        allow_none=True,
+        validate=validate.Regexp(
+            r"^\+?[0-9 \-]{6,20}$", error="String does not match expected pattern."
+        ),
+    )
     village_code = fields.String(validate=VILLAGE)
     village_name = fields.Method("_village_name", dump_only=True)
     erased = fields.Method("_erased", dump_only=True)
@@ -102,7 +113,12 @@ class PersonUpdateSchema(Schema):
     birth_date = fields.Date()
     relation = fields.String(allow_none=True, validate=validate.OneOf([r.value for r in Relation]))
     has_disability = fields.Boolean()
-    phone = fields.String(allow_none=True, validate=validate.Regexp(r"^\+?[0-9 \-]{6,20}$", error="String does not match expected pattern."))
+    phone = fields.String(
+        allow_none=True,
+        validate=validate.Regexp(
+            r"^\+?[0-9 \-]{6,20}$", error="String does not match expected pattern."
+        ),
+    )
     village_code = fields.String(validate=VILLAGE)
 
 
@@ -124,8 +140,13 @@ class ErasureResultSchema(Schema):
 
 
 def _audit_read(ids: list, endpoint_kind: str) -> None:
-    record(AuditKind.read, endpoint_kind, "person", ids[0] if len(ids) == 1 else None,
-           after={"person_ids": [str(i) for i in ids]} if len(ids) != 1 else None)
+    record(
+        AuditKind.read,
+        endpoint_kind,
+        "person",
+        ids[0] if len(ids) == 1 else None,
+        after={"person_ids": [str(i) for i in ids]} if len(ids) != 1 else None,
+    )
 
 
 # --- households ---------------------------------------------------------------------------------
@@ -151,7 +172,13 @@ def list_households(query: dict, pagination_parameters) -> list[Household]:
         stmt = stmt.where(Household.dtks_status == query["dtks_status"])
     rows = page_of(stmt, pagination_parameters, Household.id)
     if rows:
-        record(AuditKind.read, "household.list", "household", None, after={"household_ids": [str(h.id) for h in rows]})
+        record(
+            AuditKind.read,
+            "household.list",
+            "household",
+            None,
+            after={"household_ids": [str(h.id) for h in rows]},
+        )
         db.session.commit()
     return rows
 
@@ -193,7 +220,13 @@ def patch_household(data: dict, household_id: uuid.UUID) -> Household:
         setattr(household, key, value)
     if household.dtks_status != DtksStatus.in_dtks:
         household.desil = None
-    record(AuditKind.config, "household.update", "household", household.id, after={"fields": sorted(data)})
+    record(
+        AuditKind.config,
+        "household.update",
+        "household",
+        household.id,
+        after={"fields": sorted(data)},
+    )
     db.session.commit()
     return household
 

@@ -61,7 +61,13 @@ def create_household(data: dict[str, Any]) -> Household:
     household = Household(**data)
     db.session.add(household)
     db.session.flush()
-    record(AuditKind.config, "household.create", "household", household.id, after={"fields": sorted(data)})
+    record(
+        AuditKind.config,
+        "household.create",
+        "household",
+        household.id,
+        after={"fields": sorted(data)},
+    )
     return household
 
 
@@ -182,22 +188,40 @@ def _row(obj: Any, skip: tuple[str, ...] = ("tenant_id",)) -> dict[str, Any]:
 
 def person_export(person: Person) -> dict[str, Any]:
     """Everything the district holds about one person, as JSON-ready data."""
-    household = db.session.get(Household, (person.tenant_id, person.household_id)) if person.household_id else None
-    cases = list(db.session.execute(sa.select(Case).where(Case.person_id == person.id).order_by(Case.id)).scalars())
+    household = (
+        db.session.get(Household, (person.tenant_id, person.household_id))
+        if person.household_id
+        else None
+    )
+    cases = list(
+        db.session.execute(
+            sa.select(Case).where(Case.person_id == person.id).order_by(Case.id)
+        ).scalars()
+    )
     case_ids = [c.id for c in cases]
-    needs = list(db.session.execute(sa.select(CaseNeed).where(CaseNeed.case_id.in_(case_ids))).scalars())
-    referrals = list(db.session.execute(sa.select(Referral).where(Referral.case_id.in_(case_ids))).scalars())
+    needs = list(
+        db.session.execute(sa.select(CaseNeed).where(CaseNeed.case_id.in_(case_ids))).scalars()
+    )
+    referrals = list(
+        db.session.execute(sa.select(Referral).where(Referral.case_id.in_(case_ids))).scalars()
+    )
     transitions = list(
         db.session.execute(
-            sa.select(Transition).where(Transition.case_id.in_(case_ids)).order_by(Transition.occurred_at)
+            sa.select(Transition)
+            .where(Transition.case_id.in_(case_ids))
+            .order_by(Transition.occurred_at)
         ).scalars()
     )
     attachments = list(
-        db.session.execute(sa.select(CaseAttachment).where(CaseAttachment.case_id.in_(case_ids))).scalars()
+        db.session.execute(
+            sa.select(CaseAttachment).where(CaseAttachment.case_id.in_(case_ids))
+        ).scalars()
     )
     from slrt.tenants.proposals import Proposal
 
-    proposals = list(db.session.execute(sa.select(Proposal).where(Proposal.person_id == person.id)).scalars())
+    proposals = list(
+        db.session.execute(sa.select(Proposal).where(Proposal.person_id == person.id)).scalars()
+    )
     return {
         "district": current_tenant().name,
         "exported_at": dt.datetime.now(dt.UTC).isoformat(),
@@ -209,7 +233,9 @@ def person_export(person: Person) -> dict[str, Any]:
                 "needs": [_row(n) for n in needs if n.case_id == c.id],
                 "referrals": [_row(r) for r in referrals if r.case_id == c.id],
                 "transitions": [_row(t) for t in transitions if t.case_id == c.id],
-                "attachments": [_row(a, ("tenant_id", "storage_key")) for a in attachments if a.case_id == c.id],
+                "attachments": [
+                    _row(a, ("tenant_id", "storage_key")) for a in attachments if a.case_id == c.id
+                ],
             }
             for c in cases
         ],
@@ -239,7 +265,9 @@ def erase_person(person: Person, reason: str) -> dict[str, int]:
         case.suggestions = None
     if case_ids:
         db.session.execute(
-            sa.update(CaseNeed).where(CaseNeed.case_id.in_(case_ids)).values(description=ERASED_NAME)
+            sa.update(CaseNeed)
+            .where(CaseNeed.case_id.in_(case_ids))
+            .values(description=ERASED_NAME)
         )
         db.session.execute(
             sa.update(Transition)
@@ -248,7 +276,9 @@ def erase_person(person: Person, reason: str) -> dict[str, int]:
         )
         files = store()
         attachments = list(
-            db.session.execute(sa.select(CaseAttachment).where(CaseAttachment.case_id.in_(case_ids))).scalars()
+            db.session.execute(
+                sa.select(CaseAttachment).where(CaseAttachment.case_id.in_(case_ids))
+            ).scalars()
         )
         for attachment in attachments:
             files.delete(attachment.storage_key)

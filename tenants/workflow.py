@@ -122,6 +122,18 @@ class Transition(TenantScoped, Base):
     )
 
 
+def permission_of(machine: str, action: str) -> P:
+    """The one permission an action needs, whatever state it starts from."""
+    found = {
+        step.permission
+        for steps in TRANSITIONS[machine].values()
+        for a, step in steps.items()
+        if a == action
+    }
+    assert len(found) == 1, (machine, action, found)
+    return found.pop()
+
+
 def allowed_actions(machine: str, state: str) -> list[str]:
     return sorted(TRANSITIONS[machine].get(state, {}))
 
