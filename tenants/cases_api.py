@@ -200,7 +200,7 @@ class ReasonSchema(Schema):
     reason = fields.String(required=True, validate=validate.Length(1, 5000))
 
 
-class NoteSchema(Schema):
+class CaseNoteSchema(Schema):
     note = fields.String(validate=validate.Length(0, 5000))
 
 
@@ -369,7 +369,7 @@ def decide(data: dict, case_id: uuid.UUID) -> Case:
 
 
 @blp.route("/<uuid:case_id>/refer", methods=["POST"])
-@blp.arguments(NoteSchema)
+@blp.arguments(CaseNoteSchema)
 @blp.response(200, CaseDetailSchema)
 @require(permission_of("case", "refer"))
 def refer(data: dict, case_id: uuid.UUID) -> Case:

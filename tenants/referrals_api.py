@@ -112,7 +112,7 @@ class ReferralQuerySchema(Schema):
     overdue = fields.Boolean(truthy={"true", "1", "ya"}, falsy={"false", "0", "tidak"})
 
 
-class NoteSchema(Schema):
+class ReferralNoteSchema(Schema):
     note = fields.String(validate=validate.Length(0, 5000))
 
 
@@ -219,7 +219,7 @@ def _respond(referral_id: uuid.UUID, action: str, text: str | None) -> Referral:
 
 
 @blp.route("/<uuid:referral_id>/receive", methods=["POST"])
-@blp.arguments(NoteSchema)
+@blp.arguments(ReferralNoteSchema)
 @blp.response(200, ReferralDetailSchema)
 @require(permission_of("referral", "receive"))
 def receive(data: dict, referral_id: uuid.UUID) -> Referral:
@@ -228,7 +228,7 @@ def receive(data: dict, referral_id: uuid.UUID) -> Referral:
 
 
 @blp.route("/<uuid:referral_id>/accept", methods=["POST"])
-@blp.arguments(NoteSchema)
+@blp.arguments(ReferralNoteSchema)
 @blp.response(200, ReferralDetailSchema)
 @require(permission_of("referral", "accept"))
 def accept(data: dict, referral_id: uuid.UUID) -> Referral:
