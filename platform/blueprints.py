@@ -18,6 +18,7 @@ API_BLUEPRINTS: list[str] = [
     "slrt.tenants.referrals_api:blp",
     "slrt.tenants.letterhead_api:blp",
     "slrt.tenants.public_api:blp",
+    "slrt.tenants.proposals_api:blp",
 ]
 
 # Plain Flask blueprints: health checks, OAuth endpoints, web pages.
