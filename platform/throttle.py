@@ -12,10 +12,10 @@ def hit(key: str, limit: int, window: int) -> int | None:
     redis = get_redis()
     full = f"slrt:throttle:{key}"
     pipe = redis.pipeline()
+    pipe.set(full, 0, ex=window, nx=True)  # the window starts with the first hit
     pipe.incr(full)
-    pipe.expire(full, window, nx=True)
     pipe.ttl(full)
-    count, _, ttl = pipe.execute()
+    _, count, ttl = pipe.execute()
     if count > limit:
         return max(int(ttl), 1)
     return None

@@ -144,8 +144,12 @@ def flow_catalog(app, tenant: Tenant) -> dict[str, uuid.UUID]:
 
     from slrt.platform.tenancy import tenant_context
     from slrt.tenants.agencies import Agency
+    from slrt.tenants.national_catalog import seed_national_catalog
     from slrt.tenants.programs import NationalProgram, enable_national_program
 
+    with app.app_context():
+        seed_national_catalog(db.session.connection())  # tests start from empty tables
+        db.session.commit()
     with app.app_context(), tenant_context(tenant.ref()):
         ids: dict[str, uuid.UUID] = {}
         for key, name in (("dinkes", "Dinas Kesehatan"), ("dinsos", "Dinas Sosial")):
