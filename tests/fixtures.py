@@ -139,35 +139,12 @@ def kemensos_admin(app) -> User:
 
 def flow_catalog(app, tenant: Tenant) -> dict[str, uuid.UUID]:
     """Two agencies and two national programs enabled in `tenant`: PBI-JK (Dinas Kesehatan) and
-    BPNT (Dinas Sosial). Returns their ids by key: dinkes, dinsos, pbi, bpnt."""
-    import sqlalchemy as sa
-
+    BPNT (Dinas Sosial), as in the demo. Returns their ids by key: dinkes, dinsos, pbi, bpnt."""
     from slrt.platform.tenancy import tenant_context
-    from slrt.tenants.agencies import Agency
-    from slrt.tenants.national_catalog import seed_national_catalog
-    from slrt.tenants.programs import NationalProgram, enable_national_program
+    from slrt.tenants.flow_demo import ensure_catalog
 
-    with app.app_context():
-        seed_national_catalog(db.session.connection())  # tests start from empty tables
-        db.session.commit()
     with app.app_context(), tenant_context(tenant.ref()):
-        ids: dict[str, uuid.UUID] = {}
-        for key, name in (("dinkes", "Dinas Kesehatan"), ("dinsos", "Dinas Sosial")):
-            agency = db.session.execute(
-                sa.select(Agency).where(sa.func.lower(Agency.name) == name.lower())
-            ).scalar_one_or_none()
-            if agency is None:
-                agency = Agency(name=name, kind="dinas", active=True)
-                db.session.add(agency)
-                db.session.flush()
-            ids[key] = agency.id
-        for key, code, agency_key in (("pbi", "PBI-JK", "dinkes"), ("bpnt", "BPNT", "dinsos")):
-            national = db.session.execute(
-                sa.select(NationalProgram).where(NationalProgram.code == code)
-            ).scalar_one()
-            agency = db.session.get(Agency, (tenant.id, ids[agency_key]))
-            program, _ = enable_national_program(national, agency)
-            ids[key] = program.id
+        ids = ensure_catalog()
         db.session.commit()
         db.session.remove()
         return ids
