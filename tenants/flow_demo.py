@@ -13,7 +13,7 @@ import uuid
 from contextlib import contextmanager
 
 import sqlalchemy as sa
-from flask import current_app, g
+from flask import g
 
 from slrt.auth.models import Account
 from slrt.auth.permissions import P
