@@ -87,11 +87,15 @@ def _account(email: str, name: str) -> Account:
 def _as(account: Account):
     """Act as `account` with district-wide rights, as the API would after authentication."""
     actor = Actor(kind="account", label=account.email, account_id=account.id)
-    with current_app.test_request_context(), acting_as(actor):
+    saved = g.get("principal")
+    with acting_as(actor):
         g.principal = Principal(
             actor=actor, account_id=account.id, permissions=frozenset(str(p) for p in P)
         )
-        yield
+        try:
+            yield
+        finally:
+            g.principal = saved
 
 
 def staff(tenant: Tenant, ids: dict[str, uuid.UUID]) -> dict[str, Account]:
