@@ -15,6 +15,7 @@ COMMAND_GROUPS: list[str] = [
     "slrt.platform.cli_serve:worker",
     "slrt.platform.up:up",
     "slrt.tenants.cli:tenants",
+    "slrt.tenants.flow_cli:flow",
 ]
 
 
