@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from flask import g
 
-from slrt.auth.models import Account
+from slrt.auth.models import Account, Membership
 from slrt.auth.permissions import P
 from slrt.auth.policy import Principal
 from slrt.auth.roles import grant_membership
@@ -101,17 +101,31 @@ def _as(account: Account):
 def staff(tenant: Tenant, ids: dict[str, uuid.UUID]) -> dict[str, Account]:
     slug = tenant.slug
     city = regions.short_name(tenant.name)
+    kecamatan = regions.children_of(tenant.code)[0]
+    village = regions.children_of(kecamatan.code)[0]
     people = {
-        "front_office": ("front_office", f"Front Office {city}", None),
-        "back_office": ("back_office", f"Back Office {city}", None),
-        "manager": ("manager", f"Manajer SLRT {city}", None),
-        "dinkes": ("agency_officer", f"Petugas Dinas Kesehatan {city}", ids["dinkes"]),
-        "dinsos": ("agency_officer", f"Petugas Dinas Sosial {city}", ids["dinsos"]),
+        "front_office": ("front_office", f"Front Office {city}", None, []),
+        "back_office": ("back_office", f"Back Office {city}", None, []),
+        "manager": ("manager", f"Manajer SLRT {city}", None, []),
+        "dinkes": ("agency_officer", f"Petugas Dinas Kesehatan {city}", ids["dinkes"], []),
+        "dinsos": ("agency_officer", f"Petugas Dinas Sosial {city}", ids["dinsos"], []),
+        # The same facilitator as the sign-in demo's (kept as it is when that one exists).
+        "fasilitator": ("facilitator", f"Fasilitator {village.name}", None, [village.code]),
     }
     out = {}
-    for key, (role, name, agency_id) in people.items():
+    for key, (role, name, agency_id, codes) in people.items():
         account = _account(f"{key.replace('_', '')}.{slug}@{DEMO_DOMAIN}", name)
-        grant_membership(account.id, role, agency_id=agency_id)
+        has = db.session.execute(
+            sa.select(Membership.id).where(Membership.account_id == account.id)
+        ).first()
+        if has is None:
+            grant_membership(
+                account.id,
+                role,
+                scope_kind="village" if codes else "district",
+                scope_codes=codes,
+                agency_id=agency_id,
+            )
         out[key] = account
     return out
 
