@@ -148,10 +148,25 @@ class PersonSummarySchema(Schema):
     has_disability = fields.Boolean()
 
 
+class SuggestionSchema(Schema):
+    program_id = fields.UUID()
+    program_code = fields.String()
+    program_name = fields.String()
+    program_version = fields.Integer()
+    sector = fields.String()
+    agency_id = fields.UUID()
+    agency_name = fields.String()
+    rule = fields.String(allow_none=True)
+    eligible = fields.Boolean()
+    explanation = fields.List(fields.String())
+    explanation_en = fields.List(fields.String())
+    failed = fields.List(fields.String())
+
+
 class CaseDetailSchema(CaseSchema):
     person = fields.Nested(PersonSummarySchema, dump_only=True, allow_none=True)
     needs = fields.List(fields.Nested(NeedOutSchema), dump_only=True)
-    suggestions = fields.List(fields.Dict(), dump_only=True)
+    suggestions = fields.List(fields.Nested(SuggestionSchema), dump_only=True)
     referrals = fields.List(fields.Nested(CaseReferralSchema), dump_only=True)
     attachments = fields.List(fields.Nested(AttachmentSchema), dump_only=True)
 
@@ -325,7 +340,7 @@ def list_transitions(case_id: uuid.UUID) -> list:
 
 
 @blp.route("/<uuid:case_id>/suggestions")
-@blp.response(200, fields.List(fields.Dict()))
+@blp.response(200, SuggestionSchema(many=True))
 @require(P.CASES_ASSESS)
 def get_suggestions(case_id: uuid.UUID) -> list:
     """Programs of the district evaluated against the person's current facts, eligible first,
