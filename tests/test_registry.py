@@ -237,6 +237,12 @@ def test_lawful_export_and_erasure(app, client, parepare, fo) -> None:
         headers=fo.headers,
     ).json
     admin = member(app, parepare, "district_admin")
+    closed = client.post(
+        f"/api/v1/t/parepare/cases/{case['id']}/close",
+        json={"resolution": "resolved", "note": "Pak Andi Baso sudah dijelaskan"},
+        headers=admin.headers,
+    )
+    assert closed.status_code == 200, closed.json
     export = client.get(f"/api/v1/t/parepare/persons/{person['id']}/export", headers=admin.headers)
     assert export.status_code == 200
     assert export.json["person"]["nik"] == "7372010101900001"
@@ -276,3 +282,29 @@ def test_lawful_export_and_erasure(app, client, parepare, fo) -> None:
         .json[0]["note"]
         .startswith("Permintaan")
     )
+
+
+def test_ticket_numbers_are_unique_under_concurrency(app, parepare, fo) -> None:
+    """Eight front offices registering at the same moment get eight different, consecutive
+    ticket numbers (the counter row is locked by the upsert until each commit)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    setup = app.test_client()
+    person = _person(setup, fo, village_code=BACUKIKI).json
+    body = {
+        "kind": "question",
+        "channel": "phone_whatsapp",
+        "person_id": person["id"],
+        "description": "Tanya syarat PKH",
+    }
+
+    def register(_: int) -> str:
+        resp = app.test_client().post("/api/v1/t/parepare/cases", json=body, headers=fo.headers)
+        assert resp.status_code == 201, resp.json
+        return resp.json["ticket_number"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        tickets = list(pool.map(register, range(8)))
+    serials = sorted(int(t.rsplit("-", 1)[1]) for t in tickets)
+    assert serials == list(range(1, 9))
+    assert all(t.startswith(f"7372-{dt.date.today().year}-") for t in tickets)
