@@ -324,3 +324,30 @@ def letter_pdf(referral_id: uuid.UUID) -> Response:
             "Cache-Control": "private, no-store",
         },
     )
+
+
+class RevokeSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(1, 2000))
+
+
+@blp.route("/<uuid:referral_id>/letter/revoke", methods=["POST"])
+@blp.arguments(RevokeSchema)
+@blp.response(200, LetterSchema)
+@require(P.LETTERS_ISSUE)
+def revoke_letter(data: dict, referral_id: uuid.UUID) -> Letter:
+    """Revoke a letter (lost, wrong data): its verification page then says so."""
+    referral = access_referral_by_id(referral_id)
+    letter = db.session.execute(
+        sa.select(Letter).where(Letter.referral_id == referral.id).with_for_update()
+    ).scalar_one_or_none()
+    if letter is None:
+        _letter_of(referral)
+    if letter.revoked_at is not None:
+        raise Problem(409, Msg("Surat ini sudah dicabut.", "This letter is already revoked."))
+    letter.revoked_at = dt.datetime.now(dt.UTC)
+    record(AuditKind.letter, "letter.revoke", "letter", letter.id, note=data["reason"])
+    db.session.commit()
+    tenant = db.session.get(Tenant, current_tenant().id)
+    letter.verification_url = verification_url(tenant, letter.token)
+    letter.pdf_url = f"/api/v1/t/{tenant.slug}/referrals/{referral.id}/letter.pdf"
+    return letter

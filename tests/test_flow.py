@@ -355,6 +355,19 @@ def test_letter_pdf_qr_and_verification(app, client, cast) -> None:
     # Every letter produced is in the personal-data audit.
     letters = get(client, admin, "/audit-events", query_string={"kind": "letter"}).json
     assert [e["action"] for e in letters] == ["letter.print", "letter.issue"]
+    # A revoked letter says so on its page.
+    assert (
+        post(
+            client, cast["fo"], f"/referrals/{referral['id']}/letter/revoke", {"reason": "x"}
+        ).status_code
+        == 403
+    )
+    revoked = post(
+        client, manager, f"/referrals/{referral['id']}/letter/revoke", {"reason": "Surat hilang"}
+    )
+    assert revoked.status_code == 200
+    assert "DICABUT" in client.get(f"/t/parepare/surat/{token}").get_data(as_text=True)
+    assert client.get(f"{BASE}/public/letters/{token}").json["genuine"] is False
 
 
 def test_region_scope_on_case_endpoints(app, client, parepare, cast) -> None:
