@@ -19,6 +19,7 @@ from slrt.auth.policy import require
 from slrt.platform import db
 from slrt.platform.api import Schema
 from slrt.platform.audit import AuditKind, record
+from slrt.platform.errors import Msg, Problem
 from slrt.platform.filestore import store
 from slrt.tenants import flow_actions as actions
 from slrt.tenants import workflow
@@ -236,6 +237,9 @@ class UploadFileSchema(Schema):
     file = Upload(required=True)
 
 
+EDITABLE = ("registered", "returned", "assessed")
+
+
 def _detail(case: Case) -> Case:
     """Attach what the detail view shows (three queries, whatever the case's size)."""
     person, _household = actions.case_subjects(case)
@@ -265,8 +269,10 @@ def _detail(case: Case) -> Case:
 
 
 def _done(case: Case) -> Case:
+    """Load the detail (recording the read) and commit it all in one transaction."""
+    _detail(case)
     db.session.commit()
-    return _detail(case)
+    return case
 
 
 @blp.route("")
@@ -316,12 +322,22 @@ def patch_case(data: dict, case_id: uuid.UUID) -> Case:
     """Correct the intake (kind, channel, description) before a decision; If-Match required."""
     case = access_case_by_id(case_id, lock=True)
     check_if_match(blp, _detail(case), CaseDetailSchema)
-    if case.status not in ("registered", "returned", "assessed"):
-        workflow.step_for("case", case.status, "edit")
+    if case.status not in EDITABLE:
+        raise Problem(
+            409,
+            Msg(
+                f"Kasus berstatus '{case.status}'; data layanan hanya dapat diubah sebelum "
+                "keputusan (registered, returned, assessed).",
+                f"The case is '{case.status}'; the intake can only be corrected before the "
+                "decision (registered, returned, assessed).",
+            ),
+            current_state=case.status,
+        )
     for key, value in data.items():
         setattr(case, key, value)
     record(AuditKind.workflow, "case.update", "case", case.id, after={"fields": sorted(data)})
-    return _done(case)
+    db.session.commit()
+    return case
 
 
 @blp.route("/<uuid:case_id>/transitions")
@@ -440,8 +456,6 @@ def download(case_id: uuid.UUID, attachment_id: uuid.UUID) -> Response:
         )
     ).scalar_one_or_none()
     if attachment is None:
-        from slrt.platform.errors import Msg, Problem
-
         raise Problem(404, Msg("Lampiran tidak ditemukan.", "Attachment not found."))
     record(
         AuditKind.read, "attachment.read", "case_attachment", attachment.id, note=case.ticket_number

@@ -214,8 +214,9 @@ def get_referral(referral_id: uuid.UUID) -> Referral:
 def _respond(referral_id: uuid.UUID, action: str, text: str | None) -> Referral:
     referral = access_referral_by_id(referral_id, lock=True)
     actions.respond(referral, action, text)
+    _detail(referral)
     db.session.commit()
-    return _detail(referral)
+    return referral
 
 
 @blp.route("/<uuid:referral_id>/receive", methods=["POST"])

@@ -496,3 +496,49 @@ def test_attachments_checked_by_content(client, cast) -> None:
     ).json
     download = client.get(url + f"/{good['id']}", headers=fo.headers)
     assert download.status_code == 200 and download.get_data() == PNG
+
+
+def test_intake_correction_needs_if_match_and_stops_at_decision(client, cast) -> None:
+    fo, admin = cast["fo"], cast["admin"]
+    case, _referral = _referred_case(client, cast)
+    url = f"{BASE}/cases/{case['id']}"
+    got = client.get(url, headers=fo.headers)
+    assert got.status_code == 200 and got.json["person"]["name"] == "Sitti Aminah"
+    late = client.patch(
+        url, json={"description": "x"}, headers={**fo.headers, "If-Match": got.headers["ETag"]}
+    )
+    assert late.status_code == 409 and late.json["current_state"] == "referred"
+    reads = get(
+        client,
+        admin,
+        "/audit-events",
+        query_string={"kind": "read", "entity_id": case["person_id"]},
+    ).json
+    assert any(e["note"] == f"case {case['ticket_number']}" for e in reads)
+
+
+def test_intake_correction_with_etag(client, cast) -> None:
+    fo = cast["fo"]
+    _hh, person = register_resident(client, fo)
+    case = post(
+        client,
+        fo,
+        "/cases",
+        {
+            "kind": "question",
+            "channel": "secretariat",
+            "person_id": person["id"],
+            "description": "Tanya PKH",
+        },
+    ).json
+    url = f"{BASE}/cases/{case['id']}"
+    assert client.patch(url, json={"kind": "complaint"}, headers=fo.headers).status_code == 428
+    etag = client.get(url, headers=fo.headers).headers["ETag"]
+    assert (
+        client.patch(
+            url, json={"kind": "complaint"}, headers={**fo.headers, "If-Match": '"old"'}
+        ).status_code
+        == 412
+    )
+    ok = client.patch(url, json={"kind": "complaint"}, headers={**fo.headers, "If-Match": etag})
+    assert ok.status_code == 200 and ok.json["kind"] == "complaint"
