@@ -34,20 +34,6 @@ class Channel(enum.StrEnum):
     public_form = "public_form"
 
 
-class Sector(enum.StrEnum):
-    """Sectors of need; the same values as the program catalog's sectors."""
-
-    health = "health"
-    education = "education"
-    food = "food"
-    housing = "housing"
-    cash_transfer = "cash_transfer"
-    social_rehabilitation = "social_rehabilitation"
-    civil_registration = "civil_registration"
-    employment = "employment"
-    other = "other"
-
-
 class AttachmentKind(enum.StrEnum):
     ktp = "ktp"
     kk = "kk"
@@ -143,8 +129,10 @@ class Referral(TenantScoped, Timestamps, Base):
 
     case_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
     program_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
-    program_version_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
-    program_version: Mapped[int | None] = mapped_column(sa.Integer)
+    program_version_id: Mapped[uuid.UUID] = mapped_column(
+        sa.Uuid
+    )  # kept: the rules it was made under
+    program_version: Mapped[int] = mapped_column(sa.Integer)
     program_name: Mapped[str] = mapped_column(sa.String(200))
     agency_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
     agency_name: Mapped[str] = mapped_column(sa.String(200))
@@ -161,6 +149,9 @@ class Referral(TenantScoped, Timestamps, Base):
 
     __table_args__ = (
         tenant_fk("case_id", "cases", ondelete="RESTRICT"),
+        tenant_fk("program_id", "programs", ondelete="RESTRICT"),
+        tenant_fk("program_version_id", "program_versions", ondelete="RESTRICT"),
+        tenant_fk("agency_id", "agencies", ondelete="RESTRICT"),
         sa.Index("ix_referrals_case", "tenant_id", "case_id"),
         sa.Index("ix_referrals_agency_status", "tenant_id", "agency_id", "status", "id"),
         sa.Index("ix_referrals_village_status", "tenant_id", "village_code", "status", "id"),

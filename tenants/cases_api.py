@@ -23,6 +23,7 @@ from slrt.platform.errors import Msg, Problem
 from slrt.platform.filestore import store
 from slrt.tenants import flow_actions as actions
 from slrt.tenants import workflow
+from slrt.tenants.api_support import ConfigTenantBlueprint, check_if_match, page_of
 from slrt.tenants.cases import (
     AttachmentKind,
     Case,
@@ -31,20 +32,17 @@ from slrt.tenants.cases import (
     CaseNeed,
     Channel,
     Referral,
-    Sector,
 )
 from slrt.tenants.flow_support import (
-    FlowBlueprint,
     access_case_by_id,
     case_scope,
-    check_if_match,
-    page_of,
     village_name,
 )
+from slrt.tenants.programs import Sector
 from slrt.tenants.registry import DtksStatus
 from slrt.tenants.workflow import permission_of
 
-blp = FlowBlueprint(
+blp = ConfigTenantBlueprint(
     "cases", __name__, "/cases", description="Cases (layanan / keluhan) and their workflow"
 )
 

@@ -1,6 +1,5 @@
-"""Shared pieces of the service-flow API: the blueprint class, pagination, village checks and
-the access helpers that apply tenant, region and agency scope (anything out of scope is 404).
-"""
+"""Shared pieces of the service-flow API: village checks and names, and the access helpers that
+apply tenant, region and agency scope (anything out of scope is 404)."""
 
 from __future__ import annotations
 
@@ -8,47 +7,15 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from flask import request
-from flask_smorest import Blueprint
+from flask import g
 
 from slrt.auth.policy import current_principal
 from slrt.platform import db, regions
-from slrt.platform.api import TenantBlueprint
 from slrt.platform.errors import Msg, Problem
-from slrt.platform.tenancy import current_tenant
+from slrt.tenants.api_support import PATH_LOOKUPS
 from slrt.tenants.cases import Case, Referral
+from slrt.tenants.regions import Village, resolve_village_code
 from slrt.tenants.registry import Household, Person
-
-
-class FlowBlueprint(TenantBlueprint):
-    def _check_precondition(self) -> None:
-        """flask-smorest checks If-Match before the view; `check_if_match` does it inside the view,
-        after authorization and the access helper, so strangers and foreign ids see 404."""
-
-
-def check_if_match(blp: Blueprint, obj: Any, schema: Any) -> None:
-    if not request.if_match:
-        raise Problem(
-            428,
-            Msg(
-                "Kirim header If-Match berisi ETag yang Anda baca terakhir.",
-                "Send an If-Match header with the ETag you last read.",
-            ),
-        )
-    blp.check_etag(obj, schema)
-
-
-def page_of(stmt: sa.Select, pagination_parameters: Any, *order_by: Any) -> list[Any]:
-    total = db.session.execute(
-        sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
-    ).scalar()
-    pagination_parameters.item_count = total
-    stmt = (
-        stmt.order_by(*order_by)
-        .offset(pagination_parameters.first_item)
-        .limit(pagination_parameters.page_size)
-    )
-    return list(db.session.execute(stmt).scalars())
 
 
 def field_problem(status: int, field: str, message: Msg) -> Problem:
@@ -58,27 +25,8 @@ def field_problem(status: int, field: str, message: Msg) -> Problem:
 
 
 def check_village(code: str, field: str = "village_code") -> str:
-    """A desa/kelurahan of the current district inside the caller's region, else 422/403."""
-    code = (code or "").strip()
-    tenant = current_tenant()
-    try:
-        from slrt.tenants.regions import village_by_code  # district configuration (issue 4)
-    except ImportError:  # pragma: no cover - before the configuration module lands
-        village_by_code = None
-    if village_by_code is not None:
-        village = village_by_code(code)
-        known = village is not None and village.active
-    else:
-        known = bool(regions.VILLAGE_RE.match(code)) and regions.name_of(code) is not None
-    if not known or not code.startswith(tenant.code + "."):
-        raise field_problem(
-            422,
-            field,
-            Msg(
-                f"Kode desa/kelurahan '{code}' tidak ada di {tenant.name}.",
-                f"Village code '{code}' does not exist in {tenant.name}.",
-            ),
-        )
+    """An active desa/kelurahan of the current district inside the caller's region (422/403)."""
+    code = resolve_village_code((code or "").strip(), field=field).code
     if not current_principal().covers(code):
         raise field_problem(
             403,
@@ -91,12 +39,16 @@ def check_village(code: str, field: str = "village_code") -> str:
     return code
 
 
-def kecamatan_of(village_code: str) -> str:
-    return village_code[:8]
-
-
 def village_name(code: str | None) -> str | None:
-    return regions.name_of(code) if code else None
+    """The district's own name for a village (renamed and local villages included), loaded once
+    per request for all villages so list views stay one query."""
+    if not code:
+        return None
+    names = g.get("flow_village_names")
+    if names is None:
+        names = dict(db.session.execute(sa.select(Village.code, Village.name)).all())
+        g.flow_village_names = names
+    return names.get(code) or regions.name_of(code)
 
 
 # --- access helpers: one per kind of record, region (and agency) scope applied ------------------
@@ -156,3 +108,13 @@ def access_referral_by_id(referral_id: uuid.UUID, *, lock: bool = False) -> Refe
     return _one(
         referral_scope(sa.select(Referral).where(Referral.id == referral_id)), "referral", lock
     )
+
+
+# Path ids are resolved before request bodies are validated (tenants.api_support): a foreign or
+# out-of-region id answers 404 whatever the body.
+PATH_LOOKUPS.update(
+    household_id=access_household_by_id,
+    person_id=access_person_by_id,
+    case_id=access_case_by_id,
+    referral_id=access_referral_by_id,
+)

@@ -22,8 +22,8 @@ from slrt.platform.config import public_url
 from slrt.platform.db import Base, TenantScoped, tenant_fk
 from slrt.platform.regions import name_of
 from slrt.platform.tenant import Tenant
-from slrt.tenants.letterhead import letterhead
 from slrt.tenants.sequences import next_value
+from slrt.tenants.settings import letterhead
 
 MONTHS_ID = (
     "Januari",
@@ -65,7 +65,7 @@ class Letter(TenantScoped, Base):
 def new_number(tenant: Tenant, year: int) -> str:
     head = letterhead(tenant)
     serial = next_value("letter", year)
-    return f"{head['letter_code']}/{serial:04d}/{head['unit_code']}/{year}"
+    return f"{head['letter_code']}/{serial:04d}/{head['letter_unit']}/{year}"
 
 
 def new_token() -> str:
@@ -110,11 +110,13 @@ def render_pdf(
 
     # Letterhead (kop surat)
     pdf.set_font("helvetica", "B", 13)
-    pdf.cell(0, 6, _latin1(head["government"]), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, _latin1(head["government_name"]), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("helvetica", "B", 15)
-    pdf.cell(0, 7, _latin1(head["office"]), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 7, _latin1(head["office_name"]), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("helvetica", "", 9)
-    contact = " | ".join(x for x in (head["address"], head["phone"], head["email"]) if x)
+    contact = " | ".join(
+        x for x in (head["address"], head["phone"], head["email"], head["website"]) if x
+    )
     if contact:
         pdf.cell(0, 5, _latin1(contact), align="C", new_x="LMARGIN", new_y="NEXT")
     y = pdf.get_y() + 2

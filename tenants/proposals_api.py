@@ -26,17 +26,18 @@ from slrt.platform.audit import AuditKind, record
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.filestore import DOCUMENTS, check_upload, new_key, store
 from slrt.platform.tenancy import current_tenant
+from slrt.tenants.api_support import PATH_LOOKUPS, ConfigTenantBlueprint, page_of
 from slrt.tenants.flow_support import (
-    FlowBlueprint,
     access_person_by_id,
     check_village,
-    page_of,
     village_name,
 )
 from slrt.tenants.proposals import Proposal, ProposalBatch
 from slrt.tenants.registry import DtksStatus, Household, Person
 
-blp = FlowBlueprint("proposals", __name__, "", description="DTKS proposals (usulan) for SIKS-NG")
+blp = ConfigTenantBlueprint(
+    "proposals", __name__, "", description="DTKS proposals (usulan) for SIKS-NG"
+)
 
 VILLAGE = validate.Regexp(
     r"^\d{2}\.\d{2}\.\d{2}\.[123]\d{3}$", error="String does not match expected pattern."
@@ -137,6 +138,9 @@ def access_proposal_by_id(proposal_id: uuid.UUID, *, lock: bool = False) -> Prop
     if proposal is None:
         raise Problem(404, NOT_FOUND)
     return proposal
+
+
+PATH_LOOKUPS.update(batch_id=access_batch_by_id, proposal_id=access_proposal_by_id)
 
 
 def _count(batch: ProposalBatch) -> ProposalBatch:

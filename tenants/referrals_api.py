@@ -23,10 +23,10 @@ from slrt.platform.tenancy import current_tenant
 from slrt.platform.tenant import Tenant
 from slrt.tenants import flow_actions as actions
 from slrt.tenants import workflow
+from slrt.tenants.api_support import ConfigTenantBlueprint
 from slrt.tenants.cases import Case, CaseNeed, Referral
 from slrt.tenants.deadlines import overdue_clause
 from slrt.tenants.flow_support import (
-    FlowBlueprint,
     access_referral_by_id,
     referral_scope,
     village_name,
@@ -34,7 +34,7 @@ from slrt.tenants.flow_support import (
 from slrt.tenants.letters import Letter, person_lines, render_pdf, verification_url
 from slrt.tenants.workflow import permission_of
 
-blp = FlowBlueprint(
+blp = ConfigTenantBlueprint(
     "referrals", __name__, "/referrals", description="Referrals: agency inbox and responses"
 )
 

@@ -15,12 +15,10 @@ from slrt.auth.policy import require
 from slrt.platform import db
 from slrt.platform.api import Schema
 from slrt.platform.audit import AuditKind, record
+from slrt.tenants.api_support import ConfigTenantBlueprint, check_if_match, page_of
 from slrt.tenants.flow_support import (
-    FlowBlueprint,
     access_household_by_id,
     access_person_by_id,
-    check_if_match,
-    page_of,
     village_name,
 )
 from slrt.tenants.registry import DtksStatus, Household, Person, Relation
@@ -33,7 +31,7 @@ from slrt.tenants.registry_service import (
     validate_dtks,
 )
 
-blp = FlowBlueprint(
+blp = ConfigTenantBlueprint(
     "registry", __name__, "", description="Registry: households (KK) and persons (NIK)"
 )
 

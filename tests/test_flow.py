@@ -307,21 +307,23 @@ def _referred_case(client, cast) -> tuple[dict, dict]:
 
 def test_letter_pdf_qr_and_verification(app, client, cast) -> None:
     manager, admin = cast["manager"], cast["admin"]
-    # The district sets its letterhead (If-Match required).
-    head = get(client, admin, "/letterhead")
-    assert head.json["government"] == "PEMERINTAH KOTA PAREPARE"
-    put = client.put(
-        BASE + "/letterhead",
-        json={"address": "Jl. Jend. Sudirman No. 1, Parepare", "letter_code": "460"},
+    # The district sets its letterhead (district configuration's profile, If-Match required).
+    head = get(client, admin, "/profile")
+    assert head.json["letterhead"]["government_name"] == "PEMERINTAH KOTA PAREPARE"
+    put = client.patch(
+        BASE + "/profile",
+        json={
+            "letterhead": {"address": "Jl. Jend. Sudirman No. 1, Parepare", "letter_code": "460"}
+        },
         headers={**admin.headers, "If-Match": head.headers["ETag"]},
     )
-    assert put.status_code == 200 and put.json["letter_code"] == "460"
-    bad = client.put(
-        BASE + "/letterhead",
-        json={"email": "bukan-email"},
+    assert put.status_code == 200 and put.json["letterhead"]["letter_code"] == "460"
+    bad = client.patch(
+        BASE + "/profile",
+        json={"letterhead": {"letter_unit": "=1+1"}},
         headers={**admin.headers, "If-Match": put.headers["ETag"]},
     )
-    assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "email"
+    assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "letterhead.letter_unit"
     case, referral = _referred_case(client, cast)
     letter = get(client, manager, f"/referrals/{referral['id']}/letter").json
     year = dt.date.today().year
