@@ -60,6 +60,7 @@ class Case(TenantScoped, Timestamps, Base):
     assessed_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     # Decision (manager / Puskesos coordinator)
     decided_by_name: Mapped[str | None] = mapped_column(sa.String(200))
+    decided_by_title: Mapped[str | None] = mapped_column(sa.String(120))
     decided_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     # Follow-up and closure (facilitator)
     follow_up_note: Mapped[str | None] = mapped_column(sa.Text)

@@ -91,6 +91,7 @@ class CaseSchema(Schema):
     assessment_note = fields.String(dump_only=True)
     assessed_at = fields.DateTime(dump_only=True)
     decided_by_name = fields.String(dump_only=True)
+    decided_by_title = fields.String(dump_only=True)
     decided_at = fields.DateTime(dump_only=True)
     follow_up_note = fields.String(dump_only=True)
     resolution = fields.String(dump_only=True)

@@ -50,6 +50,15 @@ def _actor_name() -> str:
     return actor.label
 
 
+def signer_title() -> str:
+    """Who decides signs: the Puskesos coordinator at village level, else the SLRT manager."""
+    from slrt.auth.policy import current_principal
+
+    if current_principal().role_key == "puskesos_coordinator":
+        return "Koordinator Puskesos"
+    return "Manajer SLRT"
+
+
 def _replace_needs(case: Case, needs: list[dict[str, str]]) -> None:
     db.session.execute(sa.delete(CaseNeed).where(CaseNeed.case_id == case.id))
     for need in needs:
@@ -193,6 +202,7 @@ def decide_case(case: Case, program_ids: list[uuid.UUID], note: str | None) -> l
         db.session.add(referral)
         referrals.append(referral)
     case.decided_by_name = _actor_name()
+    case.decided_by_title = signer_title()
     case.decided_at = now()
     workflow.apply("case", case, "decide", case_id=case.id, note=note)
     db.session.flush()
@@ -223,6 +233,7 @@ def refer_case(case: Case, note: str | None) -> list[Referral]:
             number=new_number(tenant, sent.year),
             token=new_token(),
             signer_name=case.decided_by_name or _actor_name(),
+            signer_title=case.decided_by_title or signer_title(),
             issued_by=current_actor().account_id,
             issued_at=sent,
         )

@@ -48,6 +48,7 @@ class Letter(TenantScoped, Base):
     number: Mapped[str] = mapped_column(sa.String(60))
     token: Mapped[str] = mapped_column(sa.String(43))
     signer_name: Mapped[str] = mapped_column(sa.String(200))
+    signer_title: Mapped[str] = mapped_column(sa.String(120))
     issued_by: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     issued_at: Mapped[dt.datetime] = mapped_column(
         sa.DateTime(timezone=True), server_default=sa.func.now()
@@ -176,7 +177,9 @@ def render_pdf(
     pdf.multi_cell(
         80,
         5,
-        _latin1(f"{head['city']}, {tanggal(issued)}\nManajer SLRT\n\n\n\n{letter.signer_name}"),
+        _latin1(
+            f"{head['city']}, {tanggal(issued)}\n{letter.signer_title}\n\n\n\n{letter.signer_name}"
+        ),
         align="C",
     )
     pdf.set_y(top + 38)

@@ -129,6 +129,7 @@ class LetterSchema(Schema):
     referral_id = fields.UUID(dump_only=True)
     number = fields.String(dump_only=True)
     signer_name = fields.String(dump_only=True)
+    signer_title = fields.String(dump_only=True)
     issued_at = fields.DateTime(dump_only=True)
     verification_url = fields.String(dump_only=True)
     pdf_url = fields.String(dump_only=True)

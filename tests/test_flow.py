@@ -335,7 +335,7 @@ def test_letter_pdf_qr_and_verification(app, client, cast) -> None:
     text = _pdf_text(pdf)
     assert f"460/0001/SLRT/{year}" in text and "Sitti Aminah" in text and NIK in text
     assert "PEMERINTAH KOTA PAREPARE" in text and "Dinas Kesehatan" in text
-    assert case["decided_by_name"] in text  # the manager signs
+    assert case["decided_by_name"] in text and "Manajer SLRT" in text  # the manager signs
     # The QR code, read back from the page: its modules are exactly the QR encoding of the
     # verification URL, and the area links to that URL.
     assert qr_cells(text) == expected_cells(letter["verification_url"])
@@ -544,3 +544,37 @@ def test_intake_correction_with_etag(client, cast) -> None:
     )
     ok = client.patch(url, json={"kind": "complaint"}, headers={**fo.headers, "If-Match": etag})
     assert ok.status_code == 200 and ok.json["kind"] == "complaint"
+
+
+def test_puskesos_coordinator_decides_and_signs_at_village_level(
+    app, client, parepare, cast
+) -> None:
+    fo, bo = cast["fo"], cast["bo"]
+    coordinator = member(
+        app, parepare, "puskesos_coordinator", scope_kind="village", scope_codes=[LOMPOE]
+    )
+    elsewhere = member(
+        app, parepare, "puskesos_coordinator", scope_kind="village", scope_codes=[SOREANG]
+    )
+    _hh, person = register_resident(client, fo)
+    case = post(
+        client,
+        fo,
+        "/cases",
+        {
+            "kind": "service_request",
+            "channel": "puskesos",
+            "person_id": person["id"],
+            "description": "Butuh BPJS",
+        },
+    ).json
+    post(client, bo, f"/cases/{case['id']}/assess", {"dtks": {"status": "in_dtks", "desil": 4}})
+    body = {"program_ids": [str(cast["ids"]["pbi"])]}
+    assert post(client, elsewhere, f"/cases/{case['id']}/decide", body).status_code == 404
+    decided = post(client, coordinator, f"/cases/{case['id']}/decide", body)
+    assert decided.status_code == 200 and decided.json["decided_by_title"] == "Koordinator Puskesos"
+    referral = post(client, coordinator, f"/cases/{case['id']}/refer").json["referrals"][0]
+    letter = get(client, coordinator, f"/referrals/{referral['id']}/letter").json
+    assert letter["signer_title"] == "Koordinator Puskesos"
+    text = _pdf_text(get(client, coordinator, f"/referrals/{referral['id']}/letter.pdf").get_data())
+    assert "Koordinator Puskesos" in text

@@ -148,6 +148,7 @@ def upgrade() -> None:
         sa.Column("suggestions", postgresql.JSONB),
         sa.Column("assessed_at", sa.DateTime(timezone=True)),
         sa.Column("decided_by_name", sa.String(200)),
+        sa.Column("decided_by_title", sa.String(120)),
         sa.Column("decided_at", sa.DateTime(timezone=True)),
         sa.Column("follow_up_note", sa.Text),
         sa.Column("resolution", sa.String(12)),
@@ -296,6 +297,7 @@ def upgrade() -> None:
         sa.Column("number", sa.String(60), nullable=False),
         sa.Column("token", sa.String(43), nullable=False),
         sa.Column("signer_name", sa.String(200), nullable=False),
+        sa.Column("signer_title", sa.String(120), nullable=False),
         sa.Column("issued_by", sa.Uuid),
         sa.Column(
             "issued_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
