@@ -21,6 +21,7 @@ from slrt.auth.policy import Principal
 from slrt.auth.roles import grant_membership
 from slrt.platform import db, regions
 from slrt.platform.actor import Actor, acting_as
+from slrt.platform.secrets_store import get_secret
 from slrt.platform.tenancy import tenant_context
 from slrt.platform.tenant import Tenant, tenant_by_code
 
@@ -73,7 +74,6 @@ def _account(email: str, name: str) -> Account:
         account = Account(name=name, email=email, email_verified=True, status="active")
         try:
             from slrt.auth.passwords import hash_password
-            from slrt.platform.secrets_store import get_secret
 
             account.password_hash = hash_password(get_secret("demo_password:" + email))
         except ImportError:  # pragma: no cover - sign-in module not present
@@ -243,7 +243,10 @@ def load_flow_demo() -> list[str]:
     """DEMO_STEPS entry."""
     from slrt.platform.demo import DEMO_TENANTS
 
-    lines = ["", "Service flow demo (passwords as for the other demo users, see `slrt up` output):"]
+    lines = [
+        "",
+        "Service flow demo (sign in with these, or `slrt flow demo-token EMAIL` for curl):",
+    ]
     for code in DEMO_TENANTS:
         tenant = tenant_by_code(code)
         with tenant_context(tenant.ref()):
@@ -253,5 +256,9 @@ def load_flow_demo() -> list[str]:
         lines.append(
             f"  {tenant.name}: case {ticket} referred (PBI-JK received by Dinas Kesehatan, BPNT sent)"
         )
-        lines.append("    staff: " + ", ".join(a.email for a in people.values()))
+        for key, account in people.items():
+            password = (
+                get_secret("demo_password:" + account.email) if account.password_hash else "-"
+            )
+            lines.append(f"    {account.email:<40} {password}  ({key})")
     return lines

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from marshmallow import fields, validate
 
 from slrt.auth.permissions import P
-from slrt.auth.policy import require
+from slrt.auth.policy import current_principal, require
 from slrt.platform import db
 from slrt.platform.api import Schema
 from slrt.platform.audit import AuditKind, record
@@ -157,7 +157,6 @@ def _audit_read(ids: list, endpoint_kind: str) -> None:
 @require(P.REGISTRY_READ)
 def list_households(query: dict, pagination_parameters) -> list[Household]:
     """Households in the caller's region; filter by village, kecamatan, KK, DTKS status."""
-    from slrt.auth.policy import current_principal
 
     stmt = sa.select(Household).where(current_principal().region_clause(Household.village_code))
     if query.get("village_code"):
@@ -256,7 +255,6 @@ def household_members(household_id: uuid.UUID) -> list[Person]:
 @require(P.REGISTRY_READ)
 def list_persons(query: dict, pagination_parameters) -> list[Person]:
     """Persons in the caller's region; filter by village, kecamatan, household, exact NIK, name."""
-    from slrt.auth.policy import current_principal
 
     stmt = sa.select(Person).where(current_principal().region_clause(Person.village_code))
     if query.get("village_code"):
