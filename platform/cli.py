@@ -15,6 +15,9 @@ COMMAND_GROUPS: list[str] = [
     "slrt.platform.cli_serve:worker",
     "slrt.platform.up:up",
     "slrt.tenants.cli:tenants",
+    "slrt.auth.cli:accounts",
+    "slrt.auth.cli:clients",
+    "slrt.auth.cli:keys",
     "slrt.tenants.flow_cli:flow",
 ]
 

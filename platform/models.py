@@ -16,6 +16,8 @@ MODEL_MODULES: list[str] = [
     "slrt.tenants.service_points",
     "slrt.tenants.programs",
     "slrt.tenants.lokus",
+    "slrt.auth.oauth_models",
+    "slrt.auth.invitation_models",
     "slrt.tenants.registry",
     "slrt.tenants.sequences",
     "slrt.tenants.cases",

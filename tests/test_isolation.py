@@ -23,6 +23,12 @@ PLATFORM_TABLES = {
     "platform_role_grants",
     "signing_keys",
     "national_programs",  # Kemensos's national catalog, shared by every district
+    # The OpenID provider's records belong to accounts and clients, which span districts; a
+    # machine client names its one district in bound_tenant_id.
+    "oauth_clients",
+    "oauth_authorization_codes",
+    "oauth_refresh_tokens",
+    "oauth_consents",
     # keyed NIK hash x district only (no NIK, no name): the cross-district signal for Kemensos
     "nik_registrations",
 }
