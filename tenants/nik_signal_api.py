@@ -11,7 +11,7 @@ from marshmallow import fields, validate
 from sqlalchemy.dialects import postgresql
 
 from slrt.auth.permissions import PP
-from slrt.auth.policy import require
+from slrt.auth.policy import current_principal, require
 from slrt.platform import db
 from slrt.platform.api import PlatformBlueprint, Schema
 from slrt.platform.errors import Problem
@@ -37,15 +37,28 @@ class LookupSchema(Schema):
     nik = fields.String(required=True)
 
 
+NATIONAL_ROLES = {"kemensos_admin", "kemensos_viewer"}
+
+
 def _grouped():
+    """Registrations per NIK hash; a provincial viewer sees only its province's districts."""
     codes = sa.func.array_agg(
         postgresql.aggregate_order_by(NikRegistration.district_code, NikRegistration.district_code)
     )
-    return sa.select(
+    stmt = sa.select(
         NikRegistration.nik_hash,
         sa.func.count().label("district_count"),
         codes.label("district_codes"),
     ).group_by(NikRegistration.nik_hash)
+    roles = current_principal().platform_roles
+    if not any(role in NATIONAL_ROLES for role, _ in roles):
+        provinces = sorted({p for role, p in roles if role == "provincial_viewer" and p})
+        stmt = stmt.where(
+            sa.or_(*(NikRegistration.district_code.like(p + ".%") for p in provinces))
+            if provinces
+            else sa.false()
+        )
+    return stmt
 
 
 @blp.route("")

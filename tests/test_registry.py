@@ -217,6 +217,13 @@ def test_cross_district_signal_without_leakage(app, client, parepare, kendal) ->
         "/api/v1/nik-signals/lookup", json={"nik": nik}, headers=kemensos.headers
     ).json
     assert looked["district_codes"] == ["33.24", "73.72"]
+    # A provincial viewer of Sulawesi Selatan (73) sees only its province's side of it.
+    sulsel = make_account(
+        app, "viewer@sulsel.go.id", platform_role="provincial_viewer", province_code="73"
+    )
+    assert client.get("/api/v1/nik-signals", headers=sulsel.headers).json == []
+    one = client.post("/api/v1/nik-signals/lookup", json={"nik": nik}, headers=sulsel.headers).json
+    assert one["district_codes"] == ["73.72"] and one["district_count"] == 1
     # A district member cannot read the signal.
     assert client.get("/api/v1/nik-signals", headers=fo_p.headers).status_code == 403
     # Kemensos cannot read the district's persons.
