@@ -47,6 +47,7 @@ VILLAGE = validate.Regexp(
 class ProposalSchema(Schema):
     id = fields.UUID(dump_only=True)
     person_id = fields.UUID(required=True)
+    person_name = fields.String(dump_only=True)
     village_code = fields.String(dump_only=True)
     batch_id = fields.UUID(dump_only=True)
     reason = fields.String(validate=validate.Length(0, 2000))
@@ -156,12 +157,30 @@ def _count(batch: ProposalBatch) -> ProposalBatch:
 @blp.paginate()
 @require(P.REGISTRY_READ)
 def list_proposals(query: dict, pagination_parameters) -> list[Proposal]:
-    """DTKS proposals in the caller's region."""
+    """DTKS proposals in the caller's region, with the person's name (the list the village
+    meeting reads; the read is audited)."""
     stmt = sa.select(Proposal).where(current_principal().region_clause(Proposal.village_code))
     for key in ("status", "village_code", "batch_id"):
         if query.get(key):
             stmt = stmt.where(getattr(Proposal, key) == query[key])
-    return page_of(stmt, pagination_parameters, Proposal.id)
+    rows = page_of(stmt, pagination_parameters, Proposal.id)
+    names = dict(
+        db.session.execute(
+            sa.select(Person.id, Person.name).where(Person.id.in_([p.person_id for p in rows]))
+        ).all()
+    )
+    for proposal in rows:
+        proposal.person_name = names.get(proposal.person_id)
+    if rows:
+        record(
+            AuditKind.read,
+            "person.list",
+            "person",
+            None,
+            after={"person_ids": [str(p.person_id) for p in rows]},
+        )
+        db.session.commit()
+    return rows
 
 
 @blp.route("/dtks-proposals", methods=["POST"])
@@ -370,6 +389,26 @@ def upload_minutes(files: dict, batch_id: uuid.UUID) -> ProposalBatch:
     if old_key:
         store().delete(old_key)
     return _count(batch)
+
+
+@blp.route("/dtks-proposal-batches/<uuid:batch_id>/minutes")
+@blp.response(200, description="The meeting minutes as uploaded")
+@require(P.REGISTRY_READ)
+def download_minutes(batch_id: uuid.UUID) -> Response:
+    """The meeting minutes (berita acara) of a batch, for the district's verification."""
+    batch = access_batch_by_id(batch_id)
+    if not batch.minutes_key:
+        raise Problem(
+            404, Msg("Berita acara belum diunggah.", "The minutes have not been uploaded.")
+        )
+    return Response(
+        store().get(batch.minutes_key),
+        mimetype=batch.minutes_content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="berita-acara-{batch.id.hex[:8]}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @blp.route("/dtks-proposal-batches/<uuid:batch_id>/verify", methods=["POST"])

@@ -82,6 +82,12 @@ def test_proposal_round_trip(app, client, parepare) -> None:
     )
     assert held.status_code == 200 and held.json["status"] == "held"
     assert client.post(f"{batch_url}/verify", headers=facilitator.headers).status_code == 403
+    minutes = client.get(f"{batch_url}/minutes", headers=manager.headers)
+    assert minutes.status_code == 200 and minutes.get_data() == PDF
+    listed = client.get(
+        f"{base}/dtks-proposals", query_string={"batch_id": batch["id"]}, headers=manager.headers
+    ).json
+    assert [(p["person_name"], p["status"]) for p in listed] == [("@Sitti Aminah", "in_batch")]
     assert client.post(f"{batch_url}/verify", headers=manager.headers).json["status"] == "verified"
     exported = client.post(f"{batch_url}/export?format=csv", headers=manager.headers)
     assert exported.status_code == 200 and exported.mimetype == "text/csv"
