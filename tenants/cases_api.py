@@ -23,7 +23,7 @@ from slrt.platform.errors import Msg, Problem
 from slrt.platform.filestore import store
 from slrt.tenants import flow_actions as actions
 from slrt.tenants import workflow
-from slrt.tenants.api_support import ConfigTenantBlueprint, check_if_match, page_of
+from slrt.tenants.api_support import ConfigTenantBlueprint, Text, check_if_match, page_of
 from slrt.tenants.cases import (
     AttachmentKind,
     Case,
@@ -55,46 +55,46 @@ KECAMATAN = validate.Regexp(
 
 
 class NeedSchema(Schema):
-    sector = fields.String(required=True, validate=validate.OneOf([s.value for s in Sector]))
-    description = fields.String(required=True, validate=validate.Length(1, 2000))
+    sector = Text(required=True, validate=validate.OneOf([s.value for s in Sector]))
+    description = Text(required=True, validate=validate.Length(1, 2000))
 
 
 class CaseCreateSchema(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in CaseKind]))
-    channel = fields.String(required=True, validate=validate.OneOf([c.value for c in Channel]))
+    kind = Text(required=True, validate=validate.OneOf([k.value for k in CaseKind]))
+    channel = Text(required=True, validate=validate.OneOf([c.value for c in Channel]))
     person_id = fields.UUID(allow_none=True)
     household_id = fields.UUID(allow_none=True)
-    village_code = fields.String(validate=VILLAGE)
-    description = fields.String(required=True, validate=validate.Length(1, 5000))
+    village_code = Text(validate=VILLAGE)
+    description = Text(required=True, validate=validate.Length(1, 5000))
     needs = fields.List(fields.Nested(NeedSchema), load_default=list)
 
 
 class CaseUpdateSchema(Schema):
-    kind = fields.String(validate=validate.OneOf([k.value for k in CaseKind]))
-    channel = fields.String(validate=validate.OneOf([c.value for c in Channel]))
-    description = fields.String(validate=validate.Length(1, 5000))
+    kind = Text(validate=validate.OneOf([k.value for k in CaseKind]))
+    channel = Text(validate=validate.OneOf([c.value for c in Channel]))
+    description = Text(validate=validate.Length(1, 5000))
 
 
 class CaseSchema(Schema):
     id = fields.UUID(dump_only=True)
-    ticket_number = fields.String(dump_only=True)
-    kind = fields.String(dump_only=True)
-    channel = fields.String(dump_only=True)
+    ticket_number = Text(dump_only=True)
+    kind = Text(dump_only=True)
+    channel = Text(dump_only=True)
     person_id = fields.UUID(dump_only=True)
     household_id = fields.UUID(dump_only=True)
-    village_code = fields.String(dump_only=True)
+    village_code = Text(dump_only=True)
     village_name = fields.Method("_village_name", dump_only=True)
-    description = fields.String(dump_only=True)
-    status = fields.String(dump_only=True)
+    description = Text(dump_only=True)
+    status = Text(dump_only=True)
     status_label = fields.Method("_status_label", dump_only=True)
     allowed_actions = fields.Method("_allowed", dump_only=True)
-    assessment_note = fields.String(dump_only=True)
+    assessment_note = Text(dump_only=True)
     assessed_at = fields.DateTime(dump_only=True)
-    decided_by_name = fields.String(dump_only=True)
-    decided_by_title = fields.String(dump_only=True)
+    decided_by_name = Text(dump_only=True)
+    decided_by_title = Text(dump_only=True)
     decided_at = fields.DateTime(dump_only=True)
-    follow_up_note = fields.String(dump_only=True)
-    resolution = fields.String(dump_only=True)
+    follow_up_note = Text(dump_only=True)
+    resolution = Text(dump_only=True)
     closed_at = fields.DateTime(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
@@ -112,55 +112,55 @@ class CaseSchema(Schema):
 
 class NeedOutSchema(Schema):
     id = fields.UUID()
-    sector = fields.String()
-    description = fields.String()
+    sector = Text()
+    description = Text()
 
 
 class AttachmentSchema(Schema):
     id = fields.UUID(dump_only=True)
-    kind = fields.String(dump_only=True)
-    filename = fields.String(dump_only=True)
-    content_type = fields.String(dump_only=True)
+    kind = Text(dump_only=True)
+    filename = Text(dump_only=True)
+    content_type = Text(dump_only=True)
     size = fields.Integer(dump_only=True)
-    sha256 = fields.String(dump_only=True)
+    sha256 = Text(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
 
 
 class CaseReferralSchema(Schema):
     id = fields.UUID()
     program_id = fields.UUID()
-    program_name = fields.String()
+    program_name = Text()
     program_version = fields.Integer()
     agency_id = fields.UUID()
-    agency_name = fields.String()
-    status = fields.String()
+    agency_name = Text()
+    status = Text()
     due_at = fields.DateTime()
-    rejection_reason = fields.String()
-    outcome = fields.String()
+    rejection_reason = Text()
+    outcome = Text()
 
 
 class PersonSummarySchema(Schema):
     id = fields.UUID()
-    name = fields.String()
-    nik = fields.String()
-    sex = fields.String()
+    name = Text()
+    nik = Text()
+    sex = Text()
     birth_date = fields.Date()
     has_disability = fields.Boolean()
 
 
 class SuggestionSchema(Schema):
     program_id = fields.UUID()
-    program_code = fields.String()
-    program_name = fields.String()
+    program_code = Text()
+    program_name = Text()
     program_version = fields.Integer()
-    sector = fields.String()
+    sector = Text()
     agency_id = fields.UUID()
-    agency_name = fields.String()
-    rule = fields.String(allow_none=True)
+    agency_name = Text()
+    rule = Text(allow_none=True)
     eligible = fields.Boolean()
-    explanation = fields.List(fields.String())
-    explanation_en = fields.List(fields.String())
-    failed = fields.List(fields.String())
+    explanation = fields.List(Text())
+    explanation_en = fields.List(Text())
+    failed = fields.List(Text())
 
 
 class CaseDetailSchema(CaseSchema):
@@ -172,30 +172,30 @@ class CaseDetailSchema(CaseSchema):
 
 
 class CaseQuerySchema(Schema):
-    status = fields.String(validate=validate.OneOf(workflow.CASE_STATES))
-    kind = fields.String(validate=validate.OneOf([k.value for k in CaseKind]))
-    channel = fields.String(validate=validate.OneOf([c.value for c in Channel]))
-    village_code = fields.String(validate=VILLAGE)
-    kecamatan_code = fields.String(validate=KECAMATAN)
+    status = Text(validate=validate.OneOf(workflow.CASE_STATES))
+    kind = Text(validate=validate.OneOf([k.value for k in CaseKind]))
+    channel = Text(validate=validate.OneOf([c.value for c in Channel]))
+    village_code = Text(validate=VILLAGE)
+    kecamatan_code = Text(validate=KECAMATAN)
     person_id = fields.UUID()
-    ticket_number = fields.String()
+    ticket_number = Text()
 
 
 class TransitionSchema(Schema):
     id = fields.UUID()
     referral_id = fields.UUID()
-    machine = fields.String()
-    action = fields.String()
-    from_state = fields.String()
-    to_state = fields.String()
+    machine = Text()
+    action = Text()
+    from_state = Text()
+    to_state = Text()
     actor_account_id = fields.UUID()
-    actor_label = fields.String()
-    note = fields.String()
+    actor_label = Text()
+    note = Text()
     occurred_at = fields.DateTime()
 
 
 class DtksCheckSchema(Schema):
-    status = fields.String(required=True, validate=validate.OneOf([s.value for s in DtksStatus]))
+    status = Text(required=True, validate=validate.OneOf([s.value for s in DtksStatus]))
     desil = fields.Integer(allow_none=True, validate=validate.Range(1, 10))
     checked_on = fields.Date()
 
@@ -203,33 +203,33 @@ class DtksCheckSchema(Schema):
 class AssessSchema(Schema):
     needs = fields.List(fields.Nested(NeedSchema))
     dtks = fields.Nested(DtksCheckSchema)
-    note = fields.String(validate=validate.Length(0, 5000))
+    note = Text(validate=validate.Length(0, 5000))
 
 
 class DecideSchema(Schema):
     program_ids = fields.List(fields.UUID(), required=True, validate=validate.Length(min=1, max=20))
-    note = fields.String(validate=validate.Length(0, 5000))
+    note = Text(validate=validate.Length(0, 5000))
 
 
 class ReasonSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(1, 5000))
+    reason = Text(required=True, validate=validate.Length(1, 5000))
 
 
 class CaseNoteSchema(Schema):
-    note = fields.String(validate=validate.Length(0, 5000))
+    note = Text(validate=validate.Length(0, 5000))
 
 
 class FollowUpSchema(Schema):
-    note = fields.String(required=True, validate=validate.Length(1, 5000))
+    note = Text(required=True, validate=validate.Length(1, 5000))
 
 
 class CloseSchema(Schema):
-    resolution = fields.String(required=True, validate=validate.OneOf(["resolved", "unresolved"]))
-    note = fields.String(validate=validate.Length(0, 5000))
+    resolution = Text(required=True, validate=validate.OneOf(["resolved", "unresolved"]))
+    note = Text(validate=validate.Length(0, 5000))
 
 
 class UploadFormSchema(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in AttachmentKind]))
+    kind = Text(required=True, validate=validate.OneOf([k.value for k in AttachmentKind]))
 
 
 class UploadFileSchema(Schema):

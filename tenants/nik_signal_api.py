@@ -15,6 +15,7 @@ from slrt.auth.policy import current_principal, require
 from slrt.platform import db
 from slrt.platform.api import PlatformBlueprint, Schema
 from slrt.platform.errors import Problem
+from slrt.tenants.api_support import Text
 from slrt.tenants.nik import field_errors, nik_hash, nik_problems
 from slrt.tenants.registry import NikRegistration
 
@@ -24,17 +25,17 @@ blp = PlatformBlueprint(
 
 
 class SignalSchema(Schema):
-    nik_hash = fields.String(dump_only=True)
+    nik_hash = Text(dump_only=True)
     district_count = fields.Integer(dump_only=True)
-    district_codes = fields.List(fields.String(), dump_only=True)
+    district_codes = fields.List(Text(), dump_only=True)
 
 
 class SignalQuerySchema(Schema):
-    district_code = fields.String(validate=validate.Regexp(r"^\d{2}\.\d{2}$"))
+    district_code = Text(validate=validate.Regexp(r"^\d{2}\.\d{2}$"))
 
 
 class LookupSchema(Schema):
-    nik = fields.String(required=True)
+    nik = Text(required=True)
 
 
 NATIONAL_ROLES = {"kemensos_admin", "kemensos_viewer"}

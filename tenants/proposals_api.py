@@ -26,7 +26,7 @@ from slrt.platform.audit import AuditKind, record
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.filestore import DOCUMENTS, check_upload, new_key, store
 from slrt.platform.tenancy import current_tenant
-from slrt.tenants.api_support import PATH_LOOKUPS, ConfigTenantBlueprint, page_of
+from slrt.tenants.api_support import PATH_LOOKUPS, ConfigTenantBlueprint, Text, page_of
 from slrt.tenants.flow_support import (
     access_person_by_id,
     check_village,
@@ -47,32 +47,30 @@ VILLAGE = validate.Regexp(
 class ProposalSchema(Schema):
     id = fields.UUID(dump_only=True)
     person_id = fields.UUID(required=True)
-    person_name = fields.String(dump_only=True)
-    village_code = fields.String(dump_only=True)
+    person_name = Text(dump_only=True)
+    village_code = Text(dump_only=True)
     batch_id = fields.UUID(dump_only=True)
-    reason = fields.String(validate=validate.Length(0, 2000))
-    status = fields.String(dump_only=True)
+    reason = Text(validate=validate.Length(0, 2000))
+    status = Text(dump_only=True)
     result_desil = fields.Integer(dump_only=True)
     result_on = fields.Date(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
 
 
 class ProposalQuerySchema(Schema):
-    status = fields.String(
-        validate=validate.OneOf(["proposed", "in_batch", "accepted", "not_accepted"])
-    )
-    village_code = fields.String(validate=VILLAGE)
+    status = Text(validate=validate.OneOf(["proposed", "in_batch", "accepted", "not_accepted"]))
+    village_code = Text(validate=VILLAGE)
     batch_id = fields.UUID()
 
 
 class BatchSchema(Schema):
     id = fields.UUID(dump_only=True)
-    village_code = fields.String(required=True, validate=VILLAGE)
+    village_code = Text(required=True, validate=VILLAGE)
     village_name = fields.Method("_village_name", dump_only=True)
-    meeting_kind = fields.String(required=True, validate=validate.OneOf(["musdes", "muskel"]))
+    meeting_kind = Text(required=True, validate=validate.OneOf(["musdes", "muskel"]))
     meeting_date = fields.Date()
-    status = fields.String(dump_only=True)
-    minutes_filename = fields.String(dump_only=True)
+    status = Text(dump_only=True)
+    minutes_filename = Text(dump_only=True)
     proposal_count = fields.Integer(dump_only=True)
     verified_at = fields.DateTime(dump_only=True)
     exported_at = fields.DateTime(dump_only=True)
@@ -83,8 +81,8 @@ class BatchSchema(Schema):
 
 
 class BatchQuerySchema(Schema):
-    village_code = fields.String(validate=VILLAGE)
-    status = fields.String(validate=validate.OneOf(["open", "held", "verified", "exported"]))
+    village_code = Text(validate=VILLAGE)
+    status = Text(validate=validate.OneOf(["open", "held", "verified", "exported"]))
 
 
 class MinutesSchema(Schema):
@@ -92,7 +90,7 @@ class MinutesSchema(Schema):
 
 
 class ExportQuerySchema(Schema):
-    format = fields.String(load_default="xlsx", validate=validate.OneOf(["csv", "xlsx"]))
+    format = Text(load_default="xlsx", validate=validate.OneOf(["csv", "xlsx"]))
 
 
 class ResultSchema(Schema):

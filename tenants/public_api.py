@@ -22,6 +22,7 @@ from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.throttle import check
 from slrt.tenants import workflow
+from slrt.tenants.api_support import Text
 from slrt.tenants.cases import Case, Referral
 from slrt.tenants.letters import Letter
 from slrt.tenants.registry import Person, Relation
@@ -73,30 +74,30 @@ NO_MATCH = Msg(
 
 class StatusQuerySchema(Schema):
     # Not required: a missing field gets the same answer as a wrong one.
-    ticket_number = fields.String(load_default="")
-    nik_last4 = fields.String(load_default="")
+    ticket_number = Text(load_default="")
+    nik_last4 = Text(load_default="")
 
 
 class StatusSchema(Schema):
-    ticket_number = fields.String()
-    status = fields.String()
-    status_label = fields.String()
-    status_label_en = fields.String()
-    next_step = fields.String()
-    next_step_en = fields.String()
+    ticket_number = Text()
+    status = Text()
+    status_label = Text()
+    status_label_en = Text()
+    next_step = Text()
+    next_step_en = Text()
     referrals = fields.List(fields.Dict())
     updated_at = fields.DateTime()
 
 
 class VerificationSchema(Schema):
     genuine = fields.Boolean()
-    number = fields.String()
+    number = Text()
     issued_on = fields.Date()
-    district = fields.String()
-    program = fields.String()
-    status = fields.String()
-    status_label = fields.String()
-    status_label_en = fields.String()
+    district = Text()
+    program = Text()
+    status = Text()
+    status_label = Text()
+    status_label_en = Text()
 
 
 def _nik_of(case: Case) -> str | None:

@@ -23,7 +23,7 @@ from slrt.platform.tenancy import current_tenant
 from slrt.platform.tenant import Tenant
 from slrt.tenants import flow_actions as actions
 from slrt.tenants import workflow
-from slrt.tenants.api_support import ConfigTenantBlueprint
+from slrt.tenants.api_support import ConfigTenantBlueprint, Text
 from slrt.tenants.cases import Case, CaseNeed, Referral
 from slrt.tenants.deadlines import overdue_clause
 from slrt.tenants.flow_support import (
@@ -49,16 +49,16 @@ KECAMATAN = validate.Regexp(
 class ReferralSchema(Schema):
     id = fields.UUID(dump_only=True)
     case_id = fields.UUID(dump_only=True)
-    ticket_number = fields.String(dump_only=True)
+    ticket_number = Text(dump_only=True)
     program_id = fields.UUID(dump_only=True)
     program_version_id = fields.UUID(dump_only=True)
     program_version = fields.Integer(dump_only=True)
-    program_name = fields.String(dump_only=True)
+    program_name = Text(dump_only=True)
     agency_id = fields.UUID(dump_only=True)
-    agency_name = fields.String(dump_only=True)
-    village_code = fields.String(dump_only=True)
+    agency_name = Text(dump_only=True)
+    village_code = Text(dump_only=True)
     village_name = fields.Method("_village_name", dump_only=True)
-    status = fields.String(dump_only=True)
+    status = Text(dump_only=True)
     status_label = fields.Method("_status_label", dump_only=True)
     allowed_actions = fields.Method("_allowed", dump_only=True)
     deadline_days = fields.Integer(dump_only=True)
@@ -68,9 +68,9 @@ class ReferralSchema(Schema):
     received_at = fields.DateTime(dump_only=True)
     responded_at = fields.DateTime(dump_only=True)
     fulfilled_at = fields.DateTime(dump_only=True)
-    rejection_reason = fields.String(dump_only=True)
-    outcome = fields.String(dump_only=True)
-    letter_number = fields.String(dump_only=True)
+    rejection_reason = Text(dump_only=True)
+    outcome = Text(dump_only=True)
+    letter_number = Text(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 
     def _village_name(self, obj) -> str | None:
@@ -90,49 +90,49 @@ class ReferralSchema(Schema):
 
 
 class ReferralPersonSchema(Schema):
-    name = fields.String()
-    nik = fields.String()
-    born = fields.String()
-    village = fields.String()
-    address = fields.String()
+    name = Text()
+    nik = Text()
+    born = Text()
+    village = Text()
+    address = Text()
 
 
 class ReferralDetailSchema(ReferralSchema):
     person = fields.Nested(ReferralPersonSchema, dump_only=True)
-    needs = fields.List(fields.String(), dump_only=True)
-    verification_url = fields.String(dump_only=True)
+    needs = fields.List(Text(), dump_only=True)
+    verification_url = Text(dump_only=True)
 
 
 class ReferralQuerySchema(Schema):
-    status = fields.String(validate=validate.OneOf(workflow.REFERRAL_STATES))
+    status = Text(validate=validate.OneOf(workflow.REFERRAL_STATES))
     agency_id = fields.UUID()
-    village_code = fields.String(validate=VILLAGE)
-    kecamatan_code = fields.String(validate=KECAMATAN)
+    village_code = Text(validate=VILLAGE)
+    kecamatan_code = Text(validate=KECAMATAN)
     case_id = fields.UUID()
     overdue = fields.Boolean(truthy={"true", "1", "ya"}, falsy={"false", "0", "tidak"})
 
 
 class ReferralNoteSchema(Schema):
-    note = fields.String(validate=validate.Length(0, 5000))
+    note = Text(validate=validate.Length(0, 5000))
 
 
 class RejectSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(1, 5000))
+    reason = Text(required=True, validate=validate.Length(1, 5000))
 
 
 class FulfilSchema(Schema):
-    outcome = fields.String(required=True, validate=validate.Length(1, 5000))
+    outcome = Text(required=True, validate=validate.Length(1, 5000))
 
 
 class LetterSchema(Schema):
     id = fields.UUID(dump_only=True)
     referral_id = fields.UUID(dump_only=True)
-    number = fields.String(dump_only=True)
-    signer_name = fields.String(dump_only=True)
-    signer_title = fields.String(dump_only=True)
+    number = Text(dump_only=True)
+    signer_name = Text(dump_only=True)
+    signer_title = Text(dump_only=True)
     issued_at = fields.DateTime(dump_only=True)
-    verification_url = fields.String(dump_only=True)
-    pdf_url = fields.String(dump_only=True)
+    verification_url = Text(dump_only=True)
+    pdf_url = Text(dump_only=True)
 
 
 def _listing(stmt: sa.Select) -> sa.Select:
@@ -329,7 +329,7 @@ def letter_pdf(referral_id: uuid.UUID) -> Response:
 
 
 class RevokeSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(1, 2000))
+    reason = Text(required=True, validate=validate.Length(1, 2000))
 
 
 @blp.route("/<uuid:referral_id>/letter/revoke", methods=["POST"])

@@ -15,7 +15,7 @@ from slrt.auth.policy import current_principal, require
 from slrt.platform import db
 from slrt.platform.api import Schema
 from slrt.platform.audit import AuditKind, record
-from slrt.tenants.api_support import ConfigTenantBlueprint, check_if_match, page_of
+from slrt.tenants.api_support import ConfigTenantBlueprint, Text, check_if_match, page_of
 from slrt.tenants.flow_support import (
     access_household_by_id,
     access_person_by_id,
@@ -45,11 +45,11 @@ KECAMATAN = validate.Regexp(
 
 class HouseholdSchema(Schema):
     id = fields.UUID(dump_only=True)
-    kk_number = fields.String(required=True, validate=validate.Length(1, 32))
-    address = fields.String(allow_none=True, validate=validate.Length(0, 500))
-    village_code = fields.String(required=True, validate=VILLAGE)
+    kk_number = Text(required=True, validate=validate.Length(1, 32))
+    address = Text(allow_none=True, validate=validate.Length(0, 500))
+    village_code = Text(required=True, validate=VILLAGE)
     village_name = fields.Method("_village_name", dump_only=True)
-    dtks_status = fields.String(validate=validate.OneOf([s.value for s in DtksStatus]))
+    dtks_status = Text(validate=validate.OneOf([s.value for s in DtksStatus]))
     desil = fields.Integer(allow_none=True, validate=validate.Range(1, 10))
     dtks_checked_on = fields.Date(allow_none=True)
     created_at = fields.DateTime(dump_only=True)
@@ -60,36 +60,36 @@ class HouseholdSchema(Schema):
 
 
 class HouseholdUpdateSchema(Schema):
-    address = fields.String(allow_none=True, validate=validate.Length(0, 500))
-    dtks_status = fields.String(validate=validate.OneOf([s.value for s in DtksStatus]))
+    address = Text(allow_none=True, validate=validate.Length(0, 500))
+    dtks_status = Text(validate=validate.OneOf([s.value for s in DtksStatus]))
     desil = fields.Integer(allow_none=True, validate=validate.Range(1, 10))
     dtks_checked_on = fields.Date(allow_none=True)
 
 
 class HouseholdQuerySchema(Schema):
-    village_code = fields.String(validate=VILLAGE)
-    kecamatan_code = fields.String(validate=KECAMATAN)
-    kk_number = fields.String()
-    dtks_status = fields.String(validate=validate.OneOf([s.value for s in DtksStatus]))
+    village_code = Text(validate=VILLAGE)
+    kecamatan_code = Text(validate=KECAMATAN)
+    kk_number = Text()
+    dtks_status = Text(validate=validate.OneOf([s.value for s in DtksStatus]))
 
 
 class PersonSchema(Schema):
     id = fields.UUID(dump_only=True)
     household_id = fields.UUID(allow_none=True)
-    nik = fields.String(required=True, validate=validate.Length(1, 32))
-    name = fields.String(required=True, validate=validate.Length(1, 200))
-    sex = fields.String(validate=validate.OneOf(["L", "P"]))
-    birth_place = fields.String(allow_none=True, validate=validate.Length(0, 120))
+    nik = Text(required=True, validate=validate.Length(1, 32))
+    name = Text(required=True, validate=validate.Length(1, 200))
+    sex = Text(validate=validate.OneOf(["L", "P"]))
+    birth_place = Text(allow_none=True, validate=validate.Length(0, 120))
     birth_date = fields.Date()
-    relation = fields.String(allow_none=True, validate=validate.OneOf([r.value for r in Relation]))
+    relation = Text(allow_none=True, validate=validate.OneOf([r.value for r in Relation]))
     has_disability = fields.Boolean()
-    phone = fields.String(
+    phone = Text(
         allow_none=True,
         validate=validate.Regexp(
             r"^\+?[0-9 \-]{6,20}$", error="String does not match expected pattern."
         ),
     )
-    village_code = fields.String(validate=VILLAGE)
+    village_code = Text(validate=VILLAGE)
     village_name = fields.Method("_village_name", dump_only=True)
     erased = fields.Method("_erased", dump_only=True)
     created_at = fields.DateTime(dump_only=True)
@@ -104,32 +104,32 @@ class PersonSchema(Schema):
 
 class PersonUpdateSchema(Schema):
     household_id = fields.UUID(allow_none=True)
-    nik = fields.String(validate=validate.Length(1, 32))
-    name = fields.String(validate=validate.Length(1, 200))
-    sex = fields.String(validate=validate.OneOf(["L", "P"]))
-    birth_place = fields.String(allow_none=True, validate=validate.Length(0, 120))
+    nik = Text(validate=validate.Length(1, 32))
+    name = Text(validate=validate.Length(1, 200))
+    sex = Text(validate=validate.OneOf(["L", "P"]))
+    birth_place = Text(allow_none=True, validate=validate.Length(0, 120))
     birth_date = fields.Date()
-    relation = fields.String(allow_none=True, validate=validate.OneOf([r.value for r in Relation]))
+    relation = Text(allow_none=True, validate=validate.OneOf([r.value for r in Relation]))
     has_disability = fields.Boolean()
-    phone = fields.String(
+    phone = Text(
         allow_none=True,
         validate=validate.Regexp(
             r"^\+?[0-9 \-]{6,20}$", error="String does not match expected pattern."
         ),
     )
-    village_code = fields.String(validate=VILLAGE)
+    village_code = Text(validate=VILLAGE)
 
 
 class PersonQuerySchema(Schema):
-    village_code = fields.String(validate=VILLAGE)
-    kecamatan_code = fields.String(validate=KECAMATAN)
+    village_code = Text(validate=VILLAGE)
+    kecamatan_code = Text(validate=KECAMATAN)
     household_id = fields.UUID()
-    nik = fields.String(validate=validate.Length(16, 16))
-    name = fields.String(validate=validate.Length(2, 100))
+    nik = Text(validate=validate.Length(16, 16))
+    name = Text(validate=validate.Length(2, 100))
 
 
 class ErasureSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(5, 1000))
+    reason = Text(required=True, validate=validate.Length(5, 1000))
 
 
 class ErasureResultSchema(Schema):
