@@ -15,7 +15,7 @@ from marshmallow import fields, validate
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
-from slrt.platform import db
+from slrt.platform import db, regions
 from slrt.platform.api import Schema
 from slrt.platform.audit import AuditKind, record
 from slrt.platform.errors import Msg, Problem
@@ -200,6 +200,58 @@ def _detail(referral: Referral) -> Referral:
     if person is not None:
         record(AuditKind.read, "person.read", "person", person.id, note=f"referral {referral.id}")
     return referral
+
+
+class OverdueQuerySchema(Schema):
+    group_by = Text(required=True, validate=validate.OneOf(["village", "kecamatan", "agency"]))
+
+
+class OverdueGroupSchema(Schema):
+    key = Text()
+    name = Text()
+    overdue = fields.Integer()
+    oldest_due_at = fields.DateTime()
+
+
+@blp.route("/overdue-summary")
+@blp.arguments(OverdueQuerySchema, location="query")
+@blp.response(200, OverdueGroupSchema(many=True))
+@require(P.REFERRALS_READ)
+def overdue_summary(query: dict) -> list[dict]:
+    """Overdue referrals counted per village, kecamatan or agency (in the caller's scope), most
+    overdue first: where escalation should look."""
+    if query["group_by"] == "agency":
+        key = sa.cast(Referral.agency_id, sa.String)
+        label = sa.func.min(Referral.agency_name)
+    elif query["group_by"] == "kecamatan":
+        key = sa.func.substr(Referral.village_code, 1, 8)
+        label = sa.null()
+    else:
+        key = Referral.village_code
+        label = sa.null()
+    rows = db.session.execute(
+        referral_scope(
+            sa.select(
+                key.label("key"),
+                label.label("name"),
+                sa.func.count().label("overdue"),
+                sa.func.min(Referral.due_at).label("oldest_due_at"),
+            ).where(overdue_clause())
+        )
+        .group_by(key)
+        .order_by(sa.func.min(Referral.due_at), key)
+    ).all()
+    out = []
+    for row in rows:
+        item = dict(row._mapping)
+        if item["name"] is None:
+            item["name"] = (
+                village_name(item["key"])
+                if query["group_by"] == "village"
+                else (regions.name_of(item["key"]))
+            )
+        out.append(item)
+    return out
 
 
 @blp.route("/<uuid:referral_id>")

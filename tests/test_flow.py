@@ -434,6 +434,24 @@ def test_overdue_referrals(app, client, parepare, cast, owner_engine) -> None:
         ).json
         == []
     )
+    for group, key, name in (
+        ("village", LOMPOE, "Lompoe"),
+        ("kecamatan", "73.72.01", "Bacukiki"),
+        ("agency", str(cast["ids"]["dinkes"]), "Dinas Kesehatan"),
+    ):
+        summary = get(
+            client, manager, "/referrals/overdue-summary", query_string={"group_by": group}
+        ).json
+        assert [(g["key"], g["name"], g["overdue"]) for g in summary] == [(key, name, 1)], group
+    assert (
+        get(
+            client,
+            cast["dinsos"],
+            "/referrals/overdue-summary",
+            query_string={"group_by": "agency"},
+        ).json
+        == []
+    )
     from slrt.platform.tenancy import tenant_context
     from slrt.tenants.deadlines import overdue_referrals
 
