@@ -119,8 +119,14 @@ def _nik_of(case: Case) -> str | None:
 @public("residents check their own ticket with its number and the last four NIK digits")
 def status(data: dict) -> dict:
     """Status and next step of a ticket, for the resident who holds it."""
+    return ticket_status(data["ticket_number"], data["nik_last4"])
+
+
+def ticket_status(ticket: str, nik_last4: str) -> dict:
+    """The public answer for a ticket (rate-limited per address and per ticket); a wrong pair
+    and an unknown ticket both answer 404 with the same message."""
     tenant = current_tenant()
-    ticket = data["ticket_number"].strip()
+    ticket = (ticket or "").strip()
     check(f"status:ip:{request.remote_addr}", *IP_LIMIT)
     if ticket:
         check(f"status:ticket:{tenant.id}:{ticket}", *TICKET_LIMIT)
@@ -130,7 +136,7 @@ def status(data: dict) -> dict:
             sa.select(Case).where(Case.ticket_number == ticket)
         ).scalar_one_or_none()
     nik = _nik_of(case) if case is not None else None
-    given = data["nik_last4"].strip()
+    given = (nik_last4 or "").strip()
     if case is None or not nik or not hmac.compare_digest(nik[-4:], given):
         raise Problem(404, NO_MATCH)
     label = workflow.label(case.status)

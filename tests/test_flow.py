@@ -596,3 +596,27 @@ def test_puskesos_coordinator_decides_and_signs_at_village_level(
     assert letter["signer_title"] == "Koordinator Puskesos"
     text = _pdf_text(get(client, coordinator, f"/referrals/{referral['id']}/letter.pdf").get_data())
     assert "Koordinator Puskesos" in text
+
+
+def test_public_ticket_page(client, cast) -> None:
+    case, _referral = _referred_case(client, cast)
+    form = client.get("/t/parepare/cek-tiket")
+    assert form.status_code == 200 and "4 digit terakhir NIK" in form.get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.get_data(as_text=True)).group(1)
+    page = client.post(
+        "/t/parepare/cek-tiket",
+        data={"csrf_token": token, "ticket_number": case["ticket_number"], "nik_last4": NIK[-4:]},
+    )
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Dirujuk ke program" in html and "Terkirim ke OPD" in html
+    assert "Sitti" not in html and NIK not in html
+    wrong = client.post(
+        "/t/parepare/cek-tiket",
+        data={"csrf_token": token, "ticket_number": case["ticket_number"], "nik_last4": "9999"},
+    )
+    assert wrong.status_code == 404 and "tidak cocok" in wrong.get_data(as_text=True)
+    forged = client.post(
+        "/t/parepare/cek-tiket",
+        data={"ticket_number": case["ticket_number"], "nik_last4": NIK[-4:]},
+    )
+    assert forged.status_code == 400  # no CSRF token
