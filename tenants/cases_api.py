@@ -163,8 +163,18 @@ class SuggestionSchema(Schema):
     failed = fields.List(Text())
 
 
+class HouseholdSummarySchema(Schema):
+    id = fields.UUID()
+    kk_number = Text()
+    address = Text()
+    dtks_status = Text()
+    desil = fields.Integer()
+    dtks_checked_on = fields.Date()
+
+
 class CaseDetailSchema(CaseSchema):
     person = fields.Nested(PersonSummarySchema, dump_only=True, allow_none=True)
+    household = fields.Nested(HouseholdSummarySchema, dump_only=True, allow_none=True)
     needs = fields.List(fields.Nested(NeedOutSchema), dump_only=True)
     suggestions = fields.List(fields.Nested(SuggestionSchema), dump_only=True)
     referrals = fields.List(fields.Nested(CaseReferralSchema), dump_only=True)
@@ -241,8 +251,9 @@ EDITABLE = ("registered", "returned", "assessed")
 
 def _detail(case: Case) -> Case:
     """Attach what the detail view shows (three queries, whatever the case's size)."""
-    person, _household = actions.case_subjects(case)
+    person, household = actions.case_subjects(case)
     case.person = person
+    case.household = household
     case.needs = list(
         db.session.execute(
             sa.select(CaseNeed).where(CaseNeed.case_id == case.id).order_by(CaseNeed.id)

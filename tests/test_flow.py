@@ -136,6 +136,10 @@ def test_whole_flow(app, client, cast, owner_engine) -> None:
     )
     assert assessed.status_code == 200, assessed.json
     assert assessed.json["status"] == "assessed"
+    assert (assessed.json["household"]["dtks_status"], assessed.json["household"]["desil"]) == (
+        "in_dtks",
+        2,
+    )
     by_code = {s["program_code"]: s for s in assessed.json["suggestions"]}
     assert by_code["PBI-JK"]["eligible"] is True
     assert any("desil = 2" in e for e in by_code["PBI-JK"]["explanation"])
