@@ -114,7 +114,7 @@ def staff(tenant: Tenant, ids: dict[str, uuid.UUID]) -> dict[str, Account]:
     }
     out = {}
     for key, (role, name, agency_id, codes) in people.items():
-        account = _account(f"{key.replace('_', '')}.{slug}@{DEMO_DOMAIN}", name)
+        account = _account(staff_email(key, slug), name)
         has = db.session.execute(
             sa.select(Membership.id).where(Membership.account_id == account.id)
         ).first()
@@ -239,14 +239,18 @@ def _flow(tenant: Tenant, people: dict[str, Account], ids: dict[str, uuid.UUID])
     return case.ticket_number
 
 
+STAFF_KEYS = ("front_office", "back_office", "manager", "dinkes", "dinsos")
+
+
+def staff_email(key: str, slug: str) -> str:
+    return f"{key.replace('_', '')}.{slug}@{DEMO_DOMAIN}"
+
+
 def load_flow_demo() -> list[str]:
-    """DEMO_STEPS entry."""
+    """DEMO_STEPS entry: the staff, the catalog mapping and a case in progress per district."""
     from slrt.platform.demo import DEMO_TENANTS
 
-    lines = [
-        "",
-        "Service flow demo (sign in with these, or `slrt flow demo-token EMAIL` for curl):",
-    ]
+    lines = ["", "Service flow demo:"]
     for code in DEMO_TENANTS:
         tenant = tenant_by_code(code)
         with tenant_context(tenant.ref()):
@@ -256,9 +260,26 @@ def load_flow_demo() -> list[str]:
         lines.append(
             f"  {tenant.name}: case {ticket} referred (PBI-JK received by Dinas Kesehatan, BPNT sent)"
         )
-        for key, account in people.items():
-            password = (
-                get_secret("demo_password:" + account.email) if account.password_hash else "-"
-            )
-            lines.append(f"    {account.email:<40} {password}  ({key})")
+    return lines + flow_sign_in_lines()
+
+
+def flow_sign_in_lines() -> list[str]:
+    """DEMO_REMINDERS entry: the flow staff's sign-in, printed by every `slrt up`."""
+    from slrt.platform.demo import DEMO_TENANTS
+
+    slugs = [regions.slugs()[code] for code in DEMO_TENANTS]
+    emails = [staff_email(key, slug) for slug in slugs for key in STAFF_KEYS]
+    accounts = {
+        a.email: a
+        for a in db.session.execute(sa.select(Account).where(Account.email.in_(emails))).scalars()
+    }
+    if not accounts:
+        return []
+    lines = ["", "Service flow staff (or `slrt flow demo-token EMAIL` for an API token):"]
+    for email in emails:
+        account = accounts.get(email)
+        if account is None:
+            continue
+        password = get_secret("demo_password:" + email) if account.password_hash else "-"
+        lines.append(f"    {email:<40} {password}")
     return lines
