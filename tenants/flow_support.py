@@ -99,8 +99,9 @@ def referral_scope(stmt: sa.Select) -> sa.Select:
     principal = current_principal()
     stmt = stmt.where(principal.region_clause(Referral.village_code))
     if principal.agency_id is not None or principal.role_key == "agency_officer":
-        # An officer bound to no agency sees nothing rather than everything.
-        stmt = stmt.where(Referral.agency_id == principal.agency_id)
+        # An officer bound to no agency sees nothing rather than everything; a referral reaches
+        # the agency when it is sent, not when it is decided.
+        stmt = stmt.where(Referral.agency_id == principal.agency_id, Referral.status != "pending")
     return stmt
 
 

@@ -166,6 +166,7 @@ def test_whole_flow(app, client, cast, owner_engine) -> None:
     pbi, bpnt = referrals[str(ids["pbi"])], referrals[str(ids["bpnt"])]
     assert pbi["agency_id"] == str(ids["dinkes"]) and bpnt["agency_id"] == str(ids["dinsos"])
     assert pbi["program_version"] == 1 and pbi["status"] == "pending"
+    assert get(client, dinkes, "/referrals").json == []  # not sent yet: not in the inbox
 
     # 6. Referral with numbered letters; deadlines start.
     assert post(client, fo, case_url + "/refer").status_code == 403
