@@ -103,6 +103,11 @@ SETTINGS: list[Setting] = [
     ),
     Setting("SLRT_LOG_LEVEL", "INFO", "Python log level."),
     Setting(
+        "SLRT_TRUSTED_PROXIES",
+        "0",
+        "How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host. Client addresses (audit, sign-in throttling, public rate limits) are taken from those headers only when this is above 0.",
+    ),
+    Setting(
         "SLRT_USAGE_FLUSH_SECONDS",
         "300",
         "How often usage counters move from Redis to PostgreSQL; losing Redis loses at most this interval of counts.",

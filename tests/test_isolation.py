@@ -29,6 +29,8 @@ PLATFORM_TABLES = {
     "oauth_authorization_codes",
     "oauth_refresh_tokens",
     "oauth_consents",
+    # keyed NIK hash x district only (no NIK, no name): the cross-district signal for Kemensos
+    "nik_registrations",
     "plans",  # national plan catalogue kept by Kemensos
     "plan_assignments",  # Kemensos decisions about districts (tenant_ref), with history
     "usage_flush_batches",  # idempotency ids of metering flushes; one batch spans districts
