@@ -46,6 +46,7 @@ from slrt.platform import db
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.redis_client import get_redis
 from slrt.platform.tenancy import current_tenant
+from slrt.tenants.cases import CaseAttachment
 from slrt.tenants.service_points import ServicePoint, ServicePointKind
 
 log = logging.getLogger(__name__)
@@ -104,12 +105,22 @@ COUNT_SOURCES: dict[Quota, Callable[[], int]] = {
     Quota.ACCOUNTS: _seats,
     Quota.PUSKESOS: _active_puskesos,
 }
-# Stored bytes per kind of file (the service flow's attachments, the jobs' result files).
-STORAGE_SOURCES: list[Callable[[], int]] = []
+
+
+def _case_attachment_bytes() -> int:
+    return db.session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(CaseAttachment.size), 0))
+    ).scalar_one()
+
+
+# Stored bytes per kind of file, measured in the current tenant's context: the service flow's
+# case attachments (KTP, KK, SKTM scans, photos). Meeting minutes of DTKS proposals are checked
+# on upload but not summed here: their size is not recorded.
+STORAGE_SOURCES: list[Callable[[], int]] = [_case_attachment_bytes]
 
 
 def _storage_bytes() -> int:
-    return sum(source() for source in STORAGE_SOURCES)
+    return sum(int(source()) for source in STORAGE_SOURCES)
 
 
 def current_use(quota: Quota) -> int:

@@ -12,6 +12,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from slrt.auth.models import Account
+from slrt.billing_free import meter
+from slrt.billing_free.meter import Metric
+from slrt.billing_free.plans import Quota
+from slrt.billing_free.quotas import check_count
 from slrt.platform import db
 from slrt.platform.actor import current_actor
 from slrt.platform.audit import AuditKind, record
@@ -128,6 +132,7 @@ def register_case(data: dict[str, Any]) -> Case:
         case.id,
         after={"ticket_number": case.ticket_number},
     )
+    meter.count(Metric.INTAKES, village_code=case.village_code)  # sent to Redis after commit
     return case
 
 
@@ -247,6 +252,8 @@ def refer_case(case: Case, note: str | None) -> list[Referral]:
             after={"number": letter.number, "referral_id": str(referral.id)},
         )
     workflow.apply("case", case, "refer", case_id=case.id, note=note)
+    for referral in referrals:
+        meter.count(Metric.REFERRALS, village_code=referral.village_code)
     return referrals
 
 
@@ -286,6 +293,7 @@ def close_case(case: Case, resolution: str, note: str | None) -> Case:
 
 def add_attachment(case: Case, kind: str, filename: str, data: bytes) -> CaseAttachment:
     checked = check_upload(data, DOCUMENTS)
+    check_count(Quota.STORAGE, adding=checked.size)  # the plan's storage (403 when full)
     key = new_key(current_tenant().id, "cases", checked.extension)
     attachment = CaseAttachment(
         case_id=case.id,

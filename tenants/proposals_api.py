@@ -20,6 +20,8 @@ from openpyxl import Workbook
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
+from slrt.billing_free.plans import Quota
+from slrt.billing_free.quotas import check_count
 from slrt.platform import db, regions
 from slrt.platform.api import Schema
 from slrt.platform.audit import AuditKind, record
@@ -374,6 +376,7 @@ def upload_minutes(files: dict, batch_id: uuid.UUID) -> ProposalBatch:
         raise _state_conflict("Berkas usulan", batch.status, "open")
     upload = files["file"]
     checked = check_upload(upload.read(), DOCUMENTS)
+    check_count(Quota.STORAGE, adding=checked.size)  # the plan's storage (403 when full)
     key = new_key(current_tenant().id, "minutes", checked.extension)
     old_key = batch.minutes_key
     batch.minutes_key = key
