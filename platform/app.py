@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 
 from slrt.platform import db, errors
 from slrt.platform.api import init_api
@@ -63,6 +63,26 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         db.session.remove()
         leave_tenant()
         g.pop("tenant", None)
+
+    @app.context_processor
+    def _language() -> dict[str, str]:
+        # Pages carry Indonesian and English; `lang` (html lang) decides which one leads.
+        return {"lang": str(get_locale() or "id")}
+
+    @app.after_request
+    def _remember_language(response):
+        # The language switch is a link with ?lang=; keep the choice for the next pages.
+        chosen = request.args.get("lang")
+        if chosen in LANGUAGES and request.cookies.get("lang") != chosen:
+            response.set_cookie(
+                "lang",
+                chosen,
+                max_age=365 * 86400,
+                httponly=True,
+                samesite="Lax",
+                secure=app.config["SESSION_COOKIE_SECURE"],
+            )
+        return response
 
     @app.after_request
     def _security_headers(response):

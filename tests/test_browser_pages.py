@@ -1,0 +1,216 @@
+"""The web pages as people use them, in a real Chromium against the app on a loopback server:
+sign-in, district choice, what each role sees, errors and throttling, English, sign-out, phones."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.browser import (
+    PHONE,
+    fill_sign_in,
+    horizontal_overflow,
+    launch_chromium,
+    new_context,
+    screenshot,
+    sign_in,
+    sign_out,
+)
+from tests.fixtures import add_member, member, set_password
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "kopi pagi di balai desa"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium, live_server) -> Iterator[Page]:
+    context = new_context(chromium, live_server.url)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def phone(chromium, live_server) -> Iterator[Page]:
+    context = new_context(chromium, live_server.url, viewport=PHONE, is_mobile=True, has_touch=True)
+    yield context.new_page()
+    context.close()
+
+
+def person(app, tenant, role: str, **kw):
+    return set_password(app, member(app, tenant, role, **kw), PASSWORD)
+
+
+def sections(page: Page):
+    return page.locator("#sections li")
+
+
+def test_facilitator_of_one_desa_sees_role_and_desa_only(app, page, kendal) -> None:
+    user = person(app, kendal, "facilitator", scope_kind="village", scope_codes=["33.24.01.2001"])
+    sign_in(page, user.email, PASSWORD)
+    expect(page).to_have_url(re.compile(r"/t/kendal/$"))
+    expect(page.get_by_role("heading", name="Kabupaten Kendal")).to_be_visible()
+    expect(page.locator("#role")).to_contain_text("Fasilitator")
+    expect(page.locator("#scope")).to_contain_text("Desa Blumah (33.24.01.2001)")
+    # What a facilitator works with is there; the district admin's sections are not.
+    expect(sections(page).filter(has_text="Registri warga")).to_be_visible()
+    for admin_only in ("Pengguna dan peran", "Pengaturan kabupaten/kota", "Jejak audit"):
+        expect(sections(page).filter(has_text=admin_only)).to_have_count(0)
+    # Not a members reader: the members page is refused, in both languages.
+    page.goto("/t/kendal/members")
+    expect(page.get_by_text("members.read").first).to_be_visible()
+    expect(page.locator("tr.member")).to_have_count(0)
+
+
+def test_supervisor_sees_own_kecamatan_and_only_its_members(app, page, parepare) -> None:
+    user = person(app, parepare, "supervisor", scope_kind="kecamatan", scope_codes=["73.72.01"])
+    inside = member(
+        app, parepare, "facilitator", scope_kind="village", scope_codes=["73.72.01.1004"]
+    )
+    outside = member(
+        app, parepare, "facilitator", scope_kind="village", scope_codes=["73.72.02.1001"]
+    )
+    admin = member(app, parepare, "district_admin")
+    sign_in(page, user.email, PASSWORD)
+    expect(page).to_have_url(re.compile(r"/t/parepare/$"))
+    expect(page.locator("#role")).to_contain_text("Supervisor")
+    expect(page.locator("#scope")).to_contain_text("Kecamatan Bacukiki (73.72.01)")
+    expect(sections(page).filter(has_text="Jejak audit")).to_have_count(0)
+    page.get_by_role("link", name="Pengguna dan peran").click()
+    expect(page).to_have_url(re.compile(r"/t/parepare/members$"))
+    rows = page.locator("tr.member")
+    expect(rows.filter(has_text=inside.email)).to_contain_text("Kelurahan Lompoe")
+    expect(rows.filter(has_text=user.email)).to_have_count(1)
+    expect(rows.filter(has_text=outside.email)).to_have_count(0)
+    expect(rows.filter(has_text=admin.email)).to_have_count(0)
+    expect(rows).to_have_count(2)
+
+
+def test_district_admin_sees_every_section_and_every_member(app, page, parepare) -> None:
+    from slrt.auth.web import SECTIONS
+
+    user = person(app, parepare, "district_admin")
+    others = [
+        member(app, parepare, "facilitator", scope_kind="village", scope_codes=["73.72.02.1001"]),
+        member(app, parepare, "supervisor", scope_kind="kecamatan", scope_codes=["73.72.03"]),
+        member(app, parepare, "front_office"),
+    ]
+    sign_in(page, user.email, PASSWORD)
+    expect(page.locator("#role")).to_contain_text("Admin")
+    expect(page.locator("#scope")).to_contain_text("Seluruh Kota Parepare")
+    expect(sections(page)).to_have_count(len(SECTIONS))
+    for _, name, _ in SECTIONS:
+        expect(sections(page).filter(has_text=name)).to_be_visible()
+    page.get_by_role("link", name="Pengguna dan peran").click()
+    rows = page.locator("tr.member")
+    expect(rows).to_have_count(1 + len(others))
+    for other in [user, *others]:
+        expect(rows.filter(has_text=other.email)).to_be_visible()
+
+
+def test_account_in_two_districts_chooses_and_the_url_carries_it(
+    app, page, parepare, kendal
+) -> None:
+    user = person(app, parepare, "district_admin")
+    add_member(
+        app, kendal, user, "facilitator", scope_kind="village", scope_codes=["33.24.01.2002"]
+    )
+    sign_in(page, user.email, PASSWORD)
+    expect(page).to_have_url(re.compile(r"/auth/choose$"))
+    expect(page.get_by_role("heading", name="Pilih kabupaten/kota")).to_be_visible()
+    page.get_by_role("link", name="Kabupaten Kendal").click()
+    expect(page).to_have_url(re.compile(r"/t/kendal/$"))
+    expect(page.locator("#role")).to_contain_text("Fasilitator")
+    expect(page.locator("#scope")).to_contain_text("Kediten")
+    # Switching back to the chooser and into the other district changes role with the URL.
+    page.locator("header").get_by_role("link", name="Ganti").click()
+    page.get_by_role("link", name="Kota Parepare").click()
+    expect(page).to_have_url(re.compile(r"/t/parepare/$"))
+    expect(page.locator("#scope")).to_contain_text("Seluruh Kota Parepare")
+
+
+def test_wrong_password_then_throttled(app, page, parepare) -> None:
+    from slrt.auth.throttle import ACCOUNT_LIMIT
+
+    user = person(app, parepare, "viewer")
+    sign_in(page, user.email, "not the password")
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("Email atau kata sandi salah.")
+    expect(alert).to_contain_text("Wrong email or password.")
+    # The email stays filled in; the person only retypes the password.
+    expect(page.get_by_label("Email")).to_have_value(user.email)
+    for _ in range(ACCOUNT_LIMIT - 1):
+        page.get_by_label("Kata sandi").fill("still wrong")
+        page.get_by_role("button", name="Masuk").click()
+        expect(alert).to_be_visible()
+    expect(alert).to_contain_text("Terlalu banyak percobaan masuk yang gagal")
+    expect(alert).to_contain_text("Too many failed sign-in attempts")
+    # Even the right password waits now.
+    fill_sign_in(page, user.email, PASSWORD)
+    expect(alert).to_contain_text("Terlalu banyak percobaan")
+    expect(page).to_have_url(re.compile(r"/auth/sign-in"))
+
+
+def test_english_switch_shows_english_labels(app, page, parepare, tmp_path) -> None:
+    user = person(app, parepare, "viewer")
+    page.goto("/auth/login")
+    expect(page.get_by_role("heading", name="Masuk")).to_be_visible()
+    page.get_by_role("link", name="English").click()
+    expect(page.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()
+    expect(page.get_by_text("Kata sandi")).to_be_hidden()
+    page.get_by_label("Email").fill(user.email)
+    # Named by what is shown: the hidden Indonesian label is not part of the name.
+    page.get_by_role("textbox", name="Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    # The choice stays for the next pages.
+    expect(page).to_have_url(re.compile(r"/t/parepare/$"))
+    expect(page.get_by_text("Role", exact=True)).to_be_visible()
+    expect(page.get_by_text("Peran", exact=True)).to_be_hidden()
+    expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_visible()
+    screenshot(page, tmp_path, "dashboard-english")
+    # And back to Bahasa Indonesia.
+    page.get_by_role("link", name="Bahasa Indonesia").click()
+    expect(page.get_by_text("Peran", exact=True)).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "id")
+
+
+def test_sign_out_ends_the_session(app, page, parepare) -> None:
+    user = person(app, parepare, "viewer")
+    sign_in(page, user.email, PASSWORD)
+    expect(page).to_have_url(re.compile(r"/t/parepare/$"))
+    expect(page.locator("#role")).to_be_visible()
+    sign_out(page)
+    page.go_back()
+    expect(page.locator("#role")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Masuk")).to_be_visible()
+    page.goto("/t/parepare/")
+    expect(page).to_have_url(re.compile(r"/auth/sign-in"))
+    page.reload()
+    expect(page.locator("#role")).to_have_count(0)
+
+
+def test_pages_fit_a_phone(app, phone, parepare, tmp_path) -> None:
+    user = person(app, parepare, "district_admin")
+    phone.goto("/auth/login")
+    expect(phone.get_by_role("heading", name="Masuk")).to_be_visible()
+    screenshot(phone, tmp_path, "sign-in-phone")
+    assert horizontal_overflow(phone) == 0
+    fill_sign_in(phone, user.email, PASSWORD)
+    expect(phone.locator("#role")).to_be_visible()
+    screenshot(phone, tmp_path, "dashboard-phone")
+    assert horizontal_overflow(phone) == 0
+    phone.get_by_role("link", name="Pengguna dan peran").click()
+    expect(phone.locator("tr.member")).to_have_count(1)
+    screenshot(phone, tmp_path, "members-phone")
+    assert horizontal_overflow(phone) == 0
