@@ -1,15 +1,22 @@
-"""Helpers for page tests in a real browser: Debian's Chromium driven by Playwright.
+"""Page tests in a real browser: Debian's Chromium driven by Playwright.
 
 Playwright's own browser downloads are not used (they cannot be fetched everywhere we build);
 `make test` installs the distribution's `chromium` instead, and Playwright drives it over CDP.
+A page test module says `pytest_plugins = ["tests.browser"]` and asks for `page` (a desktop-sized
+fresh browser context on the live server) or `phone` (375x667, touch).
+
+PYTEST_DONT_REWRITE: test modules import these helpers before pytest loads the module as their
+plugin, and nothing here asserts; the marker keeps pytest from warning about the order.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
 CHROMIUM = os.environ.get("SLRT_TEST_CHROMIUM", "/usr/bin/chromium")
 
@@ -81,3 +88,31 @@ def screenshot(page: Page, folder: Path, name: str) -> Path:
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+# --- fixtures ------------------------------------------------------------------------------
+
+
+# One Chromium per test module (one module: one per session): while Playwright's sync API is open
+# its event loop counts as running in this thread, which would break asyncio.run() in other
+# modules that the same xdist worker runs afterwards.
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium, live_server) -> Iterator[Page]:
+    context = new_context(chromium, live_server.url)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.fixture
+def phone(chromium, live_server) -> Iterator[Page]:
+    context = new_context(chromium, live_server.url, viewport=PHONE, is_mobile=True, has_touch=True)
+    yield context.new_page()
+    context.close()

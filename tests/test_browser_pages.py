@@ -4,48 +4,17 @@ sign-in, district choice, what each role sees, errors and throttling, English, s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
-from tests.browser import (
-    PHONE,
-    fill_sign_in,
-    horizontal_overflow,
-    launch_chromium,
-    new_context,
-    screenshot,
-    sign_in,
-    sign_out,
-)
+from tests.browser import fill_sign_in, horizontal_overflow, screenshot, sign_in, sign_out
 from tests.fixtures import add_member, member, set_password
 
+pytest_plugins = ["tests.browser"]  # the chromium, page and phone fixtures
 pytestmark = pytest.mark.browser
 
 PASSWORD = "kopi pagi di balai desa"
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(chromium, live_server) -> Iterator[Page]:
-    context = new_context(chromium, live_server.url)
-    yield context.new_page()
-    context.close()
-
-
-@pytest.fixture
-def phone(chromium, live_server) -> Iterator[Page]:
-    context = new_context(chromium, live_server.url, viewport=PHONE, is_mobile=True, has_touch=True)
-    yield context.new_page()
-    context.close()
 
 
 def person(app, tenant, role: str, **kw):
