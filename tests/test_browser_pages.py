@@ -8,7 +8,14 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser import fill_sign_in, horizontal_overflow, screenshot, sign_in, sign_out
+from tests.browser import (
+    fill_sign_in,
+    horizontal_overflow,
+    new_context,
+    screenshot,
+    sign_in,
+    sign_out,
+)
 from tests.fixtures import add_member, member, set_password
 
 pytest_plugins = ["tests.browser"]  # the chromium, page and phone fixtures
@@ -109,7 +116,7 @@ def test_account_in_two_districts_chooses_and_the_url_carries_it(
     expect(page.locator("#scope")).to_contain_text("Seluruh Kota Parepare")
 
 
-def test_wrong_password_then_throttled(app, page, parepare) -> None:
+def test_wrong_password_then_throttled(app, page, parepare, tmp_path) -> None:
     from slrt.auth.throttle import ACCOUNT_LIMIT
 
     user = person(app, parepare, "viewer")
@@ -125,6 +132,7 @@ def test_wrong_password_then_throttled(app, page, parepare) -> None:
         expect(alert).to_be_visible()
     expect(alert).to_contain_text("Terlalu banyak percobaan masuk yang gagal")
     expect(alert).to_contain_text("Too many failed sign-in attempts")
+    screenshot(page, tmp_path, "throttled")
     # Even the right password waits now.
     fill_sign_in(page, user.email, PASSWORD)
     expect(alert).to_contain_text("Terlalu banyak percobaan")
@@ -183,3 +191,54 @@ def test_pages_fit_a_phone(app, phone, parepare, tmp_path) -> None:
     expect(phone.locator("tr.member")).to_have_count(1)
     screenshot(phone, tmp_path, "members-phone")
     assert horizontal_overflow(phone) == 0
+
+
+def test_demo_users_printed_by_slrt_up_see_what_their_scope_allows(
+    app, chromium, live_server, monkeypatch
+) -> None:
+    """Issue 3's "done when": the sign-in details `slrt up` prints work in a browser, and the
+    district admin, supervisor and facilitator of Kendal each see their own scope."""
+    from slrt.platform import db
+    from slrt.platform.demo import load_demo
+
+    monkeypatch.setenv("SLRT_DEMO", "1")
+    with app.app_context():
+        printed = "\n".join(load_demo())
+        db.session.remove()
+    assert f"Sign in at {live_server.url}/auth/login" in printed
+    passwords = dict(re.findall(r"^\s+(\S+@demo\.slrt\.id)\s+(\S+)$", printed, re.MULTILINE))
+    admin, supervisor, facilitator = (
+        f"{who}.kendal@demo.slrt.id" for who in ("admin", "supervisor", "fasilitator")
+    )
+
+    def signed_in(email: str) -> Page:
+        page = new_context(chromium, live_server.url).new_page()
+        sign_in(page, email, passwords[email])
+        expect(page).to_have_url(re.compile(r"/t/kendal/$"))
+        return page
+
+    page = signed_in(admin)
+    expect(page.locator("#scope")).to_contain_text("Seluruh Kabupaten Kendal")
+    expect(sections(page).filter(has_text="Jejak audit")).to_be_visible()
+    page.get_by_role("link", name="Pengguna dan peran").click()
+    for email in (admin, supervisor, facilitator):
+        expect(page.locator("tr.member").filter(has_text=email)).to_be_visible()
+    page.context.close()
+
+    page = signed_in(supervisor)
+    expect(page.locator("#role")).to_contain_text("Supervisor")
+    expect(page.locator("#scope")).to_contain_text("Kecamatan Plantungan (33.24.01)")
+    page.get_by_role("link", name="Pengguna dan peran").click()
+    rows = page.locator("tr.member")
+    expect(rows.filter(has_text=facilitator)).to_be_visible()
+    expect(rows.filter(has_text=admin)).to_have_count(0)
+    for region in rows.locator("td:nth-child(3)").all_inner_texts():
+        assert "33.24.01" in region, region
+    page.context.close()
+
+    page = signed_in(facilitator)
+    expect(page.locator("#role")).to_contain_text("Fasilitator")
+    expect(page.locator("#scope")).to_contain_text("Desa Blumah (33.24.01.2001)")
+    expect(sections(page).filter(has_text="Pengguna dan peran")).to_have_count(0)
+    expect(sections(page).filter(has_text="Jejak audit")).to_have_count(0)
+    page.context.close()
