@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from slrt.platform import db, errors
@@ -72,8 +72,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     @app.context_processor
     def _language() -> dict[str, str]:
-        # Pages carry Indonesian and English; `lang` (html lang) decides which one leads.
-        return {"lang": str(get_locale() or "id")}
+        # Pages carry Indonesian and English; `lang` (html lang) decides which one leads. Only an
+        # explicit choice (the switch) hides the Indonesian: a phone set to English is no sign
+        # that its owner reads English better.
+        chosen = request.args.get("lang") or request.cookies.get("lang")
+        return {"lang": chosen if chosen in LANGUAGES else "id"}
 
     @app.after_request
     def _remember_language(response):

@@ -49,7 +49,8 @@ def launch_chromium(playwright: Playwright) -> Browser:
 
 def new_context(browser: Browser, base_url: str, **kw) -> BrowserContext:
     """A fresh context (own cookies, own cache): one signed-out person at a new browser."""
-    context = browser.new_context(base_url=base_url, locale="id-ID", **kw)
+    kw.setdefault("locale", "id-ID")
+    context = browser.new_context(base_url=base_url, **kw)
     context.set_default_timeout(TIMEOUT_MS)
     context.set_default_navigation_timeout(TIMEOUT_MS)
     return context

@@ -162,6 +162,15 @@ def test_english_switch_shows_english_labels(app, page, parepare, tmp_path) -> N
     expect(page.locator("html")).to_have_attribute("lang", "id")
 
 
+def test_indonesian_leads_in_a_browser_set_to_english(chromium, live_server) -> None:
+    context = new_context(chromium, live_server.url, locale="en-US")
+    page = context.new_page()
+    page.goto("/auth/login")
+    expect(page.get_by_text("Kata sandi", exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name="English")).to_be_visible()
+    context.close()
+
+
 def test_sign_out_ends_the_session(app, page, parepare) -> None:
     user = person(app, parepare, "viewer")
     sign_in(page, user.email, PASSWORD)
