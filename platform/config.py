@@ -64,6 +64,11 @@ SETTINGS: list[Setting] = [
         "Key of the keyed hash (HMAC-SHA256) that lets Kemensos see a NIK registered in several districts. Unset: generated once and kept in secrets.json.",
     ),
     Setting(
+        "SLRT_FIELD_KEY",
+        None,
+        "Fernet key(s) encrypting secrets at rest (TOTP secrets), comma-separated: the first encrypts, all decrypt; rotate by putting a new key first, running `slrt keys rewrap-fields`, then dropping the old one. Unset: generated once and kept in secrets.json.",
+    ),
+    Setting(
         "SLRT_WEB_PROCESSES", "2", "Gunicorn worker processes started by `slrt serve` / `slrt up`."
     ),
     Setting("SLRT_JOB_WORKERS", "1", "Background job worker processes started by `slrt up`."),
