@@ -212,3 +212,20 @@ def rewrap_fields() -> None:
         )
     db.session.commit()
     click.echo(f"re-encrypted {len(rows)} TOTP secret(s) under the first SLRT_FIELD_KEY key")
+
+
+@click.group("auth", cls=AppGroup)
+def auth() -> None:
+    """Housekeeping of the OpenID provider."""
+
+
+@auth.command("purge")
+def purge() -> None:
+    """Delete expired refresh-token families (revoked or not) and spent authorization codes."""
+    from slrt.auth.oauth_purge import purge_expired_oauth_rows
+
+    result = purge_expired_oauth_rows()
+    click.echo(
+        f"deleted {result.refresh_tokens} refresh token(s) and "
+        f"{result.authorization_codes} authorization code(s)"
+    )

@@ -18,6 +18,7 @@ COMMAND_GROUPS: list[str] = [
     "slrt.auth.cli:accounts",
     "slrt.auth.cli:clients",
     "slrt.auth.cli:keys",
+    "slrt.auth.cli:auth",
     "slrt.tenants.flow_cli:flow",
 ]
 
