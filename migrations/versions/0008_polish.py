@@ -34,9 +34,12 @@ def _reencode_totp(convert, wanted) -> None:
 
 
 def upgrade() -> None:
-    from slrt.platform.field_crypto import encrypt_field
+    from slrt.platform.field_crypto import encrypt_field, field_cipher
 
     # TOTP secrets encrypted at rest with SLRT_FIELD_KEY (read the same way as the app does).
+    # Resolving the key here also generates it, when unset, before any web worker starts: two
+    # workers must never each generate their own.
+    field_cipher()
     op.alter_column("accounts", "totp_secret", type_=sa.Text, existing_nullable=True)
     _reencode_totp(encrypt_field, lambda v: bool(_BASE32.match(v)))
 
@@ -59,7 +62,7 @@ def upgrade() -> None:
             SELECT id FROM public.persons
             WHERE tenant_id = {CURRENT_TENANT_SQL} AND name ILIKE pattern
         $$
-        """
+        """,  # noqa: S608 - constants only, no input
     )
     op.execute("REVOKE ALL ON FUNCTION person_ids_by_name(text) FROM PUBLIC")
     op.execute(f"GRANT EXECUTE ON FUNCTION person_ids_by_name(text) TO {APP_ROLE}")
