@@ -72,17 +72,21 @@ class RedisSessionInterface(SessionInterface):
         if not session.modified and session.sid:
             return
         body = json.dumps(dict(session))
-        if session.sid:
-            # Only refresh a session that still exists: one ended meanwhile stays ended.
-            if not redis.set(PREFIX + session.sid, body, ex=LIFETIME, xx=True):
-                response.delete_cookie(COOKIE_NAME, path="/")
-                return
-        else:
+        created = not session.sid
+        if created:
             session.sid = secrets.token_urlsafe(32)
             redis.set(PREFIX + session.sid, body, ex=LIFETIME)
+        # Only refresh a session that still exists: one ended meanwhile stays ended.
+        elif not redis.set(PREFIX + session.sid, body, ex=LIFETIME, xx=True):
+            response.delete_cookie(COOKIE_NAME, path="/")
+            return
         account_id = session_account_id(session)
         if account_id:
             index = ACCOUNT_INDEX + account_id
+            if created:  # forget the account's sessions that expired or were signed out
+                dead = [m for m in redis.smembers(index) if not redis.exists(PREFIX + _text(m))]
+                if dead:
+                    redis.srem(index, *dead)
             redis.sadd(index, session.sid)
             redis.expire(index, LIFETIME)
         response.set_cookie(
@@ -107,10 +111,14 @@ def end_sessions(account_id: Any, *, keep: str | None = None) -> int:
     sessions were ended. Call it after the change that warrants it is committed."""
     redis = get_redis()
     index = ACCOUNT_INDEX + str(account_id)
-    sids = [sid.decode() if isinstance(sid, bytes) else sid for sid in redis.smembers(index)]
+    sids = [_text(sid) for sid in redis.smembers(index)]
     others = [sid for sid in sids if sid != keep]
     if not others:
         return 0
     ended = redis.delete(*(PREFIX + sid for sid in others))
     redis.srem(index, *others)
     return int(ended)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

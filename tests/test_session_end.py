@@ -112,3 +112,17 @@ def test_revoked_membership_ends_the_accounts_web_sessions(
     # Signed out everywhere; signing in again reaches the district it still belongs to.
     assert _signed_out(laptop, "/t/kendal/")
     assert sign_in(laptop, user.email).request.path == "/t/kendal/"
+
+
+def test_the_session_index_forgets_ended_sessions(app, browsers, parepare) -> None:
+    from slrt.auth.sessions import ACCOUNT_INDEX
+    from slrt.platform.redis_client import get_redis
+
+    laptop, _ = browsers
+    user = set_password(app, member(app, parepare, "viewer"), PASSWORD)
+    for _ in range(3):
+        page = sign_in(laptop, user.email)
+        laptop.post("/auth/logout", data={"csrf_token": csrf(page.get_data(as_text=True))})
+    sign_in(laptop, user.email)
+    index = get_redis().smembers(ACCOUNT_INDEX + str(user.account_id))
+    assert {sid.decode() for sid in index} == {laptop.get_cookie("slrt_session").value}
