@@ -268,3 +268,27 @@ def test_orm_stamps_and_refuses_foreign_rows(app, parepare, kendal) -> None:
                 db.session.flush()
             db.session.rollback()
         db.session.remove()
+
+
+@pytest.mark.parametrize("table_name", TENANT_TABLES)
+def test_no_policy_opens_a_tenant_table_to_the_app_role(
+    owner_engine: sa.Engine, table_name: str
+) -> None:
+    """Row-level security policies are permissive by default (OR-ed): any further policy that the
+    app role falls under would widen tenant_isolation. Only SELECT policies for the read-only
+    platform reader or the owner (who never serves requests) may exist beside it."""
+    with owner_engine.connect() as conn:
+        policies = conn.execute(
+            sa.text(
+                "SELECT policyname, permissive, roles, cmd FROM pg_policies WHERE tablename = :t"
+            ),
+            {"t": table_name},
+        ).all()
+    for policy in policies:
+        if policy.policyname == "tenant_isolation":
+            assert policy.roles == ["public"]
+            continue
+        assert policy.cmd == "SELECT", f"{table_name}.{policy.policyname} allows {policy.cmd}"
+        assert set(policy.roles) <= {"slrt_platform_reader", "slrt_owner"}, (
+            f"{table_name}.{policy.policyname} applies to {policy.roles}"
+        )
