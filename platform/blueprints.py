@@ -12,6 +12,7 @@ from slrt.platform.api import Api
 API_BLUEPRINTS: list[str] = [
     "slrt.platform.tenants_api:blp",
     "slrt.platform.audit_api:blp",
+    "slrt.platform.jobs_api:blp",
 ]
 
 # Plain Flask blueprints: health checks, OAuth endpoints, web pages.

@@ -11,6 +11,9 @@ MODEL_MODULES: list[str] = [
     "slrt.platform.tenant",
     "slrt.platform.audit",
     "slrt.auth.models",
+    "slrt.platform.jobs",
+    "slrt.platform.jobs_outbox",
+    "slrt.platform.jobs_scheduler",
 ]
 
 for _module in MODEL_MODULES:
