@@ -1,0 +1,58 @@
+"""Job handlers used only by the tests. Imported by the test modules (forked work horses inherit
+them) and by worker subprocesses that the tests start (`tests.jobs_worker_main`)."""
+
+from __future__ import annotations
+
+import time
+
+import sqlalchemy as sa
+
+from slrt.platform import db
+from slrt.platform.actor import current_actor
+from slrt.platform.jobs import Job, JobFile, job_handler
+from slrt.platform.tenancy import current_tenant
+
+
+@job_handler("test.peek", max_attempts=1)
+def peek(ctx) -> dict:
+    """What the job can see: its tenant, its actor, and how many job rows (ORM and raw SQL)."""
+    return {
+        "tenant": current_tenant().slug,
+        "actor": current_actor().label,
+        "orm_jobs": db.session.execute(sa.select(sa.func.count()).select_from(Job)).scalar(),
+        "raw_jobs": db.session.execute(sa.text("SELECT count(*) FROM jobs")).scalar(),
+        "raw_tenants_in_jobs": db.session.execute(
+            sa.text("SELECT count(DISTINCT tenant_id) FROM jobs")
+        ).scalar(),
+    }
+
+
+@job_handler("test.noop", max_attempts=1)
+def noop(ctx) -> dict:
+    return {"n": ctx.params.get("n")}
+
+
+@job_handler("test.fail", max_attempts=1)
+def fail(ctx) -> dict:
+    raise ValueError("NIK kolom 3 rusak / broken NIK column")
+
+
+@job_handler("test.parts", timeout=120, max_attempts=3)
+def parts(ctx) -> dict:
+    """Writes `n` parts, one checkpoint each, resuming where the last attempt stopped; the
+    idempotency contract in action (upsert by name + progress committed with the data)."""
+    n = int(ctx.params["n"])
+    delay = float(ctx.params.get("sleep", 0))
+    start = int(ctx.state.get("next", 0))
+    written = int(ctx.counts.get("written", 0))
+    for i in range(start, n):
+        time.sleep(delay)
+        ctx.save_file(f"part-{i}.txt", "text/plain", f"part {i}".encode(), role="result")
+        written += 1
+        ctx.progress(
+            i + 1, n, f"part {i + 1}/{n}", counts={"written": written}, state={"next": i + 1}
+        )
+    files = db.session.execute(
+        sa.select(sa.func.count()).select_from(JobFile).where(JobFile.job_id == ctx.job_id)
+    ).scalar()
+    return {"files": files}
