@@ -44,24 +44,40 @@ class PlatformBlueprint(Blueprint):
 
 class TenantBlueprint(Blueprint):
     """Tenant routes: /api/v1/t/<tenant>/<url_prefix>/...; the tenant context is entered before
-    the view, from the slug, so every query in the view is scoped to it."""
+    the view, from the slug, so every query in the view is scoped to it.
 
-    def __init__(self, name: str, import_name: str, url_prefix: str = "", **kw: Any) -> None:
+    Before any view runs the caller is authenticated and must belong to the district: strangers
+    get 404 (as for an unknown slug) before request bodies are even validated. Suspended
+    districts stay readable for their own members and look unknown to everyone else.
+    `public=True` blueprints (no sign-in: status check, letter verification) never serve a
+    suspended district."""
+
+    def __init__(
+        self, name: str, import_name: str, url_prefix: str = "", *, public: bool = False, **kw: Any
+    ) -> None:
         super().__init__(name, import_name, url_prefix=f"{API_PREFIX}/t/<tenant>{url_prefix}", **kw)
-        self.url_value_preprocessor(_enter_tenant_from_url)
+        self.url_value_preprocessor(
+            lambda endpoint, values: enter_tenant_from_url(values, allow_suspended=not public)
+        )
+        if not public:
+            self.before_request(_guard)
 
 
-def _enter_tenant_from_url(endpoint: str | None, values: dict[str, Any] | None) -> None:
+def enter_tenant_from_url(values: dict[str, Any] | None, *, allow_suspended: bool) -> None:
+    """Pop `tenant` from the URL values and act for that district (404 if unknown)."""
     from slrt.platform.tenant import access_tenant_by_slug
 
     if values is None or "tenant" not in values:
         return
-    slug = values.pop("tenant")
-    # Suspended districts stay readable for their own members (authorization decides);
-    # everyone else gets the same 404 as for an unknown slug.
-    tenant = access_tenant_by_slug(slug, allow_suspended=True)
+    tenant = access_tenant_by_slug(values.pop("tenant"), allow_suspended=allow_suspended)
     g.tenant = tenant
     enter_tenant(tenant.ref())
+
+
+def _guard() -> None:
+    from slrt.auth.policy import guard_tenant_request
+
+    guard_tenant_request()
 
 
 def init_api(app: Flask) -> Api:

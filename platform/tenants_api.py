@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from marshmallow import fields
 
+from slrt.auth.policy import public
 from slrt.platform import db
 from slrt.platform.api import PlatformBlueprint, Schema
 from slrt.platform.tenant import Tenant, access_tenant_by_slug
@@ -26,6 +27,7 @@ class TenantSchema(Schema):
 
 @blp.route("/<slug>")
 @blp.response(200, TenantSchema)
+@public("public directory of active districts: names and codes only")
 def get_tenant(slug: str) -> Tenant:
     """Public facts about an active district (name, code, slug)."""
     return access_tenant_by_slug(slug)
@@ -33,6 +35,7 @@ def get_tenant(slug: str) -> Tenant:
 
 @blp.route("")
 @blp.response(200, TenantSchema(many=True))
+@public("public directory of active districts: names and codes only")
 def list_tenants() -> list[Tenant]:
     """Active districts on the platform (public directory: names and codes only)."""
     return list(

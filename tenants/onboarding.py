@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from slrt.auth.roles import create_default_roles
 from slrt.platform import db, regions
-from slrt.platform.audit import AuditKind, record_platform
+from slrt.platform.audit import AuditKind, record, record_platform
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import tenant_context
 from slrt.platform.tenant import Tenant, tenant_by_code
@@ -92,6 +92,14 @@ def onboard_tenant(code: str) -> tuple[Tenant, bool]:
         after={"code": code, "name": name, "slug": tenant.slug},
     )
     with tenant_context(tenant.ref()):
+        # The district's own trail starts with its onboarding.
+        record(
+            AuditKind.config,
+            "tenant.onboard",
+            "tenant",
+            tenant.id,
+            after={"code": code, "name": name},
+        )
         for hook in ONBOARDING_HOOKS:
             hook(tenant)
         db.session.flush()
