@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from slrt.platform.config import setting
 from slrt.platform.errors import Msg
 
 MAX_COLUMNS = 60
@@ -212,9 +213,13 @@ def iter_xlsx(path: Path, info: TabularFile) -> Iterator[tuple[int, list[Any]]]:
     from openpyxl import load_workbook
 
     check_xlsx_container(path)
+    # A file object, not the path: openpyxl would judge a path by its extension, and the
+    # content has already been checked here.
+    handle = path.open("rb")
     try:
-        wb = load_workbook(path, read_only=True, data_only=True)
+        wb = load_workbook(handle, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types on malformed parts
+        handle.close()
         raise FileRejected(
             Msg(
                 f"XLSX tidak dapat dibaca: {type(exc).__name__}.",
@@ -237,10 +242,30 @@ def iter_xlsx(path: Path, info: TabularFile) -> Iterator[tuple[int, list[Any]]]:
             yield number, list(row)
     finally:
         wb.close()
+        handle.close()
 
 
-def iter_rows(path: Path) -> tuple[TabularFile, Iterator[tuple[int, list[Any]]]]:
+def check_size(path: Path, max_bytes: int | None = None) -> None:
+    limit = max_bytes or int(setting("SLRT_MAX_UPLOAD_BYTES") or 20971520)
+    size = path.stat().st_size
+    if size > limit:
+        raise FileRejected(
+            Msg(
+                f"Berkas terlalu besar ({size:,} byte; paling besar {limit:,} byte).".replace(
+                    ",", "."
+                ),
+                f"The file is too large ({size:,} bytes; at most {limit:,} bytes).",
+            )
+        )
+    if size == 0:
+        raise FileRejected(Msg("Berkas kosong.", "The file is empty."))
+
+
+def iter_rows(
+    path: Path, *, max_bytes: int | None = None
+) -> tuple[TabularFile, Iterator[tuple[int, list[Any]]]]:
     """Open a spreadsheet by content; yield (spreadsheet row number, cells) lazily."""
+    check_size(path, max_bytes)
     kind = sniff_kind(path)
     info = TabularFile(kind=kind)
     rows = iter_xlsx(path, info) if kind == "xlsx" else iter_csv(path, info)

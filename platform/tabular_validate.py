@@ -125,7 +125,8 @@ def _id16(col: Column, value: Any) -> tuple[Any, Msg | None]:
     if isinstance(value, bool):
         value = str(value)
     if isinstance(value, int | float):
-        shown = f"{value:.2E}" if isinstance(value, float) and value >= 1e15 else str(value)
+        # As Excel displays it: 16-digit numbers in scientific notation (3.32E+15).
+        shown = f"{float(value):.2E}" if abs(value) >= 1e15 else str(value)
         return None, Msg(
             f"{t} tersimpan sebagai angka ({shown}); Excel hanya menyimpan 15 digit sehingga "
             f"digit terakhir atau angka 0 di depan hilang. Format kolom sebagai Teks lalu "
@@ -167,9 +168,7 @@ def _id16(col: Column, value: Any) -> tuple[Any, Msg | None]:
     return text, None
 
 
-def _date(
-    col: Column, value: Any, state: DateColumnState, row: int
-) -> tuple[Any, Msg | None]:
+def _date(col: Column, value: Any, state: DateColumnState, row: int) -> tuple[Any, Msg | None]:
     t = col.title
     if isinstance(value, dt.datetime | dt.date):
         fmt, parsed = "excel-date", value.date() if isinstance(value, dt.datetime) else value
@@ -253,17 +252,23 @@ def _clean(
             clean, err = col.choices[key], None
         else:
             allowed = ", ".join(sorted({k for k in col.choices}))
-            clean, err = None, Msg(
-                f"{col.title} '{value}' tidak dikenal; pilihan: {allowed}.",
-                f"{col.title} '{value}' is not recognised; choices: {allowed}.",
+            clean, err = (
+                None,
+                Msg(
+                    f"{col.title} '{value}' tidak dikenal; pilihan: {allowed}.",
+                    f"{col.title} '{value}' is not recognised; choices: {allowed}.",
+                ),
             )
     else:
         text = cell_text(value).strip()
         if len(text) > col.max_length:
-            clean, err = None, Msg(
-                f"{col.title} terlalu panjang ({len(text)} karakter; paling banyak "
-                f"{col.max_length}).",
-                f"{col.title} is too long ({len(text)} characters; at most {col.max_length}).",
+            clean, err = (
+                None,
+                Msg(
+                    f"{col.title} terlalu panjang ({len(text)} karakter; paling banyak "
+                    f"{col.max_length}).",
+                    f"{col.title} is too long ({len(text)} characters; at most {col.max_length}).",
+                ),
             )
         else:
             clean, err = text, None
