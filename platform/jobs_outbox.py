@@ -70,7 +70,7 @@ def _relay_after_commit(sess: Session) -> None:
     job_ids = sess.info.pop(_PENDING_KEY, None)
     if job_ids:
         try:
-            relay_pending(job_ids=job_ids)
+            relay_pending(job_ids=job_ids, limit=len(job_ids))
         except Exception:  # the relay loop retries; the caller's commit already succeeded
             log.warning("relaying %d job(s) after commit failed; left in the outbox", len(job_ids))
 
