@@ -331,3 +331,16 @@ def test_next_run_is_strictly_after(cadence: str) -> None:
         "daily": dt.datetime(2027, 1, 1, 1, 0, tzinfo=dt.UTC),
         "monthly": dt.datetime(2027, 1, 1, 1, 0, tzinfo=dt.UTC),
     }[cadence] == nxt
+
+
+def test_slrt_scheduler_command_runs_a_round(services, app, owner_engine) -> None:
+    env = dict(os.environ)
+    env.update({k: services[k] for k in ("DATABASE_URL", "REDIS_URL", "SLRT_DATA_DIR")})
+    slrt = Path(sys.executable).parent / "slrt"
+    done = subprocess.run(
+        [str(slrt), "scheduler", "--once"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    with owner_engine.connect() as conn:
+        keys = conn.execute(sa.text("SELECT key, kind FROM job_schedules")).all()
+    assert ("purge-job-files", "jobs.purge_files") in keys
