@@ -344,3 +344,22 @@ def test_slrt_scheduler_command_runs_a_round(services, app, owner_engine) -> Non
     with owner_engine.connect() as conn:
         keys = conn.execute(sa.text("SELECT key, kind FROM job_schedules")).all()
     assert ("purge-job-files", "jobs.purge_files") in keys
+
+
+def test_cancel_running_job_stops_at_its_next_checkpoint(
+    services, app, client, parepare, parepare_admin
+) -> None:
+    job_id = ask(app, parepare, "test.parts", {"n": 50, "sleep": 0.2})
+    worker = _worker_process(services)
+    try:
+        _wait_for(lambda: job_row(app, parepare, job_id).progress_done >= 1, 60)
+        resp = client.post(
+            f"/api/v1/t/parepare/jobs/{job_id}/cancel", headers=parepare_admin.headers
+        )
+        assert resp.status_code == 200
+        assert resp.get_json()["cancel_requested"] is True
+        _wait_for(lambda: job_row(app, parepare, job_id).status == "cancelled", 60)
+    finally:
+        _kill_tree(worker)
+    row = job_row(app, parepare, job_id)
+    assert row.progress_done < 50 and row.attempts == 1
