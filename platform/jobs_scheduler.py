@@ -230,7 +230,11 @@ class Leadership:
 
     def release(self) -> None:
         if self.conn is not None:
+            # The connection goes back to a pool: the session-level lock must be let go first.
             with contextlib.suppress(Exception):  # the connection may already be dead
+                self.conn.execute(sa.select(sa.func.pg_advisory_unlock(SCHEDULER_LOCK)))
+                self.conn.commit()
+            with contextlib.suppress(Exception):
                 self.conn.close()
             self.conn = None
 

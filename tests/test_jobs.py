@@ -271,6 +271,8 @@ def test_scheduler_fans_out_to_every_active_district_once_per_period(app, parepa
             assert schedule.next_run_at == dt.datetime(2026, 1, 1, 19, 30, tzinfo=dt.UTC)
             tick(now=dt.datetime(2026, 1, 1, 19, 31, tzinfo=dt.UTC))
             tick(now=dt.datetime(2026, 1, 1, 19, 32, tzinfo=dt.UTC))  # same period: nothing new
+            leader.release()
+            assert standby.acquire() is True  # the standby takes over once the leader lets go
         finally:
             leader.release()
             standby.release()
