@@ -135,6 +135,8 @@ class Membership(TenantScoped, Timestamps, Base):
 
     __table_args__ = (
         tenant_fk("role_id", "roles", ondelete="RESTRICT"),
+        # Agency officers are bound to an agency of the same district (tenants.agencies).
+        tenant_fk("agency_id", "agencies", ondelete="RESTRICT"),
         sa.UniqueConstraint("tenant_id", "account_id", name="uq_memberships_tenant_account"),
         sa.Index("ix_memberships_account", "account_id"),
         sa.CheckConstraint(

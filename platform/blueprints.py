@@ -13,6 +13,15 @@ API_BLUEPRINTS: list[str] = [
     "slrt.platform.tenants_api:blp",
     "slrt.platform.audit_api:blp",
     "slrt.platform.jobs_api:blp",
+    "slrt.tenants.regions_api:blp",
+    "slrt.tenants.service_points_api:blp",
+    "slrt.tenants.agencies_api:blp",
+    "slrt.tenants.programs_api:blp",
+    "slrt.tenants.catalog_api:blp",
+    "slrt.tenants.tenants_admin_api:blp",
+    "slrt.tenants.tenants_admin_api:tenant_blp",
+    "slrt.platform.platform_audit_api:blp",
+    "slrt.tenants.settings_api:blp",
 ]
 
 # Plain Flask blueprints: health checks, OAuth endpoints, web pages.

@@ -10,12 +10,13 @@ import sqlalchemy as sa
 from slrt.platform import db
 from slrt.platform.jobs_demo import load_jobs_demo
 from slrt.platform.tenant import Tenant
+from slrt.tenants.demo_config import configure_demo_districts
 from slrt.tenants.onboarding import onboard_tenant
 
 DEMO_TENANTS = ("33.24", "73.72")  # Kabupaten Kendal, Kota Parepare
 
 # Further demo steps (users, programs...) registered by feature modules; each returns lines to print.
-DEMO_STEPS: list = [load_jobs_demo]
+DEMO_STEPS: list = [configure_demo_districts, load_jobs_demo]
 
 
 def load_demo() -> list[str]:

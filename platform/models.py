@@ -14,6 +14,11 @@ MODEL_MODULES: list[str] = [
     "slrt.platform.jobs",
     "slrt.platform.jobs_outbox",
     "slrt.platform.jobs_scheduler",
+    "slrt.tenants.regions",
+    "slrt.tenants.agencies",
+    "slrt.tenants.service_points",
+    "slrt.tenants.programs",
+    "slrt.tenants.lokus",
 ]
 
 for _module in MODEL_MODULES:

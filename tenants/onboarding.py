@@ -11,7 +11,8 @@ from slrt.platform import db, regions
 from slrt.platform.audit import AuditKind, record, record_platform
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import tenant_context
-from slrt.platform.tenant import Tenant, tenant_by_code
+from slrt.platform.tenant import Tenant, TenantStatus, tenant_by_code
+from slrt.tenants.regions import create_regions
 
 
 def validate_regency_code(code: str) -> str:
@@ -107,4 +108,41 @@ def onboard_tenant(code: str) -> tuple[Tenant, bool]:
 
 
 # Called inside the onboarding transaction, in the new tenant's context (regions, roles...).
-ONBOARDING_HOOKS: list[Callable[[Tenant], None]] = [create_default_roles]
+ONBOARDING_HOOKS: list[Callable[[Tenant], None]] = [create_default_roles, create_regions]
+
+
+# --- suspension -------------------------------------------------------------------------------
+
+
+def set_tenant_status(tenant: Tenant, status: TenantStatus, reason: str) -> Tenant:
+    """Suspend (read-only for its users, 404 to everyone else, data kept) or reactivate a
+    district; recorded in the platform audit and in the district's own audit."""
+    if tenant.status == status:
+        raise Problem(
+            409,
+            Msg(
+                f"{tenant.name} sudah berstatus {status.value}.",
+                f"{tenant.name} is already {status.value}.",
+            ),
+        )
+    before = {"status": tenant.status}
+    tenant.status = status.value
+    db.session.flush()
+    action = "tenant.suspend" if status == TenantStatus.suspended else "tenant.reactivate"
+    after = {"status": tenant.status}
+    record_platform(
+        AuditKind.config,
+        action,
+        "tenant",
+        tenant.id,
+        tenant_ref=tenant.id,
+        before=before,
+        after=after,
+        note=reason,
+    )
+    with tenant_context(tenant.ref()):
+        record(
+            AuditKind.config, action, "tenant", tenant.id, before=before, after=after, note=reason
+        )
+        db.session.flush()
+    return tenant

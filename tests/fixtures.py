@@ -132,3 +132,24 @@ def kendal_admin(app, kendal) -> User:
 @pytest.fixture
 def kemensos_admin(app) -> User:
     return make_account(app, "admin@kemensos.go.id", platform_role="kemensos_admin")
+
+
+# --- district configuration (issue 4) ---------------------------------------------------------
+
+
+@pytest.fixture
+def national_catalog(app) -> list[str]:
+    """The seeded Kemensos catalog (tests start from empty tables, the migration's seed is gone)."""
+    from slrt.tenants.national_catalog import SEED_CODES, seed_national_catalog
+
+    with app.app_context():
+        seed_national_catalog(db.session.connection())
+        db.session.commit()
+        db.session.remove()
+    return list(SEED_CODES)
+
+
+def api_json(resp) -> dict:
+    """The JSON body of a response, with the status in the assertion message when it fails."""
+    assert resp.is_json, (resp.status_code, resp.data[:500])
+    return resp.json

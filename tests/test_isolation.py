@@ -24,6 +24,7 @@ PLATFORM_TABLES = {
     "signing_keys",
     "job_outbox",  # only (tenant id, job id) pairs for the relay, which serves every district
     "job_schedules",  # schedules fan out to every district; no district data
+    "national_programs",  # Kemensos's national catalog, shared by every district
 }
 
 TENANT_TABLES = sorted(t.name for t in metadata.sorted_tables if is_tenant_table(t))

@@ -1,0 +1,394 @@
+"""The program catalog: Kemensos's national programs and each district's programs.
+
+- `NationalProgram` (platform table): kept by Kemensos (PKH, BPNT/Sembako, PBI-JK, PIP/KIP,
+  RTLH, ATENSI...).
+- `Program` (tenant table): a national program the district has enabled (fields copied from the
+  national catalog, mapped to the local agency that handles it) or the district's own APBD
+  program.
+- `ProgramVersion` (tenant table, append-only): one immutable row per change of a district
+  program. A referral stores the id of `current_version(program)` at the time it is made, so it
+  keeps the exact name, agency, deadline and rule it was made under.
+
+All writes go through the functions here so every change makes a version and an audit entry.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Mapped, mapped_column
+
+from slrt.platform import db
+from slrt.platform.audit import AuditKind, _json_safe, changes, record, record_platform
+from slrt.platform.db import Base, TenantScoped, Timestamps, tenant_fk, utcnow_column
+from slrt.platform.errors import Msg, Problem
+from slrt.platform.tenancy import platform_bypass, tenant_context
+from slrt.platform.tenant import Tenant
+from slrt.tenants.agencies import Agency
+
+
+class Sector(enum.StrEnum):
+    health = "health"  # kesehatan
+    education = "education"  # pendidikan
+    food = "food"  # pangan
+    housing = "housing"  # perumahan
+    cash_transfer = "cash_transfer"  # bantuan tunai
+    social_rehabilitation = "social_rehabilitation"  # rehabilitasi sosial
+    civil_registration = "civil_registration"  # adminduk
+    employment = "employment"  # ketenagakerjaan / ekonomi
+    other = "other"
+
+
+SECTOR_NAMES = {
+    "health": "Kesehatan",
+    "education": "Pendidikan",
+    "food": "Pangan",
+    "housing": "Perumahan",
+    "cash_transfer": "Bantuan tunai",
+    "social_rehabilitation": "Rehabilitasi sosial",
+    "civil_registration": "Administrasi kependudukan",
+    "employment": "Ketenagakerjaan dan ekonomi",
+    "other": "Lainnya",
+}
+
+
+class Funding(enum.StrEnum):
+    apbn = "apbn"
+    apbd = "apbd"
+    dana_desa = "dana_desa"
+    zakat = "zakat"  # BAZNAS
+    other = "other"
+
+
+# Fields a program has wherever it comes from (the national catalog or the district).
+CATALOG_FIELDS = (
+    "code",
+    "name",
+    "description",
+    "sector",
+    "owner",
+    "funding",
+    "required_documents",
+    "deadline_days",
+    "rule_text",
+    "rule_ast",
+)
+
+
+class _CatalogColumns:
+    code: Mapped[str] = mapped_column(sa.String(20))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    sector: Mapped[str] = mapped_column(sa.String(24))
+    owner: Mapped[str] = mapped_column(sa.String(200))  # institution that owns the program
+    funding: Mapped[str] = mapped_column(sa.String(16))
+    required_documents: Mapped[list[str]] = mapped_column(
+        postgresql.ARRAY(sa.String(120)), default=list, server_default="{}"
+    )
+    deadline_days: Mapped[int] = mapped_column(sa.Integer)
+    rule_text: Mapped[str | None] = mapped_column(sa.Text)
+    rule_ast: Mapped[dict[str, Any] | None] = mapped_column(postgresql.JSONB)
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    version: Mapped[int] = mapped_column(sa.Integer, default=1, server_default="1")
+
+
+SECTOR_CHECK = "sector IN ({})".format(", ".join(f"'{s.value}'" for s in Sector))
+FUNDING_CHECK = "funding IN ({})".format(", ".join(f"'{f.value}'" for f in Funding))
+
+
+class NationalProgram(_CatalogColumns, Timestamps, Base):
+    __tablename__ = "national_programs"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+
+    __table_args__ = (
+        sa.UniqueConstraint("code", name="uq_national_programs_code"),
+        sa.CheckConstraint(SECTOR_CHECK, name="sector_values"),
+        sa.CheckConstraint(FUNDING_CHECK, name="funding_values"),
+        sa.CheckConstraint("deadline_days BETWEEN 1 AND 365", name="deadline_range"),
+    )
+
+
+class Program(_CatalogColumns, TenantScoped, Timestamps, Base):
+    __tablename__ = "programs"
+
+    national_program_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("national_programs.id", ondelete="RESTRICT")
+    )
+    agency_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
+
+    __table_args__ = (
+        tenant_fk("agency_id", "agencies", ondelete="RESTRICT"),
+        sa.UniqueConstraint("tenant_id", "code", name="uq_programs_tenant_code"),
+        sa.UniqueConstraint("tenant_id", "national_program_id", name="uq_programs_tenant_national"),
+        sa.Index("ix_programs_national_program_id", "national_program_id"),
+        sa.CheckConstraint(SECTOR_CHECK, name="sector_values"),
+        sa.CheckConstraint(FUNDING_CHECK, name="funding_values"),
+        sa.CheckConstraint("deadline_days BETWEEN 1 AND 365", name="deadline_range"),
+    )
+
+    @property
+    def kind(self) -> str:
+        return "national" if self.national_program_id else "local"
+
+
+class ProgramVersion(TenantScoped, Base):
+    """An immutable snapshot of a district program (append-only for the app role)."""
+
+    __tablename__ = "program_versions"
+
+    program_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
+    version: Mapped[int] = mapped_column(sa.Integer)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    agency_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
+    deadline_days: Mapped[int] = mapped_column(sa.Integer)
+    rule_text: Mapped[str | None] = mapped_column(sa.Text)
+    rule_ast: Mapped[dict[str, Any] | None] = mapped_column(postgresql.JSONB)
+    national_version: Mapped[int | None] = mapped_column(sa.Integer)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(postgresql.JSONB)
+    created_at: Mapped[Any] = utcnow_column()
+
+    __table_args__ = (
+        tenant_fk("program_id", "programs", ondelete="RESTRICT"),
+        tenant_fk("agency_id", "agencies", ondelete="RESTRICT"),
+        sa.UniqueConstraint(
+            "tenant_id", "program_id", "version", name="uq_program_versions_program_version"
+        ),
+    )
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+PROGRAM_NOT_FOUND = Msg("Program tidak ditemukan.", "Program not found.")
+NATIONAL_NOT_FOUND = Msg("Program nasional tidak ditemukan.", "National program not found.")
+
+
+def access_program_by_id(program_id: uuid.UUID) -> Program:
+    program = db.session.execute(
+        sa.select(Program).where(Program.id == program_id)
+    ).scalar_one_or_none()
+    if program is None:
+        raise Problem(404, PROGRAM_NOT_FOUND)
+    return program
+
+
+def access_national_program_by_id(program_id: uuid.UUID) -> NationalProgram:
+    program = db.session.get(NationalProgram, program_id)
+    if program is None:
+        raise Problem(404, NATIONAL_NOT_FOUND)
+    return program
+
+
+def current_version(program: Program) -> ProgramVersion:
+    """The version a referral made now is made under."""
+    return db.session.execute(
+        sa.select(ProgramVersion).where(
+            ProgramVersion.program_id == program.id, ProgramVersion.version == program.version
+        )
+    ).scalar_one()
+
+
+def access_program_version(program: Program, version_id: uuid.UUID) -> ProgramVersion:
+    row = db.session.execute(
+        sa.select(ProgramVersion).where(
+            ProgramVersion.program_id == program.id, ProgramVersion.id == version_id
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        raise Problem(404, Msg("Versi program tidak ditemukan.", "Program version not found."))
+    return row
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+AUDITED_FIELDS = (*CATALOG_FIELDS, "active", "agency_id", "national_program_id", "version")
+
+
+def program_state(program: Program | NationalProgram) -> dict[str, Any]:
+    names = (
+        AUDITED_FIELDS if isinstance(program, Program) else (*CATALOG_FIELDS, "active", "version")
+    )
+    state = {name: getattr(program, name) for name in names}
+    state.pop("rule_ast", None)  # the text says the same, and the audit stays readable
+    return state
+
+
+def _snapshot(program: Program, national_version: int | None) -> ProgramVersion:
+    state = {name: getattr(program, name) for name in AUDITED_FIELDS}
+    state["id"] = program.id
+    return ProgramVersion(
+        program_id=program.id,
+        version=program.version,
+        name=program.name,
+        agency_id=program.agency_id,
+        deadline_days=program.deadline_days,
+        rule_text=program.rule_text,
+        rule_ast=program.rule_ast,
+        national_version=national_version,
+        snapshot=_json_safe(state),
+    )
+
+
+def _new_version(program: Program, national_version: int | None = None) -> None:
+    db.session.flush()  # the program row exists before its version points at it
+    db.session.add(_snapshot(program, national_version))
+
+
+def create_local_program(data: dict[str, Any]) -> Program:
+    """A district's own program (APBD...), version 1."""
+    program = Program(national_program_id=None, version=1, **data)
+    db.session.add(program)
+    _flush_unique(program)
+    _new_version(program)
+    record(AuditKind.config, "program.create", "program", program.id, after=program_state(program))
+    return program
+
+
+def update_program(program: Program, values: dict[str, Any]) -> Program:
+    """Apply changes; a real change bumps the version and writes a new snapshot."""
+    before = program_state(program)
+    for key, value in values.items():
+        setattr(program, key, value)
+    after = program_state(program)
+    if before == after:
+        return program
+    program.version += 1
+    _flush_unique(program)
+    national_version = None
+    if program.national_program_id:
+        national_version = db.session.get(NationalProgram, program.national_program_id).version
+    _new_version(program, national_version)
+    old, new = changes(before, after)
+    record(AuditKind.config, "program.update", "program", program.id, before=old, after=new)
+    return program
+
+
+def enable_national_program(national: NationalProgram, agency: Agency) -> tuple[Program, bool]:
+    """Enable a national program in the current district, handled by `agency`. Enabling again
+    re-activates it (and re-maps the agency) rather than duplicating it."""
+    if not national.active:
+        raise Problem(
+            409,
+            Msg(
+                f"Program nasional {national.code} sedang tidak aktif di katalog Kemensos.",
+                f"National program {national.code} is inactive in the Kemensos catalog.",
+            ),
+        )
+    existing = db.session.execute(
+        sa.select(Program).where(Program.national_program_id == national.id)
+    ).scalar_one_or_none()
+    if existing is not None:
+        update_program(existing, {"active": True, "agency_id": agency.id})
+        return existing, False
+    program = Program(
+        national_program_id=national.id,
+        agency_id=agency.id,
+        version=1,
+        active=True,
+        **{name: getattr(national, name) for name in CATALOG_FIELDS},
+    )
+    db.session.add(program)
+    _flush_unique(program)
+    _new_version(program, national.version)
+    record(AuditKind.config, "program.enable", "program", program.id, after=program_state(program))
+    return program, True
+
+
+def _flush_unique(program: Program) -> None:
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except sa.exc.IntegrityError as exc:
+        if "uq_programs_tenant_code" in str(exc.orig):
+            raise Problem(
+                409,
+                errors=[
+                    {
+                        "field": "code",
+                        "message": f"Kode program '{program.code}' sudah dipakai di kabupaten/kota ini.",
+                        "message_en": f"Program code '{program.code}' is already used in this district.",
+                    }
+                ],
+            ) from None
+        raise
+
+
+# --- the national catalog --------------------------------------------------------------------
+
+
+def create_national_program(data: dict[str, Any]) -> NationalProgram:
+    program = NationalProgram(version=1, **data)
+    db.session.add(program)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except sa.exc.IntegrityError:
+        raise Problem(
+            409,
+            errors=[
+                {
+                    "field": "code",
+                    "message": f"Kode program nasional '{program.code}' sudah ada.",
+                    "message_en": f"National program code '{program.code}' already exists.",
+                }
+            ],
+        ) from None
+    record_platform(
+        AuditKind.config,
+        "national_program.create",
+        "national_program",
+        program.id,
+        after=program_state(program),
+    )
+    return program
+
+
+def update_national_program(program: NationalProgram, values: dict[str, Any]) -> int:
+    """Change a national program and carry the change into every district that enabled it
+    (each gets a new program version and an audit entry). Returns how many districts."""
+    before = program_state(program)
+    old_deadline = program.deadline_days
+    for key, value in values.items():
+        setattr(program, key, value)
+    after = program_state(program)
+    if before == after:
+        return 0
+    program.version += 1
+    db.session.flush()
+    old, new = changes(before, after)
+    record_platform(
+        AuditKind.config,
+        "national_program.update",
+        "national_program",
+        program.id,
+        before=old,
+        after=new,
+    )
+    db.session.flush()  # written as the app role, before the read-only bypass below
+    with platform_bypass("carry a national catalog change into the districts that enabled it"):
+        tenant_ids = list(
+            db.session.execute(
+                sa.select(Program.tenant_id).where(Program.national_program_id == program.id)
+            ).scalars()
+        )
+    tenants = db.session.execute(sa.select(Tenant).where(Tenant.id.in_(tenant_ids))).scalars()
+    count = 0
+    for tenant in tenants:
+        with tenant_context(tenant.ref()):
+            local = db.session.execute(
+                sa.select(Program).where(Program.national_program_id == program.id)
+            ).scalar_one()
+            synced = {
+                name: getattr(program, name) for name in CATALOG_FIELDS if name != "deadline_days"
+            }
+            # A district that set its own deadline keeps it; one on the default follows it.
+            if local.deadline_days == old_deadline:
+                synced["deadline_days"] = program.deadline_days
+            update_program(local, synced)
+            db.session.flush()
+        count += 1
+    return count

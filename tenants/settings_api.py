@@ -1,0 +1,107 @@
+"""The district's profile and letterhead: /api/v1/t/<tenant>/profile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g
+from marshmallow import fields, validate, validates_schema
+from marshmallow.exceptions import ValidationError
+
+from slrt.auth.permissions import P
+from slrt.auth.policy import require
+from slrt.platform import db
+from slrt.platform.api import Schema
+from slrt.platform.audit import AuditKind, changes, record
+from slrt.platform.errors import Msg
+from slrt.platform.tenant import Tenant
+from slrt.tenants.api_support import ConfigTenantBlueprint, Text, check_if_match
+from slrt.tenants.settings import letterhead
+
+blp = ConfigTenantBlueprint(
+    "profile", __name__, "/profile", description="The district's profile and letterhead"
+)
+
+
+def _text(max_len: int) -> fields.String:
+    return Text(validate=validate.Length(max=max_len), allow_none=True)
+
+
+class LetterheadSchema(Schema):
+    government_name = _text(200)
+    office_name = _text(200)
+    address = _text(500)
+    phone = Text(validate=validate.Regexp(r"^\+?[0-9 ()-]{6,32}$"), allow_none=True)
+    email = fields.Email(allow_none=True)
+    website = fields.URL(allow_none=True)
+    city = _text(100)
+    head_name = _text(200)
+    head_title = _text(200)
+    head_nip = Text(
+        validate=validate.Regexp(r"^[0-9]{18}$", error="NIP terdiri dari 18 angka."),
+        allow_none=True,
+    )
+
+
+class ProfileSchema(Schema):
+    code = Text(dump_only=True)
+    slug = Text(dump_only=True)
+    name = Text(dump_only=True)
+    province_code = Text(dump_only=True)
+    province_name = Text(dump_only=True)
+    status = Text(dump_only=True)
+    letterhead = fields.Nested(LetterheadSchema, dump_only=True)
+
+
+class ProfileUpdateSchema(Schema):
+    letterhead = fields.Nested(LetterheadSchema, required=True)
+
+    @validates_schema
+    def _not_empty(self, data: dict[str, Any], **kw: Any) -> None:
+        if not data.get("letterhead"):
+            raise ValidationError(Msg("Tidak ada yang diubah.", "Nothing to change."))
+
+
+def _profile(tenant: Tenant) -> dict[str, Any]:
+    data = {name: getattr(tenant, name) for name in ProfileSchema().fields if name != "letterhead"}
+    data["letterhead"] = letterhead(tenant)
+    return data
+
+
+def _tenant() -> Tenant:
+    return db.session.get(Tenant, g.tenant.id)
+
+
+@blp.route("")
+@blp.etag
+@blp.response(200, ProfileSchema)
+@require(P.TENANT_READ)
+def get_profile() -> dict[str, Any]:
+    """The district's name, codes, status and letterhead (defaults filled in)."""
+    return _profile(_tenant())
+
+
+@blp.route("", methods=["PATCH"])
+@blp.etag
+@blp.arguments(ProfileUpdateSchema)
+@blp.response(200, ProfileSchema)
+@require(P.TENANT_CONFIGURE)
+def patch_profile(data: dict) -> dict[str, Any]:
+    """Change letterhead fields (send If-Match); null restores a field's default."""
+    tenant = _tenant()
+    check_if_match(blp, _profile(tenant), ProfileSchema)
+    before = letterhead(tenant)
+    stored = dict((tenant.settings or {}).get("letterhead") or {})
+    for key, value in data["letterhead"].items():
+        if value is None or (isinstance(value, str) and not value.strip()):
+            stored.pop(key, None)
+        else:
+            stored[key] = value.strip() if isinstance(value, str) else value
+    tenant.settings = {**(tenant.settings or {}), "letterhead": stored}
+    db.session.flush()
+    after = letterhead(tenant)
+    if before != after:
+        old, new = changes(before, after)
+        record(AuditKind.config, "profile.update", "tenant", tenant.id, before=old, after=new)
+    db.session.commit()
+    return _profile(tenant)
