@@ -100,6 +100,27 @@ class JobContext:
         if cancelled:
             raise JobCancelled()
 
+    def note_progress(
+        self, done: int, total: int | None = None, message: str | None = None
+    ) -> None:
+        """Progress without a checkpoint: written in a separate short transaction, so the
+        handler's own transaction (e.g. a streaming query) stays open. Stops if cancelled."""
+        values: dict[str, Any] = {"progress_done": done}
+        if total is not None:
+            values["progress_total"] = total
+        if message is not None:
+            values["progress_message"] = message[:300]
+        with db.SessionFactory() as side:
+            cancelled = side.execute(
+                sa.update(Job)
+                .where(Job.id == self.job.id)
+                .values(**values)
+                .returning(Job.cancel_requested)
+            ).scalar_one()
+            side.commit()
+        if cancelled:
+            raise JobCancelled()
+
     def input_bytes(self, name: str | None = None) -> bytes:
         stmt = sa.select(JobFile.content).where(
             JobFile.job_id == self.job.id, JobFile.role == "input"

@@ -56,3 +56,26 @@ def parts(ctx) -> dict:
         sa.select(sa.func.count()).select_from(JobFile).where(JobFile.job_id == ctx.job_id)
     ).scalar()
     return {"files": files}
+
+
+@job_handler("test.export", max_attempts=1)
+def export(ctx) -> dict:
+    """Streams rows from a server-side cursor while reporting progress (the cursor must survive)."""
+    from slrt.platform.exports import write_export
+
+    n = int(ctx.params["n"])
+    result = db.session.execute(
+        sa.text(
+            "SELECT g, CASE WHEN g = 1 THEN '=HYPERLINK(\"x\")' ELSE 'r' || g END FROM generate_series(1, :n) g"
+        ).bindparams(n=n),
+        execution_options={"yield_per": 1000},
+    )
+    return write_export(
+        ctx,
+        stem="ekspor-uji",
+        header=["no", "nilai"],
+        rows=result,
+        fmt=ctx.params["format"],
+        entity_type="test_rows",
+        total=n,
+    )

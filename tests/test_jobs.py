@@ -365,3 +365,50 @@ def test_cancel_running_job_stops_at_its_next_checkpoint(
         _kill_tree(worker)
     row = job_row(app, parepare, job_id)
     assert row.progress_done < 50 and row.attempts == 1
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_export_streams_neutralises_and_is_audited(
+    app, client, parepare, parepare_admin, fmt
+) -> None:
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from slrt.platform.audit import AuditEvent
+
+    actor = Actor(kind="account", label=parepare_admin.email, account_id=parepare_admin.account_id)
+    job_id = ask(app, parepare, "test.export", {"n": 12001, "format": fmt}, actor=actor)
+    run_burst()
+    body = client.get(
+        f"/api/v1/t/parepare/jobs/{job_id}", headers=parepare_admin.headers
+    ).get_json()
+    assert body["status"] == "succeeded", body["error_summary"]
+    assert body["progress"] == {
+        "done": 12001,
+        "total": 12001,
+        "message": "12001 baris diekspor / rows exported",
+    }
+    resp = client.get(
+        f"/api/v1/t/parepare/jobs/{job_id}/files/ekspor-uji.{fmt}", headers=parepare_admin.headers
+    )
+    assert resp.status_code == 200
+    if fmt == "csv":
+        rows = list(csv.reader(io.StringIO(resp.data.decode("utf-8-sig"))))
+    else:
+        ws = load_workbook(io.BytesIO(resp.data), read_only=True).active
+        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    assert len(rows) == 12002
+    assert rows[1][1] == '\'=HYPERLINK("x")'
+    assert rows[-1][1] == "r12001"
+    with app.app_context(), tenant_context(parepare.ref()):
+        events = (
+            db.session.execute(sa.select(AuditEvent).where(AuditEvent.kind == "export"))
+            .scalars()
+            .all()
+        )
+        assert [(e.action, e.actor_account_id, e.after["rows"]) for e in events] == [
+            ("test_rows.export", parepare_admin.account_id, 12001)
+        ]
+        db.session.remove()
