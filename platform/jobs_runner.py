@@ -30,6 +30,14 @@ class JobCancelled(Exception):
     """Raised at a checkpoint when the job was cancelled while running."""
 
 
+class JobRejected(Exception):
+    """A handler's permanent refusal (e.g. a hostile file): the job fails at once, no retry."""
+
+    def __init__(self, msg: Any) -> None:  # an slrt.platform.errors.Msg
+        super().__init__(getattr(msg, "en", str(msg)))
+        self.msg = msg
+
+
 def _fresh_process() -> None:
     global _process_pid
     if _process_pid == os.getpid():
@@ -216,6 +224,11 @@ def _run_in_tenant(job_id: uuid.UUID) -> dict[str, Any]:
             db.session.rollback()
             _finish(job, JobStatus.cancelled, progress_message="Dibatalkan / cancelled")
             return {"cancelled": True}
+        except JobRejected as exc:
+            db.session.rollback()
+            summary = f"{exc.msg} / {getattr(exc.msg, 'en', '')}".strip(" /")
+            _finish(job, JobStatus.failed, error_summary=summary[:2000])
+            return {"rejected": True}
         except BaseException as exc:
             db.session.rollback()
             rq_job = get_current_job()

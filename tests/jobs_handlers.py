@@ -79,3 +79,17 @@ def export(ctx) -> dict:
         entity_type="test_rows",
         total=n,
     )
+
+
+@job_handler("test.import", max_attempts=2)
+def import_rows(ctx) -> dict:
+    """The import pipeline as a job; the stand-in sink upserts one job file per NIK."""
+    from slrt.platform.imports_job import run_import_job
+    from tests.test_tabular import SHEET
+
+    def sink(batch):
+        for _, values in batch:
+            ctx.save_file(f"nik-{values['nik']}", "text/plain", values["nama"].encode())
+        return {"stored": len(batch)}
+
+    return run_import_job(ctx, SHEET, sink, batch_size=2)

@@ -412,3 +412,56 @@ def test_export_streams_neutralises_and_is_audited(
             ("test_rows.export", parepare_admin.account_id, 12001)
         ]
         db.session.remove()
+
+
+def _ask_import(app, tenant, content: bytes, actor: Actor) -> uuid.UUID:
+    from slrt.platform.jobs import add_input_file
+
+    with app.app_context(), tenant_context(tenant.ref()), acting_as(actor):
+        job = enqueue("test.import", {})
+        add_input_file(job, "data.csv", "text/csv", content)
+        db.session.commit()
+        job_id = job.id
+        db.session.remove()
+    return job_id
+
+
+def test_import_job_reports_progress_errors_and_files(
+    app, client, parepare, parepare_admin
+) -> None:
+    from tests.test_tabular import HEADER, MESSY_ROWS
+
+    actor = Actor(kind="account", label=parepare_admin.email, account_id=parepare_admin.account_id)
+    lines = [";".join(HEADER), *(";".join(r) for r in MESSY_ROWS)]
+    job_id = _ask_import(app, parepare, "\r\n".join(lines).encode("cp1252"), actor)
+    run_burst()
+    body = client.get(
+        f"/api/v1/t/parepare/jobs/{job_id}", headers=parepare_admin.headers
+    ).get_json()
+    assert body["status"] == "succeeded", body["error_summary"]
+    assert body["counts"]["good_rows"] == 2 and body["counts"]["bad_rows"] == 8
+    assert body["counts"]["encoding"] == "cp1252" and body["counts"]["stored"] == 2
+    assert body["progress"]["done"] == body["progress"]["total"] == 10
+    names = {f["name"]: f["role"] for f in body["files"]}
+    assert names["laporan-kesalahan.csv"] == names["laporan-kesalahan.xlsx"] == "errors"
+    assert names["nik-7372015507800007"] == "result"
+    report = client.get(
+        f"/api/v1/t/parepare/jobs/{job_id}/files/laporan-kesalahan.csv",
+        headers=parepare_admin.headers,
+    )
+    assert report.status_code == 200
+    assert "notasi ilmiah" in report.data.decode("utf-8-sig")
+
+
+def test_hostile_upload_fails_the_import_job_at_once_with_the_reason(
+    app, client, parepare, parepare_admin
+) -> None:
+    actor = Actor(kind="account", label=parepare_admin.email, account_id=parepare_admin.account_id)
+    job_id = _ask_import(app, parepare, b"%PDF-1.7 not a spreadsheet", actor)
+    run_burst()
+    body = client.get(
+        f"/api/v1/t/parepare/jobs/{job_id}", headers=parepare_admin.headers
+    ).get_json()
+    assert body["status"] == "failed" and body["attempts"] == 1
+    assert body["error_summary"].startswith("Berkas bukan CSV atau XLSX")
+    assert "The file is neither CSV nor XLSX" in body["error_summary"]
