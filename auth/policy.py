@@ -268,6 +268,15 @@ def require(permission: P | PP) -> Callable[[F], F]:
     return decorator
 
 
+def principal_for_account(account_id: uuid.UUID, client_id: str) -> Principal:
+    """The principal of a signed-in web session (the same checks as for a bearer token: account
+    active, membership in the current district loaded fresh on every request)."""
+    principal = _principal_from_claims({"sub": str(account_id), "client_id": client_id})
+    g.principal = principal
+    set_actor(principal.actor)
+    return principal
+
+
 def current_principal() -> Principal:
     principal = g.get("principal")
     if principal is None:

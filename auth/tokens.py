@@ -211,4 +211,27 @@ def verify_access_token(token: str) -> dict[str, Any]:
         registry.validate(decoded.claims)
     except JoseError as exc:
         raise InvalidToken(str(exc)) from exc
+    if is_access_token_revoked(decoded.claims.get("jti")):
+        raise InvalidToken("revoked")
     return decoded.claims
+
+
+# --- revocation (RFC 7009) ----------------------------------------------------------------------
+# Access tokens are checked without the database; a revoked one is remembered in Redis by its jti
+# until it would have expired anyway.
+
+_REVOKED_PREFIX = "slrt:revoked-jti:"
+
+
+def revoke_access_token(claims: dict[str, Any]) -> None:
+    from slrt.platform.redis_client import get_redis
+
+    remaining = int(claims.get("exp", 0)) - int(time.time()) + 60
+    if claims.get("jti") and remaining > 0:
+        get_redis().set(_REVOKED_PREFIX + str(claims["jti"]), "1", ex=remaining)
+
+
+def is_access_token_revoked(jti: str | None) -> bool:
+    from slrt.platform.redis_client import get_redis
+
+    return bool(jti) and bool(get_redis().exists(_REVOKED_PREFIX + str(jti)))

@@ -22,12 +22,21 @@ API_BLUEPRINTS: list[str] = [
     "slrt.tenants.tenants_admin_api:tenant_blp",
     "slrt.platform.platform_audit_api:blp",
     "slrt.tenants.settings_api:blp",
+    "slrt.auth.members_api:blp",
+    "slrt.auth.members_api:inv_blp",
+    "slrt.auth.members_api:roles_blp",
+    "slrt.auth.clients_api:blp",
 ]
 
 # Plain Flask blueprints: health checks, OAuth endpoints, web pages.
 WEB_BLUEPRINTS: list[str] = [
     "slrt.platform.health:bp",
     "slrt.platform.web:bp",
+    "slrt.auth.provider_views:bp",
+    "slrt.auth.signin:bp",
+    "slrt.auth.web:bp",
+    "slrt.auth.invitations:bp",
+    "slrt.auth.federation:bp",
 ]
 
 

@@ -16,6 +16,9 @@ COMMAND_GROUPS: list[str] = [
     "slrt.platform.jobs_scheduler:scheduler",
     "slrt.platform.up:up",
     "slrt.tenants.cli:tenants",
+    "slrt.auth.cli:accounts",
+    "slrt.auth.cli:clients",
+    "slrt.auth.cli:keys",
 ]
 
 

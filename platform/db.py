@@ -169,6 +169,15 @@ def apply_tenant_setting() -> None:
     _tenant_setting_sql(conn)
 
 
+def flush_pending() -> None:
+    """Flush the current session if it holds unwritten changes."""
+    if not session.registry.has():
+        return
+    sess = session()
+    if sess.new or sess.dirty or sess.deleted:
+        sess.flush()
+
+
 def _tenant_tables_in(state: ORMExecuteState) -> bool:
     for mapper in state.all_mappers:
         if getattr(mapper.class_, "__tenant_scoped__", False):

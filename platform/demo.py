@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from slrt.auth.demo import load_demo_accounts, sign_in_lines
 from slrt.platform import db
 from slrt.platform.jobs_demo import load_jobs_demo
 from slrt.platform.tenant import Tenant
@@ -16,7 +17,10 @@ from slrt.tenants.onboarding import onboard_tenant
 DEMO_TENANTS = ("33.24", "73.72")  # Kabupaten Kendal, Kota Parepare
 
 # Further demo steps (users, programs...) registered by feature modules; each returns lines to print.
-DEMO_STEPS: list = [configure_demo_districts, load_jobs_demo]
+DEMO_STEPS: list = [configure_demo_districts, load_demo_accounts, load_jobs_demo]
+
+# Lines printed by every later `slrt up` once the demo exists (e.g. the demo sign-in details).
+DEMO_REMINDERS: list = [sign_in_lines]
 
 
 def load_demo() -> list[str]:
@@ -38,7 +42,11 @@ def main() -> None:
 
     app = create_app()
     with app.app_context():
-        for line in load_demo():
+        lines = load_demo()
+        if not lines:
+            for reminder in DEMO_REMINDERS:
+                lines.extend(reminder())
+        for line in lines:
             print(line)
 
 

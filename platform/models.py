@@ -19,6 +19,8 @@ MODEL_MODULES: list[str] = [
     "slrt.tenants.service_points",
     "slrt.tenants.programs",
     "slrt.tenants.lokus",
+    "slrt.auth.oauth_models",
+    "slrt.auth.invitation_models",
 ]
 
 for _module in MODEL_MODULES:

@@ -53,12 +53,15 @@ def bypass_reason() -> str | None:
 def tenant_context(tenant: TenantRef) -> Iterator[TenantRef]:
     """Act for `tenant` until the block ends. The database session picks it up at its next
     transaction start, and immediately if a transaction is already open."""
-    from slrt.platform.db import apply_tenant_setting
+    from slrt.platform.db import apply_tenant_setting, flush_pending
 
     token = _tenant.set(tenant)
     apply_tenant_setting()
     try:
         yield tenant
+        # Rows added for this tenant are written while its context still holds; otherwise a
+        # later autoflush would try to write them for whichever tenant is current then.
+        flush_pending()
     finally:
         _tenant.reset(token)
         apply_tenant_setting()

@@ -153,3 +153,97 @@ def api_json(resp) -> dict:
     """The JSON body of a response, with the status in the assertion message when it fails."""
     assert resp.is_json, (resp.status_code, resp.data[:500])
     return resp.json
+
+
+# --- sign-in over HTTP (auth) -------------------------------------------------------------------
+
+
+def set_password(app, user: User, password: str) -> User:
+    """Give a fixture account a local password (argon2id), so it can sign in over HTTP."""
+    from slrt.auth.models import Account
+    from slrt.auth.passwords import hash_password
+
+    with app.app_context():
+        db.session.get(Account, user.account_id).password_hash = hash_password(password)
+        db.session.commit()
+        db.session.remove()
+    return user
+
+
+@dataclass
+class LiveServer:
+    url: str
+
+
+@pytest.fixture
+def live_server(app, monkeypatch) -> Iterator[LiveServer]:
+    """The app on a real loopback HTTP server (werkzeug, threaded); SLRT_PUBLIC_URL points at it
+    so issuer, redirect URIs and links match what a browser sees."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from slrt.platform.embedded import free_port
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("SLRT_PUBLIC_URL", url)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(url)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+class Browser:
+    """A requests session driven like a browser: follows redirects, posts forms with the CSRF
+    token found in the page."""
+
+    def __init__(self, base: str) -> None:
+        import requests
+
+        self.base = base
+        self.http = requests.Session()
+
+    def get(self, path: str, **kw):
+        url = path if path.startswith("http") else self.base + path
+        return self.http.get(url, timeout=20, **kw)
+
+    def post_form(self, page, data: dict, action: str | None = None, **kw):
+        import html as html_lib
+        import re
+
+        html = page.text
+        hidden = {
+            html_lib.unescape(name): html_lib.unescape(value)
+            for name, value in re.findall(
+                r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html
+            )
+        }
+        data = {**hidden, **data}
+        token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+        if action is None:
+            found = re.search(r'<form method="post"(?: action="([^"]*)")?', html)
+            action = html_lib.unescape(found.group(1) if found and found.group(1) else page.url)
+        url = action if action.startswith("http") else self.base + action
+        if token:
+            data = {"csrf_token": token.group(1), **data}
+        return self.http.post(url, data=data, timeout=20, **kw)
+
+    def sign_in(self, email: str, password: str, start: str = "/auth/login"):
+        page = self.get(start)
+        assert "/auth/sign-in" in page.url, page.url
+        return self.post_form(page, {"email": email, "password": password})
+
+
+def pkce_pair() -> tuple[str, str]:
+    import base64
+    import hashlib
+    import secrets
+
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    return verifier, challenge.rstrip(b"=").decode()

@@ -25,6 +25,12 @@ PLATFORM_TABLES = {
     "job_outbox",  # only (tenant id, job id) pairs for the relay, which serves every district
     "job_schedules",  # schedules fan out to every district; no district data
     "national_programs",  # Kemensos's national catalog, shared by every district
+    # The OpenID provider's records belong to accounts and clients, which span districts; a
+    # machine client names its one district in bound_tenant_id.
+    "oauth_clients",
+    "oauth_authorization_codes",
+    "oauth_refresh_tokens",
+    "oauth_consents",
 }
 
 TENANT_TABLES = sorted(t.name for t in metadata.sorted_tables if is_tenant_table(t))

@@ -1,0 +1,169 @@
+"""Demo users and a demo API client for a newcomer (`slrt up` on an empty database).
+
+Passwords are generated once and kept in the data directory's secrets.json, so every `slrt up`
+prints the same sign-in details again."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from slrt.auth.invitations import create_invitation
+from slrt.auth.models import Account, PlatformRoleGrant
+from slrt.auth.oauth_models import OAuthClient
+from slrt.auth.passwords import hash_password
+from slrt.auth.roles import grant_membership, role_by_key
+from slrt.platform import db, regions
+from slrt.platform.config import public_url
+from slrt.platform.secrets_store import get_secret
+from slrt.platform.tenancy import tenant_context
+from slrt.platform.tenant import tenant_by_code
+
+DEMO_TENANTS = ("33.24", "73.72")
+DEMO_CLIENT_ID = "slrt-demo-api"
+DEMO_CLIENT_REDIRECT = "http://127.0.0.1:8765/callback"
+KEMENSOS_EMAIL = "admin@kemensos.demo.slrt.id"
+
+
+def _password(email: str) -> str:
+    # 16 characters of the generated secret (96 random bits): easier to type on a phone.
+    return get_secret("demo_password:" + email)[:16]
+
+
+def demo_people() -> list[dict]:
+    """Who the demo has: per district an admin, a supervisor of the first kecamatan and a
+    facilitator of that kecamatan's first desa/kelurahan."""
+    people = [
+        {"email": KEMENSOS_EMAIL, "name": "Admin Kemensos (demo)", "platform": "kemensos_admin"}
+    ]
+    for code in DEMO_TENANTS:
+        slug = regions.slugs()[code]
+        kecamatan = regions.children_of(code)[0]
+        village = regions.children_of(kecamatan.code)[0]
+        people += [
+            {
+                "email": f"admin.{slug}@demo.slrt.id",
+                "name": f"Admin {regions.short_name(regions.name_of(code))}",
+                "tenant": code,
+                "role": "district_admin",
+                "kind": "district",
+                "codes": [],
+            },
+            {
+                "email": f"supervisor.{slug}@demo.slrt.id",
+                "name": f"Supervisor {kecamatan.name}",
+                "tenant": code,
+                "role": "supervisor",
+                "kind": "kecamatan",
+                "codes": [kecamatan.code],
+            },
+            {
+                "email": f"fasilitator.{slug}@demo.slrt.id",
+                "name": f"Fasilitator {village.name}",
+                "tenant": code,
+                "role": "facilitator",
+                "kind": "village",
+                "codes": [village.code],
+            },
+        ]
+    return people
+
+
+def load_demo_accounts() -> list[str]:
+    """DEMO_STEPS entry: create the demo accounts, memberships and API client."""
+    for person in demo_people():
+        account = db.session.execute(
+            sa.select(Account).where(Account.email == person["email"])
+        ).scalar_one_or_none()
+        if account is None:
+            account = Account(
+                name=person["name"],
+                email=person["email"],
+                email_verified=True,
+                password_hash=hash_password(_password(person["email"])),
+                status="active",
+            )
+            db.session.add(account)
+            db.session.flush()
+        if person.get("platform"):
+            db.session.add(PlatformRoleGrant(account_id=account.id, role=person["platform"]))
+            continue
+        tenant = tenant_by_code(person["tenant"])
+        with tenant_context(tenant.ref()):
+            grant_membership(
+                account.id, person["role"], scope_kind=person["kind"], scope_codes=person["codes"]
+            )
+    for code in sorted({p["tenant"] for p in demo_people() if p.get("tenant")}):
+        tenant = tenant_by_code(code)
+        with tenant_context(tenant.ref()):
+            # A pending invitation, so a newcomer sees what the district admin sees after inviting.
+            create_invitation(
+                role=role_by_key("back_office"),
+                email=f"backoffice.{tenant.slug}@demo.slrt.id",
+                phone=None,
+                name=f"Back Office {tenant.name}",
+                scope_kind="district",
+                scope_codes=[],
+                agency_id=None,
+                invited_by=None,
+            )
+    if (
+        db.session.execute(
+            sa.select(OAuthClient.id).where(OAuthClient.client_id == DEMO_CLIENT_ID)
+        ).first()
+        is None
+    ):
+        db.session.add(
+            OAuthClient(
+                client_id=DEMO_CLIENT_ID,
+                name="Demo API client",
+                kind="public",
+                redirect_uris=[DEMO_CLIENT_REDIRECT],
+                post_logout_redirect_uris=[],
+                scope="openid profile email phone",
+                permissions=[],
+                status="active",
+            )
+        )
+    db.session.flush()
+    return sign_in_lines()
+
+
+def sign_in_lines() -> list[str]:
+    """The sign-in details of the demo (DEMO_REMINDERS entry: printed by every `slrt up`)."""
+    exists = {
+        e
+        for e in db.session.execute(
+            sa.select(Account.email).where(Account.email.like("%demo.slrt.id"))
+        ).scalars()
+    }
+    if not exists:
+        return []
+    base = public_url()
+    lines = ["", f"Sign in at {base}/auth/login  (Masuk):"]
+    for person in demo_people():
+        if person["email"] not in exists:
+            continue
+        where = (
+            "all districts"
+            if person.get("platform")
+            else f"/t/{regions.slugs()[person['tenant']]}/"
+        )
+        scope = ", ".join(f"{regions.name_of(c)} ({c})" for c in person.get("codes", []))
+        role = person.get("platform") or person["role"]
+        lines.append(f"  {person['email']:<38} {_password(person['email'])}")
+        lines.append(f"      {role} · {where}{' · ' + scope if scope else ''}")
+    lines += [
+        "",
+        f"API client (public, PKCE S256): client_id={DEMO_CLIENT_ID}  redirect_uri={DEMO_CLIENT_REDIRECT}",
+        '  1. verifier/challenge: python3 -c "import secrets,hashlib,base64;v=secrets.token_urlsafe(48);'
+        "print(v);print(base64.urlsafe_b64encode(hashlib.sha256(v.encode()).digest()).rstrip(b'=').decode())\"",
+        f"  2. open {base}/oauth/authorize?response_type=code&client_id={DEMO_CLIENT_ID}"
+        f"&redirect_uri={DEMO_CLIENT_REDIRECT}&scope=openid%20profile&state=<NEW>&nonce=<NEW>"
+        "&code_challenge=<CHALLENGE>&code_challenge_method=S256",
+        "     (<NEW>: any fresh value each time) sign in, allow, then copy `code` from the address",
+        "     bar of the redirect (nothing listens on port 8765; the address is what matters)",
+        f"  3. curl -s {base}/oauth/token -d grant_type=authorization_code -d client_id={DEMO_CLIENT_ID}"
+        f" -d redirect_uri={DEMO_CLIENT_REDIRECT} -d code=<CODE> -d code_verifier=<VERIFIER>",
+        f"  4. curl -s -H 'Authorization: Bearer <ACCESS_TOKEN>' {base}/api/v1/t/kendal/memberships",
+    ]
+    return lines
