@@ -42,7 +42,12 @@ class JobOutbox(Base):
     tenant_ref: Mapped[int] = mapped_column(
         sa.Integer, sa.ForeignKey("tenants.id", ondelete="CASCADE")
     )
-    job_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, unique=True)
+    job_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, index=True)
+    # The rq job to create: the job record's id for its first run, "<id>-r<n>" when a held job
+    # resumes. Unique, so one run is relayed once.
+    rq_job_id: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    # Not relayed before this time (a job held by a quota resumes then).
+    run_after: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     timeout: Mapped[int] = mapped_column(sa.Integer)
     max_attempts: Mapped[int] = mapped_column(sa.Integer)
     created_at: Mapped[dt.datetime] = mapped_column(
@@ -52,17 +57,27 @@ class JobOutbox(Base):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
 
 
-def add_to_outbox(tenant_id: int, job_id: uuid.UUID, spec) -> None:
+def add_to_outbox(
+    tenant_id: int,
+    job_id: uuid.UUID,
+    spec,
+    *,
+    rq_job_id: str | None = None,
+    run_after: dt.datetime | None = None,
+) -> None:
     sess = db.session()
     sess.add(
         JobOutbox(
             tenant_ref=tenant_id,
             job_id=job_id,
+            rq_job_id=rq_job_id or str(job_id),
+            run_after=run_after,
             timeout=spec.timeout,
             max_attempts=spec.max_attempts,
         )
     )
-    sess.info.setdefault(_PENDING_KEY, []).append(job_id)
+    if run_after is None:
+        sess.info.setdefault(_PENDING_KEY, []).append(job_id)
 
 
 @event.listens_for(Session, "after_commit")
@@ -88,14 +103,24 @@ def relay_pending(*, job_ids: list[uuid.UUID] | None = None, limit: int = 500) -
     relayed = 0
     with db.engine().begin() as conn:
         stmt = (
-            sa.select(outbox).order_by(outbox.c.id).limit(limit).with_for_update(skip_locked=True)
+            sa.select(outbox)
+            .where(sa.or_(outbox.c.run_after.is_(None), outbox.c.run_after <= sa.func.now()))
+            .order_by(outbox.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
         )
         if job_ids is not None:
             stmt = stmt.where(outbox.c.job_id.in_(job_ids))
         rows = conn.execute(stmt).all()
         for row in rows:
             try:
-                push(row.tenant_ref, row.job_id, timeout=row.timeout, max_attempts=row.max_attempts)
+                push(
+                    row.tenant_ref,
+                    row.job_id,
+                    rq_job_id=row.rq_job_id,
+                    timeout=row.timeout,
+                    max_attempts=row.max_attempts,
+                )
             except redis.RedisError as exc:
                 conn.execute(
                     outbox.update()

@@ -49,21 +49,28 @@ def known_queue_names(connection=None) -> list[str]:
     return sorted(names, key=lambda n: (len(n), n))
 
 
-def push(tenant_id: int, job_id: uuid.UUID, *, timeout: int, max_attempts: int) -> bool:
+def push(
+    tenant_id: int,
+    job_id: uuid.UUID,
+    *,
+    timeout: int,
+    max_attempts: int,
+    rq_job_id: str | None = None,
+) -> bool:
     """Enqueue the rq job for a job record, unless rq already has it (idempotent relay).
 
     Returns True if a job was pushed now."""
     from slrt.platform.jobs import concurrency_cap
 
     conn = get_redis()
-    rq_id = str(job_id)
+    rq_id = rq_job_id or str(job_id)
     if RqJob.exists(rq_id, connection=conn):
         return False
     conn.sadd(QUEUES_KEY, queue_name(tenant_id))
     retries = max(0, max_attempts - 1)
     tenant_queue(tenant_id, conn).enqueue(
         "slrt.platform.jobs_runner.run_job",
-        args=(tenant_id, rq_id),
+        args=(tenant_id, str(job_id)),
         job_id=rq_id,
         job_timeout=timeout,
         result_ttl=RESULT_TTL,

@@ -7,6 +7,7 @@ would send a ROLLBACK or QUIT on the parent's connections) and opens new ones.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import uuid
@@ -28,6 +29,15 @@ _process_pid: int | None = None
 
 class JobCancelled(Exception):
     """Raised at a checkpoint when the job was cancelled while running."""
+
+
+class JobHeld(Exception):
+    """Raised by `ctx.hold`: pause the job (status "held") until `until`, then resume it."""
+
+    def __init__(self, until: dt.datetime, msg: Any) -> None:
+        super().__init__(getattr(msg, "en", str(msg)))
+        self.until = until
+        self.msg = msg
 
 
 class JobRejected(Exception):
@@ -107,6 +117,12 @@ class JobContext:
         db.session.commit()
         if cancelled:
             raise JobCancelled()
+
+    def hold(self, until: dt.datetime, message: Any) -> None:
+        """Pause until `until` (e.g. a daily quota is used up): the job shows "held" with
+        `message` and resumes by itself from its last checkpoint. Call it right after
+        `progress(...)`: writes not checkpointed are rolled back."""
+        raise JobHeld(until, message)
 
     def note_progress(
         self, done: int, total: int | None = None, message: str | None = None
@@ -224,6 +240,22 @@ def _run_in_tenant(job_id: uuid.UUID) -> dict[str, Any]:
             db.session.rollback()
             _finish(job, JobStatus.cancelled, progress_message="Dibatalkan / cancelled")
             return {"cancelled": True}
+        except JobHeld as exc:
+            from slrt.platform.jobs_outbox import add_to_outbox
+
+            db.session.rollback()
+            job.status = JobStatus.held.value
+            job.progress_message = f"{exc.msg} / {getattr(exc.msg, 'en', '')}"[:300]
+            # The resumption goes through the outbox, so a Redis outage cannot lose it.
+            add_to_outbox(
+                job.tenant_id,
+                job.id,
+                spec,
+                rq_job_id=f"{job.id}-r{job.attempts}",
+                run_after=exc.until,
+            )
+            db.session.commit()
+            return {"held_until": exc.until.isoformat()}
         except JobRejected as exc:
             db.session.rollback()
             summary = f"{exc.msg} / {getattr(exc.msg, 'en', '')}".strip(" /")

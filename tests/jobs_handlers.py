@@ -93,3 +93,25 @@ def import_rows(ctx) -> dict:
         return {"stored": len(batch)}
 
     return run_import_job(ctx, SHEET, sink, batch_size=2)
+
+
+@job_handler("test.hold", max_attempts=1)
+def hold_once(ctx) -> dict:
+    """Writes one part, is held (as by a daily quota), then resumes and writes the second."""
+    import datetime as dt
+
+    from slrt.platform.errors import Msg
+
+    if not ctx.state.get("held"):
+        ctx.save_file("part-0", "text/plain", b"0")
+        ctx.progress(1, 2, counts={"written": 1}, state={"held": True})
+        ctx.hold(
+            dt.datetime.now(dt.UTC) + dt.timedelta(seconds=float(ctx.params["seconds"])),
+            Msg(
+                "Kuota impor harian habis; dilanjutkan besok.",
+                "Daily import quota used up; resumes tomorrow.",
+            ),
+        )
+    ctx.save_file("part-1", "text/plain", b"1")
+    ctx.progress(2, 2, counts={"written": ctx.counts["written"] + 1})
+    return {"files": 2}

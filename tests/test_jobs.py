@@ -465,3 +465,21 @@ def test_hostile_upload_fails_the_import_job_at_once_with_the_reason(
     assert body["status"] == "failed" and body["attempts"] == 1
     assert body["error_summary"].startswith("Berkas bukan CSV atau XLSX")
     assert "The file is neither CSV nor XLSX" in body["error_summary"]
+
+
+def test_held_job_pauses_visibly_and_resumes_with_nothing_lost(app, parepare) -> None:
+    job_id = ask(app, parepare, "test.hold", {"seconds": 3600})
+    run_burst()
+    held = job_row(app, parepare, job_id)
+    assert held.status == "held"
+    assert held.progress_message.startswith("Kuota impor harian habis")
+    assert (held.progress_done, held.counts) == (1, {"written": 1})
+    with app.app_context():
+        assert relay_pending() == 0  # not due yet
+        with db.engine().begin() as conn:  # an hour passes
+            conn.execute(sa.text("UPDATE job_outbox SET run_after = now() - interval '1 second'"))
+        assert relay_pending() == 1
+    run_burst()
+    done = job_row(app, parepare, job_id)
+    assert done.status == "succeeded"
+    assert done.counts == {"written": 2} and done.result == {"files": 2}

@@ -110,13 +110,16 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("job_id", sa.Uuid, nullable=False),
+        sa.Column("rq_job_id", sa.String(80), nullable=False),
+        _ts("run_after", nullable=True),
         sa.Column("timeout", sa.Integer, nullable=False),
         sa.Column("max_attempts", sa.Integer, nullable=False),
         _ts("created_at"),
         sa.Column("relay_failures", sa.Integer, server_default="0", nullable=False),
         sa.Column("last_error", sa.Text),
-        sa.UniqueConstraint("job_id", name="uq_job_outbox_job_id"),
+        sa.UniqueConstraint("rq_job_id", name="uq_job_outbox_rq_job_id"),
     )
+    op.create_index("ix_job_outbox_job_id", "job_outbox", ["job_id"])
     grant_platform_table("job_outbox")
 
     op.create_table(
