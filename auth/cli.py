@@ -113,6 +113,15 @@ def invite(tenant_slug, email, phone, name, role_key, scope_kind, scope_codes, a
         errors = scope_errors(tenant.code, scope_kind, list(scope_codes))
         if role_key == "agency_officer" and not agency_id:
             raise click.ClickException("agency officers need --agency-id")
+        if agency_id:
+            from slrt.tenants.agencies import resolve_agency_id
+
+            try:
+                resolve_agency_id(uuid.UUID(agency_id))
+            except (ValueError, Problem) as exc:
+                raise click.ClickException(
+                    f"no active agency {agency_id} in {tenant.name}"
+                ) from exc
         if errors:
             raise click.ClickException("; ".join(e["message_en"] for e in errors))
         _, link = create_invitation(

@@ -150,6 +150,7 @@ def update_client(data: dict, id: uuid.UUID) -> dict:
     """Rename, change redirect URIs, or disable a client (If-Match required). A disabled machine
     client's tokens stop working on the next request."""
     client = access_client_by_id(id)
+    db.session.refresh(client, with_for_update=True)  # two writers with one ETag: 200 and 412
     blp.check_etag(_dump(client), ClientSchema)
     errors = redirect_uri_errors(data.get("redirect_uris", []))
     errors += redirect_uri_errors(

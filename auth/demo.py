@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from slrt.auth.invitations import create_invitation
+from slrt.auth.invitation_models import Invitation
+from slrt.auth.invitations import create_invitation, invitation_link
 from slrt.auth.models import Account, PlatformRoleGrant
 from slrt.auth.oauth_models import OAuthClient
 from slrt.auth.passwords import hash_password
@@ -92,20 +93,6 @@ def load_demo_accounts() -> list[str]:
             grant_membership(
                 account.id, person["role"], scope_kind=person["kind"], scope_codes=person["codes"]
             )
-    for code in sorted({p["tenant"] for p in demo_people() if p.get("tenant")}):
-        tenant = tenant_by_code(code)
-        with tenant_context(tenant.ref()):
-            # A pending invitation, so a newcomer sees what the district admin sees after inviting.
-            create_invitation(
-                role=role_by_key("back_office"),
-                email=f"backoffice.{tenant.slug}@demo.slrt.id",
-                phone=None,
-                name=f"Back Office {tenant.name}",
-                scope_kind="district",
-                scope_codes=[],
-                agency_id=None,
-                invited_by=None,
-            )
     if (
         db.session.execute(
             sa.select(OAuthClient.id).where(OAuthClient.client_id == DEMO_CLIENT_ID)
@@ -124,8 +111,50 @@ def load_demo_accounts() -> list[str]:
                 status="active",
             )
         )
+    for code in DEMO_TENANTS:
+        _demo_invitation(code)
     db.session.flush()
     return sign_in_lines()
+
+
+def _invitee(code: str) -> tuple[str, str]:
+    slug = regions.slugs()[code]
+    return f"camat.{slug}@demo.slrt.id", get_secret("demo_invitation:" + slug)
+
+
+def _demo_invitation(code: str) -> None:
+    """A pending invitation per district (a viewer for the first kecamatan: the Camat), so the
+    invitation page can be tried; its token is kept in secrets.json to print the link again."""
+    tenant = tenant_by_code(code)
+    email, token = _invitee(code)
+    with tenant_context(tenant.ref()):
+        if db.session.execute(sa.select(Invitation.id).where(Invitation.email == email)).first():
+            return
+        create_invitation(
+            role=role_by_key("viewer"),
+            email=email,
+            phone=None,
+            name=f"Camat {regions.children_of(code)[0].name}",
+            scope_kind="kecamatan",
+            scope_codes=[regions.children_of(code)[0].code],
+            agency_id=None,
+            invited_by=None,
+            token=token,
+        )
+
+
+def _pending_invitation_links() -> list[str]:
+    lines = []
+    for code in DEMO_TENANTS:
+        tenant = tenant_by_code(code)
+        email, token = _invitee(code)
+        with tenant_context(tenant.ref()):
+            row = db.session.execute(
+                sa.select(Invitation).where(Invitation.email == email)
+            ).scalar_one_or_none()
+            if row is not None and row.status == "pending":
+                lines.append(f"  {email}: {invitation_link(tenant.slug, token)}")
+    return ["", "Pending invitations (open to try accepting one):", *lines] if lines else []
 
 
 def sign_in_lines() -> list[str]:
@@ -152,6 +181,7 @@ def sign_in_lines() -> list[str]:
         role = person.get("platform") or person["role"]
         lines.append(f"  {person['email']:<38} {_password(person['email'])}")
         lines.append(f"      {role} · {where}{' · ' + scope if scope else ''}")
+    lines += _pending_invitation_links()
     lines += [
         "",
         f"API client (public, PKCE S256): client_id={DEMO_CLIENT_ID}  redirect_uri={DEMO_CLIENT_REDIRECT}",

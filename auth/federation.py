@@ -15,6 +15,7 @@ from typing import Any
 
 import requests
 import sqlalchemy as sa
+from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.requests_client import OAuth2Session
 from flask import Blueprint, redirect, render_template, request, session
 from joserfc import jwt
@@ -82,7 +83,10 @@ def start():
             Msg("Masuk lewat penyedia luar belum diatur.", "Outside sign-in is not configured."),
             404,
         )
-    meta = provider_metadata()
+    try:
+        meta = provider_metadata()
+    except (requests.RequestException, ValueError):
+        return _unreachable(name)
     verifier = secrets.token_urlsafe(48)
     state, nonce = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
     session["fed"] = {
@@ -100,10 +104,23 @@ def start():
     return redirect(url)
 
 
+def _unreachable(name: str):
+    return _refused(
+        Msg("Gagal masuk", "Sign-in failed"),
+        Msg(f"{name} tidak dapat dihubungi.", f"{name} cannot be reached."),
+        502,
+    )
+
+
 def verify_outside_id_token(id_token: str, nonce: str) -> dict[str, Any]:
     meta = provider_metadata()
-    keys = KeySet.import_key_set(meta["_jwks"])
-    decoded = jwt.decode(id_token, keys, algorithms=ALGORITHMS)
+    try:
+        decoded = jwt.decode(id_token, KeySet.import_key_set(meta["_jwks"]), algorithms=ALGORITHMS)
+    except JoseError:
+        # The provider may have rotated its keys since we cached them: fetch once more.
+        _metadata_cache.pop(_issuer(), None)
+        meta = provider_metadata()
+        decoded = jwt.decode(id_token, KeySet.import_key_set(meta["_jwks"]), algorithms=ALGORITHMS)
     jwt.JWTClaimsRegistry(
         iss={"essential": True, "value": meta["issuer"]},
         aud={"essential": True, "value": setting("SLRT_OIDC_CLIENT_ID")},
@@ -134,22 +151,17 @@ def callback():
             Msg(f"{name} menolak permintaan masuk.", f"{name} refused the sign-in."),
             403,
         )
-    meta = provider_metadata()
     try:
+        meta = provider_metadata()
         token = _client().fetch_token(
             meta["token_endpoint"],
-            authorization_response=request.url,
+            code=request.args.get("code", ""),
             code_verifier=pending["verifier"],
-            state=pending["state"],
         )
         claims = verify_outside_id_token(token["id_token"], pending["nonce"])
     except requests.RequestException:
-        return _refused(
-            Msg("Gagal masuk", "Sign-in failed"),
-            Msg(f"{name} tidak dapat dihubungi.", f"{name} cannot be reached."),
-            502,
-        )
-    except (JoseError, KeyError, ValueError):
+        return _unreachable(name)
+    except (JoseError, AuthlibBaseError, KeyError, ValueError):
         return _refused(
             Msg("Gagal masuk", "Sign-in failed"),
             Msg(

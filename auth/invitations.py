@@ -48,9 +48,11 @@ def create_invitation(
     scope_codes: list[str],
     agency_id: uuid.UUID | None,
     invited_by: uuid.UUID | None,
+    token: str | None = None,
 ) -> tuple[Invitation, str]:
-    """Create an invitation in the current district; returns it with its link (shown once)."""
-    token = secrets.token_urlsafe(32)
+    """Create an invitation in the current district; returns it with its link (shown once).
+    `token` is for the demo only (a token kept in secrets.json, so the link can be reprinted)."""
+    token = token or secrets.token_urlsafe(32)
     invitation = Invitation(
         token_hash=token_hash(token),
         email=email.strip().lower() if email else None,
@@ -79,6 +81,7 @@ def create_invitation(
             "agency_id": agency_id,
         },
     )
+    db.session.flush()  # callers may leave the tenant context before committing
     link = invitation_link(current_tenant().slug, token)
     # No mail/SMS gateway yet: the link goes to the inviting admin and to the log.
     log.info("invitation for %s: %s", invitation.email or invitation.phone, link)

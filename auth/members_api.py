@@ -28,6 +28,7 @@ from slrt.platform.api import Schema, TenantBlueprint
 from slrt.platform.audit import AuditKind, changes, record
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import current_tenant
+from slrt.tenants.agencies import resolve_agency_id
 
 blp = TenantBlueprint(
     "memberships", __name__, "/memberships", description="Members of the district: role and region"
@@ -218,6 +219,19 @@ def _check_grant(principal: Principal, role: Role, scope_kind: str, codes: list[
                 "message_en": "An agency officer must be bound to one agency (agency_id).",
             }
         )
+    elif role.key != AGENCY_ROLE and agency_id is not None:
+        errors.append(
+            {
+                "field": "agency_id",
+                "message": "Hanya petugas OPD yang terikat pada OPD.",
+                "message_en": "Only agency officers are bound to an agency.",
+            }
+        )
+    elif agency_id is not None:
+        try:
+            resolve_agency_id(agency_id)
+        except Problem as exc:
+            errors += exc.errors or []
     if errors:
         raise Problem(422, errors=errors)
     if not covers_all(principal, scope_kind, codes):
@@ -286,6 +300,7 @@ def update_membership(data: dict, membership_id: uuid.UUID) -> dict:
     """Change role, region scope or agency (If-Match required). Takes effect on the next request."""
     principal = current_principal()
     m = access_membership_by_id(principal, membership_id)
+    db.session.refresh(m, with_for_update=True)  # two writers with one ETag: 200 and 412
     before_view = _membership_view(m)
     blp.check_etag(before_view, MembershipSchema)
     role = (
@@ -319,6 +334,7 @@ def revoke_membership(membership_id: uuid.UUID) -> None:
     """Revoke a membership (If-Match required). The next request of that account is refused."""
     principal = current_principal()
     m = access_membership_by_id(principal, membership_id)
+    db.session.refresh(m, with_for_update=True)
     blp.check_etag(_membership_view(m), MembershipSchema)
     if m.account_id == principal.account_id:
         raise Problem(
@@ -515,6 +531,7 @@ def create_role(data: dict) -> Role:
 def update_role(data: dict, role_id: uuid.UUID) -> Role:
     """Rename a custom role or change its permissions (If-Match required); built-ins are fixed."""
     role = access_role_by_id(role_id)
+    db.session.refresh(role, with_for_update=True)
     roles_blp.check_etag(role, RoleSchema)
     if role.builtin:
         raise Problem(
@@ -542,6 +559,7 @@ def update_role(data: dict, role_id: uuid.UUID) -> Role:
 def delete_role(role_id: uuid.UUID) -> Response | None:
     """Delete a custom role that nobody holds (If-Match required); built-ins cannot be deleted."""
     role = access_role_by_id(role_id)
+    db.session.refresh(role, with_for_update=True)
     roles_blp.check_etag(role, RoleSchema)
     if role.builtin:
         raise Problem(

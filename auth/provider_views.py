@@ -110,8 +110,17 @@ def _authorize_error_page(error: OAuth2Error) -> tuple[str, int]:
 @bp.route("/oauth/authorize", methods=["GET", "POST"])
 def authorize():
     account = signed_in_account()
-    if account is None:
+    if account is None and "none" not in (request.values.get("prompt") or "").split():
         return redirect("/auth/sign-in?" + urlencode({"continue": request.full_path}))
+    if account is None:
+        # prompt=none: no page may be shown; the client gets login_required (Authlib's check).
+        try:
+            server.get_consent_grant(end_user=None)
+        except OAuth2Error as error:
+            if getattr(error, "redirect_uri", None):
+                return server.handle_error_response(None, error)
+            return _authorize_error_page(error)
+        return _authorize_error_page(OAuth2Error("login_required"))
     account.auth_time = session.get("auth_time")  # carried into the ID token
     try:
         grant = server.get_consent_grant(end_user=account)

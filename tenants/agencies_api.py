@@ -89,6 +89,33 @@ def _unique_name(name: str, exclude: uuid.UUID | None = None) -> None:
         )
 
 
+def _refuse_if_handling_programs(agency: Agency) -> None:
+    """An agency still handling active programs cannot go: referrals would have nowhere to go."""
+    from slrt.tenants.programs import Program
+
+    codes = list(
+        db.session.execute(
+            sa.select(Program.code)
+            .where(Program.agency_id == agency.id, Program.active.is_(True))
+            .order_by(Program.code)
+        ).scalars()
+    )
+    if codes:
+        listed = ", ".join(codes)
+        raise Problem(
+            409,
+            errors=[
+                {
+                    "field": "active",
+                    "message": f"{agency.name} masih menangani program aktif ({listed}); "
+                    "alihkan ke OPD lain terlebih dahulu.",
+                    "message_en": f"{agency.name} still handles active programs ({listed}); "
+                    "map them to another agency first.",
+                }
+            ],
+        )
+
+
 @blp.route("")
 @blp.arguments(AgencyQuerySchema, location="query")
 @blp.response(200, AgencySchema(many=True))
@@ -141,6 +168,8 @@ def patch_agency(data: dict, agency_id: uuid.UUID) -> Agency:
     if "name" in data:
         data["name"] = data["name"].strip()
         _unique_name(data["name"], exclude=agency.id)
+    if data.get("active") is False and agency.active:
+        _refuse_if_handling_programs(agency)
     apply_and_audit(agency, data, FIELDS, "agency.update")
     db.session.commit()
     return agency

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask import request
 from flask_smorest import Blueprint
 from marshmallow import fields
+from sqlalchemy import inspect
 
 from slrt.platform import db
 from slrt.platform.api import PlatformBlueprint, TenantBlueprint
@@ -56,9 +57,14 @@ class ConfigPlatformBlueprint(_LateEtagCheck, PlatformBlueprint):
 
 
 def check_if_match(blp: Blueprint, obj: Any, schema: Any) -> None:
-    """428 without If-Match, 412 when it does not match the current representation."""
+    """428 without If-Match, 412 when it does not match the current representation.
+
+    An ORM row is re-read FOR UPDATE first, so two updates sent with the same ETag cannot both
+    pass: the second waits, then sees the new state and gets 412."""
     if not request.if_match:
         raise Problem(428, PRECONDITION_REQUIRED)
+    if inspect(obj, raiseerr=False) is not None:
+        db.session.refresh(obj, with_for_update=True)
     blp.check_etag(obj, schema)
 
 

@@ -388,6 +388,10 @@ def update_national_program(program: NationalProgram, values: dict[str, Any]) ->
             # A district that set its own deadline keeps it; one on the default follows it.
             if local.deadline_days == old_deadline:
                 synced["deadline_days"] = program.deadline_days
+            # A program Kemensos withdraws stops everywhere; re-activation is each district's
+            # own decision (it enables the program again).
+            if not program.active:
+                synced["active"] = False
             update_program(local, synced)
             db.session.flush()
         count += 1

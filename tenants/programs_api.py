@@ -218,8 +218,9 @@ def create_program(data: dict) -> Program:
 @blp.route("/programs/national", methods=["POST"])
 @blp.arguments(EnableNationalSchema)
 @blp.response(201, ProgramSchema)
+@blp.alt_response(200, schema=ProgramSchema, description="Was enabled before: re-activated")
 @require(P.PROGRAMS_MANAGE)
-def enable_program(data: dict) -> Program:
+def enable_program(data: dict) -> Any:
     """Enable a program of the Kemensos catalog here, handled by a local agency. Enabling one
     that was disabled re-activates it (no duplicate)."""
     national = db.session.get(NationalProgram, data["national_program_id"])
@@ -235,9 +236,9 @@ def enable_program(data: dict) -> Program:
             ],
         )
     agency = resolve_agency_id(data["agency_id"])
-    program, _created = enable_national_program(national, agency)
+    program, created = enable_national_program(national, agency)
     db.session.commit()
-    return program
+    return program, 201 if created else 200
 
 
 @blp.route("/programs/<uuid:program_id>")

@@ -229,3 +229,61 @@ def patch_service_point(data: dict, service_point_id: uuid.UUID) -> ServicePoint
 
 
 PATH_LOOKUPS.update(service_point_id=access_service_point_by_id)
+
+
+class StaffSchema(Schema):
+    membership_id = fields.UUID(dump_only=True)
+    account_id = fields.UUID(dump_only=True)
+    name = Text(dump_only=True)
+    email = Text(dump_only=True)
+    role_key = Text(dump_only=True)
+    role_name = Text(dump_only=True)
+    scope_kind = Text(dump_only=True)
+    scope_codes = fields.List(Text(), dump_only=True)
+
+
+@blp.route("/<uuid:service_point_id>/staff")
+@blp.response(200, StaffSchema(many=True))
+@blp.paginate()
+@require(P.MEMBERS_READ)
+def list_staff(service_point_id: uuid.UUID, pagination_parameters) -> list[dict[str, Any]]:
+    """Who works here: for a Puskesos, the active members whose region scope is its village;
+    for the secretariat, the active members scoped to the whole district. By name."""
+    from slrt.auth.models import Account, Membership, MembershipStatus, Role
+
+    point = access_service_point_by_id(service_point_id)
+    stmt = (
+        sa.select(Membership, Account, Role)
+        .join(Account, Account.id == Membership.account_id)
+        .join(Role, sa.and_(Role.tenant_id == Membership.tenant_id, Role.id == Membership.role_id))
+        .where(Membership.status == MembershipStatus.active)
+    )
+    if point.kind == ServicePointKind.puskesos:
+        code = db.session.execute(
+            sa.select(Village.code).where(Village.id == point.village_id)
+        ).scalar_one()
+        stmt = stmt.where(
+            Membership.scope_kind == "village", sa.literal(code) == sa.any_(Membership.scope_codes)
+        )
+    else:
+        stmt = stmt.where(Membership.scope_kind == "district")
+    total = db.session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar()
+    pagination_parameters.item_count = total
+    rows = db.session.execute(
+        stmt.order_by(Account.name, Membership.id)
+        .offset(pagination_parameters.first_item)
+        .limit(pagination_parameters.page_size)
+    ).all()
+    return [
+        {
+            "membership_id": m.id,
+            "account_id": a.id,
+            "name": a.name,
+            "email": a.email,
+            "role_key": r.key,
+            "role_name": r.name,
+            "scope_kind": m.scope_kind,
+            "scope_codes": m.scope_codes,
+        }
+        for m, a, r in rows
+    ]

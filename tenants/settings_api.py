@@ -89,6 +89,7 @@ def get_profile() -> dict[str, Any]:
 def patch_profile(data: dict) -> dict[str, Any]:
     """Change letterhead fields (send If-Match); null restores a field's default."""
     tenant = _tenant()
+    db.session.refresh(tenant, with_for_update=True)
     check_if_match(blp, _profile(tenant), ProfileSchema)
     before = letterhead(tenant)
     stored = dict((tenant.settings or {}).get("letterhead") or {})

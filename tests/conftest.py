@@ -4,7 +4,10 @@ own ports), migrated to head; every test starts from empty tables."""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -16,8 +19,10 @@ pytest_plugins = ["tests.fixtures"]
 
 
 @pytest.fixture(scope="session")
-def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    root = tmp_path_factory.mktemp("slrt-services")
+def services() -> Iterator[dict[str, str]]:
+    # Not under pytest's basetemp: pytest prunes older basetemps, and a concurrent run (another
+    # checkout, another xdist worker) would delete this session's PostgreSQL data under it.
+    root = Path(tempfile.mkdtemp(prefix="slrt-test-"))
     pg = EmbeddedPostgres(root / "pg", free_port(), "test-superuser-pw")
     pg.start()
     redis = EmbeddedRedis(root / "redis", free_port(), "test-redis-pw")
@@ -46,6 +51,7 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
                 os.environ[key] = value
         redis.stop()
         pg.destroy()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -173,3 +173,46 @@ def test_profile_letterhead(client, parepare_admin) -> None:
     trail = client.get(f"{BASE}/audit-events?entity_type=tenant", headers=h).json
     assert trail[0]["action"] == "profile.update"
     assert trail[0]["after"]["address"] == "Jl. Bau Massepe No. 1"
+
+
+def test_service_point_staff_are_the_memberships_of_its_place(app, client, parepare) -> None:
+    from tests.fixtures import member
+
+    admin = member(app, parepare, "district_admin", email="admin@parepare.go.id")
+    h = admin.headers
+    village = client.get(f"{BASE}/villages?q=73.72.02.1001", headers=h).json[0]
+    puskesos = client.post(
+        f"{BASE}/service-points",
+        json={"kind": "puskesos", "name": "Puskesos Lompoe", "village_id": village["id"]},
+        headers=h,
+    ).json
+    secretariat = client.post(
+        f"{BASE}/service-points", json={"kind": "secretariat", "name": "Sekretariat"}, headers=h
+    ).json
+    member(
+        app,
+        parepare,
+        "puskesos_coordinator",
+        email="koordinator@parepare.go.id",
+        scope_kind="village",
+        scope_codes=["73.72.02.1001"],
+    )
+    member(
+        app,
+        parepare,
+        "facilitator",
+        email="fasilitator@parepare.go.id",
+        scope_kind="village",
+        scope_codes=["73.72.02.1002"],
+    )
+    staff = client.get(f"{BASE}/service-points/{puskesos['id']}/staff", headers=h).json
+    assert [(s["email"], s["role_key"]) for s in staff] == [
+        ("koordinator@parepare.go.id", "puskesos_coordinator")
+    ]
+    office = client.get(f"{BASE}/service-points/{secretariat['id']}/staff", headers=h).json
+    assert [s["email"] for s in office] == ["admin@parepare.go.id"]
+    facilitator = member(app, parepare, "facilitator")
+    denied = client.get(
+        f"{BASE}/service-points/{puskesos['id']}/staff", headers=facilitator.headers
+    )
+    assert denied.status_code == 403 and denied.json["missing_permission"] == "members.read"

@@ -184,7 +184,7 @@ def test_demo_users_are_printed_every_time_and_can_sign_in(app, live_server) -> 
         db.session.remove()
     text = "\n".join(lines)
     assert "\n".join(again) in text  # the same sign-in details on every later `slrt up`
-    people = dict(re.findall(r"^  (\S+@\S+)\s+(\S+)$", text, re.M))
+    people = dict(re.findall(r"^  (\S+@\S+[a-z])\s+(\S+)$", text, re.M))
     assert {
         "admin@kemensos.demo.slrt.id",
         "admin.kendal@demo.slrt.id",
@@ -195,6 +195,8 @@ def test_demo_users_are_printed_every_time_and_can_sign_in(app, live_server) -> 
         "fasilitator.parepare@demo.slrt.id",
     } == set(people)
     assert "client_id=slrt-demo-api" in text and "code_challenge_method=S256" in text
+    invitation = re.search(r"camat\.kendal@demo\.slrt\.id: (\S+)", text).group(1)
+    assert "Undangan ke Kabupaten Kendal" in requests.get(invitation, timeout=10).text
 
     # Each role sees its own scope on the district page.
     browser = Browser(live_server.url)
@@ -246,3 +248,67 @@ def test_demo_users_are_printed_every_time_and_can_sign_in(app, live_server) -> 
         timeout=10,
     )
     assert api.status_code == 200 and len(api.json()) == 3
+
+
+def test_kemensos_admin_disables_an_account(app, client, parepare, kemensos_admin) -> None:
+    user = member(app, parepare, "district_admin")
+    admin = member(app, parepare, "district_admin")
+    refused = client.get("/api/v1/accounts", headers=admin.headers)
+    assert refused.status_code == 403
+    found = client.get(
+        f"/api/v1/accounts?email={user.email.upper()}", headers=kemensos_admin.headers
+    )
+    assert [a["email"] for a in found.json] == [user.email]
+    url = f"/api/v1/accounts/{found.json[0]['id']}"
+    assert (
+        client.patch(url, json={"status": "disabled"}, headers=kemensos_admin.headers).status_code
+        == 428
+    )
+    tag = client.get(url, headers=kemensos_admin.headers).headers["ETag"]
+    off = client.patch(
+        url, json={"status": "disabled"}, headers={**kemensos_admin.headers, "If-Match": tag}
+    )
+    assert off.status_code == 200 and off.json["status"] == "disabled"
+    assert client.get("/api/v1/t/parepare/audit-events", headers=user.headers).status_code == 401
+    tag = client.get(url, headers=kemensos_admin.headers).headers["ETag"]
+    on = client.patch(
+        url, json={"status": "active"}, headers={**kemensos_admin.headers, "If-Match": tag}
+    )
+    assert on.status_code == 200
+    assert client.get("/api/v1/t/parepare/audit-events", headers=user.headers).status_code == 200
+    events = client.get("/api/v1/platform/audit-events", headers=kemensos_admin.headers)
+    assert {"account.disable", "account.enable"} <= {e["action"] for e in events.json}
+
+
+def test_change_password(app, parepare, live_server) -> None:
+    from tests.fixtures import set_password
+
+    user = set_password(app, member(app, parepare, "viewer"), "kata sandi yang lama")
+    browser = Browser(live_server.url)
+    browser.sign_in(user.email, "kata sandi yang lama")
+    page = browser.get("/auth/password")
+    wrong = browser.post_form(
+        page,
+        {
+            "current": "bukan ini sama sekali",
+            "password": "kata sandi yang baru",
+            "password2": "kata sandi yang baru",
+        },
+    )
+    assert wrong.status_code == 422 and "Kata sandi sekarang salah." in wrong.text
+    same_as_email = browser.post_form(
+        page, {"current": "kata sandi yang lama", "password": user.email, "password2": user.email}
+    )
+    assert "tidak boleh sama dengan alamat email" in same_as_email.text
+    done = browser.post_form(
+        page,
+        {
+            "current": "kata sandi yang lama",
+            "password": "kata sandi yang baru",
+            "password2": "kata sandi yang baru",
+        },
+    )
+    assert done.status_code == 200 and "Kata sandi diganti" in done.text
+    assert Browser(live_server.url).sign_in(user.email, "kata sandi yang lama").status_code == 401
+    ok = Browser(live_server.url).sign_in(user.email, "kata sandi yang baru")
+    assert ok.url.endswith("/t/parepare/")

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -41,7 +43,8 @@ def _get_json(url: str) -> tuple[int, object]:
 
 
 @pytest.mark.slow
-def test_slrt_up_serves_and_stops_cleanly(tmp_path: Path) -> None:
+def test_slrt_up_serves_and_stops_cleanly() -> None:
+    tmp_path = Path(tempfile.mkdtemp(prefix="slrt-up-test-"))  # outside pytest's pruned basetemp
     data = tmp_path / "var"
     port = free_port()
     env = {
@@ -75,8 +78,16 @@ def test_slrt_up_serves_and_stops_cleanly(tmp_path: Path) -> None:
         status, tenants = _get_json(base + "/api/v1/tenants")
         assert status == 200
         assert {t["slug"] for t in tenants} >= {"kendal", "parepare"}
+        # `slrt up` prints its banner after its own readiness check, a moment after ours.
+        banner = f"SLRT is running at http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while (
+            "Press Ctrl-C" not in (tmp_path / "up.log").read_text() and time.monotonic() < deadline
+        ):
+            time.sleep(0.3)
         output = (tmp_path / "up.log").read_text()
-        assert f"SLRT is running at http://127.0.0.1:{port}" in output
+        assert banner in output
+        assert "Sign in at" in output and "fasilitator.kendal@demo.slrt.id" in output
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -90,5 +101,5 @@ def test_slrt_up_serves_and_stops_cleanly(tmp_path: Path) -> None:
     while _processes_mentioning(str(data)) and time.monotonic() < deadline:
         time.sleep(0.3)
     assert _processes_mentioning(str(data)) == []
-    # A second run reuses the data directory: the demo is not loaded twice.
     assert (data / "pg" / "PG_VERSION").exists()
+    shutil.rmtree(tmp_path, ignore_errors=True)

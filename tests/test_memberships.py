@@ -7,7 +7,7 @@ import logging
 import re
 
 from slrt.platform import db
-from tests.fixtures import member
+from tests.fixtures import member, set_password
 
 BACUKIKI = "73.72.01"
 BACUKIKI_A, BACUKIKI_B = "73.72.01.1004", "73.72.01.1005"
@@ -189,6 +189,26 @@ def test_invitation_validation(app, client, parepare) -> None:
     )
     agency = invite({"email": "opd@b.id", "role": "agency_officer"})
     assert agency.status_code == 422 and agency.json["errors"][0]["field"] == "agency_id"
+    import uuid
+
+    missing = invite(
+        {"email": "opd@b.id", "role": "agency_officer", "agency_id": str(uuid.uuid4())}
+    )
+    assert missing.json["errors"][0]["message_en"] == "No such agency in this district."
+    with app.app_context():
+        from slrt.platform.tenancy import tenant_context
+        from slrt.tenants.agencies import Agency
+
+        with tenant_context(parepare.ref()):
+            agency = Agency(name="Dinas Kesehatan", kind="dinas")
+            db.session.add(agency)
+            db.session.commit()
+            agency_id = str(agency.id)
+        db.session.remove()
+    ok = invite({"email": "opd@b.id", "role": "agency_officer", "agency_id": agency_id})
+    assert ok.status_code == 201 and ok.json["agency_id"] == agency_id
+    not_opd = invite({"email": "v@b.id", "role": "viewer", "agency_id": agency_id})
+    assert not_opd.json["errors"][0]["message_en"] == "Only agency officers are bound to an agency."
     nothing = invite({"role": "viewer"})
     assert nothing.status_code == 422
     # Supervisors lack members.manage.
@@ -237,3 +257,32 @@ def test_roles_custom_and_builtin(app, client, parepare) -> None:
     assert client.delete(helper_url, headers={**admin.headers, "If-Match": tag}).status_code == 409
     events = client.get("/api/v1/t/parepare/audit-events?kind=config", headers=admin.headers).json
     assert {"role.create", "role.update", "role.delete"} <= {e["action"] for e in events}
+
+
+def test_invitation_for_existing_account_is_accepted_after_sign_in(
+    app, client, parepare, kendal, monkeypatch
+) -> None:
+    monkeypatch.setenv("SLRT_PUBLIC_URL", "http://localhost")
+    admin = member(app, parepare, "district_admin")
+    someone = set_password(app, member(app, kendal, "viewer"), PASSWORD)
+    resp = client.post(
+        "/api/v1/t/parepare/invitations",
+        json={"email": someone.email, "role": "viewer"},
+        headers=admin.headers,
+    )
+    path = resp.json["link"].removeprefix("http://localhost")
+    page = client.get(path).get_data(as_text=True)
+    assert "Sudah ada akun untuk" in page and "Buat akun" not in page
+    # Sign in, come back to the invitation, accept.
+    signin = client.get(f"/auth/sign-in?continue={path}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', signin).group(1)
+    back = client.post(
+        "/auth/sign-in",
+        data={"csrf_token": token, "continue": path, "email": someone.email, "password": PASSWORD},
+        follow_redirects=True,
+    )
+    assert back.request.path == path and "Terima undangan" in back.get_data(as_text=True)
+    done = client.post(path, data={"csrf_token": token, "action": "accept"}, follow_redirects=True)
+    assert done.request.path == "/t/parepare/" and "Pemantau" in done.get_data(as_text=True)
+    html = client.get("/auth/choose").get_data(as_text=True)
+    assert 'href="/t/parepare/"' in html and 'href="/t/kendal/"' in html

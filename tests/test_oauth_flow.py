@@ -410,3 +410,9 @@ def test_consent_denied_returns_access_denied(app, parepare, live_server, api_cl
     # Nothing was remembered: the next request asks again.
     url, _ = authorize_url(base)
     assert "Izinkan Aplikasi Uji?" in browser.get(url).text
+
+
+def test_prompt_none_without_session_answers_login_required(app, live_server, api_client) -> None:
+    url, _ = authorize_url(live_server.url, prompt="none")
+    params = redirect_params(requests.get(url, allow_redirects=False, timeout=10))
+    assert params["error"] == "login_required" and params["state"] == "st-123"

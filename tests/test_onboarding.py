@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from slrt.platform import db
@@ -227,3 +228,24 @@ def test_platform_audit_lists_kemensos_actions(client, parepare, kemensos_admin)
     assert [e["action"] for e in events] == ["tenant.suspend", "tenant.onboard"]
     assert events[0]["actor_label"] == "admin@kemensos.go.id" and events[0]["note"] == "Pemeriksaan"
     assert client.get("/api/v1/platform/audit-events").status_code == 401
+
+
+@pytest.mark.slow
+def test_cli_all_onboards_every_district_once(app) -> None:
+    from slrt.platform.tenancy import platform_bypass
+
+    runner = app.test_cli_runner()
+    result = runner.invoke(tenants_cli, args=["create", "--all"])
+    assert result.exit_code == 0, result.output
+    assert "514 created, 0 already there, 0 refused" in result.output
+    again = runner.invoke(tenants_cli, args=["create", "--all"])
+    assert "0 created, 514 already there, 0 refused" in again.output
+    with app.app_context(), platform_bypass("test: count onboarded regions"):
+        counts = [
+            db.session.execute(sa.select(sa.func.count()).select_from(model)).scalar()
+            for model in (Tenant, Kecamatan, Village)
+        ]
+        db.session.remove()
+    assert counts == [514, 7285, 83762]
+    usage = runner.invoke(tenants_cli, args=["create", "--all", "73.72"])
+    assert usage.exit_code == 2

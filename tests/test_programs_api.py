@@ -85,7 +85,7 @@ def test_enable_national_programs_mapped_to_agencies(
         json={"national_program_id": catalog["PKH"]["id"], "agency_id": dinkes},
         headers=h,
     )
-    assert again.status_code == 201 and again.json["version"] == 2
+    assert again.status_code == 200 and again.json["version"] == 2
     assert len(client.get(f"{BASE}/programs", headers=h).json) == 3
     # Only an agency of this district can be mapped (here: an id that is no agency).
     bad = client.post(
@@ -96,6 +96,13 @@ def test_enable_national_programs_mapped_to_agencies(
     assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "agency_id"
     trail = client.get(f"{BASE}/audit-events?entity_type=program", headers=h).json
     assert [e["action"] for e in trail].count("program.enable") == 3
+    # An agency still handling active programs cannot be deactivated.
+    url = f"{BASE}/agencies/{dinkes}"
+    etag = client.get(url, headers=h).headers["ETag"]
+    busy = client.patch(url, json={"active": False}, headers={**h, "If-Match": etag})
+    assert busy.status_code == 409
+    assert "(PBI-JK, PKH)" in busy.json["errors"][0]["message"]
+    assert client.get(url, headers=h).json["active"] is True
 
 
 def test_local_program_rule_is_validated_with_position(
@@ -272,6 +279,17 @@ def test_national_change_reaches_districts_with_new_versions(
     assert [(v["version"], v["national_version"]) for v in versions] == [(2, 2), (1, 1)]
     bad = _patch(client, url, {"rule_text": "desil <== 3"}, kemensos_admin.headers)
     assert bad.status_code == 422 and bad.json["errors"][0]["column"] == 9
+    # Withdrawn nationally: stops in every district, which can no longer enable it.
+    assert _patch(client, url, {"active": False}, kemensos_admin.headers).status_code == 200
+    assert client.get("/api/v1/t/kendal/programs?active=true", headers=kend.headers).json == []
+    offered = client.get("/api/v1/t/kendal/national-programs", headers=kend.headers).json
+    assert {p["code"] for p in offered} == {"PKH", "PBI-JK", "PIP", "RTLH", "ATENSI"}
+    refused = client.post(
+        "/api/v1/t/kendal/programs/national",
+        json={"national_program_id": bpnt_id, "agency_id": kend_bpnt["agency_id"]},
+        headers=kend.headers,
+    )
+    assert refused.status_code == 409 and "BPNT" in refused.json["detail"]
 
 
 def test_catalog_is_kemensos_only(client, parepare_admin, kemensos_admin, national_catalog) -> None:

@@ -229,3 +229,28 @@ def test_region_helpers_resolve_codes(app, kendal) -> None:
         assert err.value.code == 422 and err.value.errors[0]["field"] == "village"
         assert "tidak ada di Kabupaten Kendal" in err.value.errors[0]["message"]
         db.session.remove()
+
+
+def test_two_updates_with_one_etag_cannot_both_win(app, client, kendal_admin) -> None:
+    """The second writer waits for the first (row lock) and then gets 412, never a lost update."""
+    import threading
+
+    h = kendal_admin.headers
+    village = _village(client, "33.24.01.2005", h)
+    url = f"{BASE}/villages/{village['id']}"
+    etag = client.get(url, headers=h).headers["ETag"]
+    results: list[int] = []
+
+    def write(name: str) -> None:
+        with app.test_client() as own:
+            resp = own.patch(url, json={"name": name}, headers={**h, "If-Match": etag})
+            results.append(resp.status_code)
+
+    threads = [threading.Thread(target=write, args=(f"Nama {i}",)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [200, 412]
+    trail = client.get(f"{BASE}/audit-events?entity_id={village['id']}", headers=h).json
+    assert len(trail) == 1

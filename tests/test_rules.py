@@ -177,3 +177,50 @@ def test_evaluation_matches_plain_python(facts: dict) -> None:
         and (cmp(facts["age"], lambda v: v >= 60) or cmp(facts["sex"], lambda v: v == "P"))
     )
     assert evaluate(ast, facts).eligible is expected
+
+
+_tokens = st.sampled_from(
+    [
+        *FIELDS,
+        "and",
+        "or",
+        "not",
+        "in",
+        "(",
+        ")",
+        "[",
+        "]",
+        ",",
+        "<=",
+        ">=",
+        "==",
+        "!=",
+        "<",
+        ">",
+        "=",
+        "1",
+        "4",
+        "60",
+        '"P"',
+        '"desa"',
+        "true",
+        "false",
+        "\n",
+        "~",
+        "@",
+        "'x",
+        "x",
+    ]
+)
+
+
+@given(st.lists(_tokens, max_size=12).map(" ".join) | st.text(max_size=40))
+def test_any_input_is_parsed_or_refused_with_a_position(text: str) -> None:
+    try:
+        ast = parse_rule(text)
+    except RuleError as err:
+        for error in err.errors():
+            assert error["line"] >= 1 and error["column"] >= 1
+            assert error["message"].startswith(f"Baris {error['line']}, kolom {error['column']}")
+        return
+    evaluate(ast, {})  # whatever parsed also evaluates, with every fact unknown

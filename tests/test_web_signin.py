@@ -162,3 +162,15 @@ def test_provider_logout_without_hint_asks_first(app, web, parepare) -> None:
     done = web.post("/oauth/logout", data={"csrf_token": csrf(html)})
     assert done.status_code == 200 and "Anda sudah keluar" in done.get_data(as_text=True)
     assert web.get("/t/parepare/").status_code == 302
+
+
+def test_no_federation_button_without_configuration(app, web, monkeypatch) -> None:
+    monkeypatch.delenv("SLRT_OIDC_ISSUER", raising=False)
+    page = web.get("/auth/sign-in").get_data(as_text=True)
+    assert "Masuk dengan" not in page
+    assert web.get("/auth/federated/start").status_code == 404
+    monkeypatch.setenv("SLRT_OIDC_ISSUER", "http://127.0.0.1:9")  # configured but unreachable
+    monkeypatch.setenv("SLRT_OIDC_CLIENT_ID", "x")
+    assert "Masuk dengan SSO Kemensos" in web.get("/auth/sign-in").get_data(as_text=True)
+    down = web.get("/auth/federated/start")
+    assert down.status_code == 502 and "tidak dapat dihubungi" in down.get_data(as_text=True)

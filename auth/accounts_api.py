@@ -1,0 +1,130 @@
+"""Accounts, managed by Kemensos admins: /api/v1/accounts (find, disable, re-enable).
+
+Disabling takes effect on the account's next request (the policy checks the account on every
+request) and revokes its refresh tokens, so no client can mint new access tokens for it."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from marshmallow import fields, validate
+
+from slrt.auth.models import Account
+from slrt.auth.oauth_models import RefreshToken, utcnow
+from slrt.auth.permissions import PP
+from slrt.auth.policy import current_principal, require
+from slrt.platform import db
+from slrt.platform.api import PlatformBlueprint, Schema
+from slrt.platform.audit import AuditKind, record_platform
+from slrt.platform.errors import Msg, Problem
+
+blp = PlatformBlueprint("accounts", __name__, "/accounts", description="Accounts (global)")
+
+
+class AccountSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    name = fields.String(dump_only=True)
+    email = fields.String(dump_only=True)
+    email_verified = fields.Boolean(dump_only=True)
+    phone = fields.String(dump_only=True, allow_none=True)
+    status = fields.String(dump_only=True)
+    totp_enabled = fields.Boolean(dump_only=True)
+    last_login_at = fields.DateTime(dump_only=True, allow_none=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class AccountQuerySchema(Schema):
+    email = fields.String(metadata={"description": "exact email (case-insensitive)"})
+    status = fields.String(validate=validate.OneOf(["active", "disabled"]))
+
+
+class AccountUpdateSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(["active", "disabled"]))
+
+
+def _dump(account: Account) -> dict:
+    return {
+        "id": account.id,
+        "name": account.name,
+        "email": account.email,
+        "email_verified": account.email_verified,
+        "phone": account.phone,
+        "status": account.status,
+        "totp_enabled": bool(account.totp_secret),
+        "last_login_at": account.last_login_at,
+        "updated_at": account.updated_at,
+    }
+
+
+def access_account_by_id(account_id: uuid.UUID) -> Account:
+    account = db.session.get(Account, account_id)
+    if account is None:
+        raise Problem(404, Msg("Akun tidak ditemukan.", "Account not found."))
+    return account
+
+
+@blp.route("")
+@blp.arguments(AccountQuerySchema, location="query")
+@blp.response(200, AccountSchema(many=True))
+@blp.paginate()
+@require(PP.ACCOUNTS_MANAGE)
+def list_accounts(query: dict, pagination_parameters) -> list[dict]:
+    """Accounts by name; filter by exact email or status."""
+    stmt = sa.select(Account)
+    if query.get("email"):
+        stmt = stmt.where(Account.email == query["email"].strip().lower())
+    if query.get("status"):
+        stmt = stmt.where(Account.status == query["status"])
+    total = db.session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar()
+    pagination_parameters.item_count = total
+    rows = db.session.execute(
+        stmt.order_by(Account.name, Account.id)
+        .offset(pagination_parameters.first_item)
+        .limit(pagination_parameters.page_size)
+    ).scalars()
+    return [_dump(a) for a in rows]
+
+
+@blp.route("/<uuid:account_id>")
+@blp.etag
+@blp.response(200, AccountSchema)
+@require(PP.ACCOUNTS_MANAGE)
+def get_account(account_id: uuid.UUID) -> dict:
+    """One account."""
+    return _dump(access_account_by_id(account_id))
+
+
+@blp.route("/<uuid:account_id>", methods=["PATCH"])
+@blp.etag
+@blp.arguments(AccountUpdateSchema)
+@blp.response(200, AccountSchema)
+@require(PP.ACCOUNTS_MANAGE)
+def update_account(data: dict, account_id: uuid.UUID) -> dict:
+    """Disable or re-enable an account (If-Match required)."""
+    account = access_account_by_id(account_id)
+    db.session.refresh(account, with_for_update=True)  # two writers with one ETag: 200 and 412
+    blp.check_etag(_dump(account), AccountSchema)
+    if account.id == current_principal().account_id and data["status"] == "disabled":
+        raise Problem(
+            409, Msg("Anda tidak dapat menonaktifkan akun sendiri.", "You cannot disable yourself.")
+        )
+    before = account.status
+    account.status = data["status"]
+    if data["status"] == "disabled":
+        db.session.execute(
+            sa.update(RefreshToken)
+            .where(RefreshToken.account_id == account.id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+    if before != account.status:
+        record_platform(
+            AuditKind.security,
+            "account.disable" if account.status == "disabled" else "account.enable",
+            "account",
+            account.id,
+            before={"status": before},
+            after={"status": account.status},
+        )
+    db.session.commit()
+    return _dump(account)
