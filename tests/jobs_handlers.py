@@ -115,3 +115,10 @@ def hold_once(ctx) -> dict:
     ctx.save_file("part-1", "text/plain", b"1")
     ctx.progress(2, 2, counts={"written": ctx.counts["written"] + 1})
     return {"files": 2}
+
+
+@job_handler("test.slow", max_attempts=1)
+def slow(ctx) -> dict:
+    ctx.progress(1, 2, "started")
+    time.sleep(float(ctx.params["seconds"]))
+    return {}

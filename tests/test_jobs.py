@@ -483,3 +483,26 @@ def test_held_job_pauses_visibly_and_resumes_with_nothing_lost(app, parepare) ->
     done = job_row(app, parepare, job_id)
     assert done.status == "succeeded"
     assert done.counts == {"written": 2} and done.result == {"files": 2}
+
+
+def test_killed_job_without_retries_left_is_failed_with_an_explanation(
+    services, app, client, parepare, parepare_admin
+) -> None:
+    from slrt.platform.jobs_scheduler import tick
+
+    job_id = ask(app, parepare, "test.slow", {"seconds": 120})
+    worker = _worker_process(services)
+    try:
+        _wait_for(lambda: job_row(app, parepare, job_id).progress_done == 1, 60)
+    finally:
+        _kill_tree(worker)
+
+    def scheduler_round() -> None:
+        with app.app_context():
+            tick()
+
+    _wait_for(lambda: job_row(app, parepare, job_id).status == "failed", 60, 0.5, scheduler_round)
+    body = client.get("/api/v1/t/parepare/jobs?status=failed", headers=parepare_admin.headers)
+    [job] = body.get_json()
+    assert job["id"] == str(job_id)
+    assert "The worker stopped mid-job and every retry was used." in job["error_summary"]
