@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, g, request
 from flask_babel import Babel
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from slrt.platform import db, errors
 from slrt.platform.api import init_api
@@ -52,6 +53,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     if overrides:
         app.config.update(overrides)
+    proxies = int(setting("SLRT_TRUSTED_PROXIES") or 0)
+    if proxies > 0:
+        # Behind nginx or a load balancer every client shares the proxy's address; trusting a
+        # fixed number of hops (never more) keeps rate limits and audit addresses per person.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     db.init_engine(app.config["DATABASE_URL"])
     Babel(app, locale_selector=select_locale)
     errors.init_app(app)

@@ -27,6 +27,12 @@ API_BLUEPRINTS: list[str] = [
     "slrt.auth.members_api:roles_blp",
     "slrt.auth.clients_api:blp",
     "slrt.auth.accounts_api:blp",
+    "slrt.tenants.registry_api:blp",
+    "slrt.tenants.nik_signal_api:blp",
+    "slrt.tenants.cases_api:blp",
+    "slrt.tenants.referrals_api:blp",
+    "slrt.tenants.public_api:blp",
+    "slrt.tenants.proposals_api:blp",
 ]
 
 # Plain Flask blueprints: health checks, OAuth endpoints, web pages.
@@ -38,6 +44,7 @@ WEB_BLUEPRINTS: list[str] = [
     "slrt.auth.web:bp",
     "slrt.auth.invitations:bp",
     "slrt.auth.federation:bp",
+    "slrt.tenants.public_web:bp",
 ]
 
 

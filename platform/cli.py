@@ -19,6 +19,7 @@ COMMAND_GROUPS: list[str] = [
     "slrt.auth.cli:accounts",
     "slrt.auth.cli:clients",
     "slrt.auth.cli:keys",
+    "slrt.tenants.flow_cli:flow",
 ]
 
 

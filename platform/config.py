@@ -122,6 +122,11 @@ SETTINGS: list[Setting] = [
         "1: session cookies carry the Secure flag. Default: on when SLRT_PUBLIC_URL is https.",
     ),
     Setting("SLRT_LOG_LEVEL", "INFO", "Python log level."),
+    Setting(
+        "SLRT_TRUSTED_PROXIES",
+        "0",
+        "How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host. Client addresses (audit, sign-in throttling, public rate limits) are taken from those headers only when this is above 0.",
+    ),
 ]
 
 _BY_NAME = {s.name: s for s in SETTINGS}

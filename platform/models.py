@@ -21,6 +21,12 @@ MODEL_MODULES: list[str] = [
     "slrt.tenants.lokus",
     "slrt.auth.oauth_models",
     "slrt.auth.invitation_models",
+    "slrt.tenants.registry",
+    "slrt.tenants.sequences",
+    "slrt.tenants.cases",
+    "slrt.tenants.workflow",
+    "slrt.tenants.letters",
+    "slrt.tenants.proposals",
 ]
 
 for _module in MODEL_MODULES:

@@ -19,6 +19,8 @@ LETTERHEAD_KEYS = (
     "head_name",  # who signs by default (the manager signs referral letters)
     "head_title",
     "head_nip",
+    "letter_code",  # archive classification opening a referral letter's number: "400.9"
+    "letter_unit",  # unit code inside the number: 400.9/0001/SLRT/2026
 )
 
 
@@ -35,6 +37,8 @@ def defaults(tenant: Tenant) -> dict[str, Any]:
         "head_name": None,
         "head_title": "Kepala Dinas Sosial",
         "head_nip": None,
+        "letter_code": "400.9",
+        "letter_unit": "SLRT",
     }
 
 

@@ -41,6 +41,19 @@ class LetterheadSchema(Schema):
         validate=validate.Regexp(r"^[0-9]{18}$", error="NIP terdiri dari 18 angka."),
         allow_none=True,
     )
+    # The codes in a referral letter's number (slrt.tenants.letters): 400.9/0001/SLRT/2026.
+    letter_code = Text(
+        validate=validate.Regexp(
+            r"^[0-9A-Za-z.\-]{1,20}$", error="String does not match expected pattern."
+        ),
+        allow_none=True,
+    )
+    letter_unit = Text(
+        validate=validate.Regexp(
+            r"^[0-9A-Za-z.\-]{1,20}$", error="String does not match expected pattern."
+        ),
+        allow_none=True,
+    )
 
 
 class ProfileSchema(Schema):

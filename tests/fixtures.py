@@ -247,3 +247,19 @@ def pkce_pair() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
     return verifier, challenge.rstrip(b"=").decode()
+
+
+# --- the service flow (issue 5) -----------------------------------------------------------------
+
+
+def flow_catalog(app, tenant: Tenant) -> dict[str, uuid.UUID]:
+    """Two agencies and two national programs enabled in `tenant`: PBI-JK (Dinas Kesehatan) and
+    BPNT (Dinas Sosial), as in the demo. Returns their ids by key: dinkes, dinsos, pbi, bpnt."""
+    from slrt.platform.tenancy import tenant_context
+    from slrt.tenants.flow_demo import ensure_catalog
+
+    with app.app_context(), tenant_context(tenant.ref()):
+        ids = ensure_catalog()
+        db.session.commit()
+        db.session.remove()
+        return ids

@@ -210,3 +210,26 @@ def test_audit_table_is_append_only_for_app_role(services, app, parepare) -> Non
                 else:
                     raise AssertionError(f"{statement} was allowed")
         db.session.remove()
+
+
+def test_trusted_proxy_setting_decides_the_client_address(services, monkeypatch) -> None:
+    from flask import request
+
+    from slrt.platform.app import create_app
+
+    seen = {}
+    for proxies in ("0", "1"):
+        monkeypatch.setenv("SLRT_TRUSTED_PROXIES", proxies)
+        app = create_app({"TESTING": True})
+
+        @app.get("/_probe_addr")
+        def _probe() -> str:
+            return request.remote_addr or ""
+
+        resp = app.test_client().get(
+            "/_probe_addr",
+            headers={"X-Forwarded-For": "203.0.113.7"},
+            environ_base={"REMOTE_ADDR": "10.0.0.1"},
+        )
+        seen[proxies] = resp.get_data(as_text=True)
+    assert seen == {"0": "10.0.0.1", "1": "203.0.113.7"}

@@ -31,6 +31,8 @@ PLATFORM_TABLES = {
     "oauth_authorization_codes",
     "oauth_refresh_tokens",
     "oauth_consents",
+    # keyed NIK hash x district only (no NIK, no name): the cross-district signal for Kemensos
+    "nik_registrations",
 }
 
 TENANT_TABLES = sorted(t.name for t in metadata.sorted_tables if is_tenant_table(t))
