@@ -41,6 +41,7 @@ from slrt.platform.tenancy import current_tenant
 # Modules defining job handlers; imported by the worker before it runs any job.
 JOB_HANDLER_MODULES: list[str] = [
     "slrt.platform.jobs_builtin",
+    "slrt.tenants.registry_jobs",
 ]
 
 
