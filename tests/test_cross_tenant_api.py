@@ -27,9 +27,7 @@ WRITE = {"post", "put", "patch", "delete"}
 
 # Tenant tables the demo may leave empty, with the reason. Everything else must have demo rows in
 # Kendal so that its ids are tried against Parepare's routes.
-NO_DEMO_ROWS: dict[str, str] = {
-    "job_files": "files exist once a worker has run a job; the probe tries job ids via `jobs`",
-}
+NO_DEMO_ROWS: dict[str, str] = {}
 PARAM = re.compile(r"{([^}]+)}")
 
 
