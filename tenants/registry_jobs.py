@@ -13,7 +13,6 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from uuid6 import uuid7
 
 from slrt.platform import db
@@ -28,7 +27,7 @@ from slrt.platform.tenancy import current_tenant
 from slrt.tenants.cases import Case, Referral
 from slrt.tenants.nik import kk_problems, nik_hash, nik_problems, parse_nik
 from slrt.tenants.regions import Village
-from slrt.tenants.registry import Household, NikRegistration, Person, Relation
+from slrt.tenants.registry import Household, Person, Relation
 
 RELATIONS = {r.value.replace("_", " "): r.value for r in Relation} | {
     r.value: r.value for r in Relation
@@ -130,105 +129,137 @@ def registry_sheet(villages: set[str], scope: dict[str, Any]) -> Sheet:
     )
 
 
+# One statement per table whatever the batch size: the batch travels as one array per column
+# (unnest), so the SQL is compiled once and PostgreSQL does the upsert set-wise.
+UPSERT_HOUSEHOLDS = sa.text(
+    """
+    INSERT INTO households (tenant_id, id, kk_number, village_code, address, dtks_status)
+    SELECT :tenant_id, h.id, h.kk, h.village, h.address, 'unknown'
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:kks AS text[]), CAST(:villages AS text[]),
+                CAST(:addresses AS text[])) AS h(id, kk, village, address)
+    ON CONFLICT ON CONSTRAINT uq_households_tenant_kk DO UPDATE
+       SET village_code = EXCLUDED.village_code,
+           address = COALESCE(EXCLUDED.address, households.address),
+           updated_at = now()
+     WHERE (households.village_code, households.address)
+           IS DISTINCT FROM (EXCLUDED.village_code, COALESCE(EXCLUDED.address, households.address))
+    RETURNING (xmax = 0)
+    """
+)
+PERSON_FIELDS = (
+    "household_id",
+    "name",
+    "sex",
+    "birth_place",
+    "birth_date",
+    "relation",
+    "has_disability",
+    "phone",
+    "village_code",
+)
+UPSERT_PERSONS = sa.text(
+    f"""
+    INSERT INTO persons (tenant_id, id, household_id, nik, name, sex, birth_place, birth_date,
+                         relation, has_disability, phone, village_code)
+    SELECT :tenant_id, p.id, h.id, p.nik, p.name, p.sex, p.birth_place, p.birth_date,
+           p.relation, p.has_disability, p.phone, p.village
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:kks AS text[]), CAST(:niks AS text[]),
+                CAST(:names AS text[]), CAST(:sexes AS text[]), CAST(:places AS text[]),
+                CAST(:births AS date[]), CAST(:relations AS text[]),
+                CAST(:disabilities AS boolean[]), CAST(:phones AS text[]),
+                CAST(:villages AS text[]))
+         AS p(id, kk, nik, name, sex, birth_place, birth_date, relation, has_disability, phone,
+              village)
+    JOIN households h ON h.tenant_id = :tenant_id AND h.kk_number = p.kk
+    ON CONFLICT ON CONSTRAINT uq_persons_tenant_nik DO UPDATE
+       SET {", ".join(f"{f} = EXCLUDED.{f}" for f in PERSON_FIELDS)}, updated_at = now()
+     WHERE persons.erased_at IS NULL
+       AND ({", ".join(f"persons.{f}" for f in PERSON_FIELDS)})
+           IS DISTINCT FROM ({", ".join(f"EXCLUDED.{f}" for f in PERSON_FIELDS)})
+    RETURNING (xmax = 0)
+    """  # noqa: S608 (composed from the constant PERSON_FIELDS only)
+)
+REGISTER_NIKS = sa.text(
+    """
+    INSERT INTO nik_registrations (nik_hash, tenant_ref, district_code)
+    SELECT unnest(CAST(:hashes AS text[])), :tenant_id, :district_code
+    ON CONFLICT DO NOTHING
+    """
+)
+
+
 def upsert_batch(batch: list[tuple[int, dict[str, Any]]]) -> dict[str, int]:
-    """Households by KK and persons by NIK, in three statements per batch; returns counts."""
-    tenant_id = current_tenant().id
+    """Households by KK and persons by NIK, three statements per batch; returns counts.
+    Within a batch (as across batches) the last row of a KK or a NIK wins."""
+    tenant = current_tenant()
     households: dict[str, dict[str, Any]] = {}
     persons: dict[str, dict[str, Any]] = {}
-    for _, v in batch:  # within a batch the last row of a KK / NIK wins, as across batches
-        households[v["no_kk"]] = {
-            "tenant_id": tenant_id,
-            "id": uuid7(),
-            "kk_number": v["no_kk"],
-            "village_code": v["kode_desa"],
-            "address": v.get("alamat") or None,
-        }
+    for _, v in batch:
+        households[v["no_kk"]] = {"village": v["kode_desa"], "address": v.get("alamat") or None}
         parts = parse_nik(v["nik"])
         persons[v["nik"]] = {
-            "tenant_id": tenant_id,
-            "id": uuid7(),
             "kk": v["no_kk"],
-            "nik": v["nik"],
             "name": v["nama"],
             "sex": v.get("jenis_kelamin") or (parts.sex if parts else None),
-            "birth_place": v.get("tempat_lahir") or None,
-            "birth_date": v.get("tanggal_lahir") or (parts.birth_date if parts else None),
+            "place": v.get("tempat_lahir") or None,
+            "birth": v.get("tanggal_lahir") or (parts.birth_date if parts else None),
             "relation": v.get("hubungan"),
-            "has_disability": bool(v.get("disabilitas")),
+            "disability": bool(v.get("disabilitas")),
             "phone": v.get("telepon") or None,
-            "village_code": v["kode_desa"],
+            "village": v["kode_desa"],
         }
-    h = Household.__table__
-    stmt = insert(h).values(list(households.values()))
-    stmt = stmt.on_conflict_do_update(
-        constraint="uq_households_tenant_kk",
-        set_={
-            "village_code": stmt.excluded.village_code,
-            "address": sa.func.coalesce(stmt.excluded.address, h.c.address),
-            "updated_at": sa.func.now(),
-        },
-        where=sa.tuple_(h.c.village_code, h.c.address).is_distinct_from(
-            sa.tuple_(
-                stmt.excluded.village_code, sa.func.coalesce(stmt.excluded.address, h.c.address)
-            )
-        ),
-    ).returning(sa.literal_column("xmax = 0").label("inserted"))
-    changed = db.session.execute(stmt).scalars().all()
-    kk_ids = dict(
+    changed_households = (
         db.session.execute(
-            sa.select(h.c.kk_number, h.c.id).where(
-                h.c.tenant_id == tenant_id, h.c.kk_number.in_(list(households))
-            )
-        ).all()
-    )
-    p = Person.__table__
-    rows = []
-    for values in persons.values():
-        row = dict(values)
-        row["household_id"] = kk_ids[row.pop("kk")]
-        rows.append(row)
-    pstmt = insert(p).values(rows)
-    fields = (
-        "household_id",
-        "name",
-        "sex",
-        "birth_place",
-        "birth_date",
-        "relation",
-        "has_disability",
-        "phone",
-        "village_code",
-    )
-    pstmt = pstmt.on_conflict_do_update(
-        constraint="uq_persons_tenant_nik",
-        set_={**{f: pstmt.excluded[f] for f in fields}, "updated_at": sa.func.now()},
-        where=sa.and_(
-            p.c.erased_at.is_(None),
-            sa.tuple_(*(p.c[f] for f in fields)).is_distinct_from(
-                sa.tuple_(*(pstmt.excluded[f] for f in fields))
-            ),
-        ),
-    ).returning(sa.literal_column("xmax = 0").label("inserted"))
-    person_changes = db.session.execute(pstmt).scalars().all()
-    tenant = current_tenant()
-    db.session.execute(
-        insert(NikRegistration)
-        .values(
-            [
-                {"nik_hash": nik_hash(nik), "tenant_ref": tenant.id, "district_code": tenant.code}
-                for nik in persons
-            ]
+            UPSERT_HOUSEHOLDS,
+            {
+                "tenant_id": tenant.id,
+                "ids": [uuid7() for _ in households],
+                "kks": list(households),
+                "villages": [h["village"] for h in households.values()],
+                "addresses": [h["address"] for h in households.values()],
+            },
         )
-        .on_conflict_do_nothing()
+        .scalars()
+        .all()
     )
-    inserted = sum(1 for x in person_changes if x)
-    updated = len(person_changes) - inserted
+    rows = list(persons.values())
+    changed_persons = (
+        db.session.execute(
+            UPSERT_PERSONS,
+            {
+                "tenant_id": tenant.id,
+                "ids": [uuid7() for _ in rows],
+                "kks": [r["kk"] for r in rows],
+                "niks": list(persons),
+                "names": [r["name"] for r in rows],
+                "sexes": [r["sex"] for r in rows],
+                "places": [r["place"] for r in rows],
+                "births": [r["birth"] for r in rows],
+                "relations": [r["relation"] for r in rows],
+                "disabilities": [r["disability"] for r in rows],
+                "phones": [r["phone"] for r in rows],
+                "villages": [r["village"] for r in rows],
+            },
+        )
+        .scalars()
+        .all()
+    )
+    db.session.execute(
+        REGISTER_NIKS,
+        {
+            "hashes": [nik_hash(nik) for nik in persons],
+            "tenant_id": tenant.id,
+            "district_code": tenant.code,
+        },
+    )
+    inserted = sum(1 for x in changed_persons if x)
+    updated = len(changed_persons) - inserted
     return {
         "persons_inserted": inserted,
         "persons_updated": updated,
         "persons_unchanged": len(batch) - inserted - updated,
-        "households_inserted": sum(1 for x in changed if x),
-        "households_updated": sum(1 for x in changed if not x),
+        "households_inserted": sum(1 for x in changed_households if x),
+        "households_updated": sum(1 for x in changed_households if not x),
     }
 
 
