@@ -265,6 +265,11 @@ def _generate_csv(path: Path, n: int, villages: list[str]) -> None:
 
 
 def _peak_rss_mb() -> float:
+    """This process's own peak resident memory (VmHWM; ru_maxrss would include the parent's
+    peak, inherited across fork and exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
