@@ -44,6 +44,14 @@ from slrt.platform.tenant import NOT_FOUND, Tenant, access_tenant_by_slug
 
 bp = Blueprint("web_auth", __name__, template_folder="templates")
 
+
+@bp.after_request
+def _not_stored(response):
+    # Signed-in pages must not come back from the browser's cache (back button) after sign-out.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 # What a role's permissions open on the district page (permission, Indonesian, English).
 SECTIONS: list[tuple[str, str, str]] = [
     (P.REGISTRY_READ, "Registri warga", "Resident registry"),

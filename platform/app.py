@@ -70,6 +70,29 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         leave_tenant()
         g.pop("tenant", None)
 
+    @app.context_processor
+    def _language() -> dict[str, str]:
+        # Pages carry Indonesian and English; `lang` (html lang) decides which one leads. Only an
+        # explicit choice (the switch) hides the Indonesian: a phone set to English is no sign
+        # that its owner reads English better.
+        chosen = request.args.get("lang") or request.cookies.get("lang")
+        return {"lang": chosen if chosen in LANGUAGES else "id"}
+
+    @app.after_request
+    def _remember_language(response):
+        # The language switch is a link with ?lang=; keep the choice for the next pages.
+        chosen = request.args.get("lang")
+        if chosen in LANGUAGES and request.cookies.get("lang") != chosen:
+            response.set_cookie(
+                "lang",
+                chosen,
+                max_age=365 * 86400,
+                httponly=True,
+                samesite="Lax",
+                secure=app.config["SESSION_COOKIE_SECURE"],
+            )
+        return response
+
     @app.after_request
     def _security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
