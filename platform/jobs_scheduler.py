@@ -193,13 +193,17 @@ def promote_retries() -> None:
     scheduler.enqueue_scheduled_jobs()
 
 
-def tick(now: dt.datetime | None = None) -> None:
+def tick(now: dt.datetime | None = None, *, relay_only: bool = False) -> None:
     """One round of the active scheduler's duties (each guarded: one failing does not stop the
-    others)."""
+    others). `relay_only`: just the outbox, the cheap step run every second; the rest walks
+    every district queue and runs once per heartbeat interval."""
     from slrt.platform.jobs_outbox import relay_pending
     from slrt.platform.jobs_recovery import recover
 
-    for step in (relay_pending, promote_retries, recover, lambda: fire_due(now)):
+    steps = [relay_pending]
+    if not relay_only:
+        steps += [promote_retries, recover, lambda: fire_due(now)]
+    for step in steps:
         try:
             step()
         except Exception:
@@ -253,14 +257,21 @@ def run_scheduler(interval: float = 1.0, once: bool = False) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    from slrt.platform.jobs_worker import heartbeat_seconds
+
     leader = Leadership()
     synced = False
+    full_every = heartbeat_seconds()
+    last_full = 0.0
     while not stopping:
         if leader.acquire():
             if not synced:
                 sync_schedules()
                 synced = True
-            tick()
+            full = once or time.monotonic() - last_full >= full_every
+            tick(relay_only=not full)
+            if full:
+                last_full = time.monotonic()
         if once:
             break
         time.sleep(interval)

@@ -18,11 +18,12 @@ delay another district's few.
    them for at most `POLL_SECONDS`, so a district onboarded after the worker started is served
    within that time, without a restart.
 
-Crash safety: jobs carry rq `Retry`s. The horse's heartbeat TTL is a few `SLRT_JOB_HEARTBEAT`
-intervals (rq's default adds a fixed minute), and registries are cleaned every few intervals, so
-a job whose worker was SIGKILLed is found abandoned in the StartedJobRegistry quickly and retried
-(rq's cleanup does that, freeing or keeping its slot as appropriate); once retries are exhausted it
-lands in the FailedJobRegistry and the scheduler marks the record failed (jobs_recovery).
+Crash safety: jobs carry rq `Retry`s. The horse's heartbeat TTL is three `SLRT_JOB_HEARTBEAT`
+intervals (rq's default adds a fixed minute), and the scheduler cleans the registries every
+interval (workers every ten, as a fallback), so a job whose worker was SIGKILLed is found
+abandoned in the StartedJobRegistry quickly and retried (rq's cleanup does that, freeing or
+keeping its slot as appropriate); once retries are exhausted it lands in the FailedJobRegistry
+and the scheduler marks the record failed (jobs_recovery).
 """
 
 from __future__ import annotations
@@ -134,7 +135,9 @@ def make_worker(connection=None, **kw) -> FairWorker:
     beat = heartbeat_seconds()
     conn = connection or get_redis()
     kw.setdefault("job_monitoring_interval", beat)
-    kw.setdefault("maintenance_interval", beat * 3)
+    # Registry cleaning walks every district queue; the active scheduler also does it each
+    # heartbeat interval, so workers do it only now and then, as a fallback.
+    kw.setdefault("maintenance_interval", beat * 10)
     worker = FairWorker([], connection=conn, **kw)
     worker._refresh_queues()
     return worker
