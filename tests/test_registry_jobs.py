@@ -179,7 +179,7 @@ def test_worker_killed_mid_import_completes_with_exactly_the_right_rows(
 ) -> None:
     from slrt.platform.jobs_scheduler import tick
 
-    n = 12000
+    n = 30000
     resp = _upload(client, parepare_admin, _big_csv(n))
     job_id = uuid.UUID(resp.get_json()["id"])
     first = _worker_process(services)
