@@ -13,6 +13,7 @@ COMMAND_GROUPS: list[str] = [
     "slrt.platform.cli_db:db",
     "slrt.platform.cli_serve:serve",
     "slrt.platform.cli_serve:worker",
+    "slrt.platform.jobs_scheduler:scheduler",
     "slrt.platform.up:up",
     "slrt.tenants.cli:tenants",
     "slrt.auth.cli:accounts",

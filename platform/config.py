@@ -73,6 +73,26 @@ SETTINGS: list[Setting] = [
     ),
     Setting("SLRT_JOB_WORKERS", "1", "Background job worker processes started by `slrt up`."),
     Setting(
+        "SLRT_JOB_CONCURRENCY",
+        "2",
+        "Default cap on one district's jobs waiting for a worker or running at once (a plan may set its own).",
+    ),
+    Setting(
+        "SLRT_JOB_MAX_ATTEMPTS",
+        "3",
+        "Attempts per job before it is marked failed (a job may set its own).",
+    ),
+    Setting(
+        "SLRT_JOB_HEARTBEAT",
+        "10",
+        "Seconds between job heartbeats; a job silent for three is treated as abandoned and retried.",
+    ),
+    Setting(
+        "SLRT_JOB_FILE_RETENTION_DAYS",
+        "30",
+        "Days the files of finished jobs (uploads, exports, error reports) are kept before the nightly purge.",
+    ),
+    Setting(
         "SLRT_DEMO",
         "1",
         "1: `slrt up` loads the demo tenants and users into an empty database. 0: it does not.",

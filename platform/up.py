@@ -165,4 +165,4 @@ def up(no_demo: bool) -> None:
 
 def extra_processes() -> list[list[str]]:
     """Long-running companions started beside the web server and workers (e.g. the scheduler)."""
-    return []
+    return [["scheduler"]]

@@ -22,6 +22,8 @@ PLATFORM_TABLES = {
     "external_identities",
     "platform_role_grants",
     "signing_keys",
+    "job_outbox",  # only (tenant id, job id) pairs for the relay, which serves every district
+    "job_schedules",  # schedules fan out to every district; no district data
     "national_programs",  # Kemensos's national catalog, shared by every district
     # The OpenID provider's records belong to accounts and clients, which span districts; a
     # machine client names its one district in bound_tenant_id.
@@ -145,6 +147,8 @@ def _sample_value(column: sa.Column, tenant_id: int) -> object:
             return []
         if isinstance(t, sa.Enum):
             return t.enums[0]
+        if isinstance(t, sa.LargeBinary):
+            return b"x"
         return "x"
     return None
 
