@@ -1,7 +1,8 @@
 """Accounts, managed by Kemensos admins: /api/v1/accounts (find, disable, re-enable).
 
 Disabling takes effect on the account's next request (the policy checks the account on every
-request) and revokes its refresh tokens, so no client can mint new access tokens for it."""
+request), revokes its refresh tokens, so no client can mint new access tokens for it, and ends
+its web sessions in every browser."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from slrt.auth.models import Account
 from slrt.auth.oauth_models import RefreshToken, utcnow
 from slrt.auth.permissions import PP
 from slrt.auth.policy import current_principal, require
+from slrt.auth.sessions import end_sessions
 from slrt.platform import db
 from slrt.platform.api import PlatformBlueprint, Schema
 from slrt.platform.audit import AuditKind, record_platform
@@ -127,4 +129,6 @@ def update_account(data: dict, account_id: uuid.UUID) -> dict:
             after={"status": account.status},
         )
     db.session.commit()
+    if account.status == "disabled":
+        end_sessions(account.id)  # its browsers are signed out, not merely refused
     return _dump(account)

@@ -195,3 +195,41 @@ def rotate() -> None:
     record_platform(AuditKind.security, "signing_key.rotate", "signing_key", key.kid)
     db.session.commit()
     click.echo(f"active key: {key.kid} (retired {retired} expired key(s))")
+
+
+@keys.command("rewrap-fields")
+def rewrap_fields() -> None:
+    """Re-encrypt the secrets stored at rest (TOTP secrets) under the first SLRT_FIELD_KEY key,
+    after a new key was put first; the old key can be dropped afterwards."""
+    from slrt.platform.field_crypto import rewrap_field
+
+    # type_coerce: read and write the stored tokens as they are, without the column's decryption.
+    raw = sa.type_coerce(Account.totp_secret, sa.Text)
+    rows = db.session.execute(
+        sa.select(Account.id, raw).where(Account.totp_secret.is_not(None)).with_for_update()
+    ).all()
+    for account_id, token in rows:
+        db.session.execute(
+            sa.update(Account)
+            .where(Account.id == account_id)
+            .values({raw: sa.type_coerce(rewrap_field(token), sa.Text)})
+        )
+    db.session.commit()
+    click.echo(f"re-encrypted {len(rows)} TOTP secret(s) under the first SLRT_FIELD_KEY key")
+
+
+@click.group("auth", cls=AppGroup)
+def auth() -> None:
+    """Housekeeping of the OpenID provider."""
+
+
+@auth.command("purge")
+def purge() -> None:
+    """Delete expired refresh-token families (revoked or not) and spent authorization codes."""
+    from slrt.auth.oauth_purge import purge_expired_oauth_rows
+
+    result = purge_expired_oauth_rows()
+    click.echo(
+        f"deleted {result.refresh_tokens} refresh token(s) and "
+        f"{result.authorization_codes} authorization code(s)"
+    )

@@ -23,6 +23,7 @@ from slrt.auth.oauth_models import utcnow
 from slrt.auth.permissions import P
 from slrt.auth.policy import Principal, current_principal, require
 from slrt.auth.region_scope import codes_within_scope, covers_all, describe_scope, scope_errors
+from slrt.auth.sessions import end_sessions
 from slrt.platform import db
 from slrt.platform.api import Schema, TenantBlueprint
 from slrt.platform.audit import AuditKind, changes, record
@@ -331,7 +332,8 @@ def update_membership(data: dict, membership_id: uuid.UUID) -> dict:
 @blp.response(204)
 @require(P.MEMBERS_MANAGE)
 def revoke_membership(membership_id: uuid.UUID) -> None:
-    """Revoke a membership (If-Match required). The next request of that account is refused."""
+    """Revoke a membership (If-Match required). The next request of that account is refused and
+    its web sessions end (it signs in again for the districts it still belongs to)."""
     principal = current_principal()
     m = access_membership_by_id(principal, membership_id)
     db.session.refresh(m, with_for_update=True)
@@ -351,6 +353,7 @@ def revoke_membership(membership_id: uuid.UUID) -> None:
         after={"status": "revoked"},
     )
     db.session.commit()
+    end_sessions(m.account_id)  # signed out of the web UI everywhere; signs in again elsewhere
 
 
 # --- invitations --------------------------------------------------------------------------------

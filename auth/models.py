@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from uuid6 import uuid7
 
 from slrt.platform.db import Base, TenantScoped, Timestamps, tenant_fk
+from slrt.platform.field_crypto import EncryptedText
 
 
 class AccountStatus(enum.StrEnum):
@@ -33,7 +34,8 @@ class Account(Timestamps, Base):
     phone: Mapped[str | None] = mapped_column(sa.String(32))
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     status: Mapped[str] = mapped_column(sa.String(16), default=AccountStatus.active.value)
-    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    # Encrypted at rest (SLRT_FIELD_KEY): a database dump alone cannot mint TOTP codes.
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     __table_args__ = (

@@ -252,6 +252,7 @@ def totp_setup():
 def change_password():
     from slrt.auth.oauth_models import RefreshToken, utcnow
     from slrt.auth.passwords import password_problems
+    from slrt.auth.sessions import end_sessions
 
     account = signed_in_account()
     if account is None:
@@ -293,6 +294,10 @@ def change_password():
                     AuditKind.security, "account.password_change", "account", account.id
                 )
             db.session.commit()
+            # Other browsers signed in as this account are signed out now; this one gets a
+            # fresh session id.
+            end_sessions(account.id, keep=session.sid)  # type: ignore[attr-defined]
+            session.regenerate()  # type: ignore[attr-defined]
             return render_template(
                 "auth/message.html",
                 title=Msg("Kata sandi diganti", "Password changed"),

@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
-import signal
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -201,42 +199,14 @@ def usage() -> None:
 
 
 @usage.command("flush")
-@click.option(
-    "--every",
-    type=click.IntRange(min=5),
-    default=None,
-    help="Keep running and flush every N seconds (slrt up passes SLRT_USAGE_FLUSH_SECONDS).",
-)
-def flush(every: int | None) -> None:
-    """Write the usage counters from Redis to PostgreSQL (idempotent) and measure gauges."""
-    if every is None:
-        result = meter.flush()
-        click.echo(
-            f"flushed {result.fields} counters in {result.batches} batch(es), "
-            f"{result.replayed} replayed, {result.gauges} gauges"
-        )
-        return
-    stopping = False
-
-    def _stop(signum, frame):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    while not stopping:
-        try:
-            meter.flush()
-        except Exception as exc:  # keep flushing later; the counters wait in Redis
-            db.session.rollback()
-            click.echo(f"usage flush failed, retrying later: {exc}", err=True)
-        finally:
-            db.session.remove()
-        deadline = time.monotonic() + every
-        while not stopping and time.monotonic() < deadline:
-            time.sleep(0.5)
-    # A last flush on the way out keeps the interval's counts.
-    meter.flush()
+def flush() -> None:
+    """Write the usage counters from Redis to PostgreSQL now (idempotent) and measure gauges.
+    The active `slrt scheduler` does this every SLRT_USAGE_FLUSH_SECONDS."""
+    result = meter.flush()
+    click.echo(
+        f"flushed {result.fields} counters in {result.batches} batch(es), "
+        f"{result.replayed} replayed, {result.gauges} gauges"
+    )
 
 
 @usage.command("show")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from slrt.billing_free.funding import DISTRICT_LEVEL, funding_sources
 from slrt.billing_free.models import UsageDaily, UsageFlushBatch
 from slrt.billing_free.plans import today_wib
 from slrt.platform import db
+from slrt.platform.config import setting
 from slrt.platform.redis_client import get_redis
 from slrt.platform.tenancy import current_tenant, tenant_context
 from slrt.platform.tenant import Tenant
@@ -299,6 +301,20 @@ def flush() -> FlushResult:
     result.gauges = flush_gauges()
     prune_batches()
     return result
+
+
+_last_flush: float | None = None
+
+
+def flush_if_due() -> None:
+    """A scheduler step (every heartbeat): flush when SLRT_USAGE_FLUSH_SECONDS have passed since
+    this process's last flush (at once on its first tick)."""
+    global _last_flush
+    interval = int(setting("SLRT_USAGE_FLUSH_SECONDS") or 300)
+    if _last_flush is not None and time.monotonic() - _last_flush < interval:
+        return
+    flush()
+    _last_flush = time.monotonic()
 
 
 def prune_batches(keep_days: int = 30) -> None:

@@ -28,9 +28,14 @@ GIB = 1024**3
 WIB = dt.timezone(dt.timedelta(hours=7), "WIB")  # no daylight saving: a fixed offset is exact
 
 
+def utcnow() -> dt.datetime:
+    """The clock of daily quotas and usage days (one place, so a test can move it a day on)."""
+    return dt.datetime.now(dt.UTC)
+
+
 def today_wib(now: dt.datetime | None = None) -> dt.date:
     """Daily quotas and usage days run on Jakarta time (WIB), the national reference."""
-    return (now or dt.datetime.now(dt.UTC)).astimezone(WIB).date()
+    return (now or utcnow()).astimezone(WIB).date()
 
 
 def next_midnight_wib(now: dt.datetime | None = None) -> dt.datetime:

@@ -44,6 +44,7 @@ from slrt.billing_free.plans import (
 )
 from slrt.platform import db
 from slrt.platform.errors import Msg, Problem
+from slrt.platform.jobs import Job, JobFile
 from slrt.platform.redis_client import get_redis
 from slrt.platform.tenancy import current_tenant
 from slrt.tenants.cases import CaseAttachment
@@ -113,10 +114,17 @@ def _case_attachment_bytes() -> int:
     ).scalar_one()
 
 
+def _job_file_bytes() -> int:
+    return db.session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(JobFile.size), 0))
+    ).scalar_one()
+
+
 # Stored bytes per kind of file, measured in the current tenant's context: the service flow's
-# case attachments (KTP, KK, SKTM scans, photos). Meeting minutes of DTKS proposals are checked
-# on upload but not summed here: their size is not recorded.
-STORAGE_SOURCES: list[Callable[[], int]] = [_case_attachment_bytes]
+# case attachments (KTP, KK, SKTM scans, photos) and the jobs' files (uploaded spreadsheets,
+# exports, error reports). Meeting minutes of DTKS proposals are checked on upload but not
+# summed here: their size is not recorded.
+STORAGE_SOURCES: list[Callable[[], int]] = [_case_attachment_bytes, _job_file_bytes]
 
 
 def _storage_bytes() -> int:
@@ -451,8 +459,20 @@ def jobs_cap(tenant_id: int) -> int:
     return plan_for(tenant_id).limit(Quota.CONCURRENT_JOBS)
 
 
-# Running jobs of the current district, registered by the jobs feature.
-RUNNING_JOBS: Callable[[], int] | None = None
+def running_jobs() -> int:
+    """Jobs of the current district running now."""
+    return db.session.execute(
+        sa.select(sa.func.count()).select_from(Job).where(Job.status == "running")
+    ).scalar_one()
+
+
+def held_jobs() -> list[Job]:
+    """Jobs of the current district paused by a quota (they resume by themselves)."""
+    return list(
+        db.session.execute(
+            sa.select(Job).where(Job.status == "held").order_by(Job.created_at, Job.id)
+        ).scalars()
+    )
 
 
 # --- status, warnings and notices -----------------------------------------------------------
@@ -497,7 +517,7 @@ class QuotaStatus:
 def status(tenant_id: int) -> list[QuotaStatus]:
     """Every quota of the current district with its limit and use right now."""
     plan = plan_for(tenant_id)
-    running = RUNNING_JOBS() if RUNNING_JOBS else None
+    running = running_jobs()
     used: dict[Quota, int | None] = {
         Quota.ACCOUNTS: current_use(Quota.ACCOUNTS),
         Quota.PUSKESOS: current_use(Quota.PUSKESOS),
@@ -567,6 +587,26 @@ def notices(tenant_id: int) -> list[dict[str, Any]]:
             )
         out.append(
             {**s.as_dict(), "code": f"quota.{s.level}", "message": str(text), "message_en": text.en}
+        )
+    for job in held_jobs():
+        text = Msg(
+            f"Pekerjaan {job.kind} ditahan oleh kuota dan akan dilanjutkan otomatis: "
+            f"{job.progress_message or ''}".rstrip(": "),
+            f"Job {job.kind} is held by a quota and resumes by itself.",
+        )
+        out.append(
+            {
+                "code": "job.held",
+                "level": "warning",
+                "quota": str(Quota.IMPORT_ROWS) if "import" in job.kind else None,
+                "label": None,
+                "label_en": None,
+                "limit": None,
+                "used": None,
+                "job_id": str(job.id),
+                "message": str(text),
+                "message_en": text.en,
+            }
         )
     if plan.expires_on is not None:
         days = (plan.expires_on - today_wib()).days

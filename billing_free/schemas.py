@@ -122,7 +122,10 @@ class UsageDailyQuerySchema(Schema):
 
 
 class NoticeSchema(Schema):
-    code = fields.String()
+    code = fields.String(
+        metadata={"description": "quota.warning, quota.limit, job.held, plan.ending, plan.ended"}
+    )
+    job_id = fields.String()
     level = fields.String()
     quota = fields.String(allow_none=True)
     label = fields.String(allow_none=True)

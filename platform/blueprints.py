@@ -12,6 +12,8 @@ from slrt.platform.api import Api
 API_BLUEPRINTS: list[str] = [
     "slrt.platform.tenants_api:blp",
     "slrt.platform.audit_api:blp",
+    "slrt.platform.jobs_api:blp",
+    "slrt.tenants.registry_jobs_api:blp",
     "slrt.tenants.regions_api:blp",
     "slrt.tenants.service_points_api:blp",
     "slrt.tenants.agencies_api:blp",

@@ -64,9 +64,29 @@ SETTINGS: list[Setting] = [
         "Key of the keyed hash (HMAC-SHA256) that lets Kemensos see a NIK registered in several districts. Unset: generated once and kept in secrets.json.",
     ),
     Setting(
+        "SLRT_FIELD_KEY",
+        None,
+        "Fernet key(s) encrypting secrets at rest (TOTP secrets), comma-separated: the first encrypts, all decrypt; rotate by putting a new key first, running `slrt keys rewrap-fields`, then dropping the old one. Unset: generated once and kept in secrets.json.",
+    ),
+    Setting(
         "SLRT_WEB_PROCESSES", "2", "Gunicorn worker processes started by `slrt serve` / `slrt up`."
     ),
     Setting("SLRT_JOB_WORKERS", "1", "Background job worker processes started by `slrt up`."),
+    Setting(
+        "SLRT_JOB_MAX_ATTEMPTS",
+        "3",
+        "Attempts per job before it is marked failed (a job may set its own).",
+    ),
+    Setting(
+        "SLRT_JOB_HEARTBEAT",
+        "10",
+        "Seconds between job heartbeats; a job silent for three is treated as abandoned and retried.",
+    ),
+    Setting(
+        "SLRT_JOB_FILE_RETENTION_DAYS",
+        "30",
+        "Days the files of finished jobs (uploads, exports, error reports) are kept before the nightly purge.",
+    ),
     Setting(
         "SLRT_DEMO",
         "1",

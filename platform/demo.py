@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from slrt.auth.demo import load_demo_accounts, sign_in_lines
 from slrt.billing_free.demo import demo_usage
 from slrt.platform import db
+from slrt.platform.jobs_demo import load_jobs_demo
 from slrt.platform.tenant import Tenant
 from slrt.tenants.demo_config import configure_demo_districts
 from slrt.tenants.flow_demo import flow_sign_in_lines, load_flow_demo
@@ -18,7 +19,13 @@ from slrt.tenants.onboarding import onboard_tenant
 DEMO_TENANTS = ("33.24", "73.72")  # Kabupaten Kendal, Kota Parepare
 
 # Further demo steps (users, programs...) registered by feature modules; each returns lines to print.
-DEMO_STEPS: list = [configure_demo_districts, load_demo_accounts, load_flow_demo, demo_usage]
+DEMO_STEPS: list = [
+    configure_demo_districts,
+    load_demo_accounts,
+    load_flow_demo,
+    load_jobs_demo,
+    demo_usage,
+]
 
 # Lines printed by every later `slrt up` once the demo exists (e.g. the demo sign-in details).
 DEMO_REMINDERS: list = [sign_in_lines, flow_sign_in_lines]

@@ -165,7 +165,4 @@ def up(no_demo: bool) -> None:
 
 def extra_processes() -> list[list[str]]:
     """Long-running companions started beside the web server and workers (e.g. the scheduler)."""
-    return [
-        # Usage counters from Redis to PostgreSQL every 5 minutes (billing_free).
-        ["usage", "flush", "--every", setting("SLRT_USAGE_FLUSH_SECONDS") or "300"],
-    ]
+    return [["scheduler"]]

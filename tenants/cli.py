@@ -13,9 +13,11 @@ from flask.cli import AppGroup
 from slrt.platform import db, regions
 from slrt.platform.actor import Actor, set_actor
 from slrt.platform.errors import Problem
+from slrt.platform.tenancy import tenant_context
 from slrt.platform.tenant import Tenant, TenantStatus, tenant_by_code
 from slrt.tenants.lokus import designate
 from slrt.tenants.onboarding import onboard_tenant, set_tenant_status
+from slrt.tenants.regions import sync_regions
 
 
 @click.group("tenants", cls=AppGroup)
@@ -141,3 +143,26 @@ def designate_cmd(
         db.session.rollback()
         raise click.ClickException(_problem_text(exc)) from None
     click.echo(f"{code}: lokus tahap {wave} {year} ({decree_number})")
+
+
+@tenants.command("sync-regions")
+@click.argument("codes", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Every onboarded district.")
+def sync_regions_cmd(codes: tuple[str, ...], all_: bool) -> None:
+    """Add the kecamatan and desa/kelurahan of the Kemendagri reference that a district lacks
+    (districts onboarded before regions existed). Renamed, deactivated and local ones are left
+    as they are; nothing is deleted. One transaction per district; safe to run again."""
+    if all_ == bool(codes):
+        raise click.UsageError("give district codes or --all (not both)")
+    _cli_actor()
+    if all_:
+        wanted = list(db.session.execute(sa.select(Tenant).order_by(Tenant.code)).scalars())
+    else:
+        wanted = [_tenant(code) for code in codes]
+    for tenant in wanted:
+        with tenant_context(tenant.ref()):
+            kecamatan, villages = sync_regions(tenant)
+            db.session.commit()
+        click.echo(
+            f"{tenant.code} {tenant.name}: +{kecamatan} kecamatan, +{villages} desa/kelurahan"
+        )

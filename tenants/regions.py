@@ -152,6 +152,33 @@ def create_regions(tenant: Tenant) -> None:
         )
 
 
+def sync_regions(tenant: Tenant) -> tuple[int, int]:
+    """Add what the reference has and the district lacks (districts onboarded before regions
+    existed) with the onboarding hook, which only inserts missing codes: renamed, deactivated
+    and local rows stay as they are, nothing is deleted. Returns (kecamatan, villages) added;
+    additions are in the district's audit trail. Runs in the district's context."""
+
+    def counts() -> tuple[int, int]:
+        return (
+            db.session.execute(sa.select(sa.func.count()).select_from(Kecamatan)).scalar_one(),
+            db.session.execute(sa.select(sa.func.count()).select_from(Village)).scalar_one(),
+        )
+
+    kec_before, villages_before = counts()
+    create_regions(tenant)
+    kec_after, villages_after = counts()
+    added = (kec_after - kec_before, villages_after - villages_before)
+    if any(added):
+        record(
+            AuditKind.config,
+            "regions.sync",
+            "tenant",
+            tenant.id,
+            after={"kecamatan_added": added[0], "villages_added": added[1]},
+        )
+    return added
+
+
 # --- access helpers -------------------------------------------------------------------------
 
 VILLAGE_NOT_FOUND = Msg("Desa/kelurahan tidak ditemukan.", "Village not found.")

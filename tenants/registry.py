@@ -78,8 +78,26 @@ class Person(TenantScoped, Timestamps, Base):
         sa.UniqueConstraint("tenant_id", "nik", name="uq_persons_tenant_nik"),
         sa.Index("ix_persons_village", "tenant_id", "village_code", "id"),
         sa.Index("ix_persons_household", "tenant_id", "household_id"),
+        # Name search (migration 0008: used through person_ids_by_name, see name_matches).
+        sa.Index(
+            "ix_persons_name_trgm",
+            "name",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+        ),
         sa.CheckConstraint("sex IN ('L', 'P')", name="sex_values"),
     )
+
+
+def name_matches(text: str) -> sa.ColumnElement[bool]:
+    """Persons of the current district whose name contains `text`, case-insensitive.
+
+    Through the SQL function person_ids_by_name (migration 0008), which can use the trigram
+    index ix_persons_name_trgm: a plain `name ILIKE` cannot under row-level security. Combine
+    with the caller's region clause as usual."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    ids = sa.func.person_ids_by_name(f"%{escaped}%").column_valued("person_id", sa.Uuid)
+    return Person.id.in_(sa.select(ids))
 
 
 class NikRegistration(Base):

@@ -21,7 +21,7 @@ from slrt.tenants.flow_support import (
     access_person_by_id,
     village_name,
 )
-from slrt.tenants.registry import DtksStatus, Household, Person, Relation
+from slrt.tenants.registry import DtksStatus, Household, Person, Relation, name_matches
 from slrt.tenants.registry_service import (
     create_household,
     create_person,
@@ -266,8 +266,7 @@ def list_persons(query: dict, pagination_parameters) -> list[Person]:
     if query.get("nik"):
         stmt = stmt.where(Person.nik == query["nik"])
     if query.get("name"):
-        escaped = query["name"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        stmt = stmt.where(Person.name.ilike(f"%{escaped}%"))
+        stmt = stmt.where(name_matches(query["name"]))
     rows = page_of(stmt, pagination_parameters, Person.id)
     if rows:
         _audit_read([p.id for p in rows], "person.list")

@@ -22,6 +22,8 @@ PLATFORM_TABLES = {
     "external_identities",
     "platform_role_grants",
     "signing_keys",
+    "job_outbox",  # only (tenant id, job id) pairs for the relay, which serves every district
+    "job_schedules",  # schedules fan out to every district; no district data
     "national_programs",  # Kemensos's national catalog, shared by every district
     # The OpenID provider's records belong to accounts and clients, which span districts; a
     # machine client names its one district in bound_tenant_id.
@@ -148,6 +150,8 @@ def _sample_value(column: sa.Column, tenant_id: int) -> object:
             return []
         if isinstance(t, sa.Enum):
             return t.enums[0]
+        if isinstance(t, sa.LargeBinary):
+            return b"x"
         return "x"
     return None
 
@@ -271,3 +275,27 @@ def test_orm_stamps_and_refuses_foreign_rows(app, parepare, kendal) -> None:
                 db.session.flush()
             db.session.rollback()
         db.session.remove()
+
+
+@pytest.mark.parametrize("table_name", TENANT_TABLES)
+def test_no_policy_opens_a_tenant_table_to_the_app_role(
+    owner_engine: sa.Engine, table_name: str
+) -> None:
+    """Row-level security policies are permissive by default (OR-ed): any further policy that the
+    app role falls under would widen tenant_isolation. Only SELECT policies for the read-only
+    platform reader or the owner (who never serves requests) may exist beside it."""
+    with owner_engine.connect() as conn:
+        policies = conn.execute(
+            sa.text(
+                "SELECT policyname, permissive, roles, cmd FROM pg_policies WHERE tablename = :t"
+            ),
+            {"t": table_name},
+        ).all()
+    for policy in policies:
+        if policy.policyname == "tenant_isolation":
+            assert policy.roles == ["public"]
+            continue
+        assert policy.cmd == "SELECT", f"{table_name}.{policy.policyname} allows {policy.cmd}"
+        assert set(policy.roles) <= {"slrt_platform_reader", "slrt_owner"}, (
+            f"{table_name}.{policy.policyname} applies to {policy.roles}"
+        )

@@ -1,0 +1,483 @@
+"""`make bench` (python -m slrt.platform.bench): benchmarks that print, never assert.
+
+Runs on its own embedded PostgreSQL and Redis in a temporary directory (or on DATABASE_URL,
+DATABASE_OWNER_URL, DATABASE_ADMIN_URL and REDIS_URL when all are set), with real forking workers.
+
+(b) Fairness: district A enqueues 5,000 jobs, district B 20. B's median and worst wait (enqueue
+    to start) is measured three ways with the same two workers and the same job code:
+    B alone; A's backlog + B with the fair dispatch (per-district queues, round robin, cap);
+    A's backlog + B on one plain FIFO rq queue. Printed side by side, with ratios to B alone.
+
+(a) Import: 100,000 and 1,000,000 generated registry rows (CSV), through the real import
+    pipeline (sniffing, strict decoding, validation incl. the registry's NIK rules, upserts in
+    batches committed like the job's checkpoints) and through a raw PostgreSQL COPY of the same
+    rows into the same tables; rows per second of both, their ratio, and the peak memory (RSS)
+    of each run, measured in a fresh process per run.
+
+Environment: SLRT_BENCH_A_JOBS (5000), SLRT_BENCH_IMPORT_ROWS ("100000,1000000"),
+SLRT_BENCH_ONLY ("import" or "fairness").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from slrt.platform.jobs import job_handler
+
+A_JOBS = int(os.environ.get("SLRT_BENCH_A_JOBS", "5000"))
+B_JOBS = 20
+WORKERS = 2
+FIFO_QUEUE = "bench-fifo"
+
+
+@job_handler("bench.noop", max_attempts=1)
+def bench_noop(ctx) -> dict:
+    return {}
+
+
+# --- environment -------------------------------------------------------------------------------
+
+
+def start_services(root: Path) -> tuple[dict[str, str], list]:
+    keys = ("DATABASE_URL", "DATABASE_OWNER_URL", "DATABASE_ADMIN_URL", "REDIS_URL")
+    if all(os.environ.get(k) for k in keys):
+        return {k: os.environ[k] for k in keys}, []
+    from slrt.platform.dbroles import RolePasswords, ensure_roles_and_database
+    from slrt.platform.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+
+    pg = EmbeddedPostgres(root / "pg", free_port(), "bench-superuser")
+    pg.start()
+    redis = EmbeddedRedis(root / "redis", free_port(), "bench-redis")
+    redis.start()
+    passwords = RolePasswords(owner="bench-owner", app="bench-app")
+    ensure_roles_and_database(pg.url(), "slrt", passwords)
+    urls = {
+        "DATABASE_URL": pg.url("slrt_app", passwords.app, "slrt"),
+        "DATABASE_OWNER_URL": pg.url("slrt_owner", passwords.owner, "slrt"),
+        "DATABASE_ADMIN_URL": pg.url(db="slrt"),
+        "REDIS_URL": redis.url(),
+        "SLRT_DATA_DIR": str(root / "data"),
+    }
+    return urls, [redis, pg]
+
+
+def stop_services(started: list) -> None:
+    for service in started:
+        if hasattr(service, "destroy"):
+            service.destroy()
+        else:
+            service.stop()
+
+
+def _workers(kind: str, n: int) -> list[subprocess.Popen]:
+    env = dict(os.environ, SLRT_LOG_LEVEL="WARNING")
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "slrt.platform.bench", kind],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for _ in range(n)
+    ]
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    import signal
+
+    for p in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+
+
+# --- fairness ----------------------------------------------------------------------------------
+
+
+def _enqueue(tenant, n: int, *, fifo: bool) -> list[uuid.UUID]:
+    """Job records (and, for the fair path, the outbox) for `n` jobs of `tenant`."""
+    from rq import Queue
+
+    from slrt.platform import db
+    from slrt.platform.jobs import enqueue
+    from slrt.platform.jobs_outbox import JobOutbox, relay_pending
+    from slrt.platform.redis_client import get_redis
+    from slrt.platform.tenancy import tenant_context
+
+    with tenant_context(tenant):
+        ids = [enqueue("bench.noop", {"i": i}).id for i in range(n)]
+        if fifo:  # the baseline skips the outbox and goes to one plain queue
+            db.session.execute(sa.delete(JobOutbox).where(JobOutbox.job_id.in_(ids)))
+        db.session.commit()
+    if fifo:
+        q = Queue(FIFO_QUEUE, connection=get_redis())
+        with get_redis().pipeline() as pipe:
+            for job_id in ids:
+                q.enqueue(
+                    "slrt.platform.jobs_runner.run_job",
+                    args=(tenant.id, str(job_id)),
+                    job_id=str(job_id),
+                    pipeline=pipe,
+                )
+            pipe.execute()
+    else:
+        while relay_pending():
+            pass
+    return ids
+
+
+def _waits(tenant, ids: list[uuid.UUID], timeout: float) -> list[float]:
+    from slrt.platform import db
+    from slrt.platform.jobs import Job
+    from slrt.platform.tenancy import tenant_context
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with tenant_context(tenant):
+            rows = db.session.execute(
+                sa.select(Job.created_at, Job.started_at, Job.status).where(Job.id.in_(ids))
+            ).all()
+            db.session.commit()
+        if all(r.status == "succeeded" for r in rows):
+            return [(r.started_at - r.created_at).total_seconds() for r in rows]
+        if time.monotonic() > deadline:
+            raise RuntimeError("benchmark jobs did not finish in time")
+        time.sleep(0.2)
+
+
+def _reset() -> None:
+    from slrt.platform import db
+    from slrt.platform.redis_client import get_redis
+
+    get_redis().flushdb()
+    with db.engine().begin() as conn:
+        conn.execute(sa.text("DELETE FROM job_outbox"))
+    # job rows are tenant data: delete them through each tenant's context
+    from slrt.platform.jobs import Job
+    from slrt.platform.jobs_scheduler import active_tenants
+    from slrt.platform.tenancy import tenant_context
+
+    for tenant in active_tenants():
+        with tenant_context(tenant):
+            db.session.execute(sa.delete(Job))
+            db.session.commit()
+
+
+def _scenario(a, b, *, with_backlog: bool, fifo: bool) -> list[float]:
+    from rq import Worker
+
+    from slrt.platform.redis_client import get_redis
+
+    _reset()
+    procs = _workers("fifo-worker" if fifo else "worker", WORKERS)
+    try:
+        # Workers first, so waits measure dispatch, not process start-up.
+        deadline = time.monotonic() + 60
+        while Worker.count(connection=get_redis()) < WORKERS and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if with_backlog:
+            _enqueue(a, A_JOBS, fifo=fifo)
+        b_ids = _enqueue(b, B_JOBS, fifo=fifo)
+        return _waits(b, b_ids, timeout=3600)
+    finally:
+        _stop(procs)
+
+
+def bench_fairness(a, b) -> None:
+    print(f"\n(b) fairness: A enqueues {A_JOBS:,} jobs, B {B_JOBS}; {WORKERS} workers")
+    alone = _scenario(a, b, with_backlog=False, fifo=False)
+    fair = _scenario(a, b, with_backlog=True, fifo=False)
+    fifo = _scenario(a, b, with_backlog=True, fifo=True)
+    base_med, base_max = statistics.median(alone), max(alone)
+    print(f"{'B waits (s)':<34}{'median':>10}{'worst':>10}{'median x':>12}{'worst x':>10}")
+    for label, waits in (
+        ("B alone", alone),
+        ("A backlog + B, fair dispatch", fair),
+        ("A backlog + B, one FIFO queue", fifo),
+    ):
+        med, worst = statistics.median(waits), max(waits)
+        print(
+            f"{label:<34}{med:>10.3f}{worst:>10.3f}"
+            f"{med / max(base_med, 1e-6):>12.1f}{worst / max(base_max, 1e-6):>10.1f}"
+        )
+    print(
+        "ratios: fair/alone median "
+        f"{statistics.median(fair) / max(base_med, 1e-6):.1f}x, FIFO/fair median "
+        f"{statistics.median(fifo) / max(statistics.median(fair), 1e-6):.1f}x"
+    )
+
+
+# --- import ------------------------------------------------------------------------------------
+
+IMPORT_SIZES = [
+    int(x) for x in os.environ.get("SLRT_BENCH_IMPORT_ROWS", "100000,1000000").split(",")
+]
+
+
+def _generate_csv(path: Path, n: int, villages: list[str]) -> None:
+    """n valid registry rows (4 persons per KK), written as the import template."""
+    import csv
+
+    from slrt.tenants.registry_jobs import TEMPLATE
+
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(TEMPLATE)
+        for i in range(n):
+            village = villages[i % len(villages)]
+            kec = village[:8].replace(".", "")
+            day, month, year = 1 + i % 28, 1 + (i // 28) % 12, 50 + (i // 336) % 50
+            serial = 1 + i // 16800
+            female = i % 2
+            nik = f"{kec}{day + 40 * female:02d}{month:02d}{year:02d}{serial:04d}"
+            kk = f"{kec}{i // 4:010d}"
+            w.writerow(
+                [
+                    kk,
+                    nik,
+                    f"Warga {i}",
+                    "P" if female else "L",
+                    "Parepare",
+                    f"{day:02d}/{month:02d}/19{year:02d}",
+                    "kepala keluarga" if i % 4 == 0 else "anak",
+                    "tidak",
+                    "",
+                    village,
+                    f"Jl. Contoh No. {i // 4}",
+                ]
+            )
+
+
+def _peak_rss_mb() -> float:
+    """This process's own peak resident memory (VmHWM; ru_maxrss would include the parent's
+    peak, inherited across fork and exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _import_child(path: str, tenant_id: int) -> None:
+    """In a fresh process (for its own peak memory): the real import pipeline, committing every
+    batch as the job's checkpoints do."""
+    from slrt.platform import db
+    from slrt.platform.app import create_app
+    from slrt.platform.imports import run_import
+    from slrt.platform.tenancy import tenant_context
+    from slrt.platform.tenant import Tenant
+    from slrt.tenants.regions import Village
+    from slrt.tenants.registry_jobs import registry_sheet, upsert_batch
+
+    app = create_app()
+    with app.app_context():
+        ref = db.session.get(Tenant, tenant_id).ref()
+        db.session.commit()
+        with tenant_context(ref), tempfile.TemporaryDirectory() as tmp:
+            villages = set(db.session.execute(sa.select(Village.code)).scalars())
+            t0 = time.perf_counter()
+            outcome = run_import(
+                Path(path),
+                registry_sheet(villages, {}),
+                upsert_batch,
+                Path(tmp),
+                checkpoint=lambda *a, **k: db.session.commit(),
+                batch_size=2000,
+                max_bytes=1 << 40,
+            )
+            elapsed = time.perf_counter() - t0
+    print(f"{outcome.good} {outcome.bad} {elapsed:.3f} {_peak_rss_mb():.1f}")
+
+
+def _copy_child(path: str, tenant_id: int) -> None:
+    """The baseline: the same rows with PostgreSQL COPY into the same two tables, no checks.
+
+    PostgreSQL refuses COPY FROM into tables under row-level security, so the baseline runs as
+    the superuser (DATABASE_ADMIN_URL): the fastest path there is, with no tenant wall at all."""
+    import csv
+
+    import psycopg
+    from uuid6 import uuid7
+
+    url = os.environ["DATABASE_ADMIN_URL"].replace("postgresql+psycopg://", "postgresql://")
+    t0 = time.perf_counter()
+    n = 0
+    with psycopg.connect(url) as conn, open(path, encoding="utf-8", newline="") as f:
+        conn.execute("SELECT set_config('slrt.tenant_id', %s, false)", (str(tenant_id),))
+        reader = csv.reader(f)
+        kk_ids: dict[str, object] = {}
+        # Two passes over the file (households, then persons): one COPY at a time.
+        next(reader)
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY households (tenant_id, id, kk_number, village_code, address, dtks_status) FROM STDIN"
+            ) as copy,
+        ):
+            for row in reader:
+                if row[0] not in kk_ids:
+                    kk_ids[row[0]] = uuid7()
+                    copy.write_row((tenant_id, kk_ids[row[0]], row[0], row[9], row[10], "unknown"))
+        f.seek(0)
+        next(reader)
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY persons (tenant_id, id, household_id, nik, name, sex, birth_place, birth_date, "
+                "relation, has_disability, village_code) FROM STDIN"
+            ) as copy,
+        ):
+            for row in reader:
+                d, m, y = row[5].split("/")
+                copy.write_row(
+                    (
+                        tenant_id,
+                        uuid7(),
+                        kk_ids[row[0]],
+                        row[1],
+                        row[2],
+                        row[3],
+                        row[4],
+                        f"{y}-{m}-{d}",
+                        row[6].replace(" ", "_"),
+                        False,
+                        row[9],
+                    )
+                )
+                n += 1
+        conn.commit()
+    elapsed = time.perf_counter() - t0
+    print(f"{n} 0 {elapsed:.3f} {_peak_rss_mb():.1f}")
+
+
+def _child(kind: str, path: Path, tenant_id: int) -> tuple[int, int, float, float]:
+    done = subprocess.run(
+        [sys.executable, "-m", "slrt.platform.bench", kind, str(path), str(tenant_id)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, SLRT_LOG_LEVEL="WARNING"),
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-2000:])
+    good, bad, elapsed, rss = done.stdout.split()[-4:]
+    return int(good), int(bad), float(elapsed), float(rss)
+
+
+def _clear_registry(tenant_id: int) -> None:
+    from slrt.platform import db
+
+    with db.engine().begin() as conn:
+        conn.execute(sa.select(sa.func.set_config("slrt.tenant_id", str(tenant_id), True)))
+        conn.execute(sa.text("DELETE FROM persons"))
+        conn.execute(sa.text("DELETE FROM households"))
+        conn.execute(
+            sa.text("DELETE FROM nik_registrations WHERE tenant_ref = :t"), {"t": tenant_id}
+        )
+
+
+def bench_import(tenant) -> None:
+    from slrt.platform import db
+    from slrt.platform.tenancy import tenant_context
+    from slrt.tenants.regions import Village
+
+    with tenant_context(tenant):
+        villages = list(
+            db.session.execute(sa.select(Village.code).order_by(Village.code)).scalars()
+        )
+        db.session.commit()
+    print("\n(a) registry import vs raw PostgreSQL COPY (same rows, same tables, same run)")
+    print(
+        f"{'rows':>10}{'import rows/s':>16}{'COPY rows/s':>14}{'import/COPY':>13}"
+        f"{'import peak MB':>16}{'COPY peak MB':>14}"
+    )
+    with tempfile.TemporaryDirectory(prefix="slrt-bench-import-") as tmp:
+        for n in IMPORT_SIZES:
+            path = Path(tmp) / f"registry-{n}.csv"
+            _generate_csv(path, n, villages)
+            _clear_registry(tenant.id)
+            good, bad, t_import, rss_import = _child("import-child", path, tenant.id)
+            if good != n or bad:
+                raise RuntimeError(f"import took {good} good / {bad} bad rows of {n}")
+            _clear_registry(tenant.id)
+            copied, _, t_copy, rss_copy = _child("copy-child", path, tenant.id)
+            _clear_registry(tenant.id)
+            r_import, r_copy = n / t_import, copied / t_copy
+            print(
+                f"{n:>10,}{r_import:>16,.0f}{r_copy:>14,.0f}{r_import / r_copy:>13.2f}"
+                f"{rss_import:>16.0f}{rss_copy:>14.0f}"
+            )
+            path.unlink()
+
+
+# --- entry points ------------------------------------------------------------------------------
+
+
+def _fifo_worker() -> None:
+    from rq import Queue, Worker
+
+    from slrt.platform import db
+    from slrt.platform.redis_client import get_redis
+    from slrt.platform.runtime import database_url
+
+    db.init_engine(database_url())
+    Worker([Queue(FIFO_QUEUE, connection=get_redis())], connection=get_redis()).work()
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "worker":
+        from slrt.platform.jobs_worker import run_worker
+
+        run_worker()
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "fifo-worker":
+        _fifo_worker()
+        return
+    if len(sys.argv) > 1 and sys.argv[1] in ("import-child", "copy-child"):
+        child = _import_child if sys.argv[1] == "import-child" else _copy_child
+        child(sys.argv[2], int(sys.argv[3]))
+        return
+    with tempfile.TemporaryDirectory(prefix="slrt-bench-") as tmp:
+        urls, started = start_services(Path(tmp))
+        os.environ.update(urls)
+        try:
+            from slrt.platform import migrate
+
+            migrate.upgrade(urls["DATABASE_OWNER_URL"])
+            from slrt.platform import db
+            from slrt.platform.app import create_app
+            from slrt.tenants.onboarding import onboard_tenant
+
+            app = create_app()
+            with app.app_context():
+                a, _ = onboard_tenant("73.72")
+                b, _ = onboard_tenant("33.24")
+                db.session.commit()
+                a_ref, b_ref = a.ref(), b.ref()
+                if os.environ.get("SLRT_BENCH_ONLY") != "fairness":
+                    bench_import(a_ref)
+                if os.environ.get("SLRT_BENCH_ONLY") != "import":
+                    bench_fairness(a_ref, b_ref)
+                db.session.remove()
+        finally:
+            stop_services(started)
+
+
+if __name__ == "__main__":
+    main()
