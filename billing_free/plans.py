@@ -197,14 +197,37 @@ class EffectivePlan:
 
 
 def effective_plan(tenant_id: int) -> EffectivePlan:
-    """The plan whose quotas apply to a district now. A district onboarded before billing_free
-    existed and never assigned is on the default plan."""
-    assignment = current_assignment(tenant_id)
-    if assignment is None:
-        plan, expires = default_plan(), None
-    else:
-        plan, expires = db.session.get(Plan, assignment.plan_id), assignment.expires_on
-    return EffectivePlan(key=plan.key, name=plan.name, quotas=plan.quotas(), expires_on=expires)
+    """The plan whose quotas apply to a district now; a district never assigned one is on the
+    default plan. Read on its own short connection (plans are platform tables), so it works
+    anywhere: in a request, in a job, or in an after-commit hook such as the jobs' outbox relay,
+    where the session can no longer run SQL."""
+    plans = Plan.__table__
+    assignments = PlanAssignment.__table__
+    columns = [plans.c.key, plans.c.name, *(plans.c[c] for c in QUOTA_COLUMNS)]
+    with db.engine().connect() as conn:
+        row = conn.execute(
+            sa.select(*columns, assignments.c.expires_on)
+            .select_from(assignments.join(plans, plans.c.id == assignments.c.plan_id))
+            .where(assignments.c.tenant_ref == tenant_id, assignments.c.ended_at.is_(None))
+        ).first()
+        if row is None:
+            row = conn.execute(
+                sa.select(*columns, sa.null().label("expires_on")).where(plans.c.is_default)
+            ).first()
+    if row is None:  # no plan rows at all (an empty database): the standard default's quotas
+        spec = next(p for p in STANDARD_PLANS if p["is_default"])
+        return EffectivePlan(
+            key=spec["key"],
+            name=spec["name"],
+            quotas={c: spec[c] for c in QUOTA_COLUMNS},
+            expires_on=None,
+        )
+    return EffectivePlan(
+        key=row.key,
+        name=row.name,
+        quotas={c: int(row._mapping[c]) for c in QUOTA_COLUMNS},
+        expires_on=row.expires_on,
+    )
 
 
 def _expiry(plan: Plan, expires_on: dt.date | None, start: dt.datetime) -> dt.date | None:
