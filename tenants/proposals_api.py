@@ -23,12 +23,11 @@ from slrt.auth.policy import current_principal, require
 from slrt.billing_free.plans import Quota
 from slrt.billing_free.quotas import check_count
 from slrt.platform import db, regions
-from slrt.platform.api import Schema
+from slrt.platform.api import PATH_LOOKUPS, Schema, TenantBlueprint, Text, page_of
 from slrt.platform.audit import AuditKind, record
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.filestore import DOCUMENTS, check_upload, new_key, store
 from slrt.platform.tenancy import current_tenant
-from slrt.tenants.api_support import PATH_LOOKUPS, ConfigTenantBlueprint, Text, page_of
 from slrt.tenants.flow_support import (
     access_person_by_id,
     check_village,
@@ -37,9 +36,7 @@ from slrt.tenants.flow_support import (
 from slrt.tenants.proposals import Proposal, ProposalBatch
 from slrt.tenants.registry import DtksStatus, Household, Person
 
-blp = ConfigTenantBlueprint(
-    "proposals", __name__, "", description="DTKS proposals (usulan) for SIKS-NG"
-)
+blp = TenantBlueprint("proposals", __name__, "", description="DTKS proposals (usulan) for SIKS-NG")
 
 VILLAGE = validate.Regexp(
     r"^\d{2}\.\d{2}\.\d{2}\.[123]\d{3}$", error="String does not match expected pattern."

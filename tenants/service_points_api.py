@@ -14,18 +14,17 @@ from slrt.auth.policy import require
 from slrt.billing_free.plans import Quota
 from slrt.billing_free.quotas import check_count
 from slrt.platform import db
-from slrt.platform.api import Schema
-from slrt.platform.errors import Msg, Problem
-from slrt.tenants.api_support import (
+from slrt.platform.api import (
     PATH_LOOKUPS,
-    ConfigTenantBlueprint,
+    Schema,
+    TenantBlueprint,
     Text,
-    apply_and_audit,
     bool_arg,
     check_if_match,
-    create_and_audit,
     page_of,
 )
+from slrt.platform.audit import apply_and_audit, create_and_audit
+from slrt.platform.errors import Msg, Problem
 from slrt.tenants.regions import Village
 from slrt.tenants.service_points import (
     ServicePoint,
@@ -33,7 +32,7 @@ from slrt.tenants.service_points import (
     access_service_point_by_id,
 )
 
-blp = ConfigTenantBlueprint(
+blp = TenantBlueprint(
     "service_points",
     __name__,
     "/service-points",
