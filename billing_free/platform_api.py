@@ -37,13 +37,13 @@ from slrt.billing_free.schemas import (
 )
 from slrt.billing_free.statements import parse_month
 from slrt.platform import db
+from slrt.platform.api import PlatformBlueprint, check_if_match
 from slrt.platform.audit import AuditKind, changes, record_platform
 from slrt.platform.errors import Problem
 from slrt.platform.tenancy import platform_bypass, tenant_context
 from slrt.platform.tenant import Tenant, access_tenant_by_slug
-from slrt.tenants.api_support import ConfigPlatformBlueprint, check_if_match
 
-blp = ConfigPlatformBlueprint(
+blp = PlatformBlueprint(
     "plans", __name__, "/platform", description="Free plans, plan changes, national usage"
 )
 
