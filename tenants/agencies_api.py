@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import sqlalchemy as sa
-from marshmallow import fields, validate, validates_schema
-from marshmallow.exceptions import ValidationError
+from marshmallow import fields, validate
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
 from slrt.platform import db
 from slrt.platform.api import (
     PATH_LOOKUPS,
+    PatchSchema,
     Schema,
     TenantBlueprint,
     Text,
@@ -23,7 +22,7 @@ from slrt.platform.api import (
     page_of,
 )
 from slrt.platform.audit import apply_and_audit, create_and_audit
-from slrt.platform.errors import Msg, Problem
+from slrt.platform.errors import Problem
 from slrt.tenants.agencies import Agency, AgencyKind, access_agency_by_id
 
 blp = TenantBlueprint("agencies", __name__, "/agencies", description="Agencies (OPD)")
@@ -54,15 +53,10 @@ class AgencyCreateSchema(Schema):
     address = Text(validate=validate.Length(max=1000), allow_none=True)
 
 
-class AgencyUpdateSchema(AgencyCreateSchema):
+class AgencyUpdateSchema(AgencyCreateSchema, PatchSchema):
     name = Text(validate=validate.Length(min=2, max=200))
     kind = Text(validate=KIND)
     active = fields.Boolean()
-
-    @validates_schema
-    def _not_empty(self, data: dict[str, Any], **kw: Any) -> None:
-        if not data:
-            raise ValidationError(Msg("Tidak ada yang diubah.", "Nothing to change."))
 
 
 class AgencyQuerySchema(Schema):

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import sqlalchemy as sa
-from marshmallow import fields, validate, validates_schema
-from marshmallow.exceptions import ValidationError
+from marshmallow import fields, validate
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
 from slrt.platform.api import (
     PATH_LOOKUPS,
+    PatchSchema,
     Schema,
     TenantBlueprint,
     Text,
@@ -22,7 +21,6 @@ from slrt.platform.api import (
     like_pattern,
     page_of,
 )
-from slrt.platform.errors import Msg
 from slrt.tenants.regions import (
     FundingSource,
     Kecamatan,
@@ -91,16 +89,11 @@ class VillageCreateSchema(Schema):
     funding_source = Text(validate=FUNDING)
 
 
-class VillageUpdateSchema(Schema):
+class VillageUpdateSchema(PatchSchema):
     name = Text(validate=NAME)
     is_intervention = fields.Boolean()
     funding_source = Text(validate=FUNDING)
     active = fields.Boolean()
-
-    @validates_schema
-    def _not_empty(self, data: dict[str, Any], **kw: Any) -> None:
-        if not data:
-            raise ValidationError(Msg("Tidak ada yang diubah.", "Nothing to change."))
 
 
 class VillageQuerySchema(Schema):

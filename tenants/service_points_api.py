@@ -6,14 +6,14 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from marshmallow import fields, validate, validates_schema
-from marshmallow.exceptions import ValidationError
+from marshmallow import fields, validate
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
 from slrt.platform import db
 from slrt.platform.api import (
     PATH_LOOKUPS,
+    PatchSchema,
     Schema,
     TenantBlueprint,
     Text,
@@ -81,13 +81,8 @@ class ServicePointCreateSchema(_Editable):
     name = Text(required=True, validate=validate.Length(min=2, max=200))
 
 
-class ServicePointUpdateSchema(_Editable):
+class ServicePointUpdateSchema(_Editable, PatchSchema):
     active = fields.Boolean()
-
-    @validates_schema
-    def _not_empty(self, data: dict[str, Any], **kw: Any) -> None:
-        if not data:
-            raise ValidationError(Msg("Tidak ada yang diubah.", "Nothing to change."))
 
 
 class ServicePointQuerySchema(Schema):
