@@ -22,8 +22,9 @@ from slrt.platform.api import (
     page_of,
 )
 from slrt.platform.audit import apply_and_audit, create_and_audit
-from slrt.platform.errors import Problem
+from slrt.platform.errors import Msg
 from slrt.tenants.agencies import Agency, AgencyKind, access_agency_by_id
+from slrt.tenants.flow_support import field_problem
 
 blp = TenantBlueprint("agencies", __name__, "/agencies", description="Agencies (OPD)")
 
@@ -70,15 +71,10 @@ def _unique_name(name: str, exclude: uuid.UUID | None = None) -> None:
     if exclude is not None:
         stmt = stmt.where(Agency.id != exclude)
     if db.session.execute(stmt).first() is not None:
-        raise Problem(
+        raise field_problem(
             409,
-            errors=[
-                {
-                    "field": "name",
-                    "message": f"OPD bernama '{name}' sudah ada.",
-                    "message_en": f"An agency named '{name}' already exists.",
-                }
-            ],
+            "name",
+            Msg(f"OPD bernama '{name}' sudah ada.", f"An agency named '{name}' already exists."),
         )
 
 
@@ -95,17 +91,15 @@ def _refuse_if_handling_programs(agency: Agency) -> None:
     )
     if codes:
         listed = ", ".join(codes)
-        raise Problem(
+        raise field_problem(
             409,
-            errors=[
-                {
-                    "field": "active",
-                    "message": f"{agency.name} masih menangani program aktif ({listed}); "
-                    "alihkan ke OPD lain terlebih dahulu.",
-                    "message_en": f"{agency.name} still handles active programs ({listed}); "
-                    "map them to another agency first.",
-                }
-            ],
+            "active",
+            Msg(
+                f"{agency.name} masih menangani program aktif ({listed}); "
+                "alihkan ke OPD lain terlebih dahulu.",
+                f"{agency.name} still handles active programs ({listed}); "
+                "map them to another agency first.",
+            ),
         )
 
 

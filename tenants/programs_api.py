@@ -25,6 +25,7 @@ from slrt.platform.api import (
 )
 from slrt.platform.errors import Msg, Problem
 from slrt.tenants.agencies import resolve_agency_id
+from slrt.tenants.flow_support import field_problem
 from slrt.tenants.programs import (
     Funding,
     NationalProgram,
@@ -240,15 +241,10 @@ def enable_program(data: dict) -> Any:
     that was disabled re-activates it (no duplicate)."""
     national = db.session.get(NationalProgram, data["national_program_id"])
     if national is None:
-        raise Problem(
+        raise field_problem(
             422,
-            errors=[
-                {
-                    "field": "national_program_id",
-                    "message": "Program nasional tidak ditemukan.",
-                    "message_en": "No such national program.",
-                }
-            ],
+            "national_program_id",
+            Msg("Program nasional tidak ditemukan.", "No such national program."),
         )
     agency = resolve_agency_id(data["agency_id"])
     program, created = enable_national_program(national, agency)

@@ -22,7 +22,8 @@ from slrt.platform.api import (
     page_of,
 )
 from slrt.platform.audit import apply_and_audit, create_and_audit
-from slrt.platform.errors import Msg, Problem
+from slrt.platform.errors import Msg
+from slrt.tenants.flow_support import field_problem
 from slrt.tenants.regions import Village
 from slrt.tenants.service_points import (
     ServicePoint,
@@ -92,12 +93,6 @@ class ServicePointQuerySchema(Schema):
     kecamatan = Text(metadata={"description": "Kecamatan code, e.g. 73.72.01"})
 
 
-def _field_error(status: int, field: str, message: Msg) -> Problem:
-    return Problem(
-        status, errors=[{"field": field, "message": str(message), "message_en": message.en}]
-    )
-
-
 def _check(point: ServicePoint) -> None:
     """Validate the state a create or update would leave (before writing anything)."""
     village = None
@@ -106,7 +101,7 @@ def _check(point: ServicePoint) -> None:
             sa.select(Village).where(Village.id == point.village_id)
         ).scalar_one_or_none()
         if village is None:
-            raise _field_error(
+            raise field_problem(
                 422,
                 "village_id",
                 Msg(
@@ -114,7 +109,7 @@ def _check(point: ServicePoint) -> None:
                 ),
             )
     if point.kind == ServicePointKind.puskesos and village is None:
-        raise _field_error(
+        raise field_problem(
             422,
             "village_id",
             Msg("Puskesos harus berada di satu desa/kelurahan.", "A Puskesos needs its village."),
@@ -122,7 +117,7 @@ def _check(point: ServicePoint) -> None:
     if not point.active:
         return
     if village is not None and not village.active:
-        raise _field_error(
+        raise field_problem(
             422,
             "village_id",
             Msg(f"{village.name} sudah tidak aktif.", f"{village.name} is deactivated."),
@@ -135,7 +130,7 @@ def _check(point: ServicePoint) -> None:
     if point.kind == ServicePointKind.secretariat:
         other = db.session.execute(clash).scalars().first()
         if other is not None:
-            raise _field_error(
+            raise field_problem(
                 409,
                 "kind",
                 Msg(
@@ -150,7 +145,7 @@ def _check(point: ServicePoint) -> None:
             .first()
         )
         if other is not None:
-            raise _field_error(
+            raise field_problem(
                 409,
                 "village_id",
                 Msg(
