@@ -126,7 +126,6 @@ def list_agencies(query: dict, pagination_parameters) -> list[Agency]:
 @require(P.TENANT_CONFIGURE)
 def create_agency(data: dict) -> Agency:
     """Add an agency (OPD)."""
-    data["name"] = data["name"].strip()
     _unique_name(data["name"])
     agency = create_and_audit(Agency(active=True, **data), FIELDS, "agency.create")
     db.session.commit()
@@ -153,7 +152,6 @@ def patch_agency(data: dict, agency_id: uuid.UUID) -> Agency:
     agency = access_agency_by_id(agency_id)
     check_if_match(blp, agency, AgencySchema)
     if "name" in data:
-        data["name"] = data["name"].strip()
         _unique_name(data["name"], exclude=agency.id)
     if data.get("active") is False and agency.active:
         _refuse_if_handling_programs(agency)

@@ -139,7 +139,7 @@ def patch_kecamatan(data: dict, kecamatan_id: uuid.UUID) -> Kecamatan:
     """Rename a kecamatan (send If-Match)."""
     kec = access_kecamatan_by_id(kecamatan_id)
     check_if_match(blp, kec, KecamatanSchema)
-    update_kecamatan(kec, data["name"].strip())
+    update_kecamatan(kec, data["name"])
     db.session.commit()
     return kec
 
@@ -153,7 +153,7 @@ def list_villages(query: dict, pagination_parameters) -> list[Village]:
     """Desa/kelurahan by code; filter by kecamatan, kind, intervention, funding, active..."""
     stmt = sa.select(Village)
     if query.get("kecamatan"):
-        stmt = stmt.where(Village.code.like(query["kecamatan"].strip() + ".%"))
+        stmt = stmt.where(Village.code.like(query["kecamatan"] + ".%"))
     if query.get("kecamatan_id"):
         stmt = stmt.where(Village.kecamatan_id == query["kecamatan_id"])
     if query.get("kind"):
@@ -204,8 +204,6 @@ def patch_village(data: dict, village_id: uuid.UUID) -> Village:
     If-Match). Villages are never deleted; a deactivated one keeps its code and history."""
     village = access_village_by_id(village_id)
     check_if_match(blp, village, VillageSchema)
-    if "name" in data:
-        data["name"] = data["name"].strip()
     update_village(village, data)
     db.session.commit()
     return village
