@@ -17,7 +17,7 @@ from slrt.auth.permissions import PP
 from slrt.auth.policy import current_principal, require
 from slrt.auth.sessions import end_sessions
 from slrt.platform import db
-from slrt.platform.api import PlatformBlueprint, Schema, check_if_match
+from slrt.platform.api import PlatformBlueprint, Schema, check_if_match, page_of
 from slrt.platform.audit import AuditKind, record_platform
 from slrt.platform.errors import Msg, Problem
 
@@ -78,14 +78,7 @@ def list_accounts(query: dict, pagination_parameters) -> list[dict]:
         stmt = stmt.where(Account.email == query["email"].strip().lower())
     if query.get("status"):
         stmt = stmt.where(Account.status == query["status"])
-    total = db.session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar()
-    pagination_parameters.item_count = total
-    rows = db.session.execute(
-        stmt.order_by(Account.name, Account.id)
-        .offset(pagination_parameters.first_item)
-        .limit(pagination_parameters.page_size)
-    ).scalars()
-    return [_dump(a) for a in rows]
+    return [_dump(a) for a in page_of(stmt, pagination_parameters, Account.name, Account.id)]
 
 
 @blp.route("/<uuid:account_id>")

@@ -12,7 +12,7 @@ from slrt.auth.oauth_models import OAuthClient
 from slrt.auth.permissions import PP
 from slrt.auth.policy import require
 from slrt.platform import db
-from slrt.platform.api import PlatformBlueprint, Schema, check_if_match
+from slrt.platform.api import PlatformBlueprint, Schema, check_if_match, page_of
 from slrt.platform.audit import AuditKind, changes, record_platform
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenant import Tenant
@@ -86,13 +86,7 @@ def access_client_by_id(client_id: uuid.UUID) -> OAuthClient:
 def list_clients(pagination_parameters) -> list[dict]:
     """Registered clients (the built-in web client is not listed)."""
     stmt = sa.select(OAuthClient).where(OAuthClient.first_party.is_(False))
-    total = db.session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar()
-    pagination_parameters.item_count = total
-    rows = db.session.execute(
-        stmt.order_by(OAuthClient.created_at, OAuthClient.id)
-        .offset(pagination_parameters.first_item)
-        .limit(pagination_parameters.page_size)
-    ).scalars()
+    rows = page_of(stmt, pagination_parameters, OAuthClient.created_at, OAuthClient.id)
     return [_dump(c) for c in rows]
 
 

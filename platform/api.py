@@ -22,7 +22,7 @@ import swagger_ui_bundle
 from flask import Flask, Response, g, request, send_from_directory
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint
-from marshmallow import RAISE, fields
+from marshmallow import RAISE, ValidationError, fields, validates_schema
 from marshmallow import Schema as _Schema
 from sqlalchemy import inspect
 
@@ -199,3 +199,13 @@ def init_api(app: Flask) -> Api:
 
 def wants_json() -> bool:
     return request.path.startswith("/api/")
+
+
+class PatchSchema(Schema):
+    """A change (PATCH) body: every field is optional, but an empty one is refused with 422
+    rather than answered as a successful change of nothing."""
+
+    @validates_schema
+    def _not_empty(self, data: dict[str, Any], **kw: Any) -> None:
+        if not data:
+            raise ValidationError(Msg("Tidak ada yang diubah.", "Nothing to change."))

@@ -14,8 +14,8 @@ from marshmallow import fields, validate
 from slrt.auth.permissions import P
 from slrt.auth.policy import authorize, current_principal, require
 from slrt.platform import db
-from slrt.platform.api import Schema, TenantBlueprint
-from slrt.platform.audit import AuditEvent, AuditKind
+from slrt.platform.api import Schema, TenantBlueprint, page_of
+from slrt.platform.audit import AuditEvent, AuditKind, PlatformAuditEvent
 from slrt.platform.errors import Msg, Problem
 
 blp = TenantBlueprint("audit", __name__, "/audit-events", description="Audit trail (append-only)")
@@ -49,6 +49,19 @@ class AuditQuerySchema(Schema):
     until = fields.DateTime()
 
 
+def event_filters(
+    model: type[AuditEvent] | type[PlatformAuditEvent], query: dict, keys: tuple[str, ...]
+) -> list[sa.ColumnElement[bool]]:
+    """The conditions both audit trails filter on: exact matches on `keys` that were given,
+    and the time window [since, until)."""
+    clauses = [getattr(model, key) == query[key] for key in keys if query.get(key) is not None]
+    if query.get("since"):
+        clauses.append(model.occurred_at >= query["since"])
+    if query.get("until"):
+        clauses.append(model.occurred_at < query["until"])
+    return clauses
+
+
 @blp.route("")
 @blp.arguments(AuditQuerySchema, location="query")
 @blp.response(200, AuditEventSchema(many=True))
@@ -65,21 +78,10 @@ def list_audit_events(query: dict, pagination_parameters) -> list[AuditEvent]:
             stmt = stmt.where(AuditEvent.kind.not_in([str(k) for k in PERSONAL_KINDS]))
     if kind:
         stmt = stmt.where(AuditEvent.kind == kind)
-    for key in ("entity_type", "entity_id", "actor_account_id"):
-        if query.get(key) is not None:
-            stmt = stmt.where(getattr(AuditEvent, key) == query[key])
-    if query.get("since"):
-        stmt = stmt.where(AuditEvent.occurred_at >= query["since"])
-    if query.get("until"):
-        stmt = stmt.where(AuditEvent.occurred_at < query["until"])
-    total = db.session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar()
-    pagination_parameters.item_count = total
-    stmt = (
-        stmt.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
-        .offset(pagination_parameters.first_item)
-        .limit(pagination_parameters.page_size)
+    stmt = stmt.where(
+        *event_filters(AuditEvent, query, ("entity_type", "entity_id", "actor_account_id"))
     )
-    return list(db.session.execute(stmt).scalars())
+    return page_of(stmt, pagination_parameters, AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
 
 
 @blp.route("/<uuid:event_id>")

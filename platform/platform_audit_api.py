@@ -8,10 +8,9 @@ from marshmallow import fields
 
 from slrt.auth.permissions import PP
 from slrt.auth.policy import require
-from slrt.platform import db
-from slrt.platform.api import PlatformBlueprint, Schema
+from slrt.platform.api import PlatformBlueprint, Schema, page_of
 from slrt.platform.audit import PlatformAuditEvent
-from slrt.platform.audit_api import AuditEventSchema
+from slrt.platform.audit_api import AuditEventSchema, event_filters
 
 blp = PlatformBlueprint(
     "platform_audit", __name__, "/platform/audit-events", description="Platform audit trail"
@@ -39,19 +38,9 @@ class PlatformAuditQuerySchema(Schema):
 @require(PP.TENANTS_MANAGE)
 def list_platform_audit_events(query: dict, pagination_parameters) -> list[PlatformAuditEvent]:
     """Platform audit events, newest first; filter by action, entity, district and time."""
-    stmt = sa.select(PlatformAuditEvent)
-    for key in ("action", "entity_type", "entity_id", "tenant_ref"):
-        if query.get(key) is not None:
-            stmt = stmt.where(getattr(PlatformAuditEvent, key) == query[key])
-    if query.get("since"):
-        stmt = stmt.where(PlatformAuditEvent.occurred_at >= query["since"])
-    if query.get("until"):
-        stmt = stmt.where(PlatformAuditEvent.occurred_at < query["until"])
-    total = db.session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar()
-    pagination_parameters.item_count = total
-    stmt = (
-        stmt.order_by(PlatformAuditEvent.id.desc())
-        .offset(pagination_parameters.first_item)
-        .limit(pagination_parameters.page_size)
+    stmt = sa.select(PlatformAuditEvent).where(
+        *event_filters(
+            PlatformAuditEvent, query, ("action", "entity_type", "entity_id", "tenant_ref")
+        )
     )
-    return list(db.session.execute(stmt).scalars())
+    return page_of(stmt, pagination_parameters, PlatformAuditEvent.id.desc())

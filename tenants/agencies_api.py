@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import sqlalchemy as sa
-from marshmallow import fields, validate, validates_schema
-from marshmallow.exceptions import ValidationError
+from marshmallow import fields, validate
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
 from slrt.platform import db
 from slrt.platform.api import (
     PATH_LOOKUPS,
+    PatchSchema,
     Schema,
     TenantBlueprint,
     Text,
@@ -23,8 +22,9 @@ from slrt.platform.api import (
     page_of,
 )
 from slrt.platform.audit import apply_and_audit, create_and_audit
-from slrt.platform.errors import Msg, Problem
+from slrt.platform.errors import Msg
 from slrt.tenants.agencies import Agency, AgencyKind, access_agency_by_id
+from slrt.tenants.flow_support import field_problem
 
 blp = TenantBlueprint("agencies", __name__, "/agencies", description="Agencies (OPD)")
 
@@ -54,15 +54,10 @@ class AgencyCreateSchema(Schema):
     address = Text(validate=validate.Length(max=1000), allow_none=True)
 
 
-class AgencyUpdateSchema(AgencyCreateSchema):
+class AgencyUpdateSchema(AgencyCreateSchema, PatchSchema):
     name = Text(validate=validate.Length(min=2, max=200))
     kind = Text(validate=KIND)
     active = fields.Boolean()
-
-    @validates_schema
-    def _not_empty(self, data: dict[str, Any], **kw: Any) -> None:
-        if not data:
-            raise ValidationError(Msg("Tidak ada yang diubah.", "Nothing to change."))
 
 
 class AgencyQuerySchema(Schema):
@@ -76,15 +71,10 @@ def _unique_name(name: str, exclude: uuid.UUID | None = None) -> None:
     if exclude is not None:
         stmt = stmt.where(Agency.id != exclude)
     if db.session.execute(stmt).first() is not None:
-        raise Problem(
+        raise field_problem(
             409,
-            errors=[
-                {
-                    "field": "name",
-                    "message": f"OPD bernama '{name}' sudah ada.",
-                    "message_en": f"An agency named '{name}' already exists.",
-                }
-            ],
+            "name",
+            Msg(f"OPD bernama '{name}' sudah ada.", f"An agency named '{name}' already exists."),
         )
 
 
@@ -101,17 +91,15 @@ def _refuse_if_handling_programs(agency: Agency) -> None:
     )
     if codes:
         listed = ", ".join(codes)
-        raise Problem(
+        raise field_problem(
             409,
-            errors=[
-                {
-                    "field": "active",
-                    "message": f"{agency.name} masih menangani program aktif ({listed}); "
-                    "alihkan ke OPD lain terlebih dahulu.",
-                    "message_en": f"{agency.name} still handles active programs ({listed}); "
-                    "map them to another agency first.",
-                }
-            ],
+            "active",
+            Msg(
+                f"{agency.name} masih menangani program aktif ({listed}); "
+                "alihkan ke OPD lain terlebih dahulu.",
+                f"{agency.name} still handles active programs ({listed}); "
+                "map them to another agency first.",
+            ),
         )
 
 
@@ -138,7 +126,6 @@ def list_agencies(query: dict, pagination_parameters) -> list[Agency]:
 @require(P.TENANT_CONFIGURE)
 def create_agency(data: dict) -> Agency:
     """Add an agency (OPD)."""
-    data["name"] = data["name"].strip()
     _unique_name(data["name"])
     agency = create_and_audit(Agency(active=True, **data), FIELDS, "agency.create")
     db.session.commit()
@@ -165,7 +152,6 @@ def patch_agency(data: dict, agency_id: uuid.UUID) -> Agency:
     agency = access_agency_by_id(agency_id)
     check_if_match(blp, agency, AgencySchema)
     if "name" in data:
-        data["name"] = data["name"].strip()
         _unique_name(data["name"], exclude=agency.id)
     if data.get("active") is False and agency.active:
         _refuse_if_handling_programs(agency)

@@ -7,8 +7,7 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from marshmallow import fields, validate, validates_schema
-from marshmallow.exceptions import ValidationError
+from marshmallow import fields
 
 from slrt.auth.permissions import PP
 from slrt.auth.policy import require
@@ -22,20 +21,25 @@ from slrt.platform.api import (
     like_pattern,
     page_of,
 )
-from slrt.platform.errors import Msg
 from slrt.tenants.programs import (
     NationalProgram,
     access_national_program_by_id,
     create_national_program,
     update_national_program,
 )
-from slrt.tenants.programs_api import CODE, FUNDING, SECTOR, CatalogFieldsSchema
+from slrt.tenants.programs_api import (
+    FUNDING,
+    SECTOR,
+    CatalogChangeFieldsSchema,
+    CatalogCreateFieldsSchema,
+    CatalogFieldsSchema,
+    take_rule,
+)
 from slrt.tenants.rules_api import (
     RuleCheckResultSchema,
     RuleCheckSchema,
     RuleFieldSchema,
     check_rule,
-    parse_rule_or_422,
     rule_field_rows,
 )
 
@@ -48,51 +52,18 @@ class NationalProgramSchema(CatalogFieldsSchema):
     id = fields.UUID(dump_only=True)
 
 
-class NationalProgramCreateSchema(Schema):
-    code = Text(required=True, validate=CODE)
-    name = Text(required=True, validate=validate.Length(min=2, max=200))
-    description = Text(validate=validate.Length(max=4000), allow_none=True)
-    sector = Text(required=True, validate=SECTOR)
-    owner = Text(required=True, validate=validate.Length(min=2, max=200))
+class NationalProgramCreateSchema(CatalogCreateFieldsSchema):
     funding = Text(load_default="apbn", validate=FUNDING)
-    required_documents = fields.List(
-        Text(validate=validate.Length(min=1, max=120)),
-        load_default=list,
-        validate=validate.Length(max=30),
-    )
-    deadline_days = fields.Integer(required=True, validate=validate.Range(min=1, max=365))
-    rule_text = Text(validate=validate.Length(max=2000), allow_none=True)
 
 
-class NationalProgramUpdateSchema(Schema):
-    name = Text(validate=validate.Length(min=2, max=200))
-    description = Text(validate=validate.Length(max=4000), allow_none=True)
-    sector = Text(validate=SECTOR)
-    owner = Text(validate=validate.Length(min=2, max=200))
-    funding = Text(validate=FUNDING)
-    required_documents = fields.List(
-        Text(validate=validate.Length(min=1, max=120)), validate=validate.Length(max=30)
-    )
-    deadline_days = fields.Integer(validate=validate.Range(min=1, max=365))
-    rule_text = Text(validate=validate.Length(max=2000), allow_none=True)
+class NationalProgramUpdateSchema(CatalogChangeFieldsSchema):
     active = fields.Boolean()
-
-    @validates_schema
-    def _not_empty(self, data: dict[str, Any], **kw: Any) -> None:
-        if not data:
-            raise ValidationError(Msg("Tidak ada yang diubah.", "Nothing to change."))
 
 
 class NationalQuerySchema(Schema):
     sector = Text(validate=SECTOR)
     active = bool_arg()
     q = Text()
-
-
-def _rule(data: dict[str, Any]) -> None:
-    if "rule_text" in data:
-        data["rule_ast"] = parse_rule_or_422(data["rule_text"])
-        data["rule_text"] = (data["rule_text"] or "").strip() or None
 
 
 @blp.route("/programs")
@@ -122,7 +93,7 @@ def list_catalog(query: dict, pagination_parameters) -> list[NationalProgram]:
 def create_catalog_program(data: dict) -> NationalProgram:
     """Add a national program (districts can then enable it)."""
     data.setdefault("rule_text", None)
-    _rule(data)
+    take_rule(data)
     program = create_national_program(data)
     db.session.commit()
     return program
@@ -147,7 +118,7 @@ def patch_catalog_program(data: dict, national_program_id: uuid.UUID) -> Nationa
     version of its copy (a district's own deadline is kept); referrals keep their version."""
     program = access_national_program_by_id(national_program_id)
     check_if_match(blp, program, NationalProgramSchema)
-    _rule(data)
+    take_rule(data)
     update_national_program(program, data)
     db.session.commit()
     return program

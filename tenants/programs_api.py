@@ -7,14 +7,14 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from marshmallow import fields, validate, validates_schema
-from marshmallow.exceptions import ValidationError
+from marshmallow import fields, validate
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
 from slrt.platform import db
 from slrt.platform.api import (
     PATH_LOOKUPS,
+    PatchSchema,
     Schema,
     TenantBlueprint,
     Text,
@@ -25,6 +25,7 @@ from slrt.platform.api import (
 )
 from slrt.platform.errors import Msg, Problem
 from slrt.tenants.agencies import resolve_agency_id
+from slrt.tenants.flow_support import field_problem
 from slrt.tenants.programs import (
     Funding,
     NationalProgram,
@@ -102,13 +103,16 @@ class ProgramVersionSchema(Schema):
     created_at = fields.DateTime(dump_only=True)
 
 
-class LocalProgramCreateSchema(Schema):
+class CatalogCreateFieldsSchema(Schema):
+    """What a new program is written with, national or local; each kind sets its own default
+    `funding` (APBN for Kemensos's catalog, APBD for a district's own programs)."""
+
     code = Text(required=True, validate=CODE)
     name = Text(required=True, validate=validate.Length(min=2, max=200))
     description = Text(validate=validate.Length(max=4000), allow_none=True)
     sector = Text(required=True, validate=SECTOR)
     owner = Text(required=True, validate=validate.Length(min=2, max=200))
-    funding = Text(load_default=Funding.apbd.value, validate=FUNDING)
+    funding = Text(validate=FUNDING)
     required_documents = fields.List(
         Text(validate=validate.Length(min=1, max=120)),
         load_default=list,
@@ -116,14 +120,11 @@ class LocalProgramCreateSchema(Schema):
     )
     deadline_days = fields.Integer(required=True, validate=validate.Range(min=1, max=365))
     rule_text = Text(validate=validate.Length(max=2000), allow_none=True)
-    agency_id = fields.UUID(required=True, metadata={"description": "The agency that handles it"})
 
 
-# Fields of an enabled national program that the district may change; the rest is Kemensos's.
-NATIONAL_EDITABLE = {"agency_id", "active", "deadline_days"}
+class CatalogChangeFieldsSchema(PatchSchema):
+    """The same fields in a change of a program, national or local: all optional."""
 
-
-class ProgramUpdateSchema(Schema):
     name = Text(validate=validate.Length(min=2, max=200))
     description = Text(validate=validate.Length(max=4000), allow_none=True)
     sector = Text(validate=SECTOR)
@@ -134,13 +135,28 @@ class ProgramUpdateSchema(Schema):
     )
     deadline_days = fields.Integer(validate=validate.Range(min=1, max=365))
     rule_text = Text(validate=validate.Length(max=2000), allow_none=True)
+
+
+def take_rule(data: dict[str, Any]) -> None:
+    """When `rule_text` is sent: parse it into `rule_ast` (422 with line and column when it is
+    wrong) and keep the text trimmed, a blank one meaning no rule."""
+    if "rule_text" in data:
+        data["rule_ast"] = parse_rule_or_422(data["rule_text"])
+        data["rule_text"] = (data["rule_text"] or "").strip() or None
+
+
+class LocalProgramCreateSchema(CatalogCreateFieldsSchema):
+    funding = Text(load_default=Funding.apbd.value, validate=FUNDING)
+    agency_id = fields.UUID(required=True, metadata={"description": "The agency that handles it"})
+
+
+# Fields of an enabled national program that the district may change; the rest is Kemensos's.
+NATIONAL_EDITABLE = {"agency_id", "active", "deadline_days"}
+
+
+class ProgramUpdateSchema(CatalogChangeFieldsSchema):
     agency_id = fields.UUID()
     active = fields.Boolean()
-
-    @validates_schema
-    def _not_empty(self, data: dict[str, Any], **kw: Any) -> None:
-        if not data:
-            raise ValidationError(Msg("Tidak ada yang diubah.", "Nothing to change."))
 
 
 class EnableNationalSchema(Schema):
@@ -207,8 +223,8 @@ def list_programs(query: dict, pagination_parameters) -> list[Program]:
 @require(P.PROGRAMS_MANAGE)
 def create_program(data: dict) -> Program:
     """Add a district program (APBD...) with its eligibility rule."""
-    data["rule_ast"] = parse_rule_or_422(data.get("rule_text"))
-    data["rule_text"] = (data.get("rule_text") or "").strip() or None
+    data.setdefault("rule_text", None)
+    take_rule(data)
     resolve_agency_id(data["agency_id"])
     program = create_local_program(data)
     db.session.commit()
@@ -225,15 +241,10 @@ def enable_program(data: dict) -> Any:
     that was disabled re-activates it (no duplicate)."""
     national = db.session.get(NationalProgram, data["national_program_id"])
     if national is None:
-        raise Problem(
+        raise field_problem(
             422,
-            errors=[
-                {
-                    "field": "national_program_id",
-                    "message": "Program nasional tidak ditemukan.",
-                    "message_en": "No such national program.",
-                }
-            ],
+            "national_program_id",
+            Msg("Program nasional tidak ditemukan.", "No such national program."),
         )
     agency = resolve_agency_id(data["agency_id"])
     program, created = enable_national_program(national, agency)
@@ -274,9 +285,7 @@ def patch_program(data: dict, program_id: uuid.UUID) -> Program:
                     for name in foreign
                 ],
             )
-    if "rule_text" in data:
-        data["rule_ast"] = parse_rule_or_422(data["rule_text"])
-        data["rule_text"] = (data["rule_text"] or "").strip() or None
+    take_rule(data)
     if "agency_id" in data:
         resolve_agency_id(data["agency_id"])
     update_program(program, data)

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import sqlalchemy as sa
-from marshmallow import fields, validate, validates_schema
-from marshmallow.exceptions import ValidationError
+from marshmallow import fields, validate
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
 from slrt.platform.api import (
     PATH_LOOKUPS,
+    PatchSchema,
     Schema,
     TenantBlueprint,
     Text,
@@ -22,7 +21,6 @@ from slrt.platform.api import (
     like_pattern,
     page_of,
 )
-from slrt.platform.errors import Msg
 from slrt.tenants.regions import (
     FundingSource,
     Kecamatan,
@@ -91,16 +89,11 @@ class VillageCreateSchema(Schema):
     funding_source = Text(validate=FUNDING)
 
 
-class VillageUpdateSchema(Schema):
+class VillageUpdateSchema(PatchSchema):
     name = Text(validate=NAME)
     is_intervention = fields.Boolean()
     funding_source = Text(validate=FUNDING)
     active = fields.Boolean()
-
-    @validates_schema
-    def _not_empty(self, data: dict[str, Any], **kw: Any) -> None:
-        if not data:
-            raise ValidationError(Msg("Tidak ada yang diubah.", "Nothing to change."))
 
 
 class VillageQuerySchema(Schema):
@@ -146,7 +139,7 @@ def patch_kecamatan(data: dict, kecamatan_id: uuid.UUID) -> Kecamatan:
     """Rename a kecamatan (send If-Match)."""
     kec = access_kecamatan_by_id(kecamatan_id)
     check_if_match(blp, kec, KecamatanSchema)
-    update_kecamatan(kec, data["name"].strip())
+    update_kecamatan(kec, data["name"])
     db.session.commit()
     return kec
 
@@ -160,7 +153,7 @@ def list_villages(query: dict, pagination_parameters) -> list[Village]:
     """Desa/kelurahan by code; filter by kecamatan, kind, intervention, funding, active..."""
     stmt = sa.select(Village)
     if query.get("kecamatan"):
-        stmt = stmt.where(Village.code.like(query["kecamatan"].strip() + ".%"))
+        stmt = stmt.where(Village.code.like(query["kecamatan"] + ".%"))
     if query.get("kecamatan_id"):
         stmt = stmt.where(Village.kecamatan_id == query["kecamatan_id"])
     if query.get("kind"):
@@ -211,8 +204,6 @@ def patch_village(data: dict, village_id: uuid.UUID) -> Village:
     If-Match). Villages are never deleted; a deactivated one keeps its code and history."""
     village = access_village_by_id(village_id)
     check_if_match(blp, village, VillageSchema)
-    if "name" in data:
-        data["name"] = data["name"].strip()
     update_village(village, data)
     db.session.commit()
     return village

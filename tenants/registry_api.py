@@ -146,6 +146,17 @@ def _audit_read(ids: list, endpoint_kind: str) -> None:
     )
 
 
+def _in_region(model: type[Household] | type[Person], query: dict) -> sa.Select:
+    """`model` rows inside the caller's region scope, narrowed to the village or kecamatan the
+    query names."""
+    stmt = sa.select(model).where(current_principal().region_clause(model.village_code))
+    if query.get("village_code"):
+        stmt = stmt.where(model.village_code == query["village_code"])
+    if query.get("kecamatan_code"):
+        stmt = stmt.where(model.village_code.like(query["kecamatan_code"] + ".%"))
+    return stmt
+
+
 # --- households ---------------------------------------------------------------------------------
 
 
@@ -156,12 +167,7 @@ def _audit_read(ids: list, endpoint_kind: str) -> None:
 @require(P.REGISTRY_READ)
 def list_households(query: dict, pagination_parameters) -> list[Household]:
     """Households in the caller's region; filter by village, kecamatan, KK, DTKS status."""
-
-    stmt = sa.select(Household).where(current_principal().region_clause(Household.village_code))
-    if query.get("village_code"):
-        stmt = stmt.where(Household.village_code == query["village_code"])
-    if query.get("kecamatan_code"):
-        stmt = stmt.where(Household.village_code.like(query["kecamatan_code"] + ".%"))
+    stmt = _in_region(Household, query)
     if query.get("kk_number"):
         stmt = stmt.where(Household.kk_number == query["kk_number"])
     if query.get("dtks_status"):
@@ -254,12 +260,7 @@ def household_members(household_id: uuid.UUID) -> list[Person]:
 @require(P.REGISTRY_READ)
 def list_persons(query: dict, pagination_parameters) -> list[Person]:
     """Persons in the caller's region; filter by village, kecamatan, household, exact NIK, name."""
-
-    stmt = sa.select(Person).where(current_principal().region_clause(Person.village_code))
-    if query.get("village_code"):
-        stmt = stmt.where(Person.village_code == query["village_code"])
-    if query.get("kecamatan_code"):
-        stmt = stmt.where(Person.village_code.like(query["kecamatan_code"] + ".%"))
+    stmt = _in_region(Person, query)
     if query.get("household_id"):
         stmt = stmt.where(Person.household_id == query["household_id"])
     if query.get("nik"):

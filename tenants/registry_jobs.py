@@ -286,6 +286,27 @@ def _fmt(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.datetime) else value
 
 
+def _export(
+    ctx: JobContext, stmt: sa.Select, *, stem: str, header: list[str], entity_type: str
+) -> dict[str, Any]:
+    """Stream `stmt` into the requested file format: counted first for progress, then read in
+    batches so a large district never sits in memory; timestamps as ISO 8601 text."""
+    total = db.session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar()
+    rows = (
+        [_fmt(v) for v in r]
+        for r in db.session.execute(stmt, execution_options={"yield_per": 2000})
+    )
+    return write_export(
+        ctx,
+        stem=stem,
+        header=header,
+        rows=rows,
+        fmt=ctx.params["format"],
+        entity_type=entity_type,
+        total=total,
+    )
+
+
 @job_handler("registry.export", timeout=3600)
 def export_registry(ctx: JobContext) -> dict[str, Any]:
     """Persons with their household, in the import template's columns."""
@@ -311,17 +332,7 @@ def export_registry(ctx: JobContext) -> dict[str, Any]:
         .where(Person.erased_at.is_(None), region_clause(ctx.params, Person.village_code))
         .order_by(Person.village_code, Household.kk_number, Person.nik)
     )
-    total = db.session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar()
-    rows = db.session.execute(stmt, execution_options={"yield_per": 2000})
-    return write_export(
-        ctx,
-        stem="registri",
-        header=TEMPLATE,
-        rows=rows,
-        fmt=ctx.params["format"],
-        entity_type="person",
-        total=total,
-    )
+    return _export(ctx, stmt, stem="registri", header=TEMPLATE, entity_type="person")
 
 
 @job_handler("cases.export", timeout=3600)
@@ -345,11 +356,6 @@ def export_cases(ctx: JobContext) -> dict[str, Any]:
         .where(region_clause(ctx.params, Case.village_code))
         .order_by(Case.created_at, Case.id)
     )
-    total = db.session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar()
-    rows = (
-        [_fmt(v) for v in r]
-        for r in db.session.execute(stmt, execution_options={"yield_per": 2000})
-    )
     header = [
         "nomor_tiket",
         "jenis",
@@ -363,15 +369,7 @@ def export_cases(ctx: JobContext) -> dict[str, Any]:
         "ditutup",
         "hasil",
     ]
-    return write_export(
-        ctx,
-        stem="kasus",
-        header=header,
-        rows=rows,
-        fmt=ctx.params["format"],
-        entity_type="case",
-        total=total,
-    )
+    return _export(ctx, stmt, stem="kasus", header=header, entity_type="case")
 
 
 @job_handler("referrals.export", timeout=3600)
@@ -395,11 +393,6 @@ def export_referrals(ctx: JobContext) -> dict[str, Any]:
         .where(region_clause(ctx.params, Referral.village_code))
         .order_by(Referral.created_at, Referral.id)
     )
-    total = db.session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar()
-    rows = (
-        [_fmt(v) for v in r]
-        for r in db.session.execute(stmt, execution_options={"yield_per": 2000})
-    )
     header = [
         "nomor_tiket",
         "program",
@@ -413,12 +406,4 @@ def export_referrals(ctx: JobContext) -> dict[str, Any]:
         "alasan_penolakan",
         "hasil",
     ]
-    return write_export(
-        ctx,
-        stem="rujukan",
-        header=header,
-        rows=rows,
-        fmt=ctx.params["format"],
-        entity_type="referral",
-        total=total,
-    )
+    return _export(ctx, stmt, stem="rujukan", header=header, entity_type="referral")

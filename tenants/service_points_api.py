@@ -6,8 +6,7 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from marshmallow import fields, validate, validates_schema
-from marshmallow.exceptions import ValidationError
+from marshmallow import fields, validate
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
@@ -16,6 +15,7 @@ from slrt.billing_free.quotas import check_count
 from slrt.platform import db
 from slrt.platform.api import (
     PATH_LOOKUPS,
+    PatchSchema,
     Schema,
     TenantBlueprint,
     Text,
@@ -24,7 +24,8 @@ from slrt.platform.api import (
     page_of,
 )
 from slrt.platform.audit import apply_and_audit, create_and_audit
-from slrt.platform.errors import Msg, Problem
+from slrt.platform.errors import Msg
+from slrt.tenants.flow_support import field_problem
 from slrt.tenants.regions import Village
 from slrt.tenants.service_points import (
     ServicePoint,
@@ -83,13 +84,8 @@ class ServicePointCreateSchema(_Editable):
     name = Text(required=True, validate=validate.Length(min=2, max=200))
 
 
-class ServicePointUpdateSchema(_Editable):
+class ServicePointUpdateSchema(_Editable, PatchSchema):
     active = fields.Boolean()
-
-    @validates_schema
-    def _not_empty(self, data: dict[str, Any], **kw: Any) -> None:
-        if not data:
-            raise ValidationError(Msg("Tidak ada yang diubah.", "Nothing to change."))
 
 
 class ServicePointQuerySchema(Schema):
@@ -97,12 +93,6 @@ class ServicePointQuerySchema(Schema):
     active = bool_arg()
     village_id = fields.UUID()
     kecamatan = Text(metadata={"description": "Kecamatan code, e.g. 73.72.01"})
-
-
-def _field_error(status: int, field: str, message: Msg) -> Problem:
-    return Problem(
-        status, errors=[{"field": field, "message": str(message), "message_en": message.en}]
-    )
 
 
 def _check(point: ServicePoint) -> None:
@@ -113,7 +103,7 @@ def _check(point: ServicePoint) -> None:
             sa.select(Village).where(Village.id == point.village_id)
         ).scalar_one_or_none()
         if village is None:
-            raise _field_error(
+            raise field_problem(
                 422,
                 "village_id",
                 Msg(
@@ -121,7 +111,7 @@ def _check(point: ServicePoint) -> None:
                 ),
             )
     if point.kind == ServicePointKind.puskesos and village is None:
-        raise _field_error(
+        raise field_problem(
             422,
             "village_id",
             Msg("Puskesos harus berada di satu desa/kelurahan.", "A Puskesos needs its village."),
@@ -129,7 +119,7 @@ def _check(point: ServicePoint) -> None:
     if not point.active:
         return
     if village is not None and not village.active:
-        raise _field_error(
+        raise field_problem(
             422,
             "village_id",
             Msg(f"{village.name} sudah tidak aktif.", f"{village.name} is deactivated."),
@@ -142,7 +132,7 @@ def _check(point: ServicePoint) -> None:
     if point.kind == ServicePointKind.secretariat:
         other = db.session.execute(clash).scalars().first()
         if other is not None:
-            raise _field_error(
+            raise field_problem(
                 409,
                 "kind",
                 Msg(
@@ -157,7 +147,7 @@ def _check(point: ServicePoint) -> None:
             .first()
         )
         if other is not None:
-            raise _field_error(
+            raise field_problem(
                 409,
                 "village_id",
                 Msg(
