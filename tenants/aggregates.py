@@ -158,13 +158,19 @@ def refresh(at: dt.datetime | None = None) -> DistrictAggregate:
 
 def latest(district_ids: list[int] | None = None) -> list[DistrictAggregate]:
     """The most recent row of each district (of the given ones, if any)."""
-    stmt = (
-        sa.select(DistrictAggregate)
-        .distinct(DistrictAggregate.district_id)
-        .order_by(DistrictAggregate.district_id, DistrictAggregate.day.desc())
-    )
+    newest = sa.select(
+        DistrictAggregate.district_id, sa.func.max(DistrictAggregate.day).label("day")
+    ).group_by(DistrictAggregate.district_id)
     if district_ids is not None:
-        stmt = stmt.where(DistrictAggregate.district_id.in_(district_ids))
+        newest = newest.where(DistrictAggregate.district_id.in_(district_ids))
+    newest = newest.subquery()
+    stmt = sa.select(DistrictAggregate).join(
+        newest,
+        sa.and_(
+            newest.c.district_id == DistrictAggregate.district_id,
+            newest.c.day == DistrictAggregate.day,
+        ),
+    )
     return list(db.session.execute(stmt).scalars())
 
 
