@@ -17,7 +17,7 @@ from slrt.auth.permissions import PP
 from slrt.auth.policy import current_principal, require
 from slrt.auth.sessions import end_sessions
 from slrt.platform import db
-from slrt.platform.api import PlatformBlueprint, Schema
+from slrt.platform.api import PlatformBlueprint, Schema, check_if_match
 from slrt.platform.audit import AuditKind, record_platform
 from slrt.platform.errors import Msg, Problem
 
@@ -105,8 +105,7 @@ def get_account(account_id: uuid.UUID) -> dict:
 def update_account(data: dict, account_id: uuid.UUID) -> dict:
     """Disable or re-enable an account (If-Match required)."""
     account = access_account_by_id(account_id)
-    db.session.refresh(account, with_for_update=True)  # two writers with one ETag: 200 and 412
-    blp.check_etag(_dump(account), AccountSchema)
+    check_if_match(blp, account, AccountSchema, view=_dump)
     if account.id == current_principal().account_id and data["status"] == "disabled":
         raise Problem(
             409, Msg("Anda tidak dapat menonaktifkan akun sendiri.", "You cannot disable yourself.")

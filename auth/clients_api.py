@@ -12,7 +12,7 @@ from slrt.auth.oauth_models import OAuthClient
 from slrt.auth.permissions import PP
 from slrt.auth.policy import require
 from slrt.platform import db
-from slrt.platform.api import PlatformBlueprint, Schema
+from slrt.platform.api import PlatformBlueprint, Schema, check_if_match
 from slrt.platform.audit import AuditKind, changes, record_platform
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenant import Tenant
@@ -150,8 +150,7 @@ def update_client(data: dict, id: uuid.UUID) -> dict:
     """Rename, change redirect URIs, or disable a client (If-Match required). A disabled machine
     client's tokens stop working on the next request."""
     client = access_client_by_id(id)
-    db.session.refresh(client, with_for_update=True)  # two writers with one ETag: 200 and 412
-    blp.check_etag(_dump(client), ClientSchema)
+    check_if_match(blp, client, ClientSchema, view=_dump)
     errors = redirect_uri_errors(data.get("redirect_uris", []))
     errors += redirect_uri_errors(
         data.get("post_logout_redirect_uris", []), "post_logout_redirect_uris"

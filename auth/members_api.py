@@ -25,7 +25,7 @@ from slrt.auth.policy import Principal, current_principal, require
 from slrt.auth.region_scope import codes_within_scope, covers_all, describe_scope, scope_errors
 from slrt.auth.sessions import end_sessions
 from slrt.platform import db
-from slrt.platform.api import Schema, TenantBlueprint
+from slrt.platform.api import Schema, TenantBlueprint, check_if_match
 from slrt.platform.audit import AuditKind, changes, record
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import current_tenant
@@ -301,9 +301,8 @@ def update_membership(data: dict, membership_id: uuid.UUID) -> dict:
     """Change role, region scope or agency (If-Match required). Takes effect on the next request."""
     principal = current_principal()
     m = access_membership_by_id(principal, membership_id)
-    db.session.refresh(m, with_for_update=True)  # two writers with one ETag: 200 and 412
+    check_if_match(blp, m, MembershipSchema, view=_membership_view)
     before_view = _membership_view(m)
-    blp.check_etag(before_view, MembershipSchema)
     role = (
         _role_by_key(data["role"])
         if "role" in data
@@ -336,8 +335,7 @@ def revoke_membership(membership_id: uuid.UUID) -> None:
     its web sessions end (it signs in again for the districts it still belongs to)."""
     principal = current_principal()
     m = access_membership_by_id(principal, membership_id)
-    db.session.refresh(m, with_for_update=True)
-    blp.check_etag(_membership_view(m), MembershipSchema)
+    check_if_match(blp, m, MembershipSchema, view=_membership_view)
     if m.account_id == principal.account_id:
         raise Problem(
             409,
@@ -534,8 +532,7 @@ def create_role(data: dict) -> Role:
 def update_role(data: dict, role_id: uuid.UUID) -> Role:
     """Rename a custom role or change its permissions (If-Match required); built-ins are fixed."""
     role = access_role_by_id(role_id)
-    db.session.refresh(role, with_for_update=True)
-    roles_blp.check_etag(role, RoleSchema)
+    check_if_match(roles_blp, role, RoleSchema)
     if role.builtin:
         raise Problem(
             409,
@@ -562,8 +559,7 @@ def update_role(data: dict, role_id: uuid.UUID) -> Role:
 def delete_role(role_id: uuid.UUID) -> Response | None:
     """Delete a custom role that nobody holds (If-Match required); built-ins cannot be deleted."""
     role = access_role_by_id(role_id)
-    db.session.refresh(role, with_for_update=True)
-    roles_blp.check_etag(role, RoleSchema)
+    check_if_match(roles_blp, role, RoleSchema)
     if role.builtin:
         raise Problem(
             409, Msg("Peran bawaan tidak dapat dihapus.", "Built-in roles cannot be deleted.")

@@ -4,22 +4,30 @@
 - `PlatformBlueprint`: routes under /api/v1/...
 - `TenantBlueprint`: routes under /api/v1/t/<tenant>/...; the tenant is resolved from the slug
   before the view runs and the view never sees it as an argument.
-- `Schema`: the marshmallow base that refuses unknown fields.
+- Both blueprints check If-Match inside the view (`check_if_match`, after authorization and the
+  id lookup, so a stranger or a foreign id answers 404 rather than 428), and resolve every id in
+  the path through `PATH_LOOKUPS` before the request body is validated.
+- `Schema`: the marshmallow base that refuses unknown fields; `Text`, `bool_arg`, `page_of`,
+  `like_pattern`: the small field and query helpers every list and form uses.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 import swagger_ui_bundle
 from flask import Flask, Response, g, request, send_from_directory
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint
-from marshmallow import RAISE
+from marshmallow import RAISE, fields
 from marshmallow import Schema as _Schema
+from sqlalchemy import inspect
 
-from slrt.platform import errors
+from slrt.platform import db, errors
+from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import enter_tenant
 
 API_PREFIX = "/api/v1"
@@ -37,12 +45,85 @@ class Schema(_Schema):
         ordered = True
 
 
-class PlatformBlueprint(Blueprint):
+PRECONDITION_REQUIRED = Msg(
+    "Kirim header If-Match berisi ETag yang Anda baca terakhir.",
+    "Send an If-Match header with the ETag you last read.",
+)
+
+
+class _LateEtagCheck:
+    def _check_precondition(self) -> None:
+        """flask-smorest checks If-Match before the view; we do it in `check_if_match`."""
+
+
+# Path parameter name -> access helper (raises 404). The district blueprints resolve every id in
+# the path before the request body is validated, so a foreign or unknown id answers 404 whatever
+# the body, and never a 422 that would echo it.
+PATH_LOOKUPS: dict[str, Callable[[Any], Any]] = {}
+
+
+def _resolve_path_ids() -> None:
+    for name, value in (request.view_args or {}).items():
+        lookup = PATH_LOOKUPS.get(name)
+        if lookup is not None:
+            lookup(value)
+
+
+def check_if_match(
+    blp: Blueprint, obj: Any, schema: Any, *, view: Callable[[Any], Any] | None = None
+) -> None:
+    """428 without If-Match, 412 when it does not match the current representation (`obj`, or
+    `view(obj)` when the response is built from more than the row).
+
+    An ORM row is re-read FOR UPDATE first, so two updates sent with the same ETag cannot both
+    pass: the second waits, then sees the new state and gets 412."""
+    if not request.if_match:
+        raise Problem(428, PRECONDITION_REQUIRED)
+    if inspect(obj, raiseerr=False) is not None:
+        db.session.refresh(obj, with_for_update=True)
+    blp.check_etag(view(obj) if view else obj, schema)
+
+
+def page_of(stmt: sa.Select, pagination_parameters: Any, *order_by: Any) -> list[Any]:
+    """One page of `stmt` (ORM entities), counting the total for the X-Pagination header."""
+    total = db.session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar()
+    pagination_parameters.item_count = total
+    stmt = (
+        stmt.order_by(*order_by)
+        .offset(pagination_parameters.first_item)
+        .limit(pagination_parameters.page_size)
+    )
+    return list(db.session.execute(stmt).scalars())
+
+
+def bool_arg(**kw: Any) -> fields.Boolean:
+    return fields.Boolean(
+        truthy={"true", "1", "yes", "ya", "True"},
+        falsy={"false", "0", "no", "tidak", "False"},
+        **kw,
+    )
+
+
+def like_pattern(text: str) -> str:
+    """A case-insensitive substring pattern with LIKE wildcards in the input escaped."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class Text(fields.String):
+    """A string with surrounding whitespace removed before validation (so "  " is empty)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        result = super()._deserialize(value, attr, data, **kwargs)
+        return result.strip() if isinstance(result, str) else result
+
+
+class PlatformBlueprint(_LateEtagCheck, Blueprint):
     def __init__(self, name: str, import_name: str, url_prefix: str, **kw: Any) -> None:
         super().__init__(name, import_name, url_prefix=API_PREFIX + url_prefix, **kw)
 
 
-class TenantBlueprint(Blueprint):
+class TenantBlueprint(_LateEtagCheck, Blueprint):
     """Tenant routes: /api/v1/t/<tenant>/<url_prefix>/...; the tenant context is entered before
     the view, from the slug, so every query in the view is scoped to it.
 
@@ -61,6 +142,7 @@ class TenantBlueprint(Blueprint):
         )
         if not public:
             self.before_request(_guard)
+        self.before_request(_resolve_path_ids)  # after the guard: strangers never reach lookups
 
 
 def enter_tenant_from_url(values: dict[str, Any] | None, *, allow_suspended: bool) -> None:

@@ -147,3 +147,30 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
     """Only the keys whose values differ, for compact before/after records."""
     keys = [k for k in after if before.get(k) != after.get(k)]
     return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
+
+
+def snapshot(obj: Any, names: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """The named attributes of a row, for audit before/after records."""
+    return {name: getattr(obj, name) for name in names}
+
+
+def apply_and_audit(obj: Any, data: dict[str, Any], names: tuple[str, ...], action: str) -> bool:
+    """Set `data` on a tenant row and record the before/after of what really changed (config
+    audit, same transaction). Returns whether anything changed."""
+    before = snapshot(obj, names)
+    for key, value in data.items():
+        setattr(obj, key, value)
+    after = snapshot(obj, names)
+    if before == after:
+        return False
+    db.session.flush()
+    old, new = changes(before, after)
+    record(AuditKind.config, action, action.split(".")[0], obj.id, before=old, after=new)
+    return True
+
+
+def create_and_audit(obj: Any, names: tuple[str, ...], action: str) -> Any:
+    db.session.add(obj)
+    db.session.flush()
+    record(AuditKind.config, action, action.split(".")[0], obj.id, after=snapshot(obj, names))
+    return obj

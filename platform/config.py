@@ -107,6 +107,9 @@ SETTINGS: list[Setting] = [
     Setting("SLRT_S3_ACCESS_KEY", None, "Access key when SLRT_FILE_STORE=s3."),
     Setting("SLRT_S3_SECRET_KEY", None, "Secret key when SLRT_FILE_STORE=s3."),
     Setting(
+        "SLRT_S3_REGION", "us-east-1", "Region used to sign S3 requests when SLRT_FILE_STORE=s3."
+    ),
+    Setting(
         "SLRT_MAX_UPLOAD_BYTES",
         "20971520",
         "Largest upload accepted, in bytes (attachments and imports).",

@@ -7,6 +7,7 @@ or the browser's Content-Type, and refuses what is too large or not on the allow
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import uuid
@@ -100,17 +101,25 @@ class LocalStore:
 
 
 class S3Store:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        endpoint: str | None,
+        bucket: str | None,
+        access_key: str | None,
+        secret_key: str | None,
+        region: str | None,
+    ) -> None:
         import boto3
 
-        self.bucket = setting("SLRT_S3_BUCKET")
-        if not self.bucket:
+        if not bucket:
             raise RuntimeError("SLRT_FILE_STORE=s3 needs SLRT_S3_BUCKET")
+        self.bucket = bucket
         self.client = boto3.client(
             "s3",
-            endpoint_url=setting("SLRT_S3_ENDPOINT"),
-            aws_access_key_id=setting("SLRT_S3_ACCESS_KEY"),
-            aws_secret_access_key=setting("SLRT_S3_SECRET_KEY"),
+            endpoint_url=endpoint,
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+            region_name=region,
         )
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
@@ -123,10 +132,22 @@ class S3Store:
         self.client.delete_object(Bucket=self.bucket, Key=key)
 
 
+@functools.lru_cache(maxsize=4)
+def _s3_store(*config: str | None) -> S3Store:
+    # A boto3 client is expensive to build and safe to share between requests of one process.
+    return S3Store(*config)
+
+
 def store() -> LocalStore | S3Store:
     kind = setting("SLRT_FILE_STORE") or "local"
     if kind == "s3":
-        return S3Store()
+        return _s3_store(
+            setting("SLRT_S3_ENDPOINT"),
+            setting("SLRT_S3_BUCKET"),
+            setting("SLRT_S3_ACCESS_KEY"),
+            setting("SLRT_S3_SECRET_KEY"),
+            setting("SLRT_S3_REGION"),
+        )
     if kind != "local":
         raise RuntimeError(f"SLRT_FILE_STORE must be 'local' or 's3', not {kind!r}")
     return LocalStore(data_dir() / "files")

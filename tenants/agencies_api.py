@@ -12,22 +12,21 @@ from marshmallow.exceptions import ValidationError
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
 from slrt.platform import db
-from slrt.platform.api import Schema
-from slrt.platform.errors import Msg, Problem
-from slrt.tenants.agencies import Agency, AgencyKind, access_agency_by_id
-from slrt.tenants.api_support import (
+from slrt.platform.api import (
     PATH_LOOKUPS,
-    ConfigTenantBlueprint,
+    Schema,
+    TenantBlueprint,
     Text,
-    apply_and_audit,
     bool_arg,
     check_if_match,
-    create_and_audit,
     like_pattern,
     page_of,
 )
+from slrt.platform.audit import apply_and_audit, create_and_audit
+from slrt.platform.errors import Msg, Problem
+from slrt.tenants.agencies import Agency, AgencyKind, access_agency_by_id
 
-blp = ConfigTenantBlueprint("agencies", __name__, "/agencies", description="Agencies (OPD)")
+blp = TenantBlueprint("agencies", __name__, "/agencies", description="Agencies (OPD)")
 
 FIELDS = ("name", "kind", "contact_name", "phone", "email", "address", "active")
 KIND = validate.OneOf([k.value for k in AgencyKind])

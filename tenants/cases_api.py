@@ -17,13 +17,12 @@ from marshmallow import fields, validate
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
 from slrt.platform import db
-from slrt.platform.api import Schema
+from slrt.platform.api import Schema, TenantBlueprint, Text, check_if_match, page_of
 from slrt.platform.audit import AuditKind, record
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.filestore import store
 from slrt.tenants import flow_actions as actions
 from slrt.tenants import workflow
-from slrt.tenants.api_support import ConfigTenantBlueprint, Text, check_if_match, page_of
 from slrt.tenants.cases import (
     AttachmentKind,
     Case,
@@ -42,7 +41,7 @@ from slrt.tenants.programs import Sector
 from slrt.tenants.registry import DtksStatus
 from slrt.tenants.workflow import permission_of
 
-blp = ConfigTenantBlueprint(
+blp = TenantBlueprint(
     "cases", __name__, "/cases", description="Cases (layanan / keluhan) and their workflow"
 )
 

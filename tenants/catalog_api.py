@@ -13,16 +13,16 @@ from marshmallow.exceptions import ValidationError
 from slrt.auth.permissions import PP
 from slrt.auth.policy import require
 from slrt.platform import db
-from slrt.platform.api import Schema
-from slrt.platform.errors import Msg
-from slrt.tenants.api_support import (
-    ConfigPlatformBlueprint,
+from slrt.platform.api import (
+    PlatformBlueprint,
+    Schema,
     Text,
     bool_arg,
     check_if_match,
     like_pattern,
     page_of,
 )
+from slrt.platform.errors import Msg
 from slrt.tenants.programs import (
     NationalProgram,
     access_national_program_by_id,
@@ -39,7 +39,7 @@ from slrt.tenants.rules_api import (
     rule_field_rows,
 )
 
-blp = ConfigPlatformBlueprint(
+blp = PlatformBlueprint(
     "catalog", __name__, "/platform", description="Kemensos: the national program catalog"
 )
 

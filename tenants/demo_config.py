@@ -7,10 +7,10 @@ import datetime as dt
 import sqlalchemy as sa
 
 from slrt.platform import db
+from slrt.platform.audit import create_and_audit
 from slrt.platform.tenancy import tenant_context
 from slrt.platform.tenant import Tenant
 from slrt.tenants.agencies import Agency
-from slrt.tenants.api_support import create_and_audit
 from slrt.tenants.lokus import designate
 from slrt.tenants.national_catalog import seed_national_catalog
 from slrt.tenants.programs import (

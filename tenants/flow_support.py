@@ -11,8 +11,8 @@ from flask import g
 
 from slrt.auth.policy import current_principal
 from slrt.platform import db, regions
+from slrt.platform.api import PATH_LOOKUPS
 from slrt.platform.errors import Msg, Problem
-from slrt.tenants.api_support import PATH_LOOKUPS
 from slrt.tenants.cases import Case, Referral
 from slrt.tenants.regions import Village, resolve_village_code
 from slrt.tenants.registry import Household, Person
@@ -111,7 +111,7 @@ def access_referral_by_id(referral_id: uuid.UUID, *, lock: bool = False) -> Refe
     )
 
 
-# Path ids are resolved before request bodies are validated (tenants.api_support): a foreign or
+# Path ids are resolved before request bodies are validated (slrt.platform.api): a foreign or
 # out-of-region id answers 404 whatever the body.
 PATH_LOOKUPS.update(
     household_id=access_household_by_id,

@@ -13,9 +13,8 @@ from sqlalchemy.dialects import postgresql
 from slrt.auth.permissions import PP
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
-from slrt.platform.api import PlatformBlueprint, Schema
+from slrt.platform.api import PlatformBlueprint, Schema, Text
 from slrt.platform.errors import Problem
-from slrt.tenants.api_support import Text
 from slrt.tenants.nik import field_errors, nik_hash, nik_problems
 from slrt.tenants.registry import NikRegistration
 

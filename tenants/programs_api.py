@@ -13,18 +13,18 @@ from marshmallow.exceptions import ValidationError
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
 from slrt.platform import db
-from slrt.platform.api import Schema
-from slrt.platform.errors import Msg, Problem
-from slrt.tenants.agencies import resolve_agency_id
-from slrt.tenants.api_support import (
+from slrt.platform.api import (
     PATH_LOOKUPS,
-    ConfigTenantBlueprint,
+    Schema,
+    TenantBlueprint,
     Text,
     bool_arg,
     check_if_match,
     like_pattern,
     page_of,
 )
+from slrt.platform.errors import Msg, Problem
+from slrt.tenants.agencies import resolve_agency_id
 from slrt.tenants.programs import (
     Funding,
     NationalProgram,
@@ -51,7 +51,7 @@ from slrt.tenants.rules_api import (
     rule_field_rows,
 )
 
-blp = ConfigTenantBlueprint(
+blp = TenantBlueprint(
     "programs", __name__, "", description="Program catalog of the district, eligibility rules"
 )
 

@@ -21,12 +21,11 @@ from openpyxl import Workbook
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db, regions
-from slrt.platform.api import Schema
+from slrt.platform.api import PATH_LOOKUPS, Schema, TenantBlueprint, Text, page_of
 from slrt.platform.audit import AuditKind, record
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.filestore import DOCUMENTS, check_upload, new_key, store
 from slrt.platform.tenancy import current_tenant
-from slrt.tenants.api_support import PATH_LOOKUPS, ConfigTenantBlueprint, Text, page_of
 from slrt.tenants.flow_support import (
     access_person_by_id,
     check_village,
@@ -35,9 +34,7 @@ from slrt.tenants.flow_support import (
 from slrt.tenants.proposals import Proposal, ProposalBatch
 from slrt.tenants.registry import DtksStatus, Household, Person
 
-blp = ConfigTenantBlueprint(
-    "proposals", __name__, "", description="DTKS proposals (usulan) for SIKS-NG"
-)
+blp = TenantBlueprint("proposals", __name__, "", description="DTKS proposals (usulan) for SIKS-NG")
 
 VILLAGE = validate.Regexp(
     r"^\d{2}\.\d{2}\.\d{2}\.[123]\d{3}$", error="String does not match expected pattern."

@@ -17,12 +17,11 @@ from marshmallow import fields
 
 from slrt.auth.policy import public
 from slrt.platform import db
-from slrt.platform.api import Schema, TenantBlueprint
+from slrt.platform.api import Schema, TenantBlueprint, Text
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.throttle import check
 from slrt.tenants import workflow
-from slrt.tenants.api_support import Text
 from slrt.tenants.cases import Case, Referral
 from slrt.tenants.letters import Letter
 from slrt.tenants.registry import Person, Relation

@@ -16,14 +16,13 @@ from marshmallow import fields, validate
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
 from slrt.platform import db, regions
-from slrt.platform.api import Schema
+from slrt.platform.api import Schema, TenantBlueprint, Text
 from slrt.platform.audit import AuditKind, record
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.tenant import Tenant
 from slrt.tenants import flow_actions as actions
 from slrt.tenants import workflow
-from slrt.tenants.api_support import ConfigTenantBlueprint, Text
 from slrt.tenants.cases import Case, CaseNeed, Referral
 from slrt.tenants.deadlines import overdue_clause
 from slrt.tenants.flow_support import (
@@ -34,7 +33,7 @@ from slrt.tenants.flow_support import (
 from slrt.tenants.letters import Letter, person_lines, render_pdf, verification_url
 from slrt.tenants.workflow import permission_of
 
-blp = ConfigTenantBlueprint(
+blp = TenantBlueprint(
     "referrals", __name__, "/referrals", description="Referrals: agency inbox and responses"
 )
 

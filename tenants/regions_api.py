@@ -12,17 +12,17 @@ from marshmallow.exceptions import ValidationError
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
-from slrt.platform.api import Schema
-from slrt.platform.errors import Msg
-from slrt.tenants.api_support import (
+from slrt.platform.api import (
     PATH_LOOKUPS,
-    ConfigTenantBlueprint,
+    Schema,
+    TenantBlueprint,
     Text,
     bool_arg,
     check_if_match,
     like_pattern,
     page_of,
 )
+from slrt.platform.errors import Msg
 from slrt.tenants.regions import (
     FundingSource,
     Kecamatan,
@@ -36,7 +36,7 @@ from slrt.tenants.regions import (
     update_village,
 )
 
-blp = ConfigTenantBlueprint(
+blp = TenantBlueprint(
     "regions", __name__, "", description="Kecamatan and desa/kelurahan of the district"
 )
 

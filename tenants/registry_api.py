@@ -13,9 +13,8 @@ from marshmallow import fields, validate
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
-from slrt.platform.api import Schema
+from slrt.platform.api import Schema, TenantBlueprint, Text, check_if_match, page_of
 from slrt.platform.audit import AuditKind, record
-from slrt.tenants.api_support import ConfigTenantBlueprint, Text, check_if_match, page_of
 from slrt.tenants.flow_support import (
     access_household_by_id,
     access_person_by_id,
@@ -31,7 +30,7 @@ from slrt.tenants.registry_service import (
     validate_dtks,
 )
 
-blp = ConfigTenantBlueprint(
+blp = TenantBlueprint(
     "registry", __name__, "", description="Registry: households (KK) and persons (NIK)"
 )
 

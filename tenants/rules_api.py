@@ -8,9 +8,8 @@ from typing import Any
 
 from marshmallow import fields, validate
 
-from slrt.platform.api import Schema
+from slrt.platform.api import Schema, Text
 from slrt.platform.errors import Problem
-from slrt.tenants.api_support import Text
 from slrt.tenants.rule_fields import FIELDS
 from slrt.tenants.rules import RuleError, parse_rule
 

@@ -12,18 +12,17 @@ from marshmallow.exceptions import ValidationError
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
 from slrt.platform import db
-from slrt.platform.api import Schema
-from slrt.platform.errors import Msg, Problem
-from slrt.tenants.api_support import (
+from slrt.platform.api import (
     PATH_LOOKUPS,
-    ConfigTenantBlueprint,
+    Schema,
+    TenantBlueprint,
     Text,
-    apply_and_audit,
     bool_arg,
     check_if_match,
-    create_and_audit,
     page_of,
 )
+from slrt.platform.audit import apply_and_audit, create_and_audit
+from slrt.platform.errors import Msg, Problem
 from slrt.tenants.regions import Village
 from slrt.tenants.service_points import (
     ServicePoint,
@@ -31,7 +30,7 @@ from slrt.tenants.service_points import (
     access_service_point_by_id,
 )
 
-blp = ConfigTenantBlueprint(
+blp = TenantBlueprint(
     "service_points",
     __name__,
     "/service-points",

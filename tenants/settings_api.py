@@ -11,14 +11,13 @@ from marshmallow.exceptions import ValidationError
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
 from slrt.platform import db
-from slrt.platform.api import Schema
+from slrt.platform.api import Schema, TenantBlueprint, Text, check_if_match
 from slrt.platform.audit import AuditKind, changes, record
 from slrt.platform.errors import Msg
 from slrt.platform.tenant import Tenant
-from slrt.tenants.api_support import ConfigTenantBlueprint, Text, check_if_match
 from slrt.tenants.settings import letterhead
 
-blp = ConfigTenantBlueprint(
+blp = TenantBlueprint(
     "profile", __name__, "/profile", description="The district's profile and letterhead"
 )
 

@@ -13,22 +13,21 @@ from marshmallow.exceptions import ValidationError
 from slrt.auth.permissions import PP, P
 from slrt.auth.policy import require
 from slrt.platform import db
-from slrt.platform.api import Schema
+from slrt.platform.api import PlatformBlueprint, Schema, TenantBlueprint, Text, page_of
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import platform_bypass
 from slrt.platform.tenant import Tenant, TenantStatus
-from slrt.tenants.api_support import ConfigPlatformBlueprint, ConfigTenantBlueprint, Text, page_of
 from slrt.tenants.lokus import LokusDesignation, designate, designations_of
 from slrt.tenants.onboarding import onboard_tenant, set_tenant_status
 from slrt.tenants.regions import Kecamatan, Village
 
-blp = ConfigPlatformBlueprint(
+blp = PlatformBlueprint(
     "platform_tenants",
     __name__,
     "/platform/tenants",
     description="Kemensos: onboarding, suspension and lokus designation of districts",
 )
-tenant_blp = ConfigTenantBlueprint(
+tenant_blp = TenantBlueprint(
     "lokus", __name__, "/lokus-designations", description="Lokus designations of the district"
 )
 
