@@ -16,17 +16,16 @@ from marshmallow import fields, validate
 from slrt.auth.permissions import PP, P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
-from slrt.platform.api import PlatformBlueprint, Schema
+from slrt.platform.api import PlatformBlueprint, Schema, TenantBlueprint, Text
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.tenant import Tenant
 from slrt.tenants.aggregates import as_dict, latest, summarise
-from slrt.tenants.api_support import ConfigTenantBlueprint, Text
 
 blp = PlatformBlueprint(
     "dashboard", __name__, "/dashboard", description="National dashboard (aggregates only)"
 )
-tenant_blp = ConfigTenantBlueprint(
+tenant_blp = TenantBlueprint(
     "district_dashboard", __name__, "/dashboard", description="District dashboard (aggregates)"
 )
 

@@ -26,7 +26,7 @@ from marshmallow import ValidationError, fields, validates
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
 from slrt.platform import db
-from slrt.platform.api import Schema
+from slrt.platform.api import Schema, TenantBlueprint
 from slrt.platform.errors import Msg
 from slrt.platform.jobs import enqueue, job_handler
 from slrt.platform.jobs_api import JobSchema
@@ -34,7 +34,6 @@ from slrt.platform.jobs_runner import JobContext
 from slrt.platform.tabular_write import XLSX_MEDIA_TYPE, XlsxWriter
 from slrt.platform.tenancy import current_tenant
 from slrt.tenants.aggregates import OUTCOMES, on_time_rate, outcome_of
-from slrt.tenants.api_support import ConfigTenantBlueprint
 from slrt.tenants.cases import Case, Referral
 from slrt.tenants.letters import MONTHS_ID
 from slrt.tenants.letters import _latin1 as latin1
@@ -278,7 +277,7 @@ def monthly_report_job(ctx: JobContext) -> dict[str, Any]:
 
 # --- on demand --------------------------------------------------------------------------------
 
-blp = ConfigTenantBlueprint("reports", __name__, "/reports", description="District reports")
+blp = TenantBlueprint("reports", __name__, "/reports", description="District reports")
 
 
 class MonthQuerySchema(Schema):

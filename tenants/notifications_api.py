@@ -14,12 +14,11 @@ from marshmallow import fields
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
-from slrt.platform.api import Schema
+from slrt.platform.api import Schema, TenantBlueprint, Text, bool_arg, page_of
 from slrt.platform.errors import Msg, Problem
-from slrt.tenants.api_support import ConfigTenantBlueprint, Text, bool_arg, page_of
 from slrt.tenants.notifications import Notification, unread_count
 
-blp = ConfigTenantBlueprint(
+blp = TenantBlueprint(
     "notifications", __name__, "/notifications", description="My in-app notifications"
 )
 
