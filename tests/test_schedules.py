@@ -533,3 +533,23 @@ def test_previous_month(day: dt.date, expected: str) -> None:
     from slrt.tenants.monthly_report import previous_month
 
     assert previous_month(day) == expected
+
+
+def test_dashboard_page_shows_the_unread_count(app, parepare, monkeypatch) -> None:
+    from slrt.platform.errors import Msg
+    from slrt.tenants.notifications import notify
+    from tests.fixtures import set_password
+    from tests.test_web_signin import PASSWORD, sign_in
+
+    monkeypatch.setenv("SLRT_PUBLIC_URL", "http://localhost")
+    web = app.test_client()
+    user = member(app, parepare, "supervisor", scope_kind="kecamatan", scope_codes=["73.72.01"])
+    set_password(app, user, PASSWORD)
+    with app.app_context(), tenant_context(parepare.ref()):
+        for n in range(2):
+            notify([user.account_id], "test", Msg("Judul", "Title"), Msg("Isi", "Body"),
+                   dedup_key=f"test:{n}")  # fmt: skip
+        db.session.commit()
+        db.session.remove()
+    html = sign_in(web, user.email).get_data(as_text=True)
+    assert '<dd id="unread-notifications">2 ' in html
