@@ -14,11 +14,18 @@ from slrt.platform.tenant import Tenant
 from slrt.tenants.demo_config import configure_demo_districts
 from slrt.tenants.flow_demo import flow_sign_in_lines, load_flow_demo
 from slrt.tenants.onboarding import onboard_tenant
+from slrt.tenants.schedules_demo import load_schedules_demo
 
 DEMO_TENANTS = ("33.24", "73.72")  # Kabupaten Kendal, Kota Parepare
 
 # Further demo steps (users, programs...) registered by feature modules; each returns lines to print.
-DEMO_STEPS: list = [configure_demo_districts, load_demo_accounts, load_flow_demo, load_jobs_demo]
+DEMO_STEPS: list = [
+    configure_demo_districts,
+    load_demo_accounts,
+    load_flow_demo,
+    load_jobs_demo,
+    load_schedules_demo,
+]
 
 # Lines printed by every later `slrt up` once the demo exists (e.g. the demo sign-in details).
 DEMO_REMINDERS: list = [sign_in_lines, flow_sign_in_lines]

@@ -33,6 +33,8 @@ PLATFORM_TABLES = {
     "oauth_consents",
     # keyed NIK hash x district only (no NIK, no name): the cross-district signal for Kemensos
     "nik_registrations",
+    # aggregates only, no personal data: counts per district per day for the Kemensos dashboard
+    "district_aggregates",
 }
 
 TENANT_TABLES = sorted(t.name for t in metadata.sorted_tables if is_tenant_table(t))
