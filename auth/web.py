@@ -245,6 +245,8 @@ def enter_web_tenant(slug: str) -> tuple[Account, Principal] | None:
 
 @bp.get("/t/<slug>/")
 def dashboard(slug: str):
+    from slrt.tenants.notifications import unread_count
+
     entered = enter_web_tenant(slug)
     if entered is None:
         return redirect("/auth/login?" + urlencode({"next": f"/t/{slug}/"}))
@@ -265,6 +267,7 @@ def dashboard(slug: str):
         sections=sections,
         can_members=principal.can(str(P.MEMBERS_READ)),
         several=len(account_tenants(account.id)) > 1,
+        unread=unread_count(account.id),
         is_admin=(role is not None and role.key == "district_admin")
         or "kemensos_admin" in platform_roles,
     )

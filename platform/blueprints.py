@@ -34,6 +34,10 @@ API_BLUEPRINTS: list[str] = [
     "slrt.tenants.referrals_api:blp",
     "slrt.tenants.public_api:blp",
     "slrt.tenants.proposals_api:blp",
+    "slrt.tenants.notifications_api:blp",
+    "slrt.tenants.dashboard_api:blp",
+    "slrt.tenants.dashboard_api:tenant_blp",
+    "slrt.tenants.monthly_report:blp",
     "slrt.billing_free.api:blp",
     "slrt.billing_free.platform_api:blp",
 ]

@@ -15,6 +15,7 @@ from slrt.platform.tenant import Tenant
 from slrt.tenants.demo_config import configure_demo_districts
 from slrt.tenants.flow_demo import flow_sign_in_lines, load_flow_demo
 from slrt.tenants.onboarding import onboard_tenant
+from slrt.tenants.schedules_demo import load_schedules_demo
 
 DEMO_TENANTS = ("33.24", "73.72")  # Kabupaten Kendal, Kota Parepare
 
@@ -24,6 +25,7 @@ DEMO_STEPS: list = [
     load_demo_accounts,
     load_flow_demo,
     load_jobs_demo,
+    load_schedules_demo,
     demo_usage,
 ]
 

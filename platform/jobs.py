@@ -42,6 +42,9 @@ from slrt.platform.tenancy import current_tenant
 JOB_HANDLER_MODULES: list[str] = [
     "slrt.platform.jobs_builtin",
     "slrt.tenants.registry_jobs",
+    "slrt.tenants.escalation",
+    "slrt.tenants.aggregates",
+    "slrt.tenants.monthly_report",
 ]
 
 

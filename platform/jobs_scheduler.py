@@ -13,6 +13,9 @@ tick of the active scheduler:
    with a dedup key naming the schedule and the period, all in one transaction with advancing the
    schedule, so a period runs exactly once per district even if the scheduler crashes mid-way.
 
+A schedule whose kind is in PLATFORM_TASKS is platform-level work (e.g. the OAuth purge): the
+scheduler calls that function itself, once per period, not once per district.
+
 Schedules are rows of `job_schedules` (a platform table; a Kemensos operator may disable or move
 one). Features declare their defaults in SCHEDULES; the scheduler inserts missing rows at start
 and never overwrites a row an operator changed. Times are UTC (19:00 UTC is 02:00 WIB).
@@ -25,7 +28,9 @@ import datetime as dt
 import logging
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 
 import click
 import sqlalchemy as sa
@@ -79,7 +84,26 @@ class Schedule:
 # Default schedules; a feature adds its line (its handler must be registered under `kind`).
 SCHEDULES: list[Schedule] = [
     Schedule("purge-job-files", "jobs.purge_files", "daily", minute=30, hour=19),
+    Schedule("escalate-overdue-referrals", "referrals.escalate", "hourly", minute=5),
+    Schedule("refresh-aggregates", "reports.aggregates", "daily", minute=0, hour=18),
+    Schedule("monthly-report", "reports.monthly", "monthly", minute=0, hour=20, day=1),
+    Schedule("purge-oauth", "auth.purge_oauth", "daily", minute=45, hour=19),
 ]
+
+# Platform-level schedule kinds: "module:function" run once per period by the scheduler (not a
+# district job). The function commits its own work and must be idempotent (a crash before the
+# schedule advances runs it again).
+PLATFORM_TASKS: dict[str, str] = {
+    "auth.purge_oauth": "slrt.auth.oauth_purge:purge_expired_oauth_rows",
+}
+
+
+def platform_task(kind: str) -> Callable[[], object] | None:
+    spec = PLATFORM_TASKS.get(kind)
+    if spec is None:
+        return None
+    module, attribute = spec.split(":")
+    return getattr(import_module(module), attribute)
 
 
 def next_run(cadence: str, minute: int, hour: int, day: int, after: dt.datetime) -> dt.datetime:
@@ -155,6 +179,14 @@ def fire_due(now: dt.datetime | None = None) -> int:
     )
     enqueued = 0
     for schedule in due:
+        task = platform_task(schedule.kind)
+        if task is not None:
+            task()  # commits its own work; the schedule advances in the commit below
+            schedule.last_run_at = now
+            schedule.next_run_at = next_run(
+                schedule.cadence, schedule.minute, schedule.hour, schedule.day, now
+            )
+            continue
         try:
             handler_for(schedule.kind)
         except LookupError:

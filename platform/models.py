@@ -27,6 +27,8 @@ MODEL_MODULES: list[str] = [
     "slrt.tenants.workflow",
     "slrt.tenants.letters",
     "slrt.tenants.proposals",
+    "slrt.tenants.notifications",
+    "slrt.tenants.aggregates",
     "slrt.billing_free.models",
 ]
 

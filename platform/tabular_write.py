@@ -73,6 +73,11 @@ class XlsxWriter:
     def write(self, row: Sequence[Any]) -> None:
         self._ws.append([self._cell(v) for v in row])
 
+    def add_sheet(self, title: str, header: Sequence[str]) -> None:
+        """Start another sheet; later rows go there (reports with several tables)."""
+        self._ws = self._wb.create_sheet(title[:31])
+        self.write(header)
+
     def close(self) -> None:
         self._wb.save(self.path)
 

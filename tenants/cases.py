@@ -147,6 +147,10 @@ class Referral(TenantScoped, Timestamps, Base):
     fulfilled_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     rejection_reason: Mapped[str | None] = mapped_column(sa.Text)
     outcome: Mapped[str | None] = mapped_column(sa.Text)
+    # SLA escalation (tenants.escalation): 0 none, 1 supervisor, 2 manager, 3 flagged to the
+    # district; the time of the last step starts the wait for the next one.
+    escalation_level: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     __table_args__ = (
         tenant_fk("case_id", "cases", ondelete="RESTRICT"),
@@ -167,6 +171,7 @@ class Referral(TenantScoped, Timestamps, Base):
             "status IN ('pending', 'sent', 'received', 'accepted', 'rejected', 'fulfilled')",
             name="status_values",
         ),
+        sa.CheckConstraint("escalation_level BETWEEN 0 AND 3", name="escalation_level_range"),
     )
 
     OPEN = ("sent", "received", "accepted")

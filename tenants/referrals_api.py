@@ -64,6 +64,12 @@ class ReferralSchema(Schema):
     sent_at = fields.DateTime(dump_only=True)
     due_at = fields.DateTime(dump_only=True)
     overdue = fields.Method("_overdue", dump_only=True)
+    escalation_level = fields.Integer(
+        dump_only=True,
+        metadata={"description": "0 none, 1 supervisor, 2 manager, 3 flagged to the district"},
+    )
+    escalated_at = fields.DateTime(dump_only=True)
+    district_flagged = fields.Method("_district_flagged", dump_only=True)
     received_at = fields.DateTime(dump_only=True)
     responded_at = fields.DateTime(dump_only=True)
     fulfilled_at = fields.DateTime(dump_only=True)
@@ -81,6 +87,9 @@ class ReferralSchema(Schema):
 
     def _allowed(self, obj) -> list[str]:
         return workflow.allowed_actions("referral", obj.status)
+
+    def _district_flagged(self, obj) -> bool:
+        return obj.escalation_level >= 3
 
     def _overdue(self, obj) -> bool:
         return bool(

@@ -33,6 +33,8 @@ PLATFORM_TABLES = {
     "oauth_consents",
     # keyed NIK hash x district only (no NIK, no name): the cross-district signal for Kemensos
     "nik_registrations",
+    # aggregates only, no personal data: counts per district per day for the Kemensos dashboard
+    "district_aggregates",
     "plans",  # national plan catalogue kept by Kemensos
     "plan_assignments",  # Kemensos decisions about districts (tenant_ref), with history
     "usage_flush_batches",  # idempotency ids of metering flushes; one batch spans districts
