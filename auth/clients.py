@@ -12,14 +12,10 @@ from slrt.auth.oauth_models import ClientKind, OAuthClient, token_hash
 from slrt.auth.permissions import P
 from slrt.platform import db
 from slrt.platform.audit import AuditKind, record_platform
-from slrt.platform.errors import Problem
+from slrt.platform.errors import Msg, Problem, field_error
 from slrt.platform.tenant import Tenant
 
 CLIENT_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{2,79}$")
-
-
-def _error(field: str, message: str, message_en: str) -> dict[str, str]:
-    return {"field": field, "message": message, "message_en": message_en}
 
 
 def redirect_uri_errors(uris: list[str], field: str = "redirect_uris") -> list[dict[str, str]]:
@@ -34,10 +30,12 @@ def redirect_uri_errors(uris: list[str], field: str = "redirect_uris") -> list[d
             or not (parts.scheme == "https" or (parts.scheme == "http" and loopback))
         ):
             errors.append(
-                _error(
+                field_error(
                     f"{field}.{i}",
-                    f"'{uri}' harus URL https lengkap (http hanya untuk 127.0.0.1/localhost), tanpa #.",
-                    f"'{uri}' must be a full https URL (http only for 127.0.0.1/localhost), no #.",
+                    Msg(
+                        f"'{uri}' harus URL https lengkap (http hanya untuk 127.0.0.1/localhost), tanpa #.",
+                        f"'{uri}' must be a full https URL (http only for 127.0.0.1/localhost), no #.",
+                    ),
                 )
             )
     return errors
@@ -62,61 +60,72 @@ def create_client(
     errors: list[dict[str, str]] = []
     if kind not in {k.value for k in ClientKind}:
         errors.append(
-            _error(
+            field_error(
                 "kind",
-                "Harus public, confidential atau machine.",
-                "Must be public, confidential or machine.",
+                Msg(
+                    "Harus public, confidential atau machine.",
+                    "Must be public, confidential or machine.",
+                ),
             )
         )
     if client_id is not None and not CLIENT_ID_RE.match(client_id):
         errors.append(
-            _error(
+            field_error(
                 "client_id",
-                "Hanya huruf kecil, angka, titik, garis; 3-80 karakter.",
-                "Lower-case letters, digits, dot, dash, underscore; 3-80 characters.",
+                Msg(
+                    "Hanya huruf kecil, angka, titik, garis; 3-80 karakter.",
+                    "Lower-case letters, digits, dot, dash, underscore; 3-80 characters.",
+                ),
             )
         )
     if kind == ClientKind.machine:
         if tenant is None:
             errors.append(
-                _error(
+                field_error(
                     "tenant",
-                    "Klien mesin terikat pada satu kabupaten/kota.",
-                    "A machine client is bound to one district.",
+                    Msg(
+                        "Klien mesin terikat pada satu kabupaten/kota.",
+                        "A machine client is bound to one district.",
+                    ),
                 )
             )
         unknown = [p for p in permissions if p not in {x.value for x in P}]
         if unknown:
             errors.append(
-                _error(
+                field_error(
                     "permissions",
-                    f"Izin tidak dikenal: {', '.join(unknown)}",
-                    f"Unknown permissions: {', '.join(unknown)}",
+                    Msg(
+                        f"Izin tidak dikenal: {', '.join(unknown)}",
+                        f"Unknown permissions: {', '.join(unknown)}",
+                    ),
                 )
             )
         if redirect_uris:
             errors.append(
-                _error(
+                field_error(
                     "redirect_uris",
-                    "Klien mesin tidak memakai pengalihan.",
-                    "Machine clients take no redirect URIs.",
+                    Msg(
+                        "Klien mesin tidak memakai pengalihan.",
+                        "Machine clients take no redirect URIs.",
+                    ),
                 )
             )
     else:
         if tenant is not None or permissions:
             errors.append(
-                _error(
+                field_error(
                     "tenant",
-                    "Hanya klien mesin yang terikat kabupaten/kota dan izin; klien lain bertindak atas nama pengguna.",
-                    "Only machine clients have a district and permissions; others act for a user.",
+                    Msg(
+                        "Hanya klien mesin yang terikat kabupaten/kota dan izin; klien lain bertindak atas nama pengguna.",
+                        "Only machine clients have a district and permissions; others act for a user.",
+                    ),
                 )
             )
         if not redirect_uris:
             errors.append(
-                _error(
+                field_error(
                     "redirect_uris",
-                    "Sebutkan minimal satu redirect URI.",
-                    "Give at least one redirect URI.",
+                    Msg("Sebutkan minimal satu redirect URI.", "Give at least one redirect URI."),
                 )
             )
     errors += redirect_uri_errors(redirect_uris)
@@ -128,7 +137,9 @@ def create_client(
         ).first()
     ):
         errors.append(
-            _error("client_id", "client_id ini sudah dipakai.", "This client_id is taken.")
+            field_error(
+                "client_id", Msg("client_id ini sudah dipakai.", "This client_id is taken.")
+            )
         )
     if errors:
         raise Problem(422, errors=errors)

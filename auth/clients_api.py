@@ -14,7 +14,7 @@ from slrt.auth.policy import require
 from slrt.platform import db
 from slrt.platform.api import PlatformBlueprint, Schema, check_if_match, page_of
 from slrt.platform.audit import AuditKind, changes, record_platform
-from slrt.platform.errors import Msg, Problem
+from slrt.platform.errors import Msg, Problem, field_problem
 from slrt.platform.tenant import Tenant
 
 blp = PlatformBlueprint(
@@ -103,15 +103,13 @@ def register_client(data: dict) -> dict:
             sa.select(Tenant).where(Tenant.slug == data["tenant"])
         ).scalar_one_or_none()
         if tenant is None:
-            raise Problem(
+            raise field_problem(
                 422,
-                errors=[
-                    {
-                        "field": "tenant",
-                        "message": f"Kabupaten/kota '{data['tenant']}' tidak ada.",
-                        "message_en": f"There is no district '{data['tenant']}'.",
-                    }
-                ],
+                "tenant",
+                Msg(
+                    f"Kabupaten/kota '{data['tenant']}' tidak ada.",
+                    f"There is no district '{data['tenant']}'.",
+                ),
             )
     client, secret = create_client(
         name=data["name"],

@@ -25,7 +25,7 @@ from slrt.billing_free.quotas import check_count
 from slrt.platform import db
 from slrt.platform.audit import AuditKind, record
 from slrt.platform.config import public_url
-from slrt.platform.errors import Msg
+from slrt.platform.errors import Msg, field_error
 from slrt.platform.tenancy import current_tenant, tenant_context
 from slrt.platform.tenant import Tenant, access_tenant_by_slug
 
@@ -193,30 +193,26 @@ def _new_account_from_form(invitation: Invitation) -> tuple[Account | None, list
     password = form.get("password") or ""
     errors: list[dict[str, str]] = []
     if not name:
-        errors.append(
-            {"field": "name", "message": "Nama wajib diisi.", "message_en": "Name is required."}
-        )
+        errors.append(field_error("name", Msg("Nama wajib diisi.", "Name is required.")))
     if not email or "@" not in email:
-        errors.append(
-            {"field": "email", "message": "Email tidak sah.", "message_en": "Invalid email."}
-        )
+        errors.append(field_error("email", Msg("Email tidak sah.", "Invalid email.")))
     elif db.session.execute(sa.select(Account.id).where(Account.email == email)).first():
         errors.append(
-            {
-                "field": "email",
-                "message": "Email ini sudah dipakai akun lain; masuk dengan akun itu.",
-                "message_en": "This email belongs to another account; sign in with it.",
-            }
+            field_error(
+                "email",
+                Msg(
+                    "Email ini sudah dipakai akun lain; masuk dengan akun itu.",
+                    "This email belongs to another account; sign in with it.",
+                ),
+            )
         )
     for problem in password_problems(password, email=email, name=name):
-        errors.append({"field": "password", "message": str(problem), "message_en": problem.en})
+        errors.append(field_error("password", problem))
     if password != (form.get("password2") or ""):
         errors.append(
-            {
-                "field": "password2",
-                "message": "Kedua kata sandi tidak sama.",
-                "message_en": "The two passwords differ.",
-            }
+            field_error(
+                "password2", Msg("Kedua kata sandi tidak sama.", "The two passwords differ.")
+            )
         )
     if errors:
         return None, errors

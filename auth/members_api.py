@@ -27,7 +27,7 @@ from slrt.auth.sessions import end_sessions
 from slrt.platform import db
 from slrt.platform.api import Schema, TenantBlueprint, check_if_match
 from slrt.platform.audit import AuditKind, changes, record
-from slrt.platform.errors import Msg, Problem
+from slrt.platform.errors import Msg, Problem, field_error, field_problem
 from slrt.platform.tenancy import current_tenant
 from slrt.tenants.agencies import resolve_agency_id
 
@@ -192,15 +192,13 @@ def access_membership_by_id(principal: Principal, membership_id: uuid.UUID) -> M
 def _role_by_key(key: str, field: str = "role") -> Role:
     role = db.session.execute(sa.select(Role).where(Role.key == key)).scalar_one_or_none()
     if role is None:
-        raise Problem(
+        raise field_problem(
             422,
-            errors=[
-                {
-                    "field": field,
-                    "message": f"Peran '{key}' tidak ada di kabupaten/kota ini.",
-                    "message_en": f"There is no role '{key}' in this district.",
-                }
-            ],
+            field,
+            Msg(
+                f"Peran '{key}' tidak ada di kabupaten/kota ini.",
+                f"There is no role '{key}' in this district.",
+            ),
         )
     return role
 
@@ -214,19 +212,23 @@ def _check_grant(principal: Principal, role: Role, scope_kind: str, codes: list[
     errors = scope_errors(current_tenant().code, scope_kind, codes)
     if role.key == AGENCY_ROLE and agency_id is None:
         errors.append(
-            {
-                "field": "agency_id",
-                "message": "Petugas OPD harus terikat pada satu OPD (agency_id).",
-                "message_en": "An agency officer must be bound to one agency (agency_id).",
-            }
+            field_error(
+                "agency_id",
+                Msg(
+                    "Petugas OPD harus terikat pada satu OPD (agency_id).",
+                    "An agency officer must be bound to one agency (agency_id).",
+                ),
+            )
         )
     elif role.key != AGENCY_ROLE and agency_id is not None:
         errors.append(
-            {
-                "field": "agency_id",
-                "message": "Hanya petugas OPD yang terikat pada OPD.",
-                "message_en": "Only agency officers are bound to an agency.",
-            }
+            field_error(
+                "agency_id",
+                Msg(
+                    "Hanya petugas OPD yang terikat pada OPD.",
+                    "Only agency officers are bound to an agency.",
+                ),
+            )
         )
     elif agency_id is not None:
         try:
@@ -382,15 +384,8 @@ def invite(data: dict) -> dict:
     """Invite someone by email or phone. The response carries the single-use link (valid 7 days);
     no mail/SMS gateway exists yet, so pass it on yourself (it is also written to the log)."""
     if not data.get("email") and not data.get("phone"):
-        raise Problem(
-            422,
-            errors=[
-                {
-                    "field": "email",
-                    "message": "Isi email atau nomor telepon.",
-                    "message_en": "Give an email or a phone number.",
-                }
-            ],
+        raise field_problem(
+            422, "email", Msg("Isi email atau nomor telepon.", "Give an email or a phone number.")
         )
     principal = current_principal()
     role = _role_by_key(data["role"])
@@ -494,15 +489,13 @@ def get_role(role_id: uuid.UUID) -> Role:
 def create_role(data: dict) -> Role:
     """Define a custom role from the permission list."""
     if db.session.execute(sa.select(Role.id).where(Role.key == data["key"])).first():
-        raise Problem(
+        raise field_problem(
             409,
-            errors=[
-                {
-                    "field": "key",
-                    "message": f"Kunci peran '{data['key']}' sudah dipakai.",
-                    "message_en": f"The role key '{data['key']}' is taken.",
-                }
-            ],
+            "key",
+            Msg(
+                f"Kunci peran '{data['key']}' sudah dipakai.",
+                f"The role key '{data['key']}' is taken.",
+            ),
         )
     role = Role(
         key=data["key"],

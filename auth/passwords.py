@@ -12,7 +12,7 @@ import contextlib
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from slrt.platform.errors import Msg, Problem
+from slrt.platform.errors import Msg, Problem, field_error
 
 MIN_LENGTH = 10
 MAX_LENGTH = 128
@@ -111,5 +111,5 @@ def validate_password(
     if problems:
         raise Problem(
             422,
-            errors=[{"field": field, "message": str(m), "message_en": m.en} for m in problems],
+            errors=[field_error(field, m) for m in problems],
         )

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from slrt.auth.policy import Principal
 from slrt.platform import regions
+from slrt.platform.errors import Msg, field_error
 
 SCOPE_KINDS = ("district", "kecamatan", "village")
 
@@ -56,29 +57,31 @@ def scope_errors(
     errors: list[dict[str, str]] = []
     if scope_kind not in SCOPE_KINDS:
         return [
-            {
-                "field": "scope_kind",
-                "message": "Harus salah satu dari: district, kecamatan, village.",
-                "message_en": "Must be one of: district, kecamatan, village.",
-            }
+            field_error(
+                "scope_kind",
+                Msg(
+                    "Harus salah satu dari: district, kecamatan, village.",
+                    "Must be one of: district, kecamatan, village.",
+                ),
+            )
         ]
     if scope_kind == "district":
         if codes:
             errors.append(
-                {
-                    "field": field,
-                    "message": "Cakupan seluruh kabupaten/kota tidak memakai kode wilayah.",
-                    "message_en": "A whole-district scope takes no region codes.",
-                }
+                field_error(
+                    field,
+                    Msg(
+                        "Cakupan seluruh kabupaten/kota tidak memakai kode wilayah.",
+                        "A whole-district scope takes no region codes.",
+                    ),
+                )
             )
         return errors
     if not codes:
         return [
-            {
-                "field": field,
-                "message": "Sebutkan minimal satu kode wilayah.",
-                "message_en": "Give at least one region code.",
-            }
+            field_error(
+                field, Msg("Sebutkan minimal satu kode wilayah.", "Give at least one region code.")
+            )
         ]
     pattern = regions.KECAMATAN_RE if scope_kind == "kecamatan" else regions.VILLAGE_RE
     example = f"{district_code}.01" if scope_kind == "kecamatan" else f"{district_code}.01.2001"
@@ -88,35 +91,39 @@ def scope_errors(
         where = f"{field}.{i}"
         if not isinstance(code, str) or not pattern.match(code):
             errors.append(
-                {
-                    "field": where,
-                    "message": f"'{code}' bukan kode {label_id}; contoh: {example}.",
-                    "message_en": f"'{code}' is not a {label_en} code; e.g. {example}.",
-                }
+                field_error(
+                    where,
+                    Msg(
+                        f"'{code}' bukan kode {label_id}; contoh: {example}.",
+                        f"'{code}' is not a {label_en} code; e.g. {example}.",
+                    ),
+                )
             )
         elif not code.startswith(district_code + "."):
             errors.append(
-                {
-                    "field": where,
-                    "message": f"Kode {code} berada di luar kabupaten/kota ini ({district_code}).",
-                    "message_en": f"Code {code} lies outside this district ({district_code}).",
-                }
+                field_error(
+                    where,
+                    Msg(
+                        f"Kode {code} berada di luar kabupaten/kota ini ({district_code}).",
+                        f"Code {code} lies outside this district ({district_code}).",
+                    ),
+                )
             )
         elif regions.name_of(code) is None:
             errors.append(
-                {
-                    "field": where,
-                    "message": f"Kode {code} tidak ada dalam referensi wilayah Kemendagri 2025.",
-                    "message_en": f"Code {code} is not in the Kemendagri 2025 region reference.",
-                }
+                field_error(
+                    where,
+                    Msg(
+                        f"Kode {code} tidak ada dalam referensi wilayah Kemendagri 2025.",
+                        f"Code {code} is not in the Kemendagri 2025 region reference.",
+                    ),
+                )
             )
     if len(set(codes)) != len(codes):
         errors.append(
-            {
-                "field": field,
-                "message": "Ada kode wilayah yang ganda.",
-                "message_en": "A region code is listed twice.",
-            }
+            field_error(
+                field, Msg("Ada kode wilayah yang ganda.", "A region code is listed twice.")
+            )
         )
     return errors
 

@@ -20,7 +20,7 @@ from slrt.platform import db
 from slrt.platform.actor import Actor, acting_as
 from slrt.platform.audit import AuditKind, record_platform
 from slrt.platform.config import setting
-from slrt.platform.errors import Msg
+from slrt.platform.errors import Msg, field_error
 from slrt.platform.redis_client import get_redis
 from slrt.platform.tenancy import platform_bypass
 
@@ -263,23 +263,19 @@ def change_password():
         new = request.form.get("password") or ""
         if account.password_hash and not verify_password(account.password_hash, current):
             errors.append(
-                {
-                    "field": "current",
-                    "message": "Kata sandi sekarang salah.",
-                    "message_en": "The current password is wrong.",
-                }
+                field_error(
+                    "current", Msg("Kata sandi sekarang salah.", "The current password is wrong.")
+                )
             )
         errors += [
-            {"field": "password", "message": str(p), "message_en": p.en}
+            field_error("password", p)
             for p in password_problems(new, email=account.email, name=account.name)
         ]
         if new != (request.form.get("password2") or ""):
             errors.append(
-                {
-                    "field": "password2",
-                    "message": "Kedua kata sandi tidak sama.",
-                    "message_en": "The two passwords differ.",
-                }
+                field_error(
+                    "password2", Msg("Kedua kata sandi tidak sama.", "The two passwords differ.")
+                )
             )
         if not errors:
             account.password_hash = hash_password(new)

@@ -129,6 +129,16 @@ class Problem(HTTPException):
         self.extra_headers = headers or {}
 
 
+def field_error(field: str, message: Msg) -> dict[str, str]:
+    """One entry of a Problem's `errors` list: the field and its message in both languages."""
+    return {"field": field, "message": str(message), "message_en": message.en}
+
+
+def field_problem(status: int, field: str, message: Msg) -> Problem:
+    """A Problem naming one bad field (the usual 409/413/415/422 answer to one input)."""
+    return Problem(status, errors=[field_error(field, message)])
+
+
 def problem_body(status: int, detail: Any = None, errors: list | None = None, **extra: Any) -> dict:
     title_id, title_en = TITLES.get(status, ("Kesalahan", "Error"))
     body: dict[str, Any] = {

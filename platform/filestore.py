@@ -17,7 +17,7 @@ from pathlib import Path
 import filetype
 
 from slrt.platform.config import data_dir, setting
-from slrt.platform.errors import Problem
+from slrt.platform.errors import Msg, field_problem
 
 IMAGES = {"image/jpeg", "image/png", "image/webp", "image/heic"}
 DOCUMENTS = IMAGES | {"application/pdf"}
@@ -42,36 +42,27 @@ def max_upload_bytes() -> int:
 def check_upload(data: bytes, allowed: set[str], field: str = "file") -> CheckedFile:
     limit = max_upload_bytes()
     if len(data) > limit:
-        raise Problem(
+        raise field_problem(
             413,
-            errors=[
-                {
-                    "field": field,
-                    "message": f"Berkas {len(data)} byte melebihi batas {limit} byte.",
-                    "message_en": f"The file ({len(data)} bytes) exceeds the limit of {limit} bytes.",
-                }
-            ],
+            field,
+            Msg(
+                f"Berkas {len(data)} byte melebihi batas {limit} byte.",
+                f"The file ({len(data)} bytes) exceeds the limit of {limit} bytes.",
+            ),
         )
     if not data:
-        raise Problem(
-            422,
-            errors=[
-                {"field": field, "message": "Berkas kosong.", "message_en": "The file is empty."}
-            ],
-        )
+        raise field_problem(422, field, Msg("Berkas kosong.", "The file is empty."))
     kind = filetype.guess(data)
     if kind is None or kind.mime not in allowed:
         found = kind.mime if kind else "tidak dikenal / unknown"
         names = ", ".join(sorted(allowed))
-        raise Problem(
+        raise field_problem(
             415,
-            errors=[
-                {
-                    "field": field,
-                    "message": f"Isi berkas adalah {found}; yang diterima: {names}.",
-                    "message_en": f"The file's content is {found}; accepted: {names}.",
-                }
-            ],
+            field,
+            Msg(
+                f"Isi berkas adalah {found}; yang diterima: {names}.",
+                f"The file's content is {found}; accepted: {names}.",
+            ),
         )
     return CheckedFile(data, kind.mime, kind.extension, hashlib.sha256(data).hexdigest())
 

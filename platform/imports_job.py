@@ -19,7 +19,7 @@ from slrt.billing_free import meter
 from slrt.billing_free.meter import Metric
 from slrt.billing_free.plans import WIB, Quota
 from slrt.billing_free.quotas import take_daily
-from slrt.platform.errors import Msg, Problem
+from slrt.platform.errors import Msg, Problem, field_problem
 from slrt.platform.imports import RowsHeld, Sink, run_import
 from slrt.platform.jobs_runner import JobContext, JobRejected
 from slrt.platform.tabular_read import FileRejected, check_size, estimate_rows, sniff_kind
@@ -120,10 +120,7 @@ def accept_upload(data: bytes, filename: str) -> str:
 
                 check_xlsx_container(path)
         except FileRejected as exc:
-            raise Problem(
-                422,
-                errors=[{"field": "file", "message": str(exc.msg), "message_en": exc.msg.en}],
-            ) from None
+            raise field_problem(422, "file", exc.msg) from None
     if not filename:
         raise Problem(422, Msg("Nama berkas kosong.", "The file has no name."))
     return kind
