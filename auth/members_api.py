@@ -25,7 +25,7 @@ from slrt.auth.policy import Principal, current_principal, require
 from slrt.auth.region_scope import codes_within_scope, covers_all, describe_scope, scope_errors
 from slrt.auth.sessions import end_sessions
 from slrt.platform import db
-from slrt.platform.api import Schema, TenantBlueprint, check_if_match
+from slrt.platform.api import Schema, TenantBlueprint, check_if_match, page_of
 from slrt.platform.audit import AuditKind, changes, record
 from slrt.platform.errors import Msg, Problem, field_error, field_problem
 from slrt.platform.tenancy import current_tenant
@@ -427,13 +427,7 @@ def list_invitations(pagination_parameters) -> list[dict]:
     stmt = sa.select(Invitation).where(
         codes_within_scope(current_principal(), Invitation.scope_kind, Invitation.scope_codes)
     )
-    total = db.session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar()
-    pagination_parameters.item_count = total
-    rows = db.session.execute(
-        stmt.order_by(Invitation.created_at.desc(), Invitation.id.desc())
-        .offset(pagination_parameters.first_item)
-        .limit(pagination_parameters.page_size)
-    ).scalars()
+    rows = page_of(stmt, pagination_parameters, Invitation.created_at.desc(), Invitation.id.desc())
     return [_dump_invitation(i) for i in rows]
 
 

@@ -16,7 +16,7 @@ from marshmallow import fields, validate
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import audit, db
-from slrt.platform.api import Schema, TenantBlueprint
+from slrt.platform.api import Schema, TenantBlueprint, page_of
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.jobs import TERMINAL, Job, JobFile, JobStatus
 from slrt.platform.jobs_queue import cancel_queued
@@ -108,15 +108,7 @@ def list_jobs(query: dict, pagination_parameters) -> list[Job]:
         stmt = stmt.where(Job.kind == query["kind"])
     if query.get("status"):
         stmt = stmt.where(Job.status == query["status"])
-    pagination_parameters.item_count = db.session.execute(
-        sa.select(sa.func.count()).select_from(stmt.subquery())
-    ).scalar()
-    stmt = (
-        stmt.order_by(Job.created_at.desc(), Job.id.desc())
-        .offset(pagination_parameters.first_item)
-        .limit(pagination_parameters.page_size)
-    )
-    return list(db.session.execute(stmt).scalars())
+    return page_of(stmt, pagination_parameters, Job.created_at.desc(), Job.id.desc())
 
 
 @blp.route("/<uuid:job_id>")
