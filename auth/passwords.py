@@ -12,7 +12,7 @@ import contextlib
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from slrt.platform.errors import Msg, Problem, field_error
+from slrt.platform.errors import Msg
 
 MIN_LENGTH = 10
 MAX_LENGTH = 128
@@ -101,15 +101,3 @@ def password_problems(password: str, *, email: str | None, name: str | None) -> 
             )
         )
     return problems
-
-
-def validate_password(
-    password: str, *, email: str | None, name: str | None, field: str = "password"
-) -> None:
-    """Raise a 422 naming the field when the password breaks a rule."""
-    problems = password_problems(password or "", email=email, name=name)
-    if problems:
-        raise Problem(
-            422,
-            errors=[field_error(field, m) for m in problems],
-        )

@@ -197,10 +197,6 @@ def init_api(app: Flask) -> Api:
     return api
 
 
-def wants_json() -> bool:
-    return request.path.startswith("/api/")
-
-
 class PatchSchema(Schema):
     """A change (PATCH) body: every field is optional, but an empty one is refused with 422
     rather than answered as a successful change of nothing."""

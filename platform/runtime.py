@@ -3,9 +3,7 @@ servers under SLRT_DATA_DIR (whose passwords live in secrets.json)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from slrt.platform.config import data_dir, setting
+from slrt.platform.config import setting
 from slrt.platform.dbroles import APP_ROLE, OWNER_ROLE
 from slrt.platform.secrets_store import get_secret
 
@@ -49,10 +47,6 @@ def redis_url() -> str:
     return setting("REDIS_URL") or (
         f"redis://:{get_secret('redis_password')}@127.0.0.1:{embedded_redis_port()}/0"
     )
-
-
-def files_dir() -> Path:
-    return data_dir() / "files"
 
 
 def normalise_pg_url(url: str) -> str:
