@@ -113,10 +113,10 @@ def public_jwks() -> dict[str, Any]:
 
 
 class _KeyCache:
-    """Public keys by kid, for verification without a database round trip."""
+    """Public keys by kid, imported once, for verification without a database round trip."""
 
     def __init__(self) -> None:
-        self._keys: dict[str, dict] = {}
+        self._keys: dict[str, KeySet] = {}
         self._missed: dict[str, float] = {}
         self._lock = threading.Lock()
 
@@ -131,14 +131,14 @@ class _KeyCache:
             # that was missing a moment ago does not, so forged kids cannot hammer the database.
             if kid not in self._keys and time.monotonic() - self._missed.get(kid, -60.0) > 5:
                 jwks = _load_public_jwks()
-                self._keys = {k["kid"]: k for k in jwks["keys"]}
+                self._keys = {k["kid"]: KeySet.import_key_set({"keys": [k]}) for k in jwks["keys"]}
                 if kid not in self._keys:
                     if len(self._missed) > 1000:
                         self._missed.clear()
                     self._missed[kid] = time.monotonic()
             if kid not in self._keys:
                 raise InvalidToken("unknown signing key")
-            return KeySet.import_key_set({"keys": [self._keys[kid]]})
+            return self._keys[kid]
 
 
 def _load_public_jwks() -> dict[str, Any]:
