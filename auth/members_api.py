@@ -26,7 +26,7 @@ from slrt.auth.region_scope import codes_within_scope, covers_all, describe_scop
 from slrt.auth.sessions import end_sessions
 from slrt.platform import db
 from slrt.platform.api import Schema, TenantBlueprint, check_if_match, page_of
-from slrt.platform.audit import AuditKind, changes, record
+from slrt.platform.audit import AuditKind, changes, create_and_audit, record
 from slrt.platform.errors import Msg, Problem, field_error, field_problem
 from slrt.platform.tenancy import current_tenant
 from slrt.tenants.agencies import resolve_agency_id
@@ -498,15 +498,7 @@ def create_role(data: dict) -> Role:
         permissions=sorted(set(data["permissions"])),
         builtin=False,
     )
-    db.session.add(role)
-    db.session.flush()
-    record(
-        AuditKind.config,
-        "role.create",
-        "role",
-        role.id,
-        after={"key": role.key, "name": role.name, "permissions": role.permissions},
-    )
+    create_and_audit(role, ("key", "name", "permissions"), "role.create")
     db.session.commit()
     return role
 
