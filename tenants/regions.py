@@ -27,6 +27,7 @@ from slrt.platform.db import Base, TenantScoped, Timestamps, tenant_fk
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.tenant import Tenant
+from slrt.tenants.field_errors import field_problem
 from slrt.tenants.service_points import active_puskesos_in
 
 
@@ -241,9 +242,7 @@ def resolve_village_code(
                 f"Desa/kelurahan {village.code} {village.name} sudah tidak aktif.",
                 f"Village {village.code} {village.name} is deactivated.",
             )
-        raise Problem(
-            422, errors=[{"field": field, "message": str(message), "message_en": message.en}]
-        )
+        raise field_problem(422, field, message)
     return village
 
 
@@ -268,12 +267,6 @@ def village_facts(village: Village | None) -> dict[str, Any]:
 VILLAGE_FIELDS = ("code", "name", "kind", "source", "is_intervention", "funding_source", "active")
 
 
-def _field_error(status: int, field: str, message: Msg) -> Problem:
-    return Problem(
-        status, errors=[{"field": field, "message": str(message), "message_en": message.en}]
-    )
-
-
 def _settle_funding(data: dict[str, Any], current: Village | None) -> dict[str, Any]:
     """Intervention villages are the Kemensos-funded ones: keep the two fields consistent,
     deriving one from the other when only one is given, refusing a contradiction."""
@@ -281,7 +274,7 @@ def _settle_funding(data: dict[str, Any], current: Village | None) -> dict[str, 
     intervention = data.get("is_intervention")
     funding = data.get("funding_source")
     if intervention is True and funding not in (None, FundingSource.apbn_kemensos):
-        raise _field_error(
+        raise field_problem(
             422,
             "funding_source",
             Msg(
@@ -290,7 +283,7 @@ def _settle_funding(data: dict[str, Any], current: Village | None) -> dict[str, 
             ),
         )
     if intervention is False and funding == FundingSource.apbn_kemensos:
-        raise _field_error(
+        raise field_problem(
             422,
             "funding_source",
             Msg(
@@ -330,7 +323,7 @@ def update_village(village: Village, data: dict[str, Any]) -> Village:
     if data.get("active") is False and village.active:
         puskesos = active_puskesos_in(village.id)
         if puskesos is not None:
-            raise _field_error(
+            raise field_problem(
                 409,
                 "active",
                 Msg(
@@ -357,7 +350,7 @@ def add_local_village(data: dict[str, Any]) -> Village:
     code = data["code"].strip()
     tenant = current_tenant()
     if not reference.VILLAGE_RE.match(code):
-        raise _field_error(
+        raise field_problem(
             422,
             "code",
             Msg(
@@ -369,7 +362,7 @@ def add_local_village(data: dict[str, Any]) -> Village:
         )
     kec = kecamatan_by_code(code[:8])
     if kec is None:
-        raise _field_error(
+        raise field_problem(
             422,
             "code",
             Msg(
@@ -381,7 +374,7 @@ def add_local_village(data: dict[str, Any]) -> Village:
     if clash is not None:
         state = "" if clash.active else " (nonaktif)"
         state_en = "" if clash.active else " (deactivated)"
-        raise _field_error(
+        raise field_problem(
             409,
             "code",
             Msg(
