@@ -37,7 +37,7 @@ from slrt.billing_free.schemas import (
 )
 from slrt.billing_free.statements import parse_month
 from slrt.platform import db
-from slrt.platform.api import PlatformBlueprint, check_if_match
+from slrt.platform.api import PlatformBlueprint, check_if_match, page_of
 from slrt.platform.audit import AuditKind, changes, record_platform
 from slrt.platform.errors import Problem
 from slrt.platform.tenancy import platform_bypass, tenant_context
@@ -76,16 +76,8 @@ def _make_default(plan: Plan) -> None:
 @require(PP.REPORTS_READ)
 def list_plans(pagination_parameters) -> list[Plan]:
     """Every plan (all Rp 0), default first, then by name."""
-    stmt = sa.select(Plan)
-    pagination_parameters.item_count = db.session.execute(
-        sa.select(sa.func.count()).select_from(Plan)
-    ).scalar_one()
-    return list(
-        db.session.execute(
-            stmt.order_by(Plan.is_default.desc(), Plan.name, Plan.id)
-            .offset(pagination_parameters.first_item)
-            .limit(pagination_parameters.page_size)
-        ).scalars()
+    return page_of(
+        sa.select(Plan), pagination_parameters, Plan.is_default.desc(), Plan.name, Plan.id
     )
 
 
