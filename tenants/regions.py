@@ -22,7 +22,7 @@ from uuid6 import uuid7
 
 from slrt.platform import db
 from slrt.platform import regions as reference
-from slrt.platform.audit import AuditKind, changes, record
+from slrt.platform.audit import AuditKind, apply_and_audit, create_and_audit, record
 from slrt.platform.db import Base, TenantScoped, Timestamps, tenant_fk
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import current_tenant
@@ -302,18 +302,7 @@ def _settle_funding(data: dict[str, Any], current: Village | None) -> dict[str, 
 
 
 def update_kecamatan(kec: Kecamatan, name: str) -> Kecamatan:
-    if kec.name != name:
-        before = {"name": kec.name}
-        kec.name = name
-        db.session.flush()
-        record(
-            AuditKind.config,
-            "kecamatan.update",
-            "kecamatan",
-            kec.id,
-            before=before,
-            after={"name": name},
-        )
+    apply_and_audit(kec, {"name": name}, ("name",), "kecamatan.update")
     return kec
 
 
@@ -333,14 +322,7 @@ def update_village(village: Village, data: dict[str, Any]) -> Village:
                     "deactivate it first.",
                 ),
             )
-    before = {k: getattr(village, k) for k in VILLAGE_FIELDS}
-    for key, value in data.items():
-        setattr(village, key, value)
-    after = {k: getattr(village, k) for k in VILLAGE_FIELDS}
-    if before != after:
-        db.session.flush()
-        old, new = changes(before, after)
-        record(AuditKind.config, "village.update", "village", village.id, before=old, after=new)
+    apply_and_audit(village, data, VILLAGE_FIELDS, "village.update")
     return village
 
 
@@ -397,13 +379,4 @@ def add_local_village(data: dict[str, Any]) -> Village:
         funding_source=settled.get("funding_source", FundingSource.apbd.value),
         active=True,
     )
-    db.session.add(village)
-    db.session.flush()
-    record(
-        AuditKind.config,
-        "village.create",
-        "village",
-        village.id,
-        after={k: getattr(village, k) for k in VILLAGE_FIELDS},
-    )
-    return village
+    return create_and_audit(village, VILLAGE_FIELDS, "village.create")
