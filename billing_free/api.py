@@ -35,7 +35,7 @@ from slrt.billing_free.statements import (
     statement_pdf,
 )
 from slrt.platform import db
-from slrt.platform.api import TenantBlueprint
+from slrt.platform.api import TenantBlueprint, page_of
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.tenant import Tenant
 
@@ -152,17 +152,14 @@ def list_usage_daily(query: dict, pagination_parameters) -> list[UsageDaily]:
         stmt = stmt.where(UsageDaily.day <= query["until"])
     if query.get("metric"):
         stmt = stmt.where(UsageDaily.metric == query["metric"])
-    pagination_parameters.item_count = db.session.execute(
-        sa.select(sa.func.count()).select_from(stmt.subquery())
-    ).scalar_one()
-    stmt = (
-        stmt.order_by(
-            UsageDaily.day.desc(), UsageDaily.metric, UsageDaily.village_code, UsageDaily.id
-        )
-        .offset(pagination_parameters.first_item)
-        .limit(pagination_parameters.page_size)
+    return page_of(
+        stmt,
+        pagination_parameters,
+        UsageDaily.day.desc(),
+        UsageDaily.metric,
+        UsageDaily.village_code,
+        UsageDaily.id,
     )
-    return list(db.session.execute(stmt).scalars())
 
 
 @blp.route("/usage/notices")

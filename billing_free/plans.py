@@ -23,6 +23,7 @@ from slrt.platform.audit import AuditKind, record, record_platform
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import tenant_context
 from slrt.platform.tenant import Tenant
+from slrt.tenants.field_errors import field_problem
 
 GIB = 1024**3
 WIB = dt.timezone(dt.timedelta(hours=7), "WIB")  # no daylight saving: a fixed offset is exact
@@ -250,38 +251,23 @@ def assign_plan(
     the caller commits. Quotas lower than current use refuse new items only: nothing is removed."""
     reason = (reason or "").strip()
     if not reason:
-        raise Problem(
+        raise field_problem(
             422,
-            errors=[
-                {
-                    "field": "reason",
-                    "message": "Alasan perubahan paket wajib diisi.",
-                    "message_en": "A reason for the plan change is required.",
-                }
-            ],
+            "reason",
+            Msg("Alasan perubahan paket wajib diisi.", "A reason for the plan change is required."),
         )
     if not plan.active:
-        raise Problem(
+        raise field_problem(
             422,
-            errors=[
-                {
-                    "field": "plan",
-                    "message": f"Paket '{plan.key}' tidak aktif lagi.",
-                    "message_en": f"Plan '{plan.key}' is no longer active.",
-                }
-            ],
+            "plan",
+            Msg(f"Paket '{plan.key}' tidak aktif lagi.", f"Plan '{plan.key}' is no longer active."),
         )
     now = db.session.execute(sa.select(sa.func.now())).scalar_one()
     if expires_on is not None and expires_on <= today_wib(now):
-        raise Problem(
+        raise field_problem(
             422,
-            errors=[
-                {
-                    "field": "expires_on",
-                    "message": "Tanggal berakhir harus setelah hari ini.",
-                    "message_en": "The end date must be after today.",
-                }
-            ],
+            "expires_on",
+            Msg("Tanggal berakhir harus setelah hari ini.", "The end date must be after today."),
         )
     # Serialise plan changes of one district so two admins cannot both open a period.
     db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(0x504C414E, tenant.id)))

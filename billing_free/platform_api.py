@@ -37,11 +37,12 @@ from slrt.billing_free.schemas import (
 )
 from slrt.billing_free.statements import parse_month
 from slrt.platform import db
-from slrt.platform.api import PlatformBlueprint, check_if_match
+from slrt.platform.api import PlatformBlueprint, check_if_match, page_of
 from slrt.platform.audit import AuditKind, changes, record_platform
-from slrt.platform.errors import Problem
+from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import platform_bypass, tenant_context
 from slrt.platform.tenant import Tenant, access_tenant_by_slug
+from slrt.tenants.field_errors import field_problem
 
 blp = PlatformBlueprint(
     "plans", __name__, "/platform", description="Free plans, plan changes, national usage"
@@ -76,16 +77,8 @@ def _make_default(plan: Plan) -> None:
 @require(PP.REPORTS_READ)
 def list_plans(pagination_parameters) -> list[Plan]:
     """Every plan (all Rp 0), default first, then by name."""
-    stmt = sa.select(Plan)
-    pagination_parameters.item_count = db.session.execute(
-        sa.select(sa.func.count()).select_from(Plan)
-    ).scalar_one()
-    return list(
-        db.session.execute(
-            stmt.order_by(Plan.is_default.desc(), Plan.name, Plan.id)
-            .offset(pagination_parameters.first_item)
-            .limit(pagination_parameters.page_size)
-        ).scalars()
+    return page_of(
+        sa.select(Plan), pagination_parameters, Plan.is_default.desc(), Plan.name, Plan.id
     )
 
 
@@ -98,15 +91,10 @@ def create_plan(data: dict[str, Any]) -> Plan:
     after it is assigned."""
     exists = db.session.execute(sa.select(Plan.id).where(Plan.key == data["key"])).scalar()
     if exists:
-        raise Problem(
+        raise field_problem(
             409,
-            errors=[
-                {
-                    "field": "key",
-                    "message": f"Paket '{data['key']}' sudah ada.",
-                    "message_en": f"Plan '{data['key']}' already exists.",
-                }
-            ],
+            "key",
+            Msg(f"Paket '{data['key']}' sudah ada.", f"Plan '{data['key']}' already exists."),
         )
     make_default = data.pop("is_default", False)
     plan = Plan(**data, price_idr=0, is_default=False)
@@ -141,26 +129,21 @@ def update_plan(data: dict[str, Any], key: str) -> Plan:
     check_if_match(blp, plan, PlanSchema)
     before = _plan_state(plan)
     if data.get("is_default") is False and plan.is_default:
-        raise Problem(
+        raise field_problem(
             422,
-            errors=[
-                {
-                    "field": "is_default",
-                    "message": "Pilih paket lain sebagai bawaan; selalu harus ada satu.",
-                    "message_en": "Make another plan the default instead; there is always one.",
-                }
-            ],
+            "is_default",
+            Msg(
+                "Pilih paket lain sebagai bawaan; selalu harus ada satu.",
+                "Make another plan the default instead; there is always one.",
+            ),
         )
     if data.get("active") is False and (data.get("is_default") or plan.is_default):
-        raise Problem(
+        raise field_problem(
             422,
-            errors=[
-                {
-                    "field": "active",
-                    "message": "Paket bawaan tidak dapat dinonaktifkan.",
-                    "message_en": "The default plan cannot be deactivated.",
-                }
-            ],
+            "active",
+            Msg(
+                "Paket bawaan tidak dapat dinonaktifkan.", "The default plan cannot be deactivated."
+            ),
         )
     if data.pop("is_default", False):
         _make_default(plan)
@@ -201,15 +184,8 @@ def set_tenant_plan(data: dict[str, Any], slug: str) -> dict[str, Any]:
 def _plan_for_field(key: str) -> Plan:
     plan = db.session.execute(sa.select(Plan).where(Plan.key == key)).scalar_one_or_none()
     if plan is None:
-        raise Problem(
-            422,
-            errors=[
-                {
-                    "field": "plan",
-                    "message": f"Paket '{key}' tidak ada.",
-                    "message_en": f"There is no plan '{key}'.",
-                }
-            ],
+        raise field_problem(
+            422, "plan", Msg(f"Paket '{key}' tidak ada.", f"There is no plan '{key}'.")
         )
     return plan
 

@@ -23,7 +23,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -514,30 +514,31 @@ class QuotaStatus:
         }
 
 
-def status(tenant_id: int) -> list[QuotaStatus]:
-    """Every quota of the current district with its limit and use right now."""
+def _measure(tenant_id: int, quota: Quota) -> int:
+    """How much of one quota the current district uses right now."""
+    if quota in COUNT_QUOTAS:
+        return current_use(quota)
+    if quota in DAILY_QUOTAS:
+        return daily_used(tenant_id, quota)
+    if quota == Quota.API_PER_MINUTE:
+        return api_requests_this_minute(tenant_id)
+    return running_jobs()  # Quota.CONCURRENT_JOBS
+
+
+def status(tenant_id: int, only: Iterable[Quota] = tuple(Quota)) -> list[QuotaStatus]:
+    """Every quota (or the `only` ones) of the current district with its limit and use now."""
     plan = plan_for(tenant_id)
-    running = running_jobs()
-    used: dict[Quota, int | None] = {
-        Quota.ACCOUNTS: current_use(Quota.ACCOUNTS),
-        Quota.PUSKESOS: current_use(Quota.PUSKESOS),
-        Quota.STORAGE: current_use(Quota.STORAGE),
-        Quota.API_PER_MINUTE: api_requests_this_minute(tenant_id),
-        Quota.CONCURRENT_JOBS: running,
-        Quota.IMPORT_ROWS: daily_used(tenant_id, Quota.IMPORT_ROWS),
-        Quota.EXPORTS: daily_used(tenant_id, Quota.EXPORTS),
-    }
-    return [QuotaStatus(q, plan.limit(q), used[q]) for q in Quota]
+    return [QuotaStatus(q, plan.limit(q), _measure(tenant_id, q)) for q in only]
+
+
+# The per-minute API rate is answered by 429 within the minute and running jobs by holding the
+# next one: a soft-limit warning about either would only be noise, so neither is even measured.
+WARNED_QUOTAS = tuple(q for q in Quota if q not in (Quota.API_PER_MINUTE, Quota.CONCURRENT_JOBS))
 
 
 def warnings(tenant_id: int) -> list[QuotaStatus]:
-    """Quotas at or above the soft limit (80%). The per-minute API rate is left out: it is
-    answered by 429 within the minute, a header about it would only be noise."""
-    return [
-        s
-        for s in status(tenant_id)
-        if s.level != "ok" and s.quota not in (Quota.API_PER_MINUTE, Quota.CONCURRENT_JOBS)
-    ]
+    """Quotas at or above the soft limit (80%), measuring only the ones that are warned about."""
+    return [s for s in status(tenant_id, WARNED_QUOTAS) if s.level != "ok"]
 
 
 def warning_header(tenant_id: int) -> str | None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import fields, validate
 
-from slrt.platform.api import Schema
-from slrt.platform.errors import Msg
+from slrt.platform.api import PatchSchema, Schema
 
 KEY_RE = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 MONTH_RE = r"^\d{4}-(0[1-9]|1[0-2])$"
@@ -35,7 +34,7 @@ class PlanSchema(Schema):
     updated_at = fields.DateTime(dump_only=True)
 
 
-class PlanUpdateSchema(Schema):
+class PlanUpdateSchema(PatchSchema):
     """PATCH: any subset of the editable fields. The key identifies the plan and never changes."""
 
     name = fields.String(validate=validate.Length(2, 120))
@@ -50,11 +49,6 @@ class PlanUpdateSchema(Schema):
     max_concurrent_jobs = _quota_field(False, 1)
     import_rows_per_day = _quota_field(False, 0)
     exports_per_day = _quota_field(False, 0)
-
-    @validates_schema
-    def _not_empty(self, data, **kwargs) -> None:
-        if not data:
-            raise ValidationError(Msg("Tidak ada yang diubah.", "Nothing to change."), "_schema")
 
 
 class PlanAssignSchema(Schema):

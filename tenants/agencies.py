@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from slrt.platform import db
 from slrt.platform.db import Base, TenantScoped, Timestamps
 from slrt.platform.errors import Msg, Problem
+from slrt.tenants.field_errors import field_problem
 
 
 class AgencyKind(enum.StrEnum):
@@ -67,7 +68,5 @@ def resolve_agency_id(agency_id: uuid.UUID | None, *, field: str = "agency_id") 
             if agency is None
             else Msg(f"OPD '{agency.name}' tidak aktif.", f"Agency '{agency.name}' is inactive.")
         )
-        raise Problem(
-            422, errors=[{"field": field, "message": str(message), "message_en": message.en}]
-        )
+        raise field_problem(422, field, message)
     return agency

@@ -14,14 +14,9 @@ from slrt.platform import db, regions
 from slrt.platform.api import PATH_LOOKUPS
 from slrt.platform.errors import Msg, Problem
 from slrt.tenants.cases import Case, Referral
+from slrt.tenants.field_errors import field_problem
 from slrt.tenants.regions import Village, resolve_village_code
 from slrt.tenants.registry import Household, Person
-
-
-def field_problem(status: int, field: str, message: Msg) -> Problem:
-    return Problem(
-        status, errors=[{"field": field, "message": str(message), "message_en": message.en}]
-    )
 
 
 def check_village(code: str, field: str = "village_code") -> str:

@@ -146,7 +146,3 @@ def _hash_key() -> bytes:
 def nik_hash(nik: str) -> str:
     """Keyed hash (HMAC-SHA256) of a NIK: the same across districts, useless without the key."""
     return hmac.new(_hash_key(), nik.encode(), hashlib.sha256).hexdigest()
-
-
-def field_errors(field: str, problems: list[Msg]) -> list[dict[str, str]]:
-    return [{"field": field, "message": str(p), "message_en": p.en} for p in problems]

@@ -13,6 +13,7 @@ from slrt.platform.audit import AuditKind, record, record_platform
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import tenant_context
 from slrt.platform.tenant import Tenant, TenantStatus, tenant_by_code
+from slrt.tenants.field_errors import field_problem
 from slrt.tenants.regions import create_regions
 
 
@@ -25,36 +26,30 @@ def validate_regency_code(code: str) -> str:
             or regions.KECAMATAN_RE.match(code)
             or regions.VILLAGE_RE.match(code)
         ):
-            raise Problem(
+            raise field_problem(
                 422,
-                errors=[
-                    {
-                        "field": "code",
-                        "message": f"'{code}' bukan kode kabupaten/kota; gunakan format PP.KK, mis. 73.72.",
-                        "message_en": f"'{code}' is not a kabupaten/kota code; use PP.KK, e.g. 73.72.",
-                    }
-                ],
+                "code",
+                Msg(
+                    f"'{code}' bukan kode kabupaten/kota; gunakan format PP.KK, mis. 73.72.",
+                    f"'{code}' is not a kabupaten/kota code; use PP.KK, e.g. 73.72.",
+                ),
             )
-        raise Problem(
+        raise field_problem(
             422,
-            errors=[
-                {
-                    "field": "code",
-                    "message": f"Format kode '{code}' salah; gunakan PP.KK, mis. 33.24.",
-                    "message_en": f"Code '{code}' is malformed; use PP.KK, e.g. 33.24.",
-                }
-            ],
+            "code",
+            Msg(
+                f"Format kode '{code}' salah; gunakan PP.KK, mis. 33.24.",
+                f"Code '{code}' is malformed; use PP.KK, e.g. 33.24.",
+            ),
         )
     if not regions.is_regency(code):
-        raise Problem(
+        raise field_problem(
             422,
-            errors=[
-                {
-                    "field": "code",
-                    "message": f"Kode {code} tidak ada dalam referensi wilayah Kemendagri 2025.",
-                    "message_en": f"Code {code} is not in the Kemendagri 2025 region reference.",
-                }
-            ],
+            "code",
+            Msg(
+                f"Kode {code} tidak ada dalam referensi wilayah Kemendagri 2025.",
+                f"Code {code} is not in the Kemendagri 2025 region reference.",
+            ),
         )
     return code
 

@@ -29,6 +29,7 @@ from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import platform_bypass, tenant_context
 from slrt.platform.tenant import Tenant
 from slrt.tenants.agencies import Agency
+from slrt.tenants.field_errors import field_problem
 
 
 class Sector(enum.StrEnum):
@@ -304,15 +305,13 @@ def _flush_unique(program: Program) -> None:
             db.session.flush()
     except sa.exc.IntegrityError as exc:
         if "uq_programs_tenant_code" in str(exc.orig):
-            raise Problem(
+            raise field_problem(
                 409,
-                errors=[
-                    {
-                        "field": "code",
-                        "message": f"Kode program '{program.code}' sudah dipakai di kabupaten/kota ini.",
-                        "message_en": f"Program code '{program.code}' is already used in this district.",
-                    }
-                ],
+                "code",
+                Msg(
+                    f"Kode program '{program.code}' sudah dipakai di kabupaten/kota ini.",
+                    f"Program code '{program.code}' is already used in this district.",
+                ),
             ) from None
         raise
 
@@ -327,15 +326,13 @@ def create_national_program(data: dict[str, Any]) -> NationalProgram:
         with db.session.begin_nested():
             db.session.flush()
     except sa.exc.IntegrityError:
-        raise Problem(
+        raise field_problem(
             409,
-            errors=[
-                {
-                    "field": "code",
-                    "message": f"Kode program nasional '{program.code}' sudah ada.",
-                    "message_en": f"National program code '{program.code}' already exists.",
-                }
-            ],
+            "code",
+            Msg(
+                f"Kode program nasional '{program.code}' sudah ada.",
+                f"National program code '{program.code}' already exists.",
+            ),
         ) from None
     record_platform(
         AuditKind.config,

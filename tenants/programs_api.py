@@ -25,7 +25,7 @@ from slrt.platform.api import (
 )
 from slrt.platform.errors import Msg, Problem
 from slrt.tenants.agencies import resolve_agency_id
-from slrt.tenants.flow_support import field_problem
+from slrt.tenants.field_errors import field_problem
 from slrt.tenants.programs import (
     Funding,
     NationalProgram,

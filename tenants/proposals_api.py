@@ -28,6 +28,7 @@ from slrt.platform.audit import AuditKind, record
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.filestore import DOCUMENTS, check_upload, new_key, store
 from slrt.platform.tenancy import current_tenant
+from slrt.tenants.field_errors import field_problem
 from slrt.tenants.flow_support import (
     access_person_by_id,
     check_village,
@@ -240,15 +241,10 @@ def record_result(data: dict, proposal_id: uuid.UUID) -> Proposal:
     if proposal.status != "in_batch":
         raise _state_conflict("Usulan", proposal.status, "in_batch")
     if data.get("desil") is not None and not data["accepted"]:
-        raise Problem(
+        raise field_problem(
             422,
-            errors=[
-                {
-                    "field": "desil",
-                    "message": "Desil hanya diisi bila usulan diterima.",
-                    "message_en": "A desil is only given when accepted.",
-                }
-            ],
+            "desil",
+            Msg("Desil hanya diisi bila usulan diterima.", "A desil is only given when accepted."),
         )
     decided_on = data.get("decided_on") or dt.date.today()
     proposal.status = "accepted" if data["accepted"] else "not_accepted"
@@ -307,15 +303,10 @@ def create_batch(data: dict) -> ProposalBatch:
     kind = regions.village_kind(code)
     expected = "muskel" if kind == "kelurahan" else "musdes"
     if data["meeting_kind"] != expected:
-        raise Problem(
+        raise field_problem(
             422,
-            errors=[
-                {
-                    "field": "meeting_kind",
-                    "message": f"Untuk {kind} rapatnya {expected}.",
-                    "message_en": f"A {kind} holds a {expected}.",
-                }
-            ],
+            "meeting_kind",
+            Msg(f"Untuk {kind} rapatnya {expected}.", f"A {kind} holds a {expected}."),
         )
     proposals = list(
         db.session.execute(

@@ -22,11 +22,12 @@ from uuid6 import uuid7
 
 from slrt.platform import db
 from slrt.platform import regions as reference
-from slrt.platform.audit import AuditKind, changes, record
+from slrt.platform.audit import AuditKind, apply_and_audit, create_and_audit, record
 from slrt.platform.db import Base, TenantScoped, Timestamps, tenant_fk
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.tenant import Tenant
+from slrt.tenants.field_errors import field_problem
 from slrt.tenants.service_points import active_puskesos_in
 
 
@@ -241,9 +242,7 @@ def resolve_village_code(
                 f"Desa/kelurahan {village.code} {village.name} sudah tidak aktif.",
                 f"Village {village.code} {village.name} is deactivated.",
             )
-        raise Problem(
-            422, errors=[{"field": field, "message": str(message), "message_en": message.en}]
-        )
+        raise field_problem(422, field, message)
     return village
 
 
@@ -268,12 +267,6 @@ def village_facts(village: Village | None) -> dict[str, Any]:
 VILLAGE_FIELDS = ("code", "name", "kind", "source", "is_intervention", "funding_source", "active")
 
 
-def _field_error(status: int, field: str, message: Msg) -> Problem:
-    return Problem(
-        status, errors=[{"field": field, "message": str(message), "message_en": message.en}]
-    )
-
-
 def _settle_funding(data: dict[str, Any], current: Village | None) -> dict[str, Any]:
     """Intervention villages are the Kemensos-funded ones: keep the two fields consistent,
     deriving one from the other when only one is given, refusing a contradiction."""
@@ -281,7 +274,7 @@ def _settle_funding(data: dict[str, Any], current: Village | None) -> dict[str, 
     intervention = data.get("is_intervention")
     funding = data.get("funding_source")
     if intervention is True and funding not in (None, FundingSource.apbn_kemensos):
-        raise _field_error(
+        raise field_problem(
             422,
             "funding_source",
             Msg(
@@ -290,7 +283,7 @@ def _settle_funding(data: dict[str, Any], current: Village | None) -> dict[str, 
             ),
         )
     if intervention is False and funding == FundingSource.apbn_kemensos:
-        raise _field_error(
+        raise field_problem(
             422,
             "funding_source",
             Msg(
@@ -309,18 +302,7 @@ def _settle_funding(data: dict[str, Any], current: Village | None) -> dict[str, 
 
 
 def update_kecamatan(kec: Kecamatan, name: str) -> Kecamatan:
-    if kec.name != name:
-        before = {"name": kec.name}
-        kec.name = name
-        db.session.flush()
-        record(
-            AuditKind.config,
-            "kecamatan.update",
-            "kecamatan",
-            kec.id,
-            before=before,
-            after={"name": name},
-        )
+    apply_and_audit(kec, {"name": name}, ("name",), "kecamatan.update")
     return kec
 
 
@@ -330,7 +312,7 @@ def update_village(village: Village, data: dict[str, Any]) -> Village:
     if data.get("active") is False and village.active:
         puskesos = active_puskesos_in(village.id)
         if puskesos is not None:
-            raise _field_error(
+            raise field_problem(
                 409,
                 "active",
                 Msg(
@@ -340,14 +322,7 @@ def update_village(village: Village, data: dict[str, Any]) -> Village:
                     "deactivate it first.",
                 ),
             )
-    before = {k: getattr(village, k) for k in VILLAGE_FIELDS}
-    for key, value in data.items():
-        setattr(village, key, value)
-    after = {k: getattr(village, k) for k in VILLAGE_FIELDS}
-    if before != after:
-        db.session.flush()
-        old, new = changes(before, after)
-        record(AuditKind.config, "village.update", "village", village.id, before=old, after=new)
+    apply_and_audit(village, data, VILLAGE_FIELDS, "village.update")
     return village
 
 
@@ -357,7 +332,7 @@ def add_local_village(data: dict[str, Any]) -> Village:
     code = data["code"].strip()
     tenant = current_tenant()
     if not reference.VILLAGE_RE.match(code):
-        raise _field_error(
+        raise field_problem(
             422,
             "code",
             Msg(
@@ -369,7 +344,7 @@ def add_local_village(data: dict[str, Any]) -> Village:
         )
     kec = kecamatan_by_code(code[:8])
     if kec is None:
-        raise _field_error(
+        raise field_problem(
             422,
             "code",
             Msg(
@@ -381,7 +356,7 @@ def add_local_village(data: dict[str, Any]) -> Village:
     if clash is not None:
         state = "" if clash.active else " (nonaktif)"
         state_en = "" if clash.active else " (deactivated)"
-        raise _field_error(
+        raise field_problem(
             409,
             "code",
             Msg(
@@ -404,13 +379,4 @@ def add_local_village(data: dict[str, Any]) -> Village:
         funding_source=settled.get("funding_source", FundingSource.apbd.value),
         active=True,
     )
-    db.session.add(village)
-    db.session.flush()
-    record(
-        AuditKind.config,
-        "village.create",
-        "village",
-        village.id,
-        after={k: getattr(village, k) for k in VILLAGE_FIELDS},
-    )
-    return village
+    return create_and_audit(village, VILLAGE_FIELDS, "village.create")

@@ -15,6 +15,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from slrt.platform.api import like_pattern
 from slrt.platform.db import Base, TenantScoped, Timestamps, tenant_fk
 
 
@@ -95,8 +96,7 @@ def name_matches(text: str) -> sa.ColumnElement[bool]:
     Through the SQL function person_ids_by_name (migration 0008), which can use the trigram
     index ix_persons_name_trgm: a plain `name ILIKE` cannot under row-level security. Combine
     with the caller's region clause as usual."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    ids = sa.func.person_ids_by_name(f"%{escaped}%").column_valued("person_id", sa.Uuid)
+    ids = sa.func.person_ids_by_name(like_pattern(text)).column_valued("person_id", sa.Uuid)
     return Person.id.in_(sa.select(ids))
 
 

@@ -6,14 +6,12 @@ from typing import Any
 
 from flask import g
 from marshmallow import fields, validate, validates_schema
-from marshmallow.exceptions import ValidationError
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
 from slrt.platform import db
-from slrt.platform.api import Schema, TenantBlueprint, Text, check_if_match
+from slrt.platform.api import PatchSchema, Schema, TenantBlueprint, Text, check_if_match
 from slrt.platform.audit import AuditKind, changes, record
-from slrt.platform.errors import Msg
 from slrt.platform.tenant import Tenant
 from slrt.tenants.settings import letterhead
 
@@ -65,13 +63,13 @@ class ProfileSchema(Schema):
     letterhead = fields.Nested(LetterheadSchema, dump_only=True)
 
 
-class ProfileUpdateSchema(Schema):
+class ProfileUpdateSchema(PatchSchema):
     letterhead = fields.Nested(LetterheadSchema, required=True)
 
     @validates_schema
     def _not_empty(self, data: dict[str, Any], **kw: Any) -> None:
-        if not data.get("letterhead"):
-            raise ValidationError(Msg("Tidak ada yang diubah.", "Nothing to change."))
+        # The change is inside `letterhead`: an empty one is the empty change PatchSchema refuses.
+        PatchSchema._not_empty(self, data.get("letterhead") or {}, **kw)
 
 
 def _profile(tenant: Tenant) -> dict[str, Any]:

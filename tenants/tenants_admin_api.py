@@ -13,7 +13,14 @@ from marshmallow.exceptions import ValidationError
 from slrt.auth.permissions import PP, P
 from slrt.auth.policy import require
 from slrt.platform import db
-from slrt.platform.api import PlatformBlueprint, Schema, TenantBlueprint, Text, page_of
+from slrt.platform.api import (
+    PlatformBlueprint,
+    Schema,
+    TenantBlueprint,
+    Text,
+    like_pattern,
+    page_of,
+)
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import platform_bypass
 from slrt.platform.tenant import Tenant, TenantStatus
@@ -147,7 +154,7 @@ def list_all_tenants(query: dict, pagination_parameters) -> list[Tenant]:
     if query.get("province_code"):
         stmt = stmt.where(Tenant.province_code == query["province_code"])
     if query.get("q"):
-        pattern = f"%{query['q'].lower()}%"
+        pattern = like_pattern(query["q"].lower())
         stmt = stmt.where(
             sa.or_(
                 sa.func.lower(Tenant.name).like(pattern),
