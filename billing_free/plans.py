@@ -20,10 +20,9 @@ from slrt.billing_free.models import QUOTA_COLUMNS, Plan, PlanAssignment
 from slrt.platform import db
 from slrt.platform.actor import current_actor
 from slrt.platform.audit import AuditKind, record, record_platform
-from slrt.platform.errors import Msg, Problem
+from slrt.platform.errors import Msg, Problem, field_problem
 from slrt.platform.tenancy import tenant_context
 from slrt.platform.tenant import Tenant
-from slrt.tenants.field_errors import field_problem
 
 GIB = 1024**3
 WIB = dt.timezone(dt.timedelta(hours=7), "WIB")  # no daylight saving: a fixed offset is exact

@@ -39,10 +39,9 @@ from slrt.billing_free.statements import parse_month
 from slrt.platform import db
 from slrt.platform.api import PlatformBlueprint, check_if_match, page_of
 from slrt.platform.audit import AuditKind, changes, record_platform
-from slrt.platform.errors import Msg, Problem
+from slrt.platform.errors import Msg, Problem, field_problem
 from slrt.platform.tenancy import platform_bypass, tenant_context
 from slrt.platform.tenant import Tenant, access_tenant_by_slug
-from slrt.tenants.field_errors import field_problem
 
 blp = PlatformBlueprint(
     "plans", __name__, "/platform", description="Free plans, plan changes, national usage"

@@ -134,6 +134,11 @@ def field_error(field: str, message: Msg) -> dict[str, str]:
     return {"field": field, "message": str(message), "message_en": message.en}
 
 
+def field_errors(field: str, messages: list[Msg]) -> list[dict[str, str]]:
+    """Several messages about one field (e.g. every part of a NIK that is wrong)."""
+    return [field_error(field, m) for m in messages]
+
+
 def field_problem(status: int, field: str, message: Msg) -> Problem:
     """A Problem naming one bad field (the usual 409/413/415/422 answer to one input)."""
     return Problem(status, errors=[field_error(field, message)])

@@ -14,8 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from slrt.platform import db
 from slrt.platform.db import Base, TenantScoped, Timestamps
-from slrt.platform.errors import Msg, Problem
-from slrt.tenants.field_errors import field_problem
+from slrt.platform.errors import Msg, Problem, field_problem
 
 
 class AgencyKind(enum.StrEnum):

@@ -22,9 +22,8 @@ from slrt.platform.api import (
     page_of,
 )
 from slrt.platform.audit import apply_and_audit, create_and_audit
-from slrt.platform.errors import Msg
+from slrt.platform.errors import Msg, field_problem
 from slrt.tenants.agencies import Agency, AgencyKind, access_agency_by_id
-from slrt.tenants.field_errors import field_problem
 
 blp = TenantBlueprint("agencies", __name__, "/agencies", description="Agencies (OPD)")
 

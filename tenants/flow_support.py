@@ -12,9 +12,8 @@ from flask import g
 from slrt.auth.policy import current_principal
 from slrt.platform import db, regions
 from slrt.platform.api import PATH_LOOKUPS
-from slrt.platform.errors import Msg, Problem
+from slrt.platform.errors import Msg, Problem, field_problem
 from slrt.tenants.cases import Case, Referral
-from slrt.tenants.field_errors import field_problem
 from slrt.tenants.regions import Village, resolve_village_code
 from slrt.tenants.registry import Household, Person
 

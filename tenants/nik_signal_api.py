@@ -14,8 +14,7 @@ from slrt.auth.permissions import PP
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
 from slrt.platform.api import PlatformBlueprint, Schema, Text
-from slrt.platform.errors import Problem
-from slrt.tenants.field_errors import field_errors
+from slrt.platform.errors import Problem, field_errors
 from slrt.tenants.nik import nik_hash, nik_problems
 from slrt.tenants.registry import NikRegistration
 

@@ -10,10 +10,9 @@ from slrt.auth.roles import create_default_roles
 from slrt.billing_free.plans import assign_default_plan
 from slrt.platform import db, regions
 from slrt.platform.audit import AuditKind, record, record_platform
-from slrt.platform.errors import Msg, Problem
+from slrt.platform.errors import Msg, Problem, field_problem
 from slrt.platform.tenancy import tenant_context
 from slrt.platform.tenant import Tenant, TenantStatus, tenant_by_code
-from slrt.tenants.field_errors import field_problem
 from slrt.tenants.regions import create_regions
 
 

@@ -13,9 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from slrt.platform import db
-from slrt.platform.errors import Msg
+from slrt.platform.errors import Msg, field_problem
 from slrt.tenants.agencies import Agency
-from slrt.tenants.field_errors import field_problem
 from slrt.tenants.programs import Program, current_version
 from slrt.tenants.regions import village_by_code, village_facts
 from slrt.tenants.registry import DtksStatus, Household, Person, Relation

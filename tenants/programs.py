@@ -25,11 +25,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from slrt.platform import db
 from slrt.platform.audit import AuditKind, _json_safe, changes, record, record_platform
 from slrt.platform.db import Base, TenantScoped, Timestamps, tenant_fk, utcnow_column
-from slrt.platform.errors import Msg, Problem
+from slrt.platform.errors import Msg, Problem, field_problem
 from slrt.platform.tenancy import platform_bypass, tenant_context
 from slrt.platform.tenant import Tenant
 from slrt.tenants.agencies import Agency
-from slrt.tenants.field_errors import field_problem
 
 
 class Sector(enum.StrEnum):

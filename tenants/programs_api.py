@@ -23,9 +23,8 @@ from slrt.platform.api import (
     like_pattern,
     page_of,
 )
-from slrt.platform.errors import Msg, Problem
+from slrt.platform.errors import Msg, Problem, field_problem
 from slrt.tenants.agencies import resolve_agency_id
-from slrt.tenants.field_errors import field_problem
 from slrt.tenants.programs import (
     Funding,
     NationalProgram,

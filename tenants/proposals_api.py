@@ -25,10 +25,9 @@ from slrt.billing_free.quotas import check_count
 from slrt.platform import db, regions
 from slrt.platform.api import PATH_LOOKUPS, Schema, TenantBlueprint, Text, page_of
 from slrt.platform.audit import AuditKind, record
-from slrt.platform.errors import Msg, Problem
+from slrt.platform.errors import Msg, Problem, field_problem
 from slrt.platform.filestore import DOCUMENTS, check_upload, new_key, store
 from slrt.platform.tenancy import current_tenant
-from slrt.tenants.field_errors import field_problem
 from slrt.tenants.flow_support import (
     access_person_by_id,
     check_village,

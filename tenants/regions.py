@@ -24,10 +24,9 @@ from slrt.platform import db
 from slrt.platform import regions as reference
 from slrt.platform.audit import AuditKind, apply_and_audit, create_and_audit, record
 from slrt.platform.db import Base, TenantScoped, Timestamps, tenant_fk
-from slrt.platform.errors import Msg, Problem
+from slrt.platform.errors import Msg, Problem, field_problem
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.tenant import Tenant
-from slrt.tenants.field_errors import field_problem
 from slrt.tenants.service_points import active_puskesos_in
 
 

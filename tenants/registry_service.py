@@ -15,11 +15,10 @@ from sqlalchemy.dialects.postgresql import insert
 
 from slrt.platform import db
 from slrt.platform.audit import AuditKind, record
-from slrt.platform.errors import Msg, Problem
+from slrt.platform.errors import Msg, Problem, field_errors, field_problem
 from slrt.platform.filestore import store
 from slrt.platform.tenancy import current_tenant
 from slrt.tenants.cases import Case, CaseAttachment, CaseNeed, Referral
-from slrt.tenants.field_errors import field_errors, field_problem
 from slrt.tenants.flow_support import check_village
 from slrt.tenants.nik import kk_problems, nik_hash, nik_problems, parse_nik
 from slrt.tenants.registry import DtksStatus, Household, NikRegistration, Person

@@ -24,8 +24,7 @@ from slrt.platform.api import (
     page_of,
 )
 from slrt.platform.audit import apply_and_audit, create_and_audit
-from slrt.platform.errors import Msg
-from slrt.tenants.field_errors import field_problem
+from slrt.platform.errors import Msg, field_problem
 from slrt.tenants.regions import Village
 from slrt.tenants.service_points import (
     ServicePoint,
