@@ -8,8 +8,8 @@ from flask import Flask, request
 from flask_wtf.csrf import CSRFProtect
 
 from slrt.auth import policy
-from slrt.auth.provider import client_permissions, init_provider
-from slrt.auth.sessions import RedisSessionInterface
+from slrt.auth.oauth.provider import client_permissions, init_provider
+from slrt.auth.signin.sessions import RedisSessionInterface
 from slrt.platform.actor import SYSTEM, set_actor
 
 csrf = CSRFProtect()

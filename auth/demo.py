@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from slrt.auth.invitation_models import Invitation
-from slrt.auth.invitations import create_invitation, invitation_link
-from slrt.auth.models import Account, PlatformRoleGrant
-from slrt.auth.oauth_models import OAuthClient
-from slrt.auth.passwords import hash_password
-from slrt.auth.roles import grant_membership, role_by_key
-from slrt.platform import db, regions
+from slrt.auth.accounts.models import Account, PlatformRoleGrant
+from slrt.auth.accounts.passwords import hash_password
+from slrt.auth.memberships.access import role_by_key
+from slrt.auth.memberships.actions import create_invitation, grant_membership, invitation_link
+from slrt.auth.memberships.models import Invitation
+from slrt.auth.oauth.models import OAuthClient
+from slrt.platform import db, region_codes
 from slrt.platform.config import public_url
 from slrt.platform.secrets_store import get_secret
 from slrt.platform.tenancy import tenant_context
@@ -37,13 +37,13 @@ def demo_people() -> list[dict]:
         {"email": KEMENSOS_EMAIL, "name": "Admin Kemensos (demo)", "platform": "kemensos_admin"}
     ]
     for code in DEMO_TENANTS:
-        slug = regions.slugs()[code]
-        kecamatan = regions.children_of(code)[0]
-        village = regions.children_of(kecamatan.code)[0]
+        slug = region_codes.slugs()[code]
+        kecamatan = region_codes.children_of(code)[0]
+        village = region_codes.children_of(kecamatan.code)[0]
         people += [
             {
                 "email": f"admin.{slug}@demo.slrt.id",
-                "name": f"Admin {regions.short_name(regions.name_of(code))}",
+                "name": f"Admin {region_codes.short_name(region_codes.name_of(code))}",
                 "tenant": code,
                 "role": "district_admin",
                 "kind": "district",
@@ -118,7 +118,7 @@ def load_demo_accounts() -> list[str]:
 
 
 def _invitee(code: str) -> tuple[str, str]:
-    slug = regions.slugs()[code]
+    slug = region_codes.slugs()[code]
     return f"camat.{slug}@demo.slrt.id", get_secret("demo_invitation:" + slug)
 
 
@@ -134,9 +134,9 @@ def _demo_invitation(code: str) -> None:
             role=role_by_key("viewer"),
             email=email,
             phone=None,
-            name=f"Camat {regions.children_of(code)[0].name}",
+            name=f"Camat {region_codes.children_of(code)[0].name}",
             scope_kind="kecamatan",
-            scope_codes=[regions.children_of(code)[0].code],
+            scope_codes=[region_codes.children_of(code)[0].code],
             agency_id=None,
             invited_by=None,
             token=token,
@@ -175,9 +175,9 @@ def sign_in_lines() -> list[str]:
         where = (
             "all districts"
             if person.get("platform")
-            else f"/t/{regions.slugs()[person['tenant']]}/"
+            else f"/t/{region_codes.slugs()[person['tenant']]}/"
         )
-        scope = ", ".join(f"{regions.name_of(c)} ({c})" for c in person.get("codes", []))
+        scope = ", ".join(f"{region_codes.name_of(c)} ({c})" for c in person.get("codes", []))
         role = person.get("platform") or person["role"]
         lines.append(f"  {person['email']:<38} {_password(person['email'])}")
         lines.append(f"      {role} · {where}{' · ' + scope if scope else ''}")

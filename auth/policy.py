@@ -21,9 +21,10 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from flask import g, request
 
-from slrt.auth.models import Account, Membership, MembershipStatus, PlatformRoleGrant, Role
+from slrt.auth.accounts.models import Account, PlatformRoleGrant
+from slrt.auth.memberships.models import Membership, MembershipStatus, Role
+from slrt.auth.oauth.tokens import InvalidToken, verify_access_token
 from slrt.auth.permissions import PLATFORM_ROLES, PP, P
-from slrt.auth.tokens import InvalidToken, verify_access_token
 from slrt.platform import db
 from slrt.platform.actor import Actor, set_actor
 from slrt.platform.errors import Msg, Problem

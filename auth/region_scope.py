@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from slrt.auth.policy import Principal
-from slrt.platform import regions
+from slrt.platform import region_codes
 from slrt.platform.errors import Msg, field_error
 
 SCOPE_KINDS = ("district", "kecamatan", "village")
@@ -83,7 +83,7 @@ def scope_errors(
                 field, Msg("Sebutkan minimal satu kode wilayah.", "Give at least one region code.")
             )
         ]
-    pattern = regions.KECAMATAN_RE if scope_kind == "kecamatan" else regions.VILLAGE_RE
+    pattern = region_codes.KECAMATAN_RE if scope_kind == "kecamatan" else region_codes.VILLAGE_RE
     example = f"{district_code}.01" if scope_kind == "kecamatan" else f"{district_code}.01.2001"
     label_id = "kecamatan" if scope_kind == "kecamatan" else "desa/kelurahan"
     label_en = "kecamatan" if scope_kind == "kecamatan" else "desa/kelurahan"
@@ -109,7 +109,7 @@ def scope_errors(
                     ),
                 )
             )
-        elif regions.name_of(code) is None:
+        elif region_codes.name_of(code) is None:
             errors.append(
                 field_error(
                     where,
@@ -134,10 +134,10 @@ def describe_scope(scope_kind: str, codes: list[str] | tuple[str, ...]) -> list[
         return []
     out = []
     for code in codes:
-        name = regions.name_of(code) or code
+        name = region_codes.name_of(code) or code
         if scope_kind == "kecamatan":
             out.append(f"Kecamatan {name} ({code})")
         else:
-            kind = regions.village_kind(code).replace("_", " ").title()
+            kind = region_codes.village_kind(code).replace("_", " ").title()
             out.append(f"{kind} {name} ({code})")
     return out

@@ -24,7 +24,8 @@ from slrt.billing_free.plans import (
 from slrt.billing_free.statements import build_statement, statement_csv, statement_pdf
 from slrt.platform import db
 from slrt.platform.actor import Actor, acting_as
-from slrt.platform.audit import AuditKind, changes, record_platform
+from slrt.platform.audit.models import AuditKind
+from slrt.platform.audit.record import changes, record_platform
 from slrt.platform.errors import Problem
 from slrt.platform.tenancy import tenant_context
 from slrt.platform.tenant import Tenant

@@ -41,7 +41,7 @@ def funding_sources(village_codes: Iterable[str]) -> dict[str, str]:
     import sqlalchemy as sa
 
     from slrt.platform import db
-    from slrt.tenants.regions import Village
+    from slrt.tenants.regions.models import Village
 
     codes = sorted(set(village_codes))
     if not codes:

@@ -19,7 +19,8 @@ from sqlalchemy.dialects.postgresql import insert
 from slrt.billing_free.models import QUOTA_COLUMNS, Plan, PlanAssignment
 from slrt.platform import db
 from slrt.platform.actor import current_actor
-from slrt.platform.audit import AuditKind, record, record_platform
+from slrt.platform.audit.models import AuditKind
+from slrt.platform.audit.record import record, record_platform
 from slrt.platform.errors import Msg, Problem, field_problem
 from slrt.platform.tenancy import tenant_context
 from slrt.platform.tenant import Tenant

@@ -38,7 +38,8 @@ from slrt.billing_free.schemas import (
 from slrt.billing_free.statements import parse_month
 from slrt.platform import db
 from slrt.platform.api import PlatformBlueprint, check_if_match, page_of
-from slrt.platform.audit import AuditKind, changes, record_platform
+from slrt.platform.audit.models import AuditKind
+from slrt.platform.audit.record import changes, record_platform
 from slrt.platform.errors import Msg, Problem, field_problem
 from slrt.platform.tenancy import platform_bypass, tenant_context
 from slrt.platform.tenant import Tenant, access_tenant_by_slug

@@ -30,8 +30,8 @@ from typing import Any
 import redis
 import sqlalchemy as sa
 
-from slrt.auth.invitation_models import Invitation
-from slrt.auth.models import Account, Membership
+from slrt.auth.accounts.models import Account
+from slrt.auth.memberships.models import Invitation, Membership
 from slrt.billing_free.meter import Metric, after_commit, unflushed
 from slrt.billing_free.models import UsageDaily
 from slrt.billing_free.plans import (
@@ -44,11 +44,11 @@ from slrt.billing_free.plans import (
 )
 from slrt.platform import db
 from slrt.platform.errors import Msg, Problem
-from slrt.platform.jobs import Job, JobFile
+from slrt.platform.jobs.models import Job, JobFile
 from slrt.platform.redis_client import get_redis
 from slrt.platform.tenancy import current_tenant
-from slrt.tenants.cases import CaseAttachment
-from slrt.tenants.service_points import ServicePoint, ServicePointKind
+from slrt.tenants.flow.models import CaseAttachment
+from slrt.tenants.service_points.models import ServicePoint, ServicePointKind
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Alembic environment: always runs as the owner role given by slrt.platform.migrate."""
+"""Alembic environment: always runs as the owner role given by slrt.platform.commands.migrate."""
 
 from __future__ import annotations
 

@@ -5,15 +5,16 @@
 - `TenantBlueprint`: routes under /api/v1/t/<tenant>/...; the tenant is resolved from the slug
   before the view runs and the view never sees it as an argument.
 - Both blueprints check If-Match inside the view (`check_if_match`, after authorization and the
-  id lookup, so a stranger or a foreign id answers 404 rather than 428), and resolve every id in
-  the path through `PATH_LOOKUPS` before the request body is validated.
+  id lookup, so a stranger or a foreign id answers 404 rather than 428). A district blueprint
+  declares how each id in its paths is looked up (`lookups=`), and resolves them before the
+  request body is validated.
 - `Schema`: the marshmallow base that refuses unknown fields; `Text`, `bool_arg`, `page_of`,
   `like_pattern`: the small field and query helpers every list and form uses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -54,19 +55,6 @@ PRECONDITION_REQUIRED = Msg(
 class _LateEtagCheck:
     def _check_precondition(self) -> None:
         """flask-smorest checks If-Match before the view; we do it in `check_if_match`."""
-
-
-# Path parameter name -> access helper (raises 404). The district blueprints resolve every id in
-# the path before the request body is validated, so a foreign or unknown id answers 404 whatever
-# the body, and never a 422 that would echo it.
-PATH_LOOKUPS: dict[str, Callable[[Any], Any]] = {}
-
-
-def _resolve_path_ids() -> None:
-    for name, value in (request.view_args or {}).items():
-        lookup = PATH_LOOKUPS.get(name)
-        if lookup is not None:
-            lookup(value)
 
 
 def check_if_match(
@@ -134,15 +122,31 @@ class TenantBlueprint(_LateEtagCheck, Blueprint):
     suspended district."""
 
     def __init__(
-        self, name: str, import_name: str, url_prefix: str = "", *, public: bool = False, **kw: Any
+        self,
+        name: str,
+        import_name: str,
+        url_prefix: str = "",
+        *,
+        public: bool = False,
+        lookups: Mapping[str, Callable[[Any], Any]] | None = None,
+        **kw: Any,
     ) -> None:
         super().__init__(name, import_name, url_prefix=f"{API_PREFIX}/t/<tenant>{url_prefix}", **kw)
+        self.lookups: dict[str, Callable[[Any], Any]] = dict(lookups or {})
         self.url_value_preprocessor(
             lambda endpoint, values: enter_tenant_from_url(values, allow_suspended=not public)
         )
         if not public:
             self.before_request(_guard)
-        self.before_request(_resolve_path_ids)  # after the guard: strangers never reach lookups
+        self.before_request(self._resolve_path_ids)  # after the guard: strangers never reach them
+
+    def _resolve_path_ids(self) -> None:
+        # Every id in the path is looked up (404 if foreign, out of region or missing) before the
+        # body is validated, so a foreign id never gets a 422 that would echo the body's rules.
+        for name, value in (request.view_args or {}).items():
+            lookup = self.lookups.get(name)
+            if lookup is not None:
+                lookup(value)
 
 
 def enter_tenant_from_url(values: dict[str, Any] | None, *, allow_suspended: bool) -> None:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from slrt.platform.jobs import job_handler
+from slrt.platform.jobs.handlers import job_handler
 
 A_JOBS = int(os.environ.get("SLRT_BENCH_A_JOBS", "5000"))
 B_JOBS = 20
@@ -52,8 +52,8 @@ def start_services(root: Path) -> tuple[dict[str, str], list]:
     keys = ("DATABASE_URL", "DATABASE_OWNER_URL", "DATABASE_ADMIN_URL", "REDIS_URL")
     if all(os.environ.get(k) for k in keys):
         return {k: os.environ[k] for k in keys}, []
-    from slrt.platform.dbroles import RolePasswords, ensure_roles_and_database
-    from slrt.platform.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+    from slrt.platform.commands.dbroles import RolePasswords, ensure_roles_and_database
+    from slrt.platform.commands.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 
     pg = EmbeddedPostgres(root / "pg", free_port(), "bench-superuser")
     pg.start()
@@ -115,8 +115,9 @@ def _enqueue(tenant, n: int, *, fifo: bool) -> list[uuid.UUID]:
     from rq import Queue
 
     from slrt.platform import db
-    from slrt.platform.jobs import enqueue
-    from slrt.platform.jobs_outbox import JobOutbox, relay_pending
+    from slrt.platform.jobs.actions import enqueue
+    from slrt.platform.jobs.models import JobOutbox
+    from slrt.platform.jobs.outbox import relay_pending
     from slrt.platform.redis_client import get_redis
     from slrt.platform.tenancy import tenant_context
 
@@ -130,7 +131,7 @@ def _enqueue(tenant, n: int, *, fifo: bool) -> list[uuid.UUID]:
         with get_redis().pipeline() as pipe:
             for job_id in ids:
                 q.enqueue(
-                    "slrt.platform.jobs_runner.run_job",
+                    "slrt.platform.jobs.runner.run_job",
                     args=(tenant.id, str(job_id)),
                     job_id=str(job_id),
                     pipeline=pipe,
@@ -144,7 +145,7 @@ def _enqueue(tenant, n: int, *, fifo: bool) -> list[uuid.UUID]:
 
 def _waits(tenant, ids: list[uuid.UUID], timeout: float) -> list[float]:
     from slrt.platform import db
-    from slrt.platform.jobs import Job
+    from slrt.platform.jobs.models import Job
     from slrt.platform.tenancy import tenant_context
 
     deadline = time.monotonic() + timeout
@@ -169,8 +170,8 @@ def _reset() -> None:
     with db.engine().begin() as conn:
         conn.execute(sa.text("DELETE FROM job_outbox"))
     # job rows are tenant data: delete them through each tenant's context
-    from slrt.platform.jobs import Job
-    from slrt.platform.jobs_scheduler import active_tenants
+    from slrt.platform.jobs.models import Job
+    from slrt.platform.jobs.scheduler import active_tenants
     from slrt.platform.tenancy import tenant_context
 
     for tenant in active_tenants():
@@ -234,7 +235,7 @@ def _generate_csv(path: Path, n: int, villages: list[str]) -> None:
     """n valid registry rows (4 persons per KK), written as the import template."""
     import csv
 
-    from slrt.tenants.registry_jobs import TEMPLATE
+    from slrt.tenants.registry.jobs import TEMPLATE
 
     with path.open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
@@ -280,11 +281,11 @@ def _import_child(path: str, tenant_id: int) -> None:
     batch as the job's checkpoints do."""
     from slrt.platform import db
     from slrt.platform.app import create_app
-    from slrt.platform.imports import run_import
+    from slrt.platform.tabular.imports import run_import
     from slrt.platform.tenancy import tenant_context
     from slrt.platform.tenant import Tenant
-    from slrt.tenants.regions import Village
-    from slrt.tenants.registry_jobs import registry_sheet, upsert_batch
+    from slrt.tenants.regions.models import Village
+    from slrt.tenants.registry.jobs import registry_sheet, upsert_batch
 
     app = create_app()
     with app.app_context():
@@ -395,7 +396,7 @@ def _clear_registry(tenant_id: int) -> None:
 def bench_import(tenant) -> None:
     from slrt.platform import db
     from slrt.platform.tenancy import tenant_context
-    from slrt.tenants.regions import Village
+    from slrt.tenants.regions.models import Village
 
     with tenant_context(tenant):
         villages = list(
@@ -442,7 +443,7 @@ def _fifo_worker() -> None:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "worker":
-        from slrt.platform.jobs_worker import run_worker
+        from slrt.platform.jobs.worker import run_worker
 
         run_worker()
         return
@@ -457,12 +458,12 @@ def main() -> None:
         urls, started = start_services(Path(tmp))
         os.environ.update(urls)
         try:
-            from slrt.platform import migrate
+            from slrt.platform.commands import migrate
 
             migrate.upgrade(urls["DATABASE_OWNER_URL"])
             from slrt.platform import db
             from slrt.platform.app import create_app
-            from slrt.tenants.onboarding import onboard_tenant
+            from slrt.tenants.districts.actions import onboard_tenant
 
             app = create_app()
             with app.app_context():

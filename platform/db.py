@@ -29,6 +29,7 @@ from sqlalchemy.orm import (
 from sqlalchemy.sql.util import find_tables
 from uuid6 import uuid7
 
+from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import NoTenantContext, bypass_reason, current_tenant_or_none
 
 NAMING = {
@@ -228,3 +229,14 @@ def _stamp_tenant(sess: Session, flush_context, instances) -> None:
             raise NoTenantContext(
                 f"{type(obj).__name__} belongs to tenant {obj.tenant_id}, not to {tenant.id}"
             )
+
+
+def one_or_404(stmt: sa.Select, not_found: Msg, *, lock: bool = False) -> Any:
+    """The one row `stmt` selects, or 404 with `not_found`. Every access helper ends here, so a
+    row of another district, outside the caller's region or missing answers the same."""
+    if lock:
+        stmt = stmt.with_for_update()
+    row = session.execute(stmt).scalar_one_or_none()
+    if row is None:
+        raise Problem(404, not_found)
+    return row

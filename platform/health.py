@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, jsonify
 
 from slrt.platform import db
-from slrt.platform.migrate import current_revision, head_revision
+from slrt.platform.commands.migrate import current_revision, head_revision
 from slrt.platform.redis_client import get_redis
 
 bp = Blueprint("health", __name__)

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from alembic import op
 
-from slrt.platform.dbroles import APP_ROLE, PLATFORM_READER_ROLE
+from slrt.platform.commands.dbroles import APP_ROLE, PLATFORM_READER_ROLE
 
 TENANT_POLICY = "tenant_isolation"
 READER_POLICY = "platform_read"

@@ -3,8 +3,8 @@ servers under SLRT_DATA_DIR (whose passwords live in secrets.json)."""
 
 from __future__ import annotations
 
+from slrt.platform.commands.dbroles import APP_ROLE, OWNER_ROLE
 from slrt.platform.config import setting
-from slrt.platform.dbroles import APP_ROLE, OWNER_ROLE
 from slrt.platform.secrets_store import get_secret
 
 DATABASE_NAME = "slrt"

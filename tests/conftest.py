@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from slrt.platform.dbroles import RolePasswords, ensure_roles_and_database
-from slrt.platform.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from slrt.platform.commands.dbroles import RolePasswords, ensure_roles_and_database
+from slrt.platform.commands.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 
 pytest_plugins = ["tests.fixtures"]
 
@@ -38,7 +38,7 @@ def services() -> Iterator[dict[str, str]]:
     }
     saved = {k: os.environ.get(k) for k in urls}
     os.environ.update(urls)
-    from slrt.platform import migrate
+    from slrt.platform.commands import migrate
 
     migrate.upgrade(urls["DATABASE_OWNER_URL"])
     try:

@@ -10,7 +10,7 @@ import pytest
 
 from slrt.platform import db
 from slrt.platform.tenant import Tenant
-from slrt.tenants.onboarding import onboard_tenant
+from slrt.tenants.districts.actions import onboard_tenant
 
 
 @pytest.fixture
@@ -63,8 +63,8 @@ def make_account(
     platform_role: str | None = None,
     province_code: str | None = None,
 ) -> User:
-    from slrt.auth.models import Account, PlatformRoleGrant
-    from slrt.auth.tokens import issue_access_token
+    from slrt.auth.accounts.models import Account, PlatformRoleGrant
+    from slrt.auth.oauth.tokens import issue_access_token
 
     with app.app_context():
         account = Account(
@@ -98,7 +98,7 @@ def add_member(
     scope_codes: list[str] | None = None,
     agency_id: uuid.UUID | None = None,
 ) -> User:
-    from slrt.auth.roles import grant_membership
+    from slrt.auth.memberships.actions import grant_membership
     from slrt.platform.tenancy import tenant_context
 
     with app.app_context(), tenant_context(tenant.ref()):
@@ -140,7 +140,7 @@ def kemensos_admin(app) -> User:
 @pytest.fixture
 def national_catalog(app) -> list[str]:
     """The seeded Kemensos catalog (tests start from empty tables, the migration's seed is gone)."""
-    from slrt.tenants.national_catalog import SEED_CODES, seed_national_catalog
+    from slrt.tenants.programs.catalog import SEED_CODES, seed_national_catalog
 
     with app.app_context():
         seed_national_catalog(db.session.connection())
@@ -160,8 +160,8 @@ def api_json(resp) -> dict:
 
 def set_password(app, user: User, password: str) -> User:
     """Give a fixture account a local password (argon2id), so it can sign in over HTTP."""
-    from slrt.auth.models import Account
-    from slrt.auth.passwords import hash_password
+    from slrt.auth.accounts.models import Account
+    from slrt.auth.accounts.passwords import hash_password
 
     with app.app_context():
         db.session.get(Account, user.account_id).password_hash = hash_password(password)
@@ -183,7 +183,7 @@ def live_server(app, monkeypatch) -> Iterator[LiveServer]:
 
     from werkzeug.serving import make_server
 
-    from slrt.platform.embedded import free_port
+    from slrt.platform.commands.embedded import free_port
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -256,7 +256,7 @@ def flow_catalog(app, tenant: Tenant) -> dict[str, uuid.UUID]:
     """Two agencies and two national programs enabled in `tenant`: PBI-JK (Dinas Kesehatan) and
     BPNT (Dinas Sosial), as in the demo. Returns their ids by key: dinkes, dinsos, pbi, bpnt."""
     from slrt.platform.tenancy import tenant_context
-    from slrt.tenants.flow_demo import ensure_catalog
+    from slrt.tenants.flow.demo import ensure_catalog
 
     with app.app_context(), tenant_context(tenant.ref()):
         ids = ensure_catalog()

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from slrt.platform import db
 from slrt.platform.actor import current_actor
-from slrt.platform.jobs import Job, JobFile, job_handler
+from slrt.platform.jobs.handlers import job_handler
+from slrt.platform.jobs.models import Job, JobFile
 from slrt.platform.tenancy import current_tenant
 
 
@@ -61,7 +62,7 @@ def parts(ctx) -> dict:
 @job_handler("test.export", max_attempts=1)
 def export(ctx) -> dict:
     """Streams rows from a server-side cursor while reporting progress (the cursor must survive)."""
-    from slrt.platform.exports import write_export
+    from slrt.platform.tabular.exports import write_export
 
     n = int(ctx.params["n"])
     result = db.session.execute(
@@ -84,7 +85,7 @@ def export(ctx) -> dict:
 @job_handler("test.import", max_attempts=2)
 def import_rows(ctx) -> dict:
     """The import pipeline as a job; the stand-in sink upserts one job file per NIK."""
-    from slrt.platform.imports_job import run_import_job
+    from slrt.platform.tabular.import_job import run_import_job
     from tests.test_tabular import SHEET
 
     def sink(batch):

@@ -65,7 +65,7 @@ def test_agencies_create_filter_update_audit(client, parepare_admin) -> None:
 def test_agency_officer_membership_is_bound_to_own_district_agency(
     app, client, parepare, kendal, parepare_admin, kendal_admin
 ) -> None:
-    from slrt.auth.roles import grant_membership
+    from slrt.auth.memberships.actions import grant_membership
 
     own = client.post(
         f"{BASE}/agencies",

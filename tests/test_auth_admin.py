@@ -15,7 +15,7 @@ from tests.fixtures import Browser, member
 
 @pytest.fixture
 def cli(app):
-    from slrt.platform.cli import main
+    from slrt.platform.commands.main import main
 
     runner = CliRunner()
 
@@ -82,14 +82,14 @@ def test_clients_api_for_kemensos_admin_only(app, client, parepare, kemensos_adm
 
 
 def test_cli_create_admin_invite_clients_and_key_rotation(app, client, parepare, cli) -> None:
-    from slrt.auth.tokens import issue_access_token
+    from slrt.auth.oauth.tokens import issue_access_token
 
     out = cli("accounts", "create-admin", "--email", "Boss@Kemensos.go.id", "--name", "Ibu Kepala")
     assert out.exit_code == 0, out.output
     password = re.search(r"password: (\S+)", out.output).group(1)
     with app.app_context():
-        from slrt.auth.models import Account, PlatformRoleGrant
-        from slrt.auth.passwords import verify_password
+        from slrt.auth.accounts.models import Account, PlatformRoleGrant
+        from slrt.auth.accounts.passwords import verify_password
 
         account = db.session.query(Account).filter_by(email="boss@kemensos.go.id").one()
         assert verify_password(account.password_hash, password)
@@ -175,7 +175,7 @@ def test_cli_create_admin_invite_clients_and_key_rotation(app, client, parepare,
 
 
 def test_demo_users_are_printed_every_time_and_can_sign_in(app, live_server) -> None:
-    from slrt.platform.demo import DEMO_REMINDERS, load_demo
+    from slrt.platform.commands.demo import DEMO_REMINDERS, load_demo
 
     with app.app_context():
         lines = load_demo()

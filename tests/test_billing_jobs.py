@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from slrt.billing_free import meter, plans
 from slrt.billing_free.plans import WIB
 from slrt.platform import db
-from slrt.platform.jobs import concurrency_cap
+from slrt.platform.jobs.queue import concurrency_cap
 from slrt.platform.tenancy import tenant_context
-from slrt.tenants.registry import Person
+from slrt.tenants.registry.models import Person
 from tests.fixtures import put_on_plan
 from tests.test_jobs import run_burst
 from tests.test_registry_jobs import _big_csv, _upload
@@ -35,7 +35,7 @@ def _next_day(owner_engine, monkeypatch, days: int) -> None:
 
 
 def _relay() -> None:
-    from slrt.platform.jobs_outbox import relay_pending
+    from slrt.platform.jobs.outbox import relay_pending
 
     relay_pending()
 

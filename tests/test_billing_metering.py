@@ -12,7 +12,7 @@ from slrt.billing_free.meter import Metric
 from slrt.billing_free.models import UsageDaily
 from slrt.billing_free.plans import today_wib
 from slrt.platform import db
-from slrt.platform.embedded import EmbeddedRedis, free_port
+from slrt.platform.commands.embedded import EmbeddedRedis, free_port
 from slrt.platform.redis_client import get_redis, reset_redis
 from slrt.platform.tenancy import tenant_context
 from tests.fixtures import member

@@ -10,7 +10,7 @@ from slrt.billing_free.cli import plans
 from slrt.billing_free.models import Plan, PlanAssignment
 from slrt.billing_free.plans import today_wib
 from slrt.platform import db
-from slrt.platform.audit import AuditEvent, PlatformAuditEvent
+from slrt.platform.audit.models import AuditEvent, PlatformAuditEvent
 from slrt.platform.tenancy import tenant_context
 
 

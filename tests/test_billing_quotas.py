@@ -71,7 +71,7 @@ def test_accounts_quota_under_at_and_over(app, parepare, parepare_admin):
 
 
 def test_accounts_quota_counts_only_active_memberships(app, parepare, parepare_admin):
-    from slrt.auth.models import Membership
+    from slrt.auth.memberships.models import Membership
 
     put_on_plan(app, parepare, max_accounts=2)
     leaver = member(app, parepare, "facilitator")

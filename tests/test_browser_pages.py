@@ -74,7 +74,7 @@ def test_supervisor_sees_own_kecamatan_and_only_its_members(app, page, parepare)
 
 
 def test_district_admin_sees_every_section_and_every_member(app, page, parepare) -> None:
-    from slrt.auth.web import SECTIONS
+    from slrt.tenants.home.web import SECTIONS
 
     user = person(app, parepare, "district_admin")
     others = [
@@ -117,7 +117,7 @@ def test_account_in_two_districts_chooses_and_the_url_carries_it(
 
 
 def test_wrong_password_then_throttled(app, page, parepare, tmp_path) -> None:
-    from slrt.auth.throttle import ACCOUNT_LIMIT
+    from slrt.auth.signin.throttle import ACCOUNT_LIMIT
 
     user = person(app, parepare, "viewer")
     sign_in(page, user.email, "not the password")
@@ -208,7 +208,7 @@ def test_demo_users_printed_by_slrt_up_see_what_their_scope_allows(
     """Issue 3's "done when": the sign-in details `slrt up` prints work in a browser, and the
     district admin, supervisor and facilitator of Kendal each see their own scope."""
     from slrt.platform import db
-    from slrt.platform.demo import load_demo
+    from slrt.platform.commands.demo import load_demo
 
     monkeypatch.setenv("SLRT_DEMO", "1")
     with app.app_context():

@@ -17,8 +17,8 @@ import pytest
 import sqlalchemy as sa
 
 from slrt.platform import db
+from slrt.platform.commands.demo import load_demo
 from slrt.platform.db import is_tenant_table
-from slrt.platform.demo import load_demo
 from slrt.platform.models import metadata
 from slrt.platform.tenant import Tenant
 from tests.fixtures import member, put_on_plan

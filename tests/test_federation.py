@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from slrt.platform import db
-from slrt.platform.embedded import free_port
+from slrt.platform.commands.embedded import free_port
 from tests.fixtures import Browser, member
 
 PEERS = Path(__file__).resolve().parent / "peers"
@@ -86,8 +86,8 @@ def outside_login(browser: Browser, start_page, login: str):
 def test_federated_sign_in_by_invitation_then_by_link_and_stranger_refused(
     app, parepare, live_server, outside_provider
 ) -> None:
-    from slrt.auth.invitations import create_invitation
-    from slrt.auth.roles import role_by_key
+    from slrt.auth.memberships.access import role_by_key
+    from slrt.auth.memberships.actions import create_invitation
     from slrt.platform.tenancy import tenant_context
 
     with app.app_context(), tenant_context(parepare.ref()):
@@ -132,7 +132,7 @@ def test_federated_sign_in_by_invitation_then_by_link_and_stranger_refused(
     assert browser.get("/t/parepare/", allow_redirects=False).status_code == 302
 
     with app.app_context():
-        from slrt.auth.models import Account, ExternalIdentity
+        from slrt.auth.accounts.models import Account, ExternalIdentity
 
         links = db.session.query(ExternalIdentity).all()
         assert [(i.issuer, i.subject) for i in links] == [(outside_provider, "rina-sub")]
@@ -146,8 +146,8 @@ def test_invitation_for_an_existing_account_needs_its_owner_signed_in(
 ) -> None:
     """A leaked invitation naming someone's existing account must not let a stranger link an
     outside identity to that account."""
-    from slrt.auth.invitations import create_invitation
-    from slrt.auth.roles import role_by_key
+    from slrt.auth.memberships.access import role_by_key
+    from slrt.auth.memberships.actions import create_invitation
     from slrt.platform.tenancy import tenant_context
     from tests.fixtures import set_password
 
@@ -171,7 +171,7 @@ def test_invitation_for_an_existing_account_needs_its_owner_signed_in(
     page = outside_login(stranger, stranger.get(start.replace("&amp;", "&")), "mallory")
     assert page.status_code == 403 and "Masuk dulu dengan akun SLRT" in page.text
     with app.app_context():
-        from slrt.auth.models import ExternalIdentity
+        from slrt.auth.accounts.models import ExternalIdentity
 
         assert db.session.query(ExternalIdentity).count() == 0
         db.session.remove()

@@ -16,7 +16,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from slrt.platform.embedded import free_port, port_open
+from slrt.platform.commands.embedded import free_port, port_open
 from tests.test_flow import BASE, PNG, cast, post, register_resident  # noqa: F401 - fixture
 
 PEERS = Path(__file__).resolve().parent / "peers"

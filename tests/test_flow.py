@@ -458,7 +458,7 @@ def test_overdue_referrals(app, client, parepare, cast, owner_engine) -> None:
         == []
     )
     from slrt.platform.tenancy import tenant_context
-    from slrt.tenants.deadlines import overdue_referrals
+    from slrt.tenants.flow.deadlines import overdue_referrals
 
     with app.app_context(), tenant_context(parepare.ref()):
         assert [str(r.id) for r in overdue_referrals(agency_id=cast["ids"]["dinkes"])] == [

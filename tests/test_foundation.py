@@ -9,7 +9,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from slrt.platform import db
-from slrt.platform.audit import AuditKind, record
+from slrt.platform.audit.models import AuditKind
+from slrt.platform.audit.record import record
 from slrt.platform.config import SETTINGS
 from slrt.platform.tenancy import tenant_context
 from tests.fixtures import member

@@ -196,7 +196,8 @@ def test_rls_hides_rows_planted_for_other_tenant(
     services, owner_engine, parepare, kendal, app
 ) -> None:
     """A real row in tenant B is invisible from tenant A, both through raw SQL and the ORM."""
-    from slrt.platform.audit import AuditEvent, AuditKind, record
+    from slrt.platform.audit.models import AuditEvent, AuditKind
+    from slrt.platform.audit.record import record
 
     with app.app_context():
         with tenant_context(parepare.ref()):
@@ -231,7 +232,8 @@ def test_orm_query_without_tenant_raises(app, table_name: str) -> None:
 
 
 def test_platform_bypass_is_read_only(app, parepare, kendal) -> None:
-    from slrt.platform.audit import AuditEvent, AuditKind, record
+    from slrt.platform.audit.models import AuditEvent, AuditKind
+    from slrt.platform.audit.record import record
 
     with app.app_context():
         for tenant in (parepare, kendal):
@@ -256,7 +258,8 @@ def test_platform_bypass_is_read_only(app, parepare, kendal) -> None:
 
 
 def test_orm_stamps_and_refuses_foreign_rows(app, parepare, kendal) -> None:
-    from slrt.platform.audit import AuditEvent, AuditKind, record
+    from slrt.platform.audit.models import AuditEvent, AuditKind
+    from slrt.platform.audit.record import record
 
     with app.app_context():
         with tenant_context(parepare.ref()):

@@ -19,11 +19,12 @@ from rq.worker import DequeueStrategy
 import tests.jobs_handlers  # noqa: F401  (registers the test job kinds)
 from slrt.platform import db
 from slrt.platform.actor import Actor, acting_as
-from slrt.platform.embedded import EmbeddedRedis, free_port
-from slrt.platform.jobs import Job, JobFile, enqueue
-from slrt.platform.jobs_outbox import pending_count, relay_pending
-from slrt.platform.jobs_queue import push, tenant_queue
-from slrt.platform.jobs_worker import make_worker
+from slrt.platform.commands.embedded import EmbeddedRedis, free_port
+from slrt.platform.jobs.actions import enqueue
+from slrt.platform.jobs.models import Job, JobFile
+from slrt.platform.jobs.outbox import pending_count, relay_pending
+from slrt.platform.jobs.queue import push, tenant_queue
+from slrt.platform.jobs.worker import make_worker
 from slrt.platform.redis_client import reset_redis
 from slrt.platform.tenancy import tenant_context
 from tests.fixtures import member, onboard
@@ -219,7 +220,7 @@ def _wait_for(predicate, timeout: float, step: float = 0.2, between=None) -> Non
 
 
 def test_worker_killed_mid_job_is_retried_and_completes_exactly(services, app, parepare) -> None:
-    from slrt.platform.jobs_scheduler import tick
+    from slrt.platform.jobs.scheduler import tick
 
     job_id = ask(app, parepare, "test.parts", {"n": 6, "sleep": 0.4})
     first = _worker_process(services)
@@ -258,7 +259,8 @@ def test_worker_killed_mid_job_is_retried_and_completes_exactly(services, app, p
 def test_scheduler_fans_out_to_every_active_district_once_per_period(app, parepare, kendal) -> None:
     import datetime as dt
 
-    from slrt.platform.jobs_scheduler import JobSchedule, Leadership, sync_schedules, tick
+    from slrt.platform.jobs.models import JobSchedule
+    from slrt.platform.jobs.scheduler import Leadership, sync_schedules, tick
 
     with app.app_context():
         leader, standby = Leadership(), Leadership()
@@ -327,7 +329,7 @@ def test_new_district_is_served_by_a_running_worker(app, parepare) -> None:
 def test_next_run_is_strictly_after(cadence: str) -> None:
     import datetime as dt
 
-    from slrt.platform.jobs_scheduler import next_run
+    from slrt.platform.jobs.scheduler import next_run
 
     t = dt.datetime(2026, 12, 31, 23, 59, tzinfo=dt.UTC)
     nxt = next_run(cadence, 0, 1, 1, t)
@@ -380,7 +382,7 @@ def test_export_streams_neutralises_and_is_audited(
 
     from openpyxl import load_workbook
 
-    from slrt.platform.audit import AuditEvent
+    from slrt.platform.audit.models import AuditEvent
 
     actor = Actor(kind="account", label=parepare_admin.email, account_id=parepare_admin.account_id)
     job_id = ask(app, parepare, "test.export", {"n": 12001, "format": fmt}, actor=actor)
@@ -419,7 +421,7 @@ def test_export_streams_neutralises_and_is_audited(
 
 
 def _ask_import(app, tenant, content: bytes, actor: Actor) -> uuid.UUID:
-    from slrt.platform.jobs import add_input_file
+    from slrt.platform.jobs.actions import add_input_file
 
     with app.app_context(), tenant_context(tenant.ref()), acting_as(actor):
         job = enqueue("test.import", {})
@@ -492,7 +494,7 @@ def test_held_job_pauses_visibly_and_resumes_with_nothing_lost(app, parepare) ->
 def test_killed_job_without_retries_left_is_failed_with_an_explanation(
     services, app, client, parepare, parepare_admin
 ) -> None:
-    from slrt.platform.jobs_scheduler import tick
+    from slrt.platform.jobs.scheduler import tick
 
     job_id = ask(app, parepare, "test.slow", {"seconds": 120})
     worker = _worker_process(services)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from slrt.platform.embedded import free_port
+from slrt.platform.commands.embedded import free_port
 
 
 def _processes_mentioning(text: str) -> list[str]:

@@ -102,7 +102,7 @@ def test_invitation_by_email_creates_account_and_membership(
     app, client, parepare, monkeypatch, caplog
 ) -> None:
     monkeypatch.setenv("SLRT_PUBLIC_URL", "http://localhost")
-    caplog.set_level(logging.INFO, logger="slrt.auth.invitations")
+    caplog.set_level(logging.INFO, logger="slrt.auth.memberships.actions")
     admin = member(app, parepare, "district_admin")
     resp = client.post(
         "/api/v1/t/parepare/invitations",
@@ -197,7 +197,7 @@ def test_invitation_validation(app, client, parepare) -> None:
     assert missing.json["errors"][0]["message_en"] == "No such agency in this district."
     with app.app_context():
         from slrt.platform.tenancy import tenant_context
-        from slrt.tenants.agencies import Agency
+        from slrt.tenants.agencies.models import Agency
 
         with tenant_context(parepare.ref()):
             agency = Agency(name="Dinas Kesehatan", kind="dinas")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from slrt.platform import db
 from slrt.platform.tenancy import tenant_context
-from slrt.tenants.registry import Person
+from slrt.tenants.registry.models import Person
 from tests.fixtures import member
 
 BACUKIKI = "73.72.01.1001"  # a kelurahan in kecamatan 73.72.01
@@ -99,7 +99,7 @@ def test_name_search_uses_the_trigram_index(app, parepare, kendal, services, own
             conn.execute(sa.text("SET ROLE slrt_app"))
             conn.execute(sa.select(sa.func.set_config("slrt.tenant_id", str(parepare.id), False)))
             with app.app_context(), tenant_context(parepare.ref()):
-                from slrt.tenants.registry import name_matches
+                from slrt.tenants.registry.models import name_matches
 
                 stmt = sa.select(Person.name).where(name_matches("hasnah"))
                 found = conn.execute(stmt).scalars().all()

@@ -13,7 +13,7 @@ import requests
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from slrt.auth.clients import create_client
+from slrt.auth.oauth.actions import create_client
 from slrt.platform import db
 from tests.fixtures import Browser, member, pkce_pair, set_password
 
@@ -175,7 +175,7 @@ def test_full_authorization_code_flow(app, parepare, live_server, api_client) ->
 
     # 9. RP-initiated logout ends the provider session; the next authorization asks to sign in.
     with app.app_context():
-        from slrt.auth.oauth_models import OAuthClient
+        from slrt.auth.oauth.models import OAuthClient
 
         client = db.session.query(OAuthClient).filter_by(client_id="test-app").one()
         client.post_logout_redirect_uris = ["http://127.0.0.1:9/bye"]
@@ -260,7 +260,7 @@ def test_pkce_and_redirect_refusals(app, parepare, live_server, api_client) -> N
 
 
 def test_expired_access_token_is_refused(app, parepare, client) -> None:
-    from slrt.auth.tokens import issue_access_token
+    from slrt.auth.oauth.tokens import issue_access_token
 
     admin = member(app, parepare, "district_admin")
     now = int(time.time())
@@ -316,7 +316,7 @@ def test_machine_client_is_bound_to_its_district(app, parepare, kendal, live_ser
     assert bad.status_code == 401 and bad.json()["error"] == "invalid_client"
     # Disabled: its token stops working on the next request.
     with app.app_context():
-        from slrt.auth.oauth_models import OAuthClient
+        from slrt.auth.oauth.models import OAuthClient
 
         db.session.query(OAuthClient).filter_by(
             client_id="kendal-dashboard"
@@ -335,7 +335,7 @@ def test_disabled_account_is_refused_at_sign_in_and_on_next_request(
     ok = requests.get(base + "/api/v1/t/parepare/audit-events", headers=user.headers, timeout=10)
     assert ok.status_code == 200
     with app.app_context():
-        from slrt.auth.models import Account
+        from slrt.auth.accounts.models import Account
 
         db.session.get(Account, user.account_id).status = "disabled"
         db.session.commit()

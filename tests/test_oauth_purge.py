@@ -9,7 +9,7 @@ import uuid
 
 import sqlalchemy as sa
 
-from slrt.auth.oauth_models import AuthorizationCode, RefreshToken, token_hash, utcnow
+from slrt.auth.oauth.models import AuthorizationCode, RefreshToken, token_hash, utcnow
 from slrt.platform import db
 from tests.fixtures import member
 
@@ -41,7 +41,7 @@ def _code(account_id, expires_in: dt.timedelta) -> AuthorizationCode:
 
 
 def test_purge_deletes_dead_families_and_old_codes_only(app, parepare) -> None:
-    from slrt.auth.cli import auth
+    from slrt.auth.oauth.cli import auth
 
     user = member(app, parepare, "viewer")
     day = dt.timedelta(days=1)

@@ -6,12 +6,12 @@ import pytest
 import sqlalchemy as sa
 
 from slrt.platform import db
-from slrt.platform.audit import AuditEvent, PlatformAuditEvent
+from slrt.platform.audit.models import AuditEvent, PlatformAuditEvent
 from slrt.platform.tenancy import tenant_context
 from slrt.platform.tenant import Tenant
-from slrt.tenants.cli import tenants as tenants_cli
-from slrt.tenants.onboarding import onboard_tenant
-from slrt.tenants.regions import Kecamatan, Village
+from slrt.tenants.districts.actions import onboard_tenant
+from slrt.tenants.districts.cli import tenants as tenants_cli
+from slrt.tenants.regions.models import Kecamatan, Village
 from tests.fixtures import member
 
 

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 
 from slrt.platform import db
 from slrt.platform.tenancy import tenant_context
-from slrt.tenants.programs import Program, current_version
+from slrt.tenants.programs.access import current_version
+from slrt.tenants.programs.models import Program
 from tests.fixtures import member
 
 BASE = "/api/v1/t/parepare"

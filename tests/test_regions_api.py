@@ -212,7 +212,7 @@ def test_region_helpers_resolve_codes(app, kendal) -> None:
     from slrt.platform import db
     from slrt.platform.errors import Problem
     from slrt.platform.tenancy import tenant_context
-    from slrt.tenants.regions import (
+    from slrt.tenants.regions.access import (
         access_village_by_code,
         resolve_village_code,
         village_facts,

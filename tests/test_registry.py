@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from slrt.tenants.nik import kk_problems, nik_problems, parse_nik
+from slrt.tenants.registry.nik import kk_problems, nik_problems, parse_nik
 from tests.fixtures import make_account, member
 
 TODAY = dt.date(2026, 11, 22)

@@ -10,10 +10,10 @@ import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 
 from slrt.platform import db
-from slrt.platform.audit import AuditEvent
+from slrt.platform.audit.models import AuditEvent
 from slrt.platform.tenancy import tenant_context
-from slrt.tenants.registry import Household, NikRegistration, Person
-from slrt.tenants.registry_jobs import TEMPLATE
+from slrt.tenants.registry.jobs import TEMPLATE
+from slrt.tenants.registry.models import Household, NikRegistration, Person
 from tests.fixtures import member
 from tests.test_jobs import _kill_tree, _wait_for, _worker_process, job_row, run_burst
 
@@ -177,7 +177,7 @@ def _big_csv(n: int) -> bytes:
 def test_worker_killed_mid_import_completes_with_exactly_the_right_rows(
     services, app, client, parepare, parepare_admin
 ) -> None:
-    from slrt.platform.jobs_scheduler import tick
+    from slrt.platform.jobs.scheduler import tick
 
     n = 30000
     resp = _upload(client, parepare_admin, _big_csv(n))
@@ -268,7 +268,7 @@ def test_exports_follow_the_requesters_region_and_are_audited(
 
 
 def test_cases_and_referrals_exports(app, client, owner_engine) -> None:
-    from slrt.platform.demo import load_demo
+    from slrt.platform.commands.demo import load_demo
     from slrt.platform.tenant import Tenant
 
     with app.app_context():

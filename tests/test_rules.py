@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from slrt.tenants.rule_fields import FIELDS
-from slrt.tenants.rules import RuleError, evaluate, parse_rule, rule_fields_used
+from slrt.tenants.programs.rule_fields import FIELDS
+from slrt.tenants.programs.rules import RuleError, evaluate, parse_rule, rule_fields_used
 
 POOR_ELDER = {
     "in_dtks": True,

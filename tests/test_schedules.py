@@ -37,9 +37,9 @@ def add_case(
     referrals: list[dict] | None = None,
 ) -> list[uuid.UUID]:
     """A case (with a household) and its referrals, written straight to the tables."""
-    from slrt.tenants.cases import Case, Referral
-    from slrt.tenants.programs import ProgramVersion
-    from slrt.tenants.registry import Household
+    from slrt.tenants.flow.models import Case, Referral
+    from slrt.tenants.programs.models import ProgramVersion
+    from slrt.tenants.registry.models import Household
 
     ids = flow_catalog(app, tenant)
     with app.app_context(), tenant_context(tenant.ref()):
@@ -98,7 +98,7 @@ def api(client, user, method: str, url: str, tenant=None, **kw):
 
 def _escalate(app, tenant, at: dt.datetime) -> dict:
     from slrt.platform.actor import SYSTEM, acting_as
-    from slrt.tenants.escalation import escalate_overdue
+    from slrt.tenants.flow.escalation import escalate_overdue
 
     with app.app_context(), tenant_context(tenant.ref()), acting_as(SYSTEM):
         counts = escalate_overdue(at=at)
@@ -108,7 +108,7 @@ def _escalate(app, tenant, at: dt.datetime) -> dict:
 
 
 def _notified(app, tenant) -> list[tuple[uuid.UUID, str]]:
-    from slrt.tenants.notifications import Notification
+    from slrt.tenants.notifications.models import Notification
 
     with app.app_context(), tenant_context(tenant.ref()):
         rows = db.session.execute(
@@ -171,8 +171,8 @@ def test_escalation_climbs_supervisor_manager_district_by_region_once(
     shown = api(client, parepare_admin, "GET", f"/referrals/{late}", parepare).json
     assert (shown["escalation_level"], shown["district_flagged"]) == (3, True)
 
-    from slrt.platform.audit import AuditEvent
-    from slrt.tenants.workflow import Transition
+    from slrt.platform.audit.models import AuditEvent
+    from slrt.tenants.flow.models import Transition
 
     with app.app_context(), tenant_context(parepare.ref()):
         trail = db.session.execute(
@@ -214,7 +214,7 @@ def test_escalation_climbs_supervisor_manager_district_by_region_once(
 
 def test_escalation_is_bounded_per_run(app, parepare) -> None:
     from slrt.platform.actor import SYSTEM, acting_as
-    from slrt.tenants.escalation import escalate_overdue
+    from slrt.tenants.flow.escalation import escalate_overdue
 
     t0 = _now()
     for i in range(3):
@@ -290,7 +290,7 @@ def _known_parepare_cases(app, parepare) -> None:
 
 
 def _refresh(app, tenant) -> None:
-    from slrt.tenants.aggregates import refresh
+    from slrt.tenants.reports.aggregates import refresh
 
     with app.app_context(), tenant_context(tenant.ref()):
         refresh()
@@ -368,7 +368,7 @@ def test_aggregates_are_right_and_each_viewer_sees_what_it_may(
 
 
 def _first_village(app, tenant) -> str:
-    from slrt.tenants.regions import Village
+    from slrt.tenants.regions.models import Village
 
     with app.app_context(), tenant_context(tenant.ref()):
         code = db.session.execute(sa.select(Village.code).order_by(Village.code).limit(1)).scalar()
@@ -393,7 +393,7 @@ def _pdf_text(pdf: bytes) -> str:
 
 
 def test_monthly_report_on_demand_files_and_numbers(app, client, parepare, parepare_admin) -> None:
-    from slrt.tenants.monthly_report import month_bounds, previous_month
+    from slrt.tenants.reports.monthly import month_bounds, previous_month
     from tests.test_jobs import run_burst
 
     month = previous_month(_now().date())  # a whole month, already over
@@ -469,9 +469,9 @@ def test_monthly_report_on_demand_files_and_numbers(app, client, parepare, parep
 
 
 def test_schedules_fire_through_the_fan_out(app, client, parepare, kendal, parepare_admin) -> None:
-    from slrt.auth.oauth_models import AuthorizationCode
-    from slrt.platform.jobs import Job
-    from slrt.platform.jobs_scheduler import JobSchedule, sync_schedules, tick
+    from slrt.auth.oauth.models import AuthorizationCode
+    from slrt.platform.jobs.models import Job, JobSchedule
+    from slrt.platform.jobs.scheduler import sync_schedules, tick
     from tests.test_jobs import run_burst
     from tests.test_oauth_purge import _code
 
@@ -530,14 +530,14 @@ def test_schedules_fire_through_the_fan_out(app, client, parepare, kendal, parep
     "day,expected", [(dt.date(2026, 1, 1), "2025-12"), (dt.date(2026, 3, 1), "2026-02")]
 )
 def test_previous_month(day: dt.date, expected: str) -> None:
-    from slrt.tenants.monthly_report import previous_month
+    from slrt.tenants.reports.monthly import previous_month
 
     assert previous_month(day) == expected
 
 
 def test_dashboard_page_shows_the_unread_count(app, parepare, monkeypatch) -> None:
     from slrt.platform.errors import Msg
-    from slrt.tenants.notifications import notify
+    from slrt.tenants.notifications.actions import notify
     from tests.fixtures import set_password
     from tests.test_web_signin import PASSWORD, sign_in
 

@@ -50,7 +50,7 @@ def test_password_change_ends_a_session_waiting_for_its_totp_code(app, browsers,
     """Someone who knew the old password and sits at the TOTP step is sent back to sign in."""
     import pyotp
 
-    from slrt.auth.models import Account
+    from slrt.auth.accounts.models import Account
     from slrt.platform import db
 
     owner, intruder = browsers
@@ -115,7 +115,7 @@ def test_revoked_membership_ends_the_accounts_web_sessions(
 
 
 def test_the_session_index_forgets_ended_sessions(app, browsers, parepare) -> None:
-    from slrt.auth.sessions import ACCOUNT_INDEX
+    from slrt.auth.signin.sessions import ACCOUNT_INDEX
     from slrt.platform.redis_client import get_redis
 
     laptop, _ = browsers

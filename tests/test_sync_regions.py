@@ -7,10 +7,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from slrt.platform import db
-from slrt.platform import regions as reference
+from slrt.platform import region_codes as reference
 from slrt.platform.tenancy import tenant_context
-from slrt.tenants.cli import tenants as tenants_cli
-from slrt.tenants.regions import Kecamatan, Village
+from slrt.tenants.districts.cli import tenants as tenants_cli
+from slrt.tenants.regions.models import Kecamatan, Village
 
 
 def _villages(app, tenant) -> dict[str, Village]:
@@ -73,7 +73,7 @@ def test_sync_regions_fills_in_what_is_missing_and_keeps_local_changes(
             sa.select(Kecamatan).where(Kecamatan.code == gone_kec)
         ).scalar_one()
         assert {v.kecamatan_id for c, v in villages.items() if c.startswith(gone_kec)} == {kec.id}
-        from slrt.platform.audit import AuditEvent
+        from slrt.platform.audit.models import AuditEvent
 
         sync = db.session.execute(
             sa.select(AuditEvent).where(AuditEvent.action == "regions.sync")

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from slrt.platform.imports import run_import
-from slrt.platform.tabular_read import FileRejected, iter_rows
-from slrt.platform.tabular_validate import Column, Sheet
-from slrt.platform.tabular_write import CsvWriter, XlsxWriter
+from slrt.platform.tabular.imports import run_import
+from slrt.platform.tabular.read import FileRejected, iter_rows
+from slrt.platform.tabular.validate import Column, Sheet
+from slrt.platform.tabular.write import CsvWriter, XlsxWriter
 
 SHEET = Sheet(
     [

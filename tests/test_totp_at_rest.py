@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from slrt.auth.models import Account
+from slrt.auth.accounts.models import Account
 from slrt.platform import db
 from tests.fixtures import member, set_password
 from tests.test_web_signin import PASSWORD, csrf, sign_in
@@ -73,7 +73,7 @@ def test_enrolled_secret_is_stored_encrypted_and_sign_in_works(
 
 
 def test_key_rotation_keeps_old_secrets_readable(app, parepare, owner_engine, monkeypatch) -> None:
-    from slrt.auth.cli import keys
+    from slrt.auth.oauth.cli import keys
 
     old_key, new_key = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     user = member(app, parepare, "district_admin")
@@ -104,7 +104,7 @@ def test_key_rotation_keeps_old_secrets_readable(app, parepare, owner_engine, mo
 
 
 def test_migration_encrypts_plaintext_secrets(app, parepare, owner_engine, services) -> None:
-    from slrt.platform import migrate
+    from slrt.platform.commands import migrate
 
     user = member(app, parepare, "district_admin")
     secret = pyotp.random_base32()

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from slrt.platform import db
-from slrt.platform.demo import load_demo
-from slrt.tenants.flow_cli import demo_token, flow
+from slrt.platform.commands.demo import load_demo
+from slrt.tenants.flow.cli import demo_token, flow
 
 T = "/api/v1/t/parepare"
 PNG = bytes.fromhex(

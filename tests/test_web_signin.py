@@ -58,7 +58,7 @@ def test_sign_in_picks_the_only_district_and_shows_role_and_region(app, web, par
     assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
     assert str(user.account_id) not in cookie.value and len(cookie.value) > 30
     with app.app_context():
-        from slrt.auth.models import Account
+        from slrt.auth.accounts.models import Account
 
         assert db.session.get(Account, user.account_id).last_login_at is not None
 
@@ -103,7 +103,7 @@ def test_revoked_membership_closes_the_dashboard_on_next_request(app, web, parep
     user = set_password(app, member(app, parepare, "viewer"), PASSWORD)
     assert sign_in(web, user.email).request.path == "/t/parepare/"
     with app.app_context():
-        from slrt.auth.models import Membership
+        from slrt.auth.memberships.models import Membership
         from slrt.platform.tenancy import tenant_context
 
         with tenant_context(parepare.ref()):

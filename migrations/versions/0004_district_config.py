@@ -303,7 +303,7 @@ def upgrade() -> None:
     )
     secure_tenant_table("lokus_designations", APPEND_ONLY)
 
-    from slrt.tenants.national_catalog import seed_national_catalog
+    from slrt.tenants.programs.catalog import seed_national_catalog
 
     seed_national_catalog(op.get_bind())
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from slrt.platform.dbroles import APP_ROLE
+from slrt.platform.commands.dbroles import APP_ROLE
 from slrt.platform.rls import APPEND_ONLY, grant_platform_table, secure_tenant_table
 
 revision = "0005"

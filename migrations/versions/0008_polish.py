@@ -9,7 +9,7 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
-from slrt.platform.dbroles import APP_ROLE, OWNER_ROLE
+from slrt.platform.commands.dbroles import APP_ROLE, OWNER_ROLE
 from slrt.platform.rls import CURRENT_TENANT_SQL
 
 revision = "0008"

@@ -1,0 +1,127 @@
+"""Accounts, managed by Kemensos admins: /api/v1/accounts (find, disable, re-enable).
+
+Disabling takes effect on the account's next request (the policy checks the account on every
+request), revokes its refresh tokens, so no client can mint new access tokens for it, and ends
+its web sessions in every browser."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from marshmallow import fields, validate
+
+from slrt.auth.accounts.models import Account
+from slrt.auth.oauth.models import RefreshToken, utcnow
+from slrt.auth.permissions import PP
+from slrt.auth.policy import current_principal, require
+from slrt.auth.signin.sessions import end_sessions
+from slrt.platform import db
+from slrt.platform.api import PlatformBlueprint, Schema, check_if_match, page_of
+from slrt.platform.audit.models import AuditKind
+from slrt.platform.audit.record import record_platform
+from slrt.platform.errors import Msg, Problem
+
+blp = PlatformBlueprint("accounts", __name__, "/accounts", description="Accounts (global)")
+
+
+class AccountSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    name = fields.String(dump_only=True)
+    email = fields.String(dump_only=True)
+    email_verified = fields.Boolean(dump_only=True)
+    phone = fields.String(dump_only=True, allow_none=True)
+    status = fields.String(dump_only=True)
+    totp_enabled = fields.Boolean(dump_only=True)
+    last_login_at = fields.DateTime(dump_only=True, allow_none=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class AccountQuerySchema(Schema):
+    email = fields.String(metadata={"description": "exact email (case-insensitive)"})
+    status = fields.String(validate=validate.OneOf(["active", "disabled"]))
+
+
+class AccountUpdateSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(["active", "disabled"]))
+
+
+def _dump(account: Account) -> dict:
+    return {
+        "id": account.id,
+        "name": account.name,
+        "email": account.email,
+        "email_verified": account.email_verified,
+        "phone": account.phone,
+        "status": account.status,
+        "totp_enabled": bool(account.totp_secret),
+        "last_login_at": account.last_login_at,
+        "updated_at": account.updated_at,
+    }
+
+
+def access_account_by_id(account_id: uuid.UUID) -> Account:
+    account = db.session.get(Account, account_id)
+    if account is None:
+        raise Problem(404, Msg("Akun tidak ditemukan.", "Account not found."))
+    return account
+
+
+@blp.route("")
+@blp.arguments(AccountQuerySchema, location="query")
+@blp.response(200, AccountSchema(many=True))
+@blp.paginate()
+@require(PP.ACCOUNTS_MANAGE)
+def list_accounts(query: dict, pagination_parameters) -> list[dict]:
+    """Accounts by name; filter by exact email or status."""
+    stmt = sa.select(Account)
+    if query.get("email"):
+        stmt = stmt.where(Account.email == query["email"].strip().lower())
+    if query.get("status"):
+        stmt = stmt.where(Account.status == query["status"])
+    return [_dump(a) for a in page_of(stmt, pagination_parameters, Account.name, Account.id)]
+
+
+@blp.route("/<uuid:account_id>")
+@blp.etag
+@blp.response(200, AccountSchema)
+@require(PP.ACCOUNTS_MANAGE)
+def get_account(account_id: uuid.UUID) -> dict:
+    """One account."""
+    return _dump(access_account_by_id(account_id))
+
+
+@blp.route("/<uuid:account_id>", methods=["PATCH"])
+@blp.etag
+@blp.arguments(AccountUpdateSchema)
+@blp.response(200, AccountSchema)
+@require(PP.ACCOUNTS_MANAGE)
+def update_account(data: dict, account_id: uuid.UUID) -> dict:
+    """Disable or re-enable an account (If-Match required)."""
+    account = access_account_by_id(account_id)
+    check_if_match(blp, account, AccountSchema, view=_dump)
+    if account.id == current_principal().account_id and data["status"] == "disabled":
+        raise Problem(
+            409, Msg("Anda tidak dapat menonaktifkan akun sendiri.", "You cannot disable yourself.")
+        )
+    before = account.status
+    account.status = data["status"]
+    if data["status"] == "disabled":
+        db.session.execute(
+            sa.update(RefreshToken)
+            .where(RefreshToken.account_id == account.id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+    if before != account.status:
+        record_platform(
+            AuditKind.security,
+            "account.disable" if account.status == "disabled" else "account.enable",
+            "account",
+            account.id,
+            before={"status": before},
+            after={"status": account.status},
+        )
+    db.session.commit()
+    if account.status == "disabled":
+        end_sessions(account.id)  # its browsers are signed out, not merely refused
+    return _dump(account)

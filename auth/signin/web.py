@@ -1,0 +1,309 @@
+"""Signing in at the provider: password (argon2id), brute-force throttle, optional TOTP for
+admins, and the provider session (`uid` in the server-side session). Federation with an outside
+provider ends in the same `complete_sign_in`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+
+import pyotp
+import segno
+import sqlalchemy as sa
+from flask import Blueprint, Response, redirect, render_template, request, session
+
+from slrt.auth.accounts.models import Account, PlatformRoleGrant
+from slrt.auth.accounts.passwords import hash_password, needs_rehash, verify_password
+from slrt.auth.memberships.models import Membership, Role
+from slrt.auth.signin import throttle
+from slrt.platform import db
+from slrt.platform.actor import Actor, acting_as
+from slrt.platform.audit.models import AuditKind
+from slrt.platform.audit.record import record_platform
+from slrt.platform.config import setting
+from slrt.platform.errors import Msg, field_error
+from slrt.platform.redis_client import get_redis
+from slrt.platform.tenancy import platform_bypass
+
+bp = Blueprint("signin", __name__, template_folder="templates")
+
+DEFAULT_CONTINUE = "/auth/login"
+
+
+def safe_continue(value: str | None) -> str:
+    """Only local paths, so the sign-in page cannot be used to bounce people elsewhere."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return DEFAULT_CONTINUE
+
+
+def signed_in_account() -> Account | None:
+    """The account signed in at the provider in this browser, if still active."""
+    uid = session.get("uid")
+    if not uid:
+        return None
+    account = db.session.get(Account, uuid.UUID(uid))
+    if account is None or not account.active:
+        session.clear()
+        return None
+    return account
+
+
+def complete_sign_in(account: Account, continue_to: str, method: str) -> Response:
+    session.regenerate()  # type: ignore[attr-defined]
+    session.pop("pending_totp", None)
+    session["uid"] = str(account.id)
+    session["auth_time"] = int(time.time())
+    account.last_login_at = dt.datetime.now(dt.UTC)
+    with acting_as(Actor(kind="account", label=account.email, account_id=account.id)):
+        record_platform(
+            AuditKind.security, "account.sign_in", "account", account.id, note=f"method={method}"
+        )
+    db.session.commit()
+    throttle.record_success(account.email)
+    return redirect(safe_continue(continue_to))
+
+
+def federation_name() -> str | None:
+    if setting("SLRT_OIDC_ISSUER") and setting("SLRT_OIDC_CLIENT_ID"):
+        return setting("SLRT_OIDC_NAME") or "SSO"
+    return None
+
+
+def _sign_in_page(error: Msg | None = None, status: int = 200, email: str = ""):
+    return (
+        render_template(
+            "signin/sign_in.html",
+            error=error,
+            email=email,
+            continue_to=safe_continue(request.values.get("continue")),
+            federation=federation_name(),
+        ),
+        status,
+    )
+
+
+@bp.get("/auth/sign-in")
+def sign_in_form():
+    return _sign_in_page()
+
+
+@bp.post("/auth/sign-in")
+def sign_in():
+    email = (request.form.get("email") or "").strip().lower()
+    password = request.form.get("password") or ""
+    continue_to = safe_continue(request.form.get("continue"))
+    ip = request.remote_addr
+    wait = throttle.wait_seconds(email, ip)
+    if wait:
+        return _sign_in_page(throttle.throttled_message(wait), 429, email)
+    account = db.session.execute(
+        sa.select(Account).where(Account.email == email)
+    ).scalar_one_or_none()
+    if account is None or not verify_password(account.password_hash, password):
+        throttle.record_failure(email, ip)
+        wait = throttle.wait_seconds(email, ip)
+        if wait:
+            return _sign_in_page(throttle.throttled_message(wait), 429, email)
+        return _sign_in_page(
+            Msg("Email atau kata sandi salah.", "Wrong email or password."), 401, email
+        )
+    if not account.active:
+        return _sign_in_page(
+            Msg(
+                "Akun ini dinonaktifkan. Hubungi admin kabupaten/kota Anda.",
+                "This account is disabled. Contact your district admin.",
+            ),
+            403,
+            email,
+        )
+    if needs_rehash(account.password_hash or ""):
+        account.password_hash = hash_password(password)
+    if account.totp_secret:
+        session["pending_totp"] = {"uid": str(account.id), "continue": continue_to}
+        db.session.commit()
+        return redirect("/auth/totp")
+    return complete_sign_in(account, continue_to, "pwd")
+
+
+# --- TOTP ---------------------------------------------------------------------------------------
+
+
+def account_is_admin(account_id: uuid.UUID) -> bool:
+    """Kemensos admins and district admins may protect their sign-in with TOTP."""
+    if db.session.execute(
+        sa.select(PlatformRoleGrant.id).where(
+            PlatformRoleGrant.account_id == account_id,
+            PlatformRoleGrant.role == "kemensos_admin",
+        )
+    ).first():
+        return True
+    with platform_bypass("TOTP enrolment: is the signed-in account a district admin?"):
+        return bool(
+            db.session.execute(
+                sa.select(Membership.id)
+                .join(
+                    Role,
+                    sa.and_(Role.tenant_id == Membership.tenant_id, Role.id == Membership.role_id),
+                )
+                .where(
+                    Membership.account_id == account_id,
+                    Membership.status == "active",
+                    Role.key == "district_admin",
+                )
+            ).first()
+        )
+
+
+def verify_totp(account: Account, code: str) -> bool:
+    """Check a 6-digit code; each time step is accepted once (no replay)."""
+    if not account.totp_secret:
+        return False
+    totp = pyotp.TOTP(account.totp_secret)
+    code = (code or "").replace(" ", "")
+    now = time.time()
+    for offset in (0, -1, 1):
+        at = now + offset * totp.interval
+        if totp.verify(code, for_time=at, valid_window=0):
+            step = int(at // totp.interval)
+            key = f"slrt:totp:used:{account.id}:{step}"
+            return bool(get_redis().set(key, "1", nx=True, ex=totp.interval * 3))
+    return False
+
+
+@bp.route("/auth/totp", methods=["GET", "POST"])
+def totp_step():
+    pending = session.get("pending_totp")
+    if not pending:
+        return redirect("/auth/sign-in")
+    account = db.session.get(Account, uuid.UUID(pending["uid"]))
+    if account is None or not account.active:
+        session.clear()
+        return redirect("/auth/sign-in")
+    error = None
+    status = 200
+    if request.method == "POST":
+        wait = throttle.wait_seconds(account.email, request.remote_addr)
+        if wait:
+            error, status = throttle.throttled_message(wait), 429
+        elif verify_totp(account, request.form.get("code", "")):
+            return complete_sign_in(account, pending["continue"], "pwd+totp")
+        else:
+            throttle.record_failure(account.email, request.remote_addr)
+            error, status = (
+                Msg("Kode tidak cocok atau sudah dipakai.", "The code is wrong or already used."),
+                401,
+            )
+    return render_template("signin/totp.html", error=error), status
+
+
+@bp.route("/auth/totp/setup", methods=["GET", "POST"])
+def totp_setup():
+    account = signed_in_account()
+    if account is None:
+        return redirect("/auth/sign-in?continue=/auth/totp/setup")
+    if not account_is_admin(account.id):
+        return render_template(
+            "message.html",
+            title=Msg("Tidak tersedia", "Not available"),
+            body=Msg(
+                "Verifikasi dua langkah disediakan untuk admin Kemensos dan admin kabupaten/kota.",
+                "Two-step verification is offered to Kemensos and district admins.",
+            ),
+        ), 403
+    error = None
+    if request.method == "POST":
+        secret = session.get("totp_candidate")
+        if secret and pyotp.TOTP(secret).verify(
+            (request.form.get("code") or "").replace(" ", ""), valid_window=1
+        ):
+            account.totp_secret = secret
+            session.pop("totp_candidate", None)
+            record_platform(AuditKind.security, "account.totp_enrol", "account", account.id)
+            db.session.commit()
+            return render_template(
+                "message.html",
+                title=Msg("Verifikasi dua langkah aktif", "Two-step verification is on"),
+                body=Msg(
+                    "Mulai sekarang, setelah kata sandi Anda akan diminta kode dari aplikasi "
+                    "autentikator.",
+                    "From now on you will be asked for a code from your authenticator app after "
+                    "your password.",
+                ),
+            )
+        error = Msg("Kode tidak cocok; coba lagi.", "The code does not match; try again.")
+    secret = session.get("totp_candidate") or pyotp.random_base32()
+    session["totp_candidate"] = secret
+    uri = pyotp.TOTP(secret).provisioning_uri(name=account.email, issuer_name="SLRT")
+    qr = segno.make(uri, error="m").svg_data_uri(scale=4)
+    return render_template(
+        "signin/totp_setup.html",
+        secret=secret,
+        uri=uri,
+        qr=qr,
+        error=error,
+        enrolled=bool(account.totp_secret),
+    )
+
+
+# --- changing one's password ---------------------------------------------------------------------
+
+
+@bp.route("/auth/password", methods=["GET", "POST"])
+def change_password():
+    from slrt.auth.accounts.passwords import password_problems
+    from slrt.auth.oauth.models import RefreshToken, utcnow
+    from slrt.auth.signin.sessions import end_sessions
+
+    account = signed_in_account()
+    if account is None:
+        return redirect("/auth/sign-in?continue=/auth/password")
+    errors: list[dict[str, str]] = []
+    if request.method == "POST":
+        current = request.form.get("current") or ""
+        new = request.form.get("password") or ""
+        if account.password_hash and not verify_password(account.password_hash, current):
+            errors.append(
+                field_error(
+                    "current", Msg("Kata sandi sekarang salah.", "The current password is wrong.")
+                )
+            )
+        errors += [
+            field_error("password", p)
+            for p in password_problems(new, email=account.email, name=account.name)
+        ]
+        if new != (request.form.get("password2") or ""):
+            errors.append(
+                field_error(
+                    "password2", Msg("Kedua kata sandi tidak sama.", "The two passwords differ.")
+                )
+            )
+        if not errors:
+            account.password_hash = hash_password(new)
+            # Other devices' refresh tokens stop working; they sign in again.
+            db.session.execute(
+                sa.update(RefreshToken)
+                .where(RefreshToken.account_id == account.id, RefreshToken.revoked_at.is_(None))
+                .values(revoked_at=utcnow())
+            )
+            with acting_as(Actor(kind="account", label=account.email, account_id=account.id)):
+                record_platform(
+                    AuditKind.security, "account.password_change", "account", account.id
+                )
+            db.session.commit()
+            # Other browsers signed in as this account are signed out now; this one gets a
+            # fresh session id.
+            end_sessions(account.id, keep=session.sid)  # type: ignore[attr-defined]
+            session.regenerate()  # type: ignore[attr-defined]
+            return render_template(
+                "message.html",
+                title=Msg("Kata sandi diganti", "Password changed"),
+                body=Msg(
+                    "Gunakan kata sandi baru saat masuk berikutnya.",
+                    "Use the new password the next time you sign in.",
+                ),
+            )
+    return render_template("signin/password.html", account=account, errors=errors), (
+        422 if errors else 200
+    )

@@ -1,0 +1,131 @@
+"""The append-only audit trail.
+
+Configuration changes (who, when, before/after) and personal-data access (reads, exports,
+letters) go to `audit_events`, a tenant table the app role may INSERT and SELECT but never
+UPDATE or DELETE (grants in the migration). Platform-level actions (onboarding a district,
+plan changes, cross-tenant reads) go to `platform_audit_events`, equally append-only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from typing import Any
+
+from flask import has_request_context, request
+
+from slrt.platform import db
+from slrt.platform.actor import current_actor
+from slrt.platform.audit.models import AuditEvent, AuditKind, PlatformAuditEvent
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, dt.date | dt.datetime | uuid.UUID | enum.Enum):
+        return str(value.value if isinstance(value, enum.Enum) else value)
+    return value
+
+
+def _request_fields() -> dict[str, Any]:
+    if not has_request_context():
+        return {"endpoint": None, "ip": None}
+    return {"endpoint": f"{request.method} {request.path}"[:200], "ip": request.remote_addr}
+
+
+def _actor_fields() -> dict[str, Any]:
+    actor = current_actor()
+    return {
+        "actor_kind": actor.kind,
+        "actor_label": actor.label[:200],
+        "actor_account_id": actor.account_id,
+    }
+
+
+def record(
+    kind: AuditKind,
+    action: str,
+    entity_type: str,
+    entity_id: Any = None,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    note: str | None = None,
+) -> AuditEvent:
+    """Add a tenant audit event to the current session (committed with the change it records)."""
+    event = AuditEvent(
+        kind=str(kind),
+        action=action,
+        entity_type=entity_type,
+        entity_id=None if entity_id is None else str(entity_id),
+        before=_json_safe(before),
+        after=_json_safe(after),
+        note=note,
+        **_actor_fields(),
+        **_request_fields(),
+    )
+    db.session.add(event)
+    return event
+
+
+def record_platform(
+    kind: AuditKind,
+    action: str,
+    entity_type: str,
+    entity_id: Any = None,
+    *,
+    tenant_ref: int | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    note: str | None = None,
+) -> PlatformAuditEvent:
+    event = PlatformAuditEvent(
+        kind=str(kind),
+        action=action,
+        entity_type=entity_type,
+        entity_id=None if entity_id is None else str(entity_id),
+        tenant_ref=tenant_ref,
+        before=_json_safe(before),
+        after=_json_safe(after),
+        note=note,
+        **_actor_fields(),
+        **_request_fields(),
+    )
+    db.session.add(event)
+    return event
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
+    """Only the keys whose values differ, for compact before/after records."""
+    keys = [k for k in after if before.get(k) != after.get(k)]
+    return {k: before.get(k) for k in keys}, {k: after.get(k) for k in keys}
+
+
+def snapshot(obj: Any, names: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """The named attributes of a row, for audit before/after records."""
+    return {name: getattr(obj, name) for name in names}
+
+
+def apply_and_audit(obj: Any, data: dict[str, Any], names: tuple[str, ...], action: str) -> bool:
+    """Set `data` on a tenant row and record the before/after of what really changed (config
+    audit, same transaction). Returns whether anything changed."""
+    before = snapshot(obj, names)
+    for key, value in data.items():
+        setattr(obj, key, value)
+    after = snapshot(obj, names)
+    if before == after:
+        return False
+    db.session.flush()
+    old, new = changes(before, after)
+    record(AuditKind.config, action, action.split(".")[0], obj.id, before=old, after=new)
+    return True
+
+
+def create_and_audit(obj: Any, names: tuple[str, ...], action: str) -> Any:
+    db.session.add(obj)
+    db.session.flush()
+    record(AuditKind.config, action, action.split(".")[0], obj.id, after=snapshot(obj, names))
+    return obj

@@ -1,0 +1,90 @@
+"""Background jobs: the job record, the handler registry and `enqueue`.
+
+A feature adds a job without touching the core:
+
+    @job_handler("registry.import", timeout=3600)
+    def import_registry(ctx: JobContext) -> dict | None: ...
+
+and lists its module in JOB_HANDLER_MODULES. `enqueue(kind, params)` is called inside a tenant
+context and a database transaction: it adds the Job record and an outbox row to that transaction;
+the job reaches Redis after commit (jobs_outbox), runs in its tenant's context with its actor
+(jobs_runner), and is dispatched fairly between districts (jobs_worker).
+
+Handler contract (a retry must never double data): a job may run more than once (a worker killed
+mid-job is retried). Handlers therefore
+- write with upserts keyed by natural keys (NIK, KK, file name), never blind inserts, and
+- call `ctx.progress(...)` at checkpoints: it commits the handler's pending writes together with
+  the progress, the counts and `state` (resume data, read back through `ctx.state`) in ONE
+  transaction, so after a crash the next attempt resumes from the last checkpoint and the counts
+  match what was really written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from slrt.platform import db
+from slrt.platform.actor import Actor, current_actor
+from slrt.platform.jobs.handlers import handler_for
+from slrt.platform.jobs.models import Job, JobFile, JobStatus
+from slrt.platform.tenancy import current_tenant
+
+# --- enqueue ---------------------------------------------------------------------------------
+
+
+def enqueue(
+    kind: str,
+    params: dict[str, Any] | None = None,
+    *,
+    dedup_key: str | None = None,
+    actor: Actor | None = None,
+) -> Job:
+    """Ask for a job in the current tenant, inside the caller's transaction.
+
+    The Job record and its outbox row are added to the current session; nothing reaches Redis
+    until the caller commits (then jobs_outbox relays it). With `dedup_key`, asking twice returns
+    the first job (scheduled fan-out uses this so a period runs once per tenant).
+    """
+    from slrt.platform.jobs.outbox import add_to_outbox
+
+    spec = handler_for(kind)
+    tenant = current_tenant()
+    if dedup_key is not None:
+        existing = db.session.execute(
+            sa.select(Job).where(Job.dedup_key == dedup_key)
+        ).scalar_one_or_none()
+        if existing is not None:
+            return existing
+    who = actor or current_actor()
+    job = Job(
+        tenant_id=tenant.id,
+        kind=kind,
+        params=params or {},
+        status=JobStatus.queued.value,
+        max_attempts=spec.max_attempts,
+        dedup_key=dedup_key,
+        started_by_kind=who.kind,
+        started_by_label=who.label[:200],
+        started_by_account_id=who.account_id,
+    )
+    db.session.add(job)
+    db.session.flush()
+    add_to_outbox(tenant.id, job.id, spec)
+    return job
+
+
+def add_input_file(job: Job, name: str, media_type: str, content: bytes) -> JobFile:
+    """Attach an input file (e.g. the uploaded spreadsheet) to a job in the same transaction."""
+    f = JobFile(
+        tenant_id=job.tenant_id,
+        job_id=job.id,
+        role="input",
+        name=name,
+        media_type=media_type,
+        size=len(content),
+        content=content,
+    )
+    db.session.add(f)
+    return f

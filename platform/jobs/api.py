@@ -1,0 +1,190 @@
+"""District jobs: /api/v1/t/<tenant>/jobs (list, read, cancel, download files).
+
+Anyone with `jobs.read` sees the district's jobs and their errors; the files a job produced
+(exports, error reports) may hold personal data, so they are downloadable by the member who
+started the job or by holders of `jobs.manage`.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from flask import Response
+from marshmallow import fields, validate
+
+from slrt.auth.permissions import P
+from slrt.auth.policy import current_principal, require
+from slrt.platform import db
+from slrt.platform.api import Schema, TenantBlueprint, page_of
+from slrt.platform.audit.models import AuditKind
+from slrt.platform.audit.record import record
+from slrt.platform.errors import Msg, Problem
+from slrt.platform.jobs.models import TERMINAL, Job, JobFile, JobStatus
+from slrt.platform.jobs.queue import cancel_queued
+
+blp = TenantBlueprint("jobs", __name__, "/jobs", description="Background jobs of the district")
+
+NOT_FOUND = Msg("Tugas latar belakang tidak ditemukan.", "Job not found.")
+
+
+class JobFileSchema(Schema):
+    name = fields.String(dump_only=True)
+    role = fields.String(dump_only=True)
+    media_type = fields.String(dump_only=True)
+    size = fields.Integer(dump_only=True)
+
+
+class ProgressSchema(Schema):
+    done = fields.Integer(dump_only=True)
+    total = fields.Integer(dump_only=True, allow_none=True)
+    message = fields.String(dump_only=True, allow_none=True)
+
+
+class JobSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    kind = fields.String(dump_only=True)
+    status = fields.String(dump_only=True)
+    params = fields.Dict(dump_only=True)
+    progress = fields.Method("_progress", dump_only=True)
+    counts = fields.Dict(dump_only=True)
+    result = fields.Dict(dump_only=True, allow_none=True)
+    error_summary = fields.String(dump_only=True, allow_none=True)
+    attempts = fields.Integer(dump_only=True)
+    max_attempts = fields.Integer(dump_only=True)
+    cancel_requested = fields.Boolean(dump_only=True)
+    started_by = fields.Method("_started_by", dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    started_at = fields.DateTime(dump_only=True, allow_none=True)
+    finished_at = fields.DateTime(dump_only=True, allow_none=True)
+    files = fields.Method("_files", dump_only=True)
+
+    def _progress(self, job: Job) -> dict:
+        return {
+            "done": job.progress_done,
+            "total": job.progress_total,
+            "message": job.progress_message,
+        }
+
+    def _started_by(self, job: Job) -> dict:
+        return {
+            "kind": job.started_by_kind,
+            "label": job.started_by_label,
+            "account_id": str(job.started_by_account_id) if job.started_by_account_id else None,
+        }
+
+    def _files(self, job: Job) -> list[dict]:
+        rows = db.session.execute(
+            sa.select(JobFile.name, JobFile.role, JobFile.media_type, JobFile.size)
+            .where(JobFile.job_id == job.id)
+            .order_by(JobFile.role, JobFile.name)
+        ).all()
+        return [dict(r._mapping) for r in rows]
+
+
+class JobQuerySchema(Schema):
+    kind = fields.String(validate=validate.Length(max=80))
+    status = fields.String(validate=validate.OneOf([s.value for s in JobStatus]))
+
+
+def access_job_by_id(job_id: uuid.UUID, *, for_update: bool = False) -> Job:
+    """A job of the current district, or 404 (another district's id looks missing)."""
+    stmt = sa.select(Job).where(Job.id == job_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    job = db.session.execute(stmt).scalar_one_or_none()
+    if job is None:
+        raise Problem(404, NOT_FOUND)
+    return job
+
+
+@blp.route("")
+@blp.arguments(JobQuerySchema, location="query")
+@blp.response(200, JobSchema(many=True))
+@blp.paginate()
+@require(P.JOBS_READ)
+def list_jobs(query: dict, pagination_parameters) -> list[Job]:
+    """Jobs of the district, newest first; filter by kind and status."""
+    stmt = sa.select(Job)
+    if query.get("kind"):
+        stmt = stmt.where(Job.kind == query["kind"])
+    if query.get("status"):
+        stmt = stmt.where(Job.status == query["status"])
+    return page_of(stmt, pagination_parameters, Job.created_at.desc(), Job.id.desc())
+
+
+@blp.route("/<uuid:job_id>")
+@blp.response(200, JobSchema)
+@require(P.JOBS_READ)
+def get_job(job_id: uuid.UUID) -> Job:
+    """One job with its progress, counts, error and files."""
+    return access_job_by_id(job_id)
+
+
+@blp.route("/<uuid:job_id>/cancel", methods=["POST"])
+@blp.response(200, JobSchema)
+@require(P.JOBS_MANAGE)
+def cancel_job(job_id: uuid.UUID) -> Job:
+    """Cancel a job: a waiting one at once, a running one at its next checkpoint."""
+    job = access_job_by_id(job_id, for_update=True)
+    if job.status in TERMINAL:
+        raise Problem(
+            409,
+            Msg(
+                f"Tugas sudah selesai dengan status '{job.status}'; tidak dapat dibatalkan.",
+                f"The job already ended as '{job.status}'; it cannot be cancelled.",
+            ),
+        )
+    before = {"status": job.status}
+    job.cancel_requested = True
+    if job.status in (JobStatus.queued, JobStatus.held):
+        job.status = JobStatus.cancelled.value
+        job.finished_at = sa.func.now()
+    record(
+        AuditKind.config,
+        "job.cancel",
+        "job",
+        job.id,
+        before=before,
+        after={"status": job.status, "cancel_requested": True},
+    )
+    db.session.commit()
+    if job.status == JobStatus.cancelled:
+        cancel_queued(job.id)
+    db.session.refresh(job)
+    return job
+
+
+@blp.route("/<uuid:job_id>/files/<string:name>")
+@blp.response(200, {"format": "binary", "type": "string"}, content_type="application/octet-stream")
+@require(P.JOBS_READ)
+def download_job_file(job_id: uuid.UUID, name: str) -> Response:
+    """Download a file the job produced (export, error report)."""
+    job = access_job_by_id(job_id)
+    principal = current_principal()
+    if not principal.can(str(P.JOBS_MANAGE)) and (
+        principal.account_id is None or principal.account_id != job.started_by_account_id
+    ):
+        raise Problem(
+            403,
+            Msg(
+                "Berkas ini hanya untuk yang memulai tugas atau pemegang izin 'jobs.manage'.",
+                "This file is for whoever started the job or holders of 'jobs.manage'.",
+            ),
+            missing_permission=str(P.JOBS_MANAGE),
+        )
+    f = db.session.execute(
+        sa.select(JobFile)
+        .where(JobFile.job_id == job.id, JobFile.name == name, JobFile.role != "input")
+        .options(sa.orm.undefer(JobFile.content))
+    ).scalar_one_or_none()
+    if f is None:
+        raise Problem(404, Msg("Berkas tidak ditemukan.", "File not found."))
+    return Response(
+        f.content,
+        mimetype=f.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{f.name}"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -1,0 +1,126 @@
+"""Running an import as a job: the uploaded file, resumable checkpoints, the error report.
+
+    @job_handler("registry.import", timeout=3 * 3600)
+    def import_registry(ctx):
+        return run_import_job(ctx, REGISTRY_SHEET, upsert_batch)
+
+A refused file (hostile, wrong type, missing columns) fails the job at once with the reason in
+Indonesian and English; it is not retried, since a retry cannot make the file better.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from slrt.billing_free import meter
+from slrt.billing_free.meter import Metric
+from slrt.billing_free.plans import WIB, Quota
+from slrt.billing_free.quotas import take_daily
+from slrt.platform.errors import Msg, Problem, field_problem
+from slrt.platform.jobs.runner import JobContext, JobRejected
+from slrt.platform.tabular.imports import RowsHeld, Sink, run_import
+from slrt.platform.tabular.read import FileRejected, check_size, estimate_rows, sniff_kind
+from slrt.platform.tabular.validate import Sheet
+from slrt.platform.tabular.write import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
+
+ERROR_REPORT_STEM = "laporan-kesalahan"
+
+
+def run_import_job(
+    ctx: JobContext, sheet: Sheet, sink: Sink, *, batch_size: int = 1000
+) -> dict[str, Any]:
+    state = ctx.state
+    held_until: list[dt.datetime] = []
+
+    def allow(first_row: int, n: int) -> int:
+        # The plan's import rows per day; a retried batch (same job, same first row) gets the
+        # grant it had, not a second one.
+        grant = take_daily(Quota.IMPORT_ROWS, n, key=f"{ctx.job_id}:{first_row}")
+        if grant.held:
+            held_until.append(grant.resume_at)
+        return grant.granted
+
+    def metered_sink(batch: list[tuple[int, dict[str, Any]]]) -> dict[str, int]:
+        written = sink(batch)
+        meter.count(Metric.IMPORT_ROWS, len(batch))  # sent when the checkpoint commits
+        return written
+
+    with tempfile.TemporaryDirectory(prefix="slrt-import-") as tmp:
+        src = Path(tmp) / "upload"
+        src.write_bytes(ctx.input_bytes())
+        total = estimate_rows(src)
+        ctx.progress(
+            ctx.job.progress_done or 0,
+            total,
+            "Berkas diperiksa / checking the file",
+        )
+        try:
+            outcome = run_import(
+                src,
+                sheet,
+                metered_sink,
+                Path(tmp),
+                checkpoint=ctx.progress,
+                resume_after=int(state.get("row", 0)),
+                written_before=state.get("written"),
+                batch_size=batch_size,
+                total_hint=total,
+                allow=allow,
+            )
+        except FileRejected as exc:
+            raise JobRejected(exc.msg) from None
+        except RowsHeld as exc:
+            until = held_until[-1]
+            ctx.hold(
+                until,
+                Msg(
+                    f"Ditahan: kuota baris impor hari ini habis setelah baris {exc.last_row}; "
+                    f"dilanjutkan otomatis {until.astimezone(WIB):%Y-%m-%d %H.%M} WIB",
+                    f"Held: today's import rows quota ran out after row {exc.last_row}; "
+                    f"resumes by itself at {until.astimezone(WIB):%Y-%m-%d %H:%M} WIB",
+                ),
+            )
+        summary = outcome.summary()
+        if outcome.errors and outcome.report is not None:
+            ctx.save_file(
+                f"{ERROR_REPORT_STEM}.csv", CSV_MEDIA_TYPE, outcome.report.csv_path, role="errors"
+            )
+            ctx.save_file(
+                f"{ERROR_REPORT_STEM}.xlsx",
+                XLSX_MEDIA_TYPE,
+                outcome.report.xlsx_path,
+                role="errors",
+            )
+    ctx.progress(
+        outcome.rows,
+        outcome.rows,
+        f"Selesai: {outcome.good} baris masuk, {outcome.bad} baris bermasalah / "
+        f"done: {outcome.good} rows in, {outcome.bad} rows with errors",
+        counts=summary,
+    )
+    return summary
+
+
+def accept_upload(data: bytes, filename: str) -> str:
+    """Early refusal in the request (before a job is queued) of what is plainly not a
+    spreadsheet or is too large; returns the kind ("csv" or "xlsx"). The job re-checks
+    everything (encodings, zip bombs, columns) on the full file."""
+    with tempfile.NamedTemporaryFile(prefix="slrt-upload-") as tmp:
+        tmp.write(data)
+        tmp.flush()
+        path = Path(tmp.name)
+        try:
+            check_size(path)
+            kind = sniff_kind(path)
+            if kind == "xlsx":
+                from slrt.platform.tabular.read import check_xlsx_container
+
+                check_xlsx_container(path)
+        except FileRejected as exc:
+            raise field_problem(422, "file", exc.msg) from None
+    if not filename:
+        raise Problem(422, Msg("Nama berkas kosong.", "The file has no name."))
+    return kind

@@ -1,0 +1,142 @@
+"""The import pipeline: file -> validated rows -> batches to a sink, errors to a report.
+
+    outcome = run_import(path, sheet, sink, workdir, checkpoint=..., resume_after=...)
+
+- Streams: the reader yields one row at a time, good rows go to `sink` in batches of
+  `batch_size`, errors go straight to the CSV and XLSX report files; memory does not grow with
+  the file.
+- `sink(batch)` writes a batch (upserts keyed by natural keys, so writing a row twice changes
+  nothing) and returns counts such as {"inserted": 3, "updated": 1, "unchanged": 996}.
+- `checkpoint(done, total, message, counts, state)` runs after every batch. In a job it is
+  `ctx.progress`, which commits the batch and the progress in one transaction; `state["row"]` is
+  the last spreadsheet row written, so a retried job passes it back as `resume_after` and only
+  validates (for the report) the rows before it. Re-running a whole file changes nothing either,
+  since the sink upserts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from slrt.platform.tabular.read import iter_rows
+from slrt.platform.tabular.validate import Sheet, validate_rows
+from slrt.platform.tabular.write import ErrorReport
+
+Sink = Callable[[list[tuple[int, dict[str, Any]]]], dict[str, int]]
+Checkpoint = Callable[..., None]
+
+
+@dataclass
+class ImportOutcome:
+    kind: str
+    encoding: str | None
+    delimiter: str | None
+    rows: int = 0
+    good: int = 0
+    bad: int = 0
+    errors: int = 0
+    written: dict[str, int] = field(default_factory=dict)
+    ignored_columns: list[str] = field(default_factory=list)
+    report: ErrorReport | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "file_kind": self.kind,
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "rows": self.rows,
+            "good_rows": self.good,
+            "bad_rows": self.bad,
+            "errors": self.errors,
+            "ignored_columns": self.ignored_columns,
+            **self.written,
+        }
+
+
+def _add(into: dict[str, int], more: dict[str, int]) -> None:
+    for key, value in more.items():
+        into[key] = into.get(key, 0) + value
+
+
+class RowsHeld(Exception):
+    """The row allowance ran out: rows up to `last_row` are written and checkpointed."""
+
+    def __init__(self, last_row: int) -> None:
+        super().__init__(last_row)
+        self.last_row = last_row
+
+
+def run_import(
+    path: Path,
+    sheet: Sheet,
+    sink: Sink,
+    workdir: Path,
+    *,
+    checkpoint: Checkpoint | None = None,
+    resume_after: int = 0,
+    written_before: dict[str, int] | None = None,
+    batch_size: int = 1000,
+    total_hint: int | None = None,
+    max_bytes: int | None = None,
+    allow: Callable[[int, int], int] | None = None,
+) -> ImportOutcome:
+    info, rows = iter_rows(path, max_bytes=max_bytes)
+    report = ErrorReport(workdir)
+    outcome = ImportOutcome(info.kind, None, None, report=report)
+    outcome.written = dict(written_before or {})
+    header: dict[str, Any] = {}
+    batch: list[tuple[int, dict[str, Any]]] = []
+    last_row = resume_after
+    flushed_at = 0
+
+    def flush() -> None:
+        nonlocal batch, last_row, flushed_at
+        outcome.encoding, outcome.delimiter = info.encoding, info.delimiter
+        outcome.ignored_columns = header.get("ignored_columns", [])
+        flushed_at = outcome.rows
+        held = False
+        if batch and allow is not None:
+            # A quota (import rows per day) may allow only part of the batch now: write that
+            # part, checkpoint after its last row, and stop; the rest is read again on resume.
+            granted = allow(batch[0][0], len(batch))
+            if granted < len(batch):
+                held, batch = True, batch[:granted]
+        if batch:
+            _add(outcome.written, sink(batch))
+            last_row = batch[-1][0]
+            batch = []
+        if checkpoint is not None:
+            checkpoint(
+                outcome.rows,
+                total_hint,
+                f"{outcome.rows} baris diperiksa, {outcome.bad} bermasalah / "
+                f"{outcome.rows} rows checked, {outcome.bad} with errors",
+                counts=outcome.summary(),
+                state={"row": last_row, "written": outcome.written},
+            )
+        if held:
+            raise RowsHeld(last_row)
+
+    try:
+        for v in validate_rows(sheet, rows, header_out=header):
+            outcome.rows += 1
+            if v.values is None:
+                outcome.bad += 1
+                outcome.errors += len(v.errors)
+                report.add(v.errors)
+                continue
+            outcome.good += 1
+            if v.row <= resume_after:
+                continue  # written by an earlier attempt (checkpointed with its batch)
+            batch.append((v.row, v.values))
+            if len(batch) >= batch_size:
+                flush()
+            elif outcome.rows - flushed_at >= batch_size:
+                flush()  # progress also moves through long runs of bad rows
+    finally:
+        report.close()
+    flush()
+    return outcome

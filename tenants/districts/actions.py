@@ -1,0 +1,195 @@
+"""Onboarding a district (kabupaten/kota) from its Kemendagri code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+
+from slrt.auth.memberships.actions import create_default_roles
+from slrt.billing_free.plans import assign_default_plan
+from slrt.platform import db, region_codes
+from slrt.platform.audit.models import AuditKind
+from slrt.platform.audit.record import record, record_platform
+from slrt.platform.errors import Msg, Problem, field_problem
+from slrt.platform.tenancy import tenant_context
+from slrt.platform.tenant import Tenant, TenantStatus, tenant_by_code
+from slrt.tenants.districts.models import LOKUS_FIELDS as FIELDS
+from slrt.tenants.districts.models import LokusDesignation
+from slrt.tenants.regions.actions import create_regions
+
+
+def validate_regency_code(code: str) -> str:
+    """Return the code if it names a kabupaten/kota in the reference, else raise 422."""
+    code = (code or "").strip()
+    if not region_codes.REGENCY_RE.match(code):
+        if (
+            region_codes.PROVINCE_RE.match(code)
+            or region_codes.KECAMATAN_RE.match(code)
+            or region_codes.VILLAGE_RE.match(code)
+        ):
+            raise field_problem(
+                422,
+                "code",
+                Msg(
+                    f"'{code}' bukan kode kabupaten/kota; gunakan format PP.KK, mis. 73.72.",
+                    f"'{code}' is not a kabupaten/kota code; use PP.KK, e.g. 73.72.",
+                ),
+            )
+        raise field_problem(
+            422,
+            "code",
+            Msg(
+                f"Format kode '{code}' salah; gunakan PP.KK, mis. 33.24.",
+                f"Code '{code}' is malformed; use PP.KK, e.g. 33.24.",
+            ),
+        )
+    if not region_codes.is_regency(code):
+        raise field_problem(
+            422,
+            "code",
+            Msg(
+                f"Kode {code} tidak ada dalam referensi wilayah Kemendagri 2025.",
+                f"Code {code} is not in the Kemendagri 2025 region reference.",
+            ),
+        )
+    return code
+
+
+def onboard_tenant(code: str) -> tuple[Tenant, bool]:
+    """Create the tenant for `code` with its regions; returns (tenant, created).
+
+    Idempotent: onboarding an existing district returns it unchanged."""
+    code = validate_regency_code(code)
+    existing = tenant_by_code(code)
+    if existing is not None:
+        return existing, False
+    name = region_codes.name_of(code) or code
+    province = code[:2]
+    tenant = Tenant(
+        code=code,
+        slug=region_codes.slugs()[code],
+        name=name,
+        province_code=province,
+        province_name=region_codes.name_of(province) or province,
+        status="active",
+    )
+    db.session.add(tenant)
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError as exc:
+        db.session.rollback()
+        raise Problem(
+            409, Msg("Kabupaten/kota ini sudah terdaftar.", "This district is already onboarded.")
+        ) from exc
+    record_platform(
+        AuditKind.config,
+        "tenant.onboard",
+        "tenant",
+        tenant.id,
+        tenant_ref=tenant.id,
+        after={"code": code, "name": name, "slug": tenant.slug},
+    )
+    with tenant_context(tenant.ref()):
+        # The district's own trail starts with its onboarding.
+        record(
+            AuditKind.config,
+            "tenant.onboard",
+            "tenant",
+            tenant.id,
+            after={"code": code, "name": name},
+        )
+        for hook in ONBOARDING_HOOKS:
+            hook(tenant)
+        db.session.flush()
+    return tenant, True
+
+
+# Called inside the onboarding transaction, in the new tenant's context (regions, roles...).
+ONBOARDING_HOOKS: list[Callable[[Tenant], None]] = [
+    create_default_roles,
+    create_regions,
+    assign_default_plan,
+]
+
+
+# --- suspension -------------------------------------------------------------------------------
+
+
+def set_tenant_status(tenant: Tenant, status: TenantStatus, reason: str) -> Tenant:
+    """Suspend (read-only for its users, 404 to everyone else, data kept) or reactivate a
+    district; recorded in the platform audit and in the district's own audit."""
+    if tenant.status == status:
+        raise Problem(
+            409,
+            Msg(
+                f"{tenant.name} sudah berstatus {status.value}.",
+                f"{tenant.name} is already {status.value}.",
+            ),
+        )
+    before = {"status": tenant.status}
+    tenant.status = status.value
+    db.session.flush()
+    action = "tenant.suspend" if status == TenantStatus.suspended else "tenant.reactivate"
+    after = {"status": tenant.status}
+    record_platform(
+        AuditKind.config,
+        action,
+        "tenant",
+        tenant.id,
+        tenant_ref=tenant.id,
+        before=before,
+        after=after,
+        note=reason,
+    )
+    with tenant_context(tenant.ref()):
+        record(
+            AuditKind.config, action, "tenant", tenant.id, before=before, after=after, note=reason
+        )
+        db.session.flush()
+    return tenant
+
+
+def designate(tenant: Tenant, data: dict[str, Any]) -> LokusDesignation:
+    """Record a designation for `tenant` (platform action, audited in both trails)."""
+    with tenant_context(tenant.ref()):
+        clash = db.session.execute(
+            sa.select(LokusDesignation).where(
+                LokusDesignation.year == data["year"], LokusDesignation.wave == data["wave"]
+            )
+        ).scalar_one_or_none()
+        if clash is not None:
+            raise Problem(
+                409,
+                errors=[
+                    {
+                        "field": "wave",
+                        "message": (
+                            f"{tenant.name} sudah ditetapkan pada tahap {data['wave']} tahun "
+                            f"{data['year']} (SK {clash.decree_number})."
+                        ),
+                        "message_en": (
+                            f"{tenant.name} is already designated in wave {data['wave']} of "
+                            f"{data['year']} (decree {clash.decree_number})."
+                        ),
+                    }
+                ],
+            )
+        designation = LokusDesignation(**{k: data.get(k) for k in FIELDS})
+        db.session.add(designation)
+        db.session.flush()
+        after = {k: getattr(designation, k) for k in FIELDS}
+        record(
+            AuditKind.config, "lokus.designate", "lokus_designation", designation.id, after=after
+        )
+        db.session.flush()
+    record_platform(
+        AuditKind.config,
+        "tenant.lokus_designate",
+        "lokus_designation",
+        designation.id,
+        tenant_ref=tenant.id,
+        after=after,
+    )
+    return designation

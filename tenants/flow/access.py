@@ -1,0 +1,45 @@
+"""Access to cases and referrals: the current district's rows inside the caller's region (and, for
+agency officers, their own agency's referrals), or 404 for anything else."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+
+from slrt.auth.policy import current_principal
+from slrt.platform.db import one_or_404
+from slrt.platform.errors import Msg
+from slrt.tenants.flow.models import Case, Referral
+
+CASE_NOT_FOUND = Msg("Kasus tidak ditemukan.", "Case not found.")
+REFERRAL_NOT_FOUND = Msg("Rujukan tidak ditemukan.", "Referral not found.")
+
+
+def case_scope(stmt: sa.Select) -> sa.Select:
+    return stmt.where(current_principal().region_clause(Case.village_code))
+
+
+def access_case_by_id(case_id: uuid.UUID, *, lock: bool = False) -> Case:
+    return one_or_404(
+        case_scope(sa.select(Case).where(Case.id == case_id)), CASE_NOT_FOUND, lock=lock
+    )
+
+
+def referral_scope(stmt: sa.Select) -> sa.Select:
+    """Region scope, and for agency officers only their agency's referrals."""
+    principal = current_principal()
+    stmt = stmt.where(principal.region_clause(Referral.village_code))
+    if principal.agency_id is not None or principal.role_key == "agency_officer":
+        # An officer bound to no agency sees nothing rather than everything; a referral reaches
+        # the agency when it is sent, not when it is decided.
+        stmt = stmt.where(Referral.agency_id == principal.agency_id, Referral.status != "pending")
+    return stmt
+
+
+def access_referral_by_id(referral_id: uuid.UUID, *, lock: bool = False) -> Referral:
+    return one_or_404(
+        referral_scope(sa.select(Referral).where(Referral.id == referral_id)),
+        REFERRAL_NOT_FOUND,
+        lock=lock,
+    )

@@ -1,0 +1,875 @@
+"""Cases API: /api/v1/t/<tenant>/cases: intake, assessment, decision, referral, follow-up, closure.
+
+Each state change is its own operation with the permission the transition table gives it
+(`workflow.permission_of`); an action the case's state does not allow answers 409 naming the
+current state and the allowed actions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import sqlalchemy as sa
+from flask import Response
+from flask_smorest.fields import Upload
+from marshmallow import fields, validate
+
+from slrt.auth.permissions import P
+from slrt.auth.policy import require
+from slrt.platform import db, region_codes
+from slrt.platform.api import Schema, TenantBlueprint, Text, check_if_match, page_of
+from slrt.platform.audit.models import AuditKind
+from slrt.platform.audit.record import record
+from slrt.platform.errors import Msg, Problem
+from slrt.platform.filestore import store
+from slrt.platform.tenancy import current_tenant
+from slrt.platform.tenant import Tenant
+from slrt.tenants.flow import actions as actions
+from slrt.tenants.flow import workflow
+from slrt.tenants.flow.access import (
+    access_case_by_id,
+    access_referral_by_id,
+    case_scope,
+    referral_scope,
+)
+from slrt.tenants.flow.deadlines import overdue_clause
+from slrt.tenants.flow.letters import person_lines, render_pdf, verification_url
+from slrt.tenants.flow.models import (
+    AttachmentKind,
+    Case,
+    CaseAttachment,
+    CaseKind,
+    CaseNeed,
+    Channel,
+    Letter,
+    Referral,
+)
+from slrt.tenants.flow.workflow import permission_of
+from slrt.tenants.programs.models import Sector
+from slrt.tenants.regions.access import village_name
+from slrt.tenants.registry.models import DtksStatus
+
+blp = TenantBlueprint(
+    "cases",
+    __name__,
+    "/cases",
+    description="Cases (layanan / keluhan) and their workflow",
+    lookups={"case_id": access_case_by_id},
+)
+
+
+VILLAGE = validate.Regexp(
+    r"^\d{2}\.\d{2}\.\d{2}\.[123]\d{3}$", error="String does not match expected pattern."
+)
+
+KECAMATAN = validate.Regexp(
+    r"^\d{2}\.\d{2}\.\d{2}$", error="String does not match expected pattern."
+)
+
+
+class NeedSchema(Schema):
+    sector = Text(required=True, validate=validate.OneOf([s.value for s in Sector]))
+    description = Text(required=True, validate=validate.Length(1, 2000))
+
+
+class CaseCreateSchema(Schema):
+    kind = Text(required=True, validate=validate.OneOf([k.value for k in CaseKind]))
+    channel = Text(required=True, validate=validate.OneOf([c.value for c in Channel]))
+    person_id = fields.UUID(allow_none=True)
+    household_id = fields.UUID(allow_none=True)
+    village_code = Text(validate=VILLAGE)
+    description = Text(required=True, validate=validate.Length(1, 5000))
+    needs = fields.List(fields.Nested(NeedSchema), load_default=list)
+
+
+class CaseUpdateSchema(Schema):
+    kind = Text(validate=validate.OneOf([k.value for k in CaseKind]))
+    channel = Text(validate=validate.OneOf([c.value for c in Channel]))
+    description = Text(validate=validate.Length(1, 5000))
+
+
+class CaseSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    ticket_number = Text(dump_only=True)
+    kind = Text(dump_only=True)
+    channel = Text(dump_only=True)
+    person_id = fields.UUID(dump_only=True)
+    household_id = fields.UUID(dump_only=True)
+    village_code = Text(dump_only=True)
+    village_name = fields.Method("_village_name", dump_only=True)
+    description = Text(dump_only=True)
+    status = Text(dump_only=True)
+    status_label = fields.Method("_status_label", dump_only=True)
+    allowed_actions = fields.Method("_allowed", dump_only=True)
+    assessment_note = Text(dump_only=True)
+    assessed_at = fields.DateTime(dump_only=True)
+    decided_by_name = Text(dump_only=True)
+    decided_by_title = Text(dump_only=True)
+    decided_at = fields.DateTime(dump_only=True)
+    follow_up_note = Text(dump_only=True)
+    resolution = Text(dump_only=True)
+    closed_at = fields.DateTime(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+    def _village_name(self, obj) -> str | None:
+        return village_name(obj.village_code)
+
+    def _status_label(self, obj) -> dict:
+        label = workflow.label(obj.status)
+        return {"id": str(label), "en": label.en}
+
+    def _allowed(self, obj) -> list[str]:
+        return workflow.allowed_actions("case", obj.status)
+
+
+class NeedOutSchema(Schema):
+    id = fields.UUID()
+    sector = Text()
+    description = Text()
+
+
+class AttachmentSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    kind = Text(dump_only=True)
+    filename = Text(dump_only=True)
+    content_type = Text(dump_only=True)
+    size = fields.Integer(dump_only=True)
+    sha256 = Text(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class CaseReferralSchema(Schema):
+    id = fields.UUID()
+    program_id = fields.UUID()
+    program_name = Text()
+    program_version = fields.Integer()
+    agency_id = fields.UUID()
+    agency_name = Text()
+    status = Text()
+    due_at = fields.DateTime()
+    rejection_reason = Text()
+    outcome = Text()
+
+
+class PersonSummarySchema(Schema):
+    id = fields.UUID()
+    name = Text()
+    nik = Text()
+    sex = Text()
+    birth_date = fields.Date()
+    has_disability = fields.Boolean()
+
+
+class SuggestionSchema(Schema):
+    program_id = fields.UUID()
+    program_code = Text()
+    program_name = Text()
+    program_version = fields.Integer()
+    sector = Text()
+    agency_id = fields.UUID()
+    agency_name = Text()
+    rule = Text(allow_none=True)
+    eligible = fields.Boolean()
+    explanation = fields.List(Text())
+    explanation_en = fields.List(Text())
+    failed = fields.List(Text())
+
+
+class HouseholdSummarySchema(Schema):
+    id = fields.UUID()
+    kk_number = Text()
+    address = Text()
+    dtks_status = Text()
+    desil = fields.Integer()
+    dtks_checked_on = fields.Date()
+
+
+class CaseDetailSchema(CaseSchema):
+    person = fields.Nested(PersonSummarySchema, dump_only=True, allow_none=True)
+    household = fields.Nested(HouseholdSummarySchema, dump_only=True, allow_none=True)
+    needs = fields.List(fields.Nested(NeedOutSchema), dump_only=True)
+    suggestions = fields.List(fields.Nested(SuggestionSchema), dump_only=True)
+    referrals = fields.List(fields.Nested(CaseReferralSchema), dump_only=True)
+    attachments = fields.List(fields.Nested(AttachmentSchema), dump_only=True)
+
+
+class CaseQuerySchema(Schema):
+    status = Text(validate=validate.OneOf(workflow.CASE_STATES))
+    kind = Text(validate=validate.OneOf([k.value for k in CaseKind]))
+    channel = Text(validate=validate.OneOf([c.value for c in Channel]))
+    village_code = Text(validate=VILLAGE)
+    kecamatan_code = Text(validate=KECAMATAN)
+    person_id = fields.UUID()
+    ticket_number = Text()
+
+
+class TransitionSchema(Schema):
+    id = fields.UUID()
+    referral_id = fields.UUID()
+    machine = Text()
+    action = Text()
+    from_state = Text()
+    to_state = Text()
+    actor_account_id = fields.UUID()
+    actor_label = Text()
+    note = Text()
+    occurred_at = fields.DateTime()
+
+
+class DtksCheckSchema(Schema):
+    status = Text(required=True, validate=validate.OneOf([s.value for s in DtksStatus]))
+    desil = fields.Integer(allow_none=True, validate=validate.Range(1, 10))
+    checked_on = fields.Date()
+
+
+class AssessSchema(Schema):
+    needs = fields.List(fields.Nested(NeedSchema))
+    dtks = fields.Nested(DtksCheckSchema)
+    note = Text(validate=validate.Length(0, 5000))
+
+
+class DecideSchema(Schema):
+    program_ids = fields.List(fields.UUID(), required=True, validate=validate.Length(min=1, max=20))
+    note = Text(validate=validate.Length(0, 5000))
+
+
+class ReasonSchema(Schema):
+    reason = Text(required=True, validate=validate.Length(1, 5000))
+
+
+class CaseNoteSchema(Schema):
+    note = Text(validate=validate.Length(0, 5000))
+
+
+class FollowUpSchema(Schema):
+    note = Text(required=True, validate=validate.Length(1, 5000))
+
+
+class CloseSchema(Schema):
+    resolution = Text(required=True, validate=validate.OneOf(["resolved", "unresolved"]))
+    note = Text(validate=validate.Length(0, 5000))
+
+
+class UploadFormSchema(Schema):
+    kind = Text(required=True, validate=validate.OneOf([k.value for k in AttachmentKind]))
+
+
+class UploadFileSchema(Schema):
+    file = Upload(required=True)
+
+
+EDITABLE = ("registered", "returned", "assessed")
+
+
+def _detail(case: Case) -> Case:
+    """Attach what the detail view shows (three queries, whatever the case's size)."""
+    person, household = actions.case_subjects(case)
+    case.person = person
+    case.household = household
+    case.needs = list(
+        db.session.execute(
+            sa.select(CaseNeed).where(CaseNeed.case_id == case.id).order_by(CaseNeed.id)
+        ).scalars()
+    )
+    case.referrals = list(
+        db.session.execute(
+            sa.select(Referral).where(Referral.case_id == case.id).order_by(Referral.id)
+        ).scalars()
+    )
+    case.attachments = list(
+        db.session.execute(
+            sa.select(CaseAttachment)
+            .where(CaseAttachment.case_id == case.id)
+            .order_by(CaseAttachment.id)
+        ).scalars()
+    )
+    if person is not None:
+        record(
+            AuditKind.read, "person.read", "person", person.id, note=f"case {case.ticket_number}"
+        )
+    return case
+
+
+def _done(case: Case) -> Case:
+    """Load the detail (recording the read) and commit it all in one transaction."""
+    _detail(case)
+    db.session.commit()
+    return case
+
+
+@blp.route("")
+@blp.arguments(CaseQuerySchema, location="query")
+@blp.response(200, CaseSchema(many=True))
+@blp.paginate()
+@require(P.CASES_READ)
+def list_cases(query: dict, pagination_parameters) -> list[Case]:
+    """Cases in the caller's region, newest first; filter by status, kind, channel, village,
+    kecamatan, person, ticket number."""
+    stmt = case_scope(sa.select(Case))
+    for key in ("status", "kind", "channel", "village_code", "person_id", "ticket_number"):
+        if query.get(key):
+            stmt = stmt.where(getattr(Case, key) == query[key])
+    if query.get("kecamatan_code"):
+        stmt = stmt.where(Case.village_code.like(query["kecamatan_code"] + ".%"))
+    return page_of(stmt, pagination_parameters, Case.id.desc())
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(CaseCreateSchema)
+@blp.response(201, CaseDetailSchema)
+@require(P.CASES_REGISTER)
+def register(data: dict) -> Case:
+    """Register a visit or contact: a ticket number is assigned (e.g. 7372-2026-000123)."""
+    case = actions.register_case(data)
+    return _done(case)
+
+
+@blp.route("/<uuid:case_id>")
+@blp.etag
+@blp.response(200, CaseDetailSchema)
+@require(P.CASES_READ)
+def get_case(case_id: uuid.UUID) -> Case:
+    """One case with its person, needs, suggestions, referrals and attachments (audited read)."""
+    case = _detail(access_case_by_id(case_id))
+    db.session.commit()
+    return case
+
+
+@blp.route("/<uuid:case_id>", methods=["PATCH"])
+@blp.etag
+@blp.arguments(CaseUpdateSchema)
+@blp.response(200, CaseDetailSchema)
+@require(P.CASES_REGISTER)
+def patch_case(data: dict, case_id: uuid.UUID) -> Case:
+    """Correct the intake (kind, channel, description) before a decision; If-Match required."""
+    case = access_case_by_id(case_id, lock=True)
+    check_if_match(blp, _detail(case), CaseDetailSchema)
+    if case.status not in EDITABLE:
+        raise Problem(
+            409,
+            Msg(
+                f"Kasus berstatus '{case.status}'; data layanan hanya dapat diubah sebelum "
+                "keputusan (registered, returned, assessed).",
+                f"The case is '{case.status}'; the intake can only be corrected before the "
+                "decision (registered, returned, assessed).",
+            ),
+            current_state=case.status,
+        )
+    for key, value in data.items():
+        setattr(case, key, value)
+    record(AuditKind.workflow, "case.update", "case", case.id, after={"fields": sorted(data)})
+    db.session.commit()
+    return case
+
+
+@blp.route("/<uuid:case_id>/transitions")
+@blp.response(200, TransitionSchema(many=True))
+@require(P.CASES_READ)
+def list_transitions(case_id: uuid.UUID) -> list:
+    """The case's history: every state change of it and its referrals (actor, time, note)."""
+    case = access_case_by_id(case_id)
+    return list(
+        db.session.execute(
+            sa.select(workflow.Transition)
+            .where(workflow.Transition.case_id == case.id)
+            .order_by(workflow.Transition.occurred_at, workflow.Transition.id)
+        ).scalars()
+    )
+
+
+@blp.route("/<uuid:case_id>/suggestions")
+@blp.response(200, SuggestionSchema(many=True))
+@require(P.CASES_ASSESS)
+def get_suggestions(case_id: uuid.UUID) -> list:
+    """Programs of the district evaluated against the person's current facts, eligible first,
+    each with the explanation of its rule."""
+    from slrt.tenants.programs.eligibility import person_facts, suggestions
+
+    case = access_case_by_id(case_id)
+    person, household = actions.case_subjects(case)
+    return suggestions(person_facts(person, household))
+
+
+@blp.route("/<uuid:case_id>/assess", methods=["POST"])
+@blp.arguments(AssessSchema)
+@blp.response(200, CaseDetailSchema)
+@require(permission_of("case", "assess"))
+def assess(data: dict, case_id: uuid.UUID) -> Case:
+    """Back office: record needs and the DTKS check; programs are suggested with explanations."""
+    case = access_case_by_id(case_id, lock=True)
+    return _done(actions.assess_case(case, data))
+
+
+@blp.route("/<uuid:case_id>/return", methods=["POST"])
+@blp.arguments(ReasonSchema)
+@blp.response(200, CaseDetailSchema)
+@require(permission_of("case", "return"))
+def return_for_correction(data: dict, case_id: uuid.UUID) -> Case:
+    """Manager / coordinator: send the assessment back for correction (reason required)."""
+    case = access_case_by_id(case_id, lock=True)
+    return _done(actions.return_case(case, data["reason"]))
+
+
+@blp.route("/<uuid:case_id>/decide", methods=["POST"])
+@blp.arguments(DecideSchema)
+@blp.response(200, CaseDetailSchema)
+@require(permission_of("case", "decide"))
+def decide(data: dict, case_id: uuid.UUID) -> Case:
+    """Manager / coordinator: approve the chosen programs (one referral per program)."""
+    case = access_case_by_id(case_id, lock=True)
+    actions.decide_case(case, data["program_ids"], data.get("note"))
+    return _done(case)
+
+
+@blp.route("/<uuid:case_id>/refer", methods=["POST"])
+@blp.arguments(CaseNoteSchema)
+@blp.response(200, CaseDetailSchema)
+@require(permission_of("case", "refer"))
+def refer(data: dict, case_id: uuid.UUID) -> Case:
+    """Send the referrals to their agencies, each with a numbered letter; deadlines start."""
+    case = access_case_by_id(case_id, lock=True)
+    actions.refer_case(case, data.get("note"))
+    return _done(case)
+
+
+@blp.route("/<uuid:case_id>/follow-up", methods=["POST"])
+@blp.arguments(FollowUpSchema)
+@blp.response(200, CaseDetailSchema)
+@require(permission_of("case", "follow_up"))
+def follow_up(data: dict, case_id: uuid.UUID) -> Case:
+    """Facilitator: record the check with the resident once every referral is done."""
+    case = access_case_by_id(case_id, lock=True)
+    return _done(actions.follow_up_case(case, data["note"]))
+
+
+@blp.route("/<uuid:case_id>/close", methods=["POST"])
+@blp.arguments(CloseSchema)
+@blp.response(200, CaseDetailSchema)
+@require(permission_of("case", "close"))
+def close(data: dict, case_id: uuid.UUID) -> Case:
+    """Close the case as resolved or unresolved."""
+    case = access_case_by_id(case_id, lock=True)
+    return _done(actions.close_case(case, data["resolution"], data.get("note")))
+
+
+@blp.route("/<uuid:case_id>/attachments", methods=["POST"])
+@blp.arguments(UploadFormSchema, location="form")
+@blp.arguments(UploadFileSchema, location="files")
+@blp.response(201, AttachmentSchema)
+@require(P.CASES_REGISTER)
+def upload(form: dict, files: dict, case_id: uuid.UUID) -> CaseAttachment:
+    """Attach a KTP, KK, SKTM scan or photo (JPEG, PNG, WebP, HEIC or PDF, checked by content)."""
+    case = access_case_by_id(case_id, lock=True)
+    upload = files["file"]
+    attachment = actions.add_attachment(case, form["kind"], upload.filename, upload.read())
+    db.session.commit()
+    return attachment
+
+
+@blp.route("/<uuid:case_id>/attachments/<uuid:attachment_id>")
+@blp.response(200, description="The file")
+@require(P.CASES_READ)
+def download(case_id: uuid.UUID, attachment_id: uuid.UUID) -> Response:
+    """Download an attachment (audited as a read of the person's data)."""
+    case = access_case_by_id(case_id)
+    attachment = db.session.execute(
+        sa.select(CaseAttachment).where(
+            CaseAttachment.case_id == case.id, CaseAttachment.id == attachment_id
+        )
+    ).scalar_one_or_none()
+    if attachment is None:
+        raise Problem(404, Msg("Lampiran tidak ditemukan.", "Attachment not found."))
+    record(
+        AuditKind.read, "attachment.read", "case_attachment", attachment.id, note=case.ticket_number
+    )
+    db.session.commit()
+    data = store().get(attachment.storage_key)
+    return Response(
+        data,
+        mimetype=attachment.content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{attachment.id}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+referrals_blp = TenantBlueprint(
+    "referrals",
+    __name__,
+    "/referrals",
+    description="Referrals: agency inbox and responses",
+    lookups={"referral_id": access_referral_by_id},
+)
+
+
+class ReferralSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    case_id = fields.UUID(dump_only=True)
+    ticket_number = Text(dump_only=True)
+    program_id = fields.UUID(dump_only=True)
+    program_version_id = fields.UUID(dump_only=True)
+    program_version = fields.Integer(dump_only=True)
+    program_name = Text(dump_only=True)
+    agency_id = fields.UUID(dump_only=True)
+    agency_name = Text(dump_only=True)
+    village_code = Text(dump_only=True)
+    village_name = fields.Method("_village_name", dump_only=True)
+    status = Text(dump_only=True)
+    status_label = fields.Method("_status_label", dump_only=True)
+    allowed_actions = fields.Method("_allowed", dump_only=True)
+    deadline_days = fields.Integer(dump_only=True)
+    sent_at = fields.DateTime(dump_only=True)
+    due_at = fields.DateTime(dump_only=True)
+    overdue = fields.Method("_overdue", dump_only=True)
+    escalation_level = fields.Integer(
+        dump_only=True,
+        metadata={"description": "0 none, 1 supervisor, 2 manager, 3 flagged to the district"},
+    )
+    escalated_at = fields.DateTime(dump_only=True)
+    district_flagged = fields.Method("_district_flagged", dump_only=True)
+    received_at = fields.DateTime(dump_only=True)
+    responded_at = fields.DateTime(dump_only=True)
+    fulfilled_at = fields.DateTime(dump_only=True)
+    rejection_reason = Text(dump_only=True)
+    outcome = Text(dump_only=True)
+    letter_number = Text(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+    def _village_name(self, obj) -> str | None:
+        return village_name(obj.village_code)
+
+    def _status_label(self, obj) -> dict:
+        label = workflow.label(obj.status)
+        return {"id": str(label), "en": label.en}
+
+    def _allowed(self, obj) -> list[str]:
+        return workflow.allowed_actions("referral", obj.status)
+
+    def _district_flagged(self, obj) -> bool:
+        return obj.escalation_level >= 3
+
+    def _overdue(self, obj) -> bool:
+        return bool(
+            obj.status in Referral.OPEN and obj.due_at and obj.due_at < dt.datetime.now(dt.UTC)
+        )
+
+
+class ReferralPersonSchema(Schema):
+    name = Text()
+    nik = Text()
+    born = Text()
+    village = Text()
+    address = Text()
+
+
+class ReferralDetailSchema(ReferralSchema):
+    person = fields.Nested(ReferralPersonSchema, dump_only=True)
+    needs = fields.List(Text(), dump_only=True)
+    verification_url = Text(dump_only=True)
+
+
+class ReferralQuerySchema(Schema):
+    status = Text(validate=validate.OneOf(workflow.REFERRAL_STATES))
+    agency_id = fields.UUID()
+    village_code = Text(validate=VILLAGE)
+    kecamatan_code = Text(validate=KECAMATAN)
+    case_id = fields.UUID()
+    overdue = fields.Boolean(truthy={"true", "1", "ya"}, falsy={"false", "0", "tidak"})
+
+
+class ReferralNoteSchema(Schema):
+    note = Text(validate=validate.Length(0, 5000))
+
+
+class RejectSchema(Schema):
+    reason = Text(required=True, validate=validate.Length(1, 5000))
+
+
+class FulfilSchema(Schema):
+    outcome = Text(required=True, validate=validate.Length(1, 5000))
+
+
+class LetterSchema(Schema):
+    id = fields.UUID(dump_only=True)
+    referral_id = fields.UUID(dump_only=True)
+    number = Text(dump_only=True)
+    signer_name = Text(dump_only=True)
+    signer_title = Text(dump_only=True)
+    issued_at = fields.DateTime(dump_only=True)
+    verification_url = Text(dump_only=True)
+    pdf_url = Text(dump_only=True)
+
+
+def _listing(stmt: sa.Select) -> sa.Select:
+    return stmt.join(
+        Case, sa.and_(Case.tenant_id == Referral.tenant_id, Case.id == Referral.case_id)
+    ).outerjoin(
+        Letter, sa.and_(Letter.tenant_id == Referral.tenant_id, Letter.referral_id == Referral.id)
+    )
+
+
+def _with_extras(rows) -> list[Referral]:
+    out = []
+    for referral, ticket, number in rows:
+        referral.ticket_number = ticket
+        referral.letter_number = number
+        out.append(referral)
+    return out
+
+
+@referrals_blp.route("")
+@referrals_blp.arguments(ReferralQuerySchema, location="query")
+@referrals_blp.response(200, ReferralSchema(many=True))
+@referrals_blp.paginate()
+@require(P.REFERRALS_READ)
+def list_referrals(query: dict, pagination_parameters) -> list[Referral]:
+    """Referrals in the caller's region (agency officers: their agency's only); filter by status,
+    agency, village, kecamatan, case, overdue."""
+    stmt = referral_scope(sa.select(Referral))
+    for key in ("status", "agency_id", "village_code", "case_id"):
+        if query.get(key):
+            stmt = stmt.where(getattr(Referral, key) == query[key])
+    if query.get("kecamatan_code"):
+        stmt = stmt.where(Referral.village_code.like(query["kecamatan_code"] + ".%"))
+    if query.get("overdue") is True:
+        stmt = stmt.where(overdue_clause())
+    pagination_parameters.item_count = db.session.execute(
+        sa.select(sa.func.count()).select_from(stmt.subquery())
+    ).scalar()
+    rows = db.session.execute(
+        _listing(stmt.add_columns(Case.ticket_number, Letter.number))
+        .order_by(Referral.id.desc())
+        .offset(pagination_parameters.first_item)
+        .limit(pagination_parameters.page_size)
+    ).all()
+    return _with_extras(rows)
+
+
+def _referral_detail(referral: Referral) -> Referral:
+    case = db.session.execute(sa.select(Case).where(Case.id == referral.case_id)).scalar_one()
+    person, household = actions.case_subjects(case)
+    letter = db.session.execute(
+        sa.select(Letter).where(Letter.referral_id == referral.id)
+    ).scalar_one_or_none()
+    referral.ticket_number = case.ticket_number
+    referral.letter_number = letter.number if letter else None
+    tenant = db.session.get(Tenant, current_tenant().id)
+    referral.verification_url = verification_url(tenant, letter.token) if letter else None
+    referral.person = person_lines(person, household)
+    referral.needs = [
+        f"{n.sector}: {n.description}"
+        for n in db.session.execute(
+            sa.select(CaseNeed).where(CaseNeed.case_id == case.id).order_by(CaseNeed.id)
+        ).scalars()
+    ]
+    if person is not None:
+        record(AuditKind.read, "person.read", "person", person.id, note=f"referral {referral.id}")
+    return referral
+
+
+class OverdueQuerySchema(Schema):
+    group_by = Text(required=True, validate=validate.OneOf(["village", "kecamatan", "agency"]))
+
+
+class OverdueGroupSchema(Schema):
+    key = Text()
+    name = Text()
+    overdue = fields.Integer()
+    oldest_due_at = fields.DateTime()
+
+
+@referrals_blp.route("/overdue-summary")
+@referrals_blp.arguments(OverdueQuerySchema, location="query")
+@referrals_blp.response(200, OverdueGroupSchema(many=True))
+@require(P.REFERRALS_READ)
+def overdue_summary(query: dict) -> list[dict]:
+    """Overdue referrals counted per village, kecamatan or agency (in the caller's scope), most
+    overdue first: where escalation should look."""
+    if query["group_by"] == "agency":
+        key = sa.cast(Referral.agency_id, sa.String)
+        label = sa.func.min(Referral.agency_name)
+    elif query["group_by"] == "kecamatan":
+        key = sa.func.substr(Referral.village_code, 1, 8)
+        label = sa.null()
+    else:
+        key = Referral.village_code
+        label = sa.null()
+    rows = db.session.execute(
+        referral_scope(
+            sa.select(
+                key.label("key"),
+                label.label("name"),
+                sa.func.count().label("overdue"),
+                sa.func.min(Referral.due_at).label("oldest_due_at"),
+            ).where(overdue_clause())
+        )
+        .group_by(key)
+        .order_by(sa.func.min(Referral.due_at), key)
+    ).all()
+    out = []
+    for row in rows:
+        item = dict(row._mapping)
+        if item["name"] is None:
+            item["name"] = (
+                village_name(item["key"])
+                if query["group_by"] == "village"
+                else (region_codes.name_of(item["key"]))
+            )
+        out.append(item)
+    return out
+
+
+@referrals_blp.route("/<uuid:referral_id>")
+@referrals_blp.response(200, ReferralDetailSchema)
+@require(P.REFERRALS_READ)
+def get_referral(referral_id: uuid.UUID) -> Referral:
+    """One referral with the person it is for (audited read)."""
+    referral = _referral_detail(access_referral_by_id(referral_id))
+    db.session.commit()
+    return referral
+
+
+def _respond(referral_id: uuid.UUID, action: str, text: str | None) -> Referral:
+    referral = access_referral_by_id(referral_id, lock=True)
+    actions.respond(referral, action, text)
+    _referral_detail(referral)
+    db.session.commit()
+    return referral
+
+
+@referrals_blp.route("/<uuid:referral_id>/receive", methods=["POST"])
+@referrals_blp.arguments(ReferralNoteSchema)
+@referrals_blp.response(200, ReferralDetailSchema)
+@require(permission_of("referral", "receive"))
+def receive(data: dict, referral_id: uuid.UUID) -> Referral:
+    """Agency: the referral has arrived."""
+    return _respond(referral_id, "receive", data.get("note"))
+
+
+@referrals_blp.route("/<uuid:referral_id>/accept", methods=["POST"])
+@referrals_blp.arguments(ReferralNoteSchema)
+@referrals_blp.response(200, ReferralDetailSchema)
+@require(permission_of("referral", "accept"))
+def accept(data: dict, referral_id: uuid.UUID) -> Referral:
+    """Agency: the person will be served."""
+    return _respond(referral_id, "accept", data.get("note"))
+
+
+@referrals_blp.route("/<uuid:referral_id>/reject", methods=["POST"])
+@referrals_blp.arguments(RejectSchema)
+@referrals_blp.response(200, ReferralDetailSchema)
+@require(permission_of("referral", "reject"))
+def reject(data: dict, referral_id: uuid.UUID) -> Referral:
+    """Agency: refuse, with the reason."""
+    return _respond(referral_id, "reject", data["reason"])
+
+
+@referrals_blp.route("/<uuid:referral_id>/fulfil", methods=["POST"])
+@referrals_blp.arguments(FulfilSchema)
+@referrals_blp.response(200, ReferralDetailSchema)
+@require(permission_of("referral", "fulfil"))
+def fulfil(data: dict, referral_id: uuid.UUID) -> Referral:
+    """Agency: the service was given; record the outcome."""
+    return _respond(referral_id, "fulfil", data["outcome"])
+
+
+def _letter_of(referral: Referral) -> Letter:
+    letter = db.session.execute(
+        sa.select(Letter).where(Letter.referral_id == referral.id)
+    ).scalar_one_or_none()
+    if letter is None:
+        raise Problem(
+            404,
+            Msg(
+                "Surat rujukan belum terbit (rujukan belum dikirim).",
+                "No letter yet (the referral has not been sent).",
+            ),
+        )
+    return letter
+
+
+@referrals_blp.route("/<uuid:referral_id>/letter")
+@referrals_blp.response(200, LetterSchema)
+@require(P.REFERRALS_READ)
+def get_letter(referral_id: uuid.UUID) -> Letter:
+    """The referral letter's number and verification link."""
+    referral = access_referral_by_id(referral_id)
+    letter = _letter_of(referral)
+    tenant = db.session.get(Tenant, current_tenant().id)
+    letter.verification_url = verification_url(tenant, letter.token)
+    letter.pdf_url = f"/api/v1/t/{tenant.slug}/referrals/{referral.id}/letter.pdf"
+    return letter
+
+
+@referrals_blp.route("/<uuid:referral_id>/letter.pdf")
+@referrals_blp.response(200, description="The letter as PDF")
+@require(P.REFERRALS_READ)
+def letter_pdf(referral_id: uuid.UUID) -> Response:
+    """The referral letter as a PDF with the district letterhead and a QR code (audited)."""
+    referral = access_referral_by_id(referral_id)
+    letter = _letter_of(referral)
+    case = db.session.execute(sa.select(Case).where(Case.id == referral.case_id)).scalar_one()
+    person, household = actions.case_subjects(case)
+    needs = [
+        n.description
+        for n in db.session.execute(
+            sa.select(CaseNeed).where(CaseNeed.case_id == case.id).order_by(CaseNeed.id)
+        ).scalars()
+    ]
+    tenant = db.session.get(Tenant, current_tenant().id)
+    pdf = render_pdf(
+        tenant=tenant,
+        letter=letter,
+        person=person_lines(person, household),
+        program_name=referral.program_name,
+        agency_name=referral.agency_name,
+        ticket_number=case.ticket_number,
+        needs=needs,
+    )
+    record(
+        AuditKind.letter,
+        "letter.print",
+        "letter",
+        letter.id,
+        after={"number": letter.number, "person_id": str(person.id) if person else None},
+    )
+    db.session.commit()
+    filename = letter.number.replace("/", "-")
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="surat-rujukan-{filename}.pdf"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+class RevokeSchema(Schema):
+    reason = Text(required=True, validate=validate.Length(1, 2000))
+
+
+@referrals_blp.route("/<uuid:referral_id>/letter/revoke", methods=["POST"])
+@referrals_blp.arguments(RevokeSchema)
+@referrals_blp.response(200, LetterSchema)
+@require(P.LETTERS_ISSUE)
+def revoke_letter(data: dict, referral_id: uuid.UUID) -> Letter:
+    """Revoke a letter (lost, wrong data): its verification page then says so."""
+    referral = access_referral_by_id(referral_id)
+    letter = db.session.execute(
+        sa.select(Letter).where(Letter.referral_id == referral.id).with_for_update()
+    ).scalar_one_or_none()
+    if letter is None:
+        _letter_of(referral)
+    if letter.revoked_at is not None:
+        raise Problem(409, Msg("Surat ini sudah dicabut.", "This letter is already revoked."))
+    letter.revoked_at = dt.datetime.now(dt.UTC)
+    record(AuditKind.letter, "letter.revoke", "letter", letter.id, note=data["reason"])
+    db.session.commit()
+    tenant = db.session.get(Tenant, current_tenant().id)
+    letter.verification_url = verification_url(tenant, letter.token)
+    letter.pdf_url = f"/api/v1/t/{tenant.slug}/referrals/{referral.id}/letter.pdf"
+    return letter

@@ -1,0 +1,58 @@
+"""`slrt flow ...`: the service flow from the command line (overdue referrals, demo tokens)."""
+
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from flask.cli import AppGroup
+
+from slrt.auth.accounts.models import Account
+from slrt.platform import db
+from slrt.platform.config import setting
+from slrt.platform.tenancy import tenant_context
+from slrt.platform.tenant import Tenant
+from slrt.tenants.flow.demo import DEMO_DOMAIN
+
+
+@click.group("flow", cls=AppGroup)
+def flow() -> None:
+    """The service flow: cases and referrals."""
+
+
+@flow.command("overdue")
+@click.argument("slug")
+def overdue(slug: str) -> None:
+    """List a district's open referrals past their due date, e.g. `slrt flow overdue parepare`."""
+    from slrt.tenants.flow.deadlines import overdue_referrals
+
+    tenant = db.session.execute(sa.select(Tenant).where(Tenant.slug == slug)).scalar_one_or_none()
+    if tenant is None:
+        raise click.ClickException(f"no district with slug {slug!r}")
+    with tenant_context(tenant.ref()):
+        rows = overdue_referrals()
+        for r in rows:
+            click.echo(
+                f"{r.id}  due {r.due_at:%Y-%m-%d}  {r.status:<9} {r.village_code}  "
+                f"{r.program_name} -> {r.agency_name}"
+            )
+    click.echo(f"{len(rows)} overdue referral(s)")
+
+
+@flow.command("demo-token")
+@click.argument("email")
+def demo_token(email: str) -> None:
+    """Print a short-lived API access token for a DEMO account (…@demo.slrt.id), for trying the
+    API with curl. Refused for any other account and when SLRT_DEMO is not 1."""
+    from slrt.auth.oauth.tokens import issue_access_token
+
+    email = email.strip().lower()
+    if setting("SLRT_DEMO") != "1" or not email.endswith("@" + DEMO_DOMAIN):
+        raise click.ClickException(f"only demo accounts (…@{DEMO_DOMAIN}) with SLRT_DEMO=1")
+    account = db.session.execute(
+        sa.select(Account).where(Account.email == email)
+    ).scalar_one_or_none()
+    if account is None or not account.active:
+        raise click.ClickException(f"no active demo account {email}")
+    token, _ = issue_access_token(subject=str(account.id), client_id="slrt-demo-cli")
+    db.session.commit()
+    click.echo(token)

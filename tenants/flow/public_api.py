@@ -1,0 +1,210 @@
+"""Public, sign-in-free routes of a district: /api/v1/t/<tenant>/public/...
+
+- `POST /public/status`: ticket number + last four NIK digits -> the status and the next step,
+  nothing else; rate-limited per IP and per ticket (429 with Retry-After). A wrong pair and an
+  unknown ticket get the same answer.
+- `GET /public/letters/<token>`: is this referral letter genuine, and what is its status? No
+  personal data.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+import sqlalchemy as sa
+from flask import request
+from marshmallow import fields
+
+from slrt.auth.policy import public
+from slrt.platform import db
+from slrt.platform.api import Schema, TenantBlueprint, Text
+from slrt.platform.errors import Msg, Problem
+from slrt.platform.tenancy import current_tenant
+from slrt.platform.throttle import check
+from slrt.tenants.flow import workflow
+from slrt.tenants.flow.models import Case, Letter, Referral
+from slrt.tenants.registry.models import Person, Relation
+
+blp = TenantBlueprint(
+    "public",
+    __name__,
+    "/public",
+    public=True,
+    description="Public status check and letter verification",
+)
+
+IP_LIMIT = (20, 600)  # 20 checks per 10 minutes per address
+TICKET_LIMIT = (5, 900)  # 5 checks per 15 minutes per ticket
+
+NEXT_STEP: dict[str, tuple[str, str]] = {
+    "registered": (
+        "Petugas akan menilai kebutuhan Anda (asesmen). Siapkan KTP dan KK.",
+        "Staff will assess your needs. Have your KTP and KK ready.",
+    ),
+    "returned": (
+        "Penilaian sedang diperbaiki oleh petugas.",
+        "Staff are correcting the assessment.",
+    ),
+    "assessed": (
+        "Menunggu keputusan Manajer SLRT / Koordinator Puskesos.",
+        "Waiting for the decision of the SLRT manager / Puskesos coordinator.",
+    ),
+    "decided": (
+        "Surat rujukan sedang disiapkan untuk dikirim ke OPD.",
+        "The referral letter is being prepared for the agency.",
+    ),
+    "referred": (
+        "Rujukan sudah dikirim ke OPD; tunggu dihubungi atau datang dengan membawa surat rujukan.",
+        "The referral was sent to the agency; wait to be contacted or visit it with the letter.",
+    ),
+    "follow_up": (
+        "Fasilitator akan menghubungi Anda untuk memastikan layanan sudah diterima.",
+        "A facilitator will contact you to check that you received the service.",
+    ),
+    "closed": ("Layanan selesai.", "The service is complete."),
+}
+
+NO_MATCH = Msg(
+    "Nomor tiket tidak ditemukan atau 4 digit terakhir NIK tidak cocok.",
+    "Ticket not found or the last four NIK digits do not match.",
+)
+
+
+class StatusQuerySchema(Schema):
+    # Not required: a missing field gets the same answer as a wrong one.
+    ticket_number = Text(load_default="")
+    nik_last4 = Text(load_default="")
+
+
+class StatusSchema(Schema):
+    ticket_number = Text()
+    status = Text()
+    status_label = Text()
+    status_label_en = Text()
+    next_step = Text()
+    next_step_en = Text()
+    referrals = fields.List(fields.Dict())
+    updated_at = fields.DateTime()
+
+
+class VerificationSchema(Schema):
+    genuine = fields.Boolean()
+    number = Text()
+    issued_on = fields.Date()
+    district = Text()
+    program = Text()
+    status = Text()
+    status_label = Text()
+    status_label_en = Text()
+
+
+def _nik_of(case: Case) -> str | None:
+    if case.person_id:
+        return db.session.execute(sa.select(Person.nik).where(Person.id == case.person_id)).scalar()
+    head = db.session.execute(
+        sa.select(Person.nik)
+        .where(Person.household_id == case.household_id, Person.nik.is_not(None))
+        .order_by((Person.relation == Relation.kepala_keluarga).desc(), Person.id)
+        .limit(1)
+    ).scalar()
+    return head
+
+
+@blp.route("/status", methods=["POST"])
+@blp.arguments(StatusQuerySchema)
+@blp.response(200, StatusSchema)
+@blp.doc(security=[])
+@public("residents check their own ticket with its number and the last four NIK digits")
+def status(data: dict) -> dict:
+    """Status and next step of a ticket, for the resident who holds it."""
+    return ticket_status(data["ticket_number"], data["nik_last4"])
+
+
+def ticket_status(ticket: str, nik_last4: str) -> dict:
+    """The public answer for a ticket (rate-limited per address and per ticket); a wrong pair
+    and an unknown ticket both answer 404 with the same message."""
+    tenant = current_tenant()
+    ticket = (ticket or "").strip()
+    check(f"status:ip:{request.remote_addr}", *IP_LIMIT)
+    if ticket:
+        check(f"status:ticket:{tenant.id}:{ticket}", *TICKET_LIMIT)
+    case = None
+    if ticket:
+        case = db.session.execute(
+            sa.select(Case).where(Case.ticket_number == ticket)
+        ).scalar_one_or_none()
+    nik = _nik_of(case) if case is not None else None
+    given = (nik_last4 or "").strip()
+    if case is None or not nik or not hmac.compare_digest(nik[-4:], given):
+        raise Problem(404, NO_MATCH)
+    label = workflow.label(case.status)
+    step = NEXT_STEP.get(case.status, ("", ""))
+    referrals = db.session.execute(
+        sa.select(Referral.program_name, Referral.status)
+        .where(Referral.case_id == case.id)
+        .order_by(Referral.id)
+    ).all()
+    return {
+        "ticket_number": case.ticket_number,
+        "status": case.status,
+        "status_label": str(label),
+        "status_label_en": label.en,
+        "next_step": step[0],
+        "next_step_en": step[1],
+        "referrals": [
+            {
+                "program": r.program_name,
+                "status": r.status,
+                "status_label": str(workflow.label(r.status)),
+                "status_label_en": workflow.label(r.status).en,
+            }
+            for r in referrals
+        ],
+        "updated_at": case.updated_at,
+    }
+
+
+def verify_letter(token: str) -> dict | None:
+    """What the public may know about a letter: genuine, number, date, program, status."""
+    row = db.session.execute(
+        sa.select(Letter, Referral.program_name, Referral.status)
+        .join(
+            Referral,
+            sa.and_(Referral.tenant_id == Letter.tenant_id, Referral.id == Letter.referral_id),
+        )
+        .where(Letter.token == token)
+    ).first()
+    if row is None:
+        return None
+    letter, program, referral_status = row
+    state = "revoked" if letter.revoked_at else referral_status
+    label = Msg("Dicabut", "Revoked") if letter.revoked_at else workflow.label(referral_status)
+    return {
+        "genuine": letter.revoked_at is None,
+        "number": letter.number,
+        "issued_on": letter.issued_at.date(),
+        "district": current_tenant().name,
+        "program": program,
+        "status": state,
+        "status_label": str(label),
+        "status_label_en": label.en,
+    }
+
+
+LETTER_NOT_FOUND = Msg(
+    "Surat tidak dikenal: tidak diterbitkan oleh SLRT kabupaten/kota ini.",
+    "Unknown letter: not issued by this district's SLRT.",
+)
+
+
+@blp.route("/letters/<token>")
+@blp.response(200, VerificationSchema)
+@blp.doc(security=[])
+@public("anyone holding a referral letter can check that it is genuine (no personal data)")
+def verify(token: str) -> dict:
+    """Is this referral letter genuine, and what is its status?"""
+    check(f"verify:ip:{request.remote_addr}", 60, 600)
+    result = verify_letter(token)
+    if result is None:
+        raise Problem(404, LETTER_NOT_FOUND)
+    return result

@@ -1,0 +1,51 @@
+"""Access to programs: the district's programs and their versions, and Kemensos's national
+catalog; 404 for anything else."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+
+from slrt.platform import db
+from slrt.platform.db import one_or_404
+from slrt.platform.errors import Msg, Problem
+from slrt.tenants.programs.models import NationalProgram, Program, ProgramVersion
+
+PROGRAM_NOT_FOUND = Msg("Program tidak ditemukan.", "Program not found.")
+NATIONAL_NOT_FOUND = Msg("Program nasional tidak ditemukan.", "National program not found.")
+VERSION_NOT_FOUND = Msg("Versi program tidak ditemukan.", "Program version not found.")
+
+
+def access_program_by_id(program_id: uuid.UUID) -> Program:
+    return one_or_404(sa.select(Program).where(Program.id == program_id), PROGRAM_NOT_FOUND)
+
+
+def access_national_program_by_id(program_id: uuid.UUID) -> NationalProgram:
+    program = db.session.get(NationalProgram, program_id)
+    if program is None:
+        raise Problem(404, NATIONAL_NOT_FOUND)
+    return program
+
+
+def current_version(program: Program) -> ProgramVersion:
+    """The version a referral made now is made under."""
+    return db.session.execute(
+        sa.select(ProgramVersion).where(
+            ProgramVersion.program_id == program.id, ProgramVersion.version == program.version
+        )
+    ).scalar_one()
+
+
+def access_program_version(program: Program, version_id: uuid.UUID) -> ProgramVersion:
+    stmt = sa.select(ProgramVersion).where(
+        ProgramVersion.program_id == program.id, ProgramVersion.id == version_id
+    )
+    return one_or_404(stmt, VERSION_NOT_FOUND)
+
+
+def access_version_by_id(version_id: uuid.UUID) -> ProgramVersion:
+    """A version of any of the district's programs (the path also names the program, which its
+    own lookup checks)."""
+    stmt = sa.select(ProgramVersion).where(ProgramVersion.id == version_id)
+    return one_or_404(stmt, VERSION_NOT_FOUND)

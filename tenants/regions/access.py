@@ -1,0 +1,133 @@
+"""A district's kecamatan and desa/kelurahan, and the helpers other features resolve them with.
+
+Rows are created at onboarding from the bundled Kemendagri 2025 reference; district admins may
+rename them, mark intervention villages, deactivate a village (never delete it: cases and
+registry rows keep pointing at its code) and add villages the reference lacks (`local`).
+
+Other features use only the helpers at the bottom: `access_village_by_id`,
+`access_village_by_code` (404), `resolve_village_code` (422 naming the field),
+`villages_in_scope` and `village_facts`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from flask import g
+
+from slrt.auth.policy import current_principal
+from slrt.platform import db, region_codes
+from slrt.platform.errors import Msg, Problem, field_problem
+from slrt.platform.tenancy import current_tenant
+from slrt.tenants.regions.models import Kecamatan, Village
+
+# --- access helpers -------------------------------------------------------------------------
+
+VILLAGE_NOT_FOUND = Msg("Desa/kelurahan tidak ditemukan.", "Village not found.")
+
+KECAMATAN_NOT_FOUND = Msg("Kecamatan tidak ditemukan.", "Kecamatan not found.")
+
+
+def access_kecamatan_by_id(kecamatan_id: uuid.UUID) -> Kecamatan:
+    kec = db.session.execute(
+        sa.select(Kecamatan).where(Kecamatan.id == kecamatan_id)
+    ).scalar_one_or_none()
+    if kec is None:
+        raise Problem(404, KECAMATAN_NOT_FOUND)
+    return kec
+
+
+def kecamatan_by_code(code: str) -> Kecamatan | None:
+    return db.session.execute(
+        sa.select(Kecamatan).where(Kecamatan.code == code)
+    ).scalar_one_or_none()
+
+
+def access_village_by_id(village_id: uuid.UUID) -> Village:
+    """The current district's village with this id; another district's id answers 404."""
+    village = db.session.execute(
+        sa.select(Village).where(Village.id == village_id)
+    ).scalar_one_or_none()
+    if village is None:
+        raise Problem(404, VILLAGE_NOT_FOUND)
+    return village
+
+
+def village_by_code(code: str) -> Village | None:
+    return db.session.execute(
+        sa.select(Village).where(Village.code == (code or "").strip())
+    ).scalar_one_or_none()
+
+
+def access_village_by_code(code: str) -> Village:
+    """The current district's village with this Kemendagri code (404 if it has none)."""
+    village = village_by_code(code)
+    if village is None:
+        raise Problem(404, VILLAGE_NOT_FOUND)
+    return village
+
+
+def resolve_village_code(
+    code: str, *, field: str = "village_code", active_only: bool = True
+) -> Village:
+    """For request bodies: the village a submitted code names, or 422 naming the field."""
+    village = village_by_code(code)
+    if village is None or (active_only and not village.active):
+        district = current_tenant().name
+        if village is None:
+            message = Msg(
+                f"Kode desa/kelurahan '{code}' tidak ada di {district}.",
+                f"Village code '{code}' does not exist in {district}.",
+            )
+        else:
+            message = Msg(
+                f"Desa/kelurahan {village.code} {village.name} sudah tidak aktif.",
+                f"Village {village.code} {village.name} is deactivated.",
+            )
+        raise field_problem(422, field, message)
+    return village
+
+
+def villages_in_scope(principal: Any, *, active_only: bool = True) -> sa.Select:
+    """SELECT of the villages inside the caller's region scope (whole district, some kecamatan
+    or some villages), ordered by code."""
+    stmt = sa.select(Village).where(principal.region_clause(Village.code))
+    if active_only:
+        stmt = stmt.where(Village.active.is_(True))
+    return stmt.order_by(Village.code)
+
+
+def village_facts(village: Village | None) -> dict[str, Any]:
+    """The village facts the eligibility rules know (see tenants.rule_fields)."""
+    if village is None:
+        return {"village_is_intervention": None, "village_kind": None}
+    return {"village_is_intervention": village.is_intervention, "village_kind": village.kind}
+
+
+def check_village(code: str, field: str = "village_code") -> str:
+    """An active desa/kelurahan of the current district inside the caller's region (422/403)."""
+    code = resolve_village_code((code or "").strip(), field=field).code
+    if not current_principal().covers(code):
+        raise field_problem(
+            403,
+            field,
+            Msg(
+                f"Desa/kelurahan {code} di luar wilayah tugas Anda.",
+                f"Village {code} is outside your region.",
+            ),
+        )
+    return code
+
+
+def village_name(code: str | None) -> str | None:
+    """The district's own name for a village (renamed and local villages included), loaded once
+    per request for all villages so list views stay one query."""
+    if not code:
+        return None
+    names = g.get("flow_village_names")
+    if names is None:
+        names = dict(db.session.execute(sa.select(Village.code, Village.name)).all())
+        g.flow_village_names = names
+    return names.get(code) or region_codes.name_of(code)

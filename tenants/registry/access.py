@@ -1,0 +1,32 @@
+"""Access to households and persons: the current district's rows inside the caller's region, or
+404 (a foreign id, an out-of-region id and a missing id look alike)."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+
+from slrt.auth.policy import current_principal
+from slrt.platform.db import one_or_404
+from slrt.platform.errors import Msg
+from slrt.tenants.registry.models import Household, Person
+
+PERSON_NOT_FOUND = Msg("Orang tidak ditemukan.", "Person not found.")
+HOUSEHOLD_NOT_FOUND = Msg("Keluarga (KK) tidak ditemukan.", "Household not found.")
+
+
+def access_person_by_id(person_id: uuid.UUID, *, lock: bool = False) -> Person:
+    region = current_principal().region_clause(Person.village_code)
+    return one_or_404(
+        sa.select(Person).where(Person.id == person_id, region), PERSON_NOT_FOUND, lock=lock
+    )
+
+
+def access_household_by_id(household_id: uuid.UUID, *, lock: bool = False) -> Household:
+    region = current_principal().region_clause(Household.village_code)
+    return one_or_404(
+        sa.select(Household).where(Household.id == household_id, region),
+        HOUSEHOLD_NOT_FOUND,
+        lock=lock,
+    )

@@ -1,0 +1,100 @@
+"""Kemensos view of NIKs registered in several districts: /api/v1/nik-signals.
+
+Built only from `nik_registrations` (keyed hash x district code): it says how many districts and
+which ones, never a name, a NIK or a record of any district.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from marshmallow import fields, validate
+from sqlalchemy.dialects import postgresql
+
+from slrt.auth.permissions import PP
+from slrt.auth.policy import current_principal, require
+from slrt.platform import db
+from slrt.platform.api import PlatformBlueprint, Schema, Text
+from slrt.platform.errors import Problem, field_errors
+from slrt.tenants.registry.models import NikRegistration
+from slrt.tenants.registry.nik import nik_hash, nik_problems
+
+blp = PlatformBlueprint(
+    "nik_signals", __name__, "/nik-signals", description="NIKs registered in several districts"
+)
+
+
+class SignalSchema(Schema):
+    nik_hash = Text(dump_only=True)
+    district_count = fields.Integer(dump_only=True)
+    district_codes = fields.List(Text(), dump_only=True)
+
+
+class SignalQuerySchema(Schema):
+    district_code = Text(validate=validate.Regexp(r"^\d{2}\.\d{2}$"))
+
+
+class LookupSchema(Schema):
+    nik = Text(required=True)
+
+
+NATIONAL_ROLES = {"kemensos_admin", "kemensos_viewer"}
+
+
+def _grouped():
+    """Registrations per NIK hash; a provincial viewer sees only its province's districts."""
+    codes = sa.func.array_agg(
+        postgresql.aggregate_order_by(NikRegistration.district_code, NikRegistration.district_code)
+    )
+    stmt = sa.select(
+        NikRegistration.nik_hash,
+        sa.func.count().label("district_count"),
+        codes.label("district_codes"),
+    ).group_by(NikRegistration.nik_hash)
+    roles = current_principal().platform_roles
+    if not any(role in NATIONAL_ROLES for role, _ in roles):
+        provinces = sorted({p for role, p in roles if role == "provincial_viewer" and p})
+        stmt = stmt.where(
+            sa.or_(*(NikRegistration.district_code.like(p + ".%") for p in provinces))
+            if provinces
+            else sa.false()
+        )
+    return stmt
+
+
+@blp.route("")
+@blp.arguments(SignalQuerySchema, location="query")
+@blp.response(200, SignalSchema(many=True))
+@blp.paginate()
+@require(PP.REPORTS_READ)
+def list_signals(query: dict, pagination_parameters) -> list[dict]:
+    """NIK hashes registered in more than one district (optionally: involving one district)."""
+    stmt = _grouped().having(sa.func.count() > 1)
+    if query.get("district_code"):
+        stmt = stmt.having(sa.func.bool_or(NikRegistration.district_code == query["district_code"]))
+    sub = stmt.subquery()
+    pagination_parameters.item_count = db.session.execute(
+        sa.select(sa.func.count()).select_from(sub)
+    ).scalar()
+    rows = db.session.execute(
+        sa.select(sub)
+        .order_by(sub.c.nik_hash)
+        .offset(pagination_parameters.first_item)
+        .limit(pagination_parameters.page_size)
+    ).all()
+    return [dict(r._mapping) for r in rows]
+
+
+@blp.route("/lookup", methods=["POST"])
+@blp.arguments(LookupSchema)
+@blp.response(200, SignalSchema)
+@require(PP.REPORTS_READ)
+def lookup(data: dict) -> dict:
+    """In how many districts (and which) is this NIK registered? Only the hash is compared."""
+    problems = nik_problems(data["nik"])
+    if problems:
+        raise Problem(422, errors=field_errors("nik", problems))
+    digest = nik_hash(data["nik"].strip())
+    row = db.session.execute(_grouped().where(NikRegistration.nik_hash == digest)).first()
+    if row is None:
+        return {"nik_hash": digest, "district_count": 0, "district_codes": []}
+    return dict(row._mapping)

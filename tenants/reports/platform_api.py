@@ -1,0 +1,74 @@
+"""Dashboard API: the aggregates of tenants.aggregates (counts only, no personal data).
+
+- /api/v1/dashboard (Kemensos, PP.REPORTS_READ): national summary and every district's latest
+  figures, `?province_code=73` to filter; a provincial viewer sees only its province's districts
+  (its platform role's province_code), whatever filter it asks for.
+- /api/v1/t/<slug>/dashboard (P.REPORTS_READ): the district's own latest figures.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from marshmallow import fields, validate
+
+from slrt.auth.permissions import PP
+from slrt.auth.policy import current_principal, require
+from slrt.platform import db
+from slrt.platform.api import PlatformBlueprint, Schema, Text
+from slrt.platform.tenant import Tenant
+from slrt.tenants.reports.aggregates import as_dict, latest, summarise
+from slrt.tenants.reports.api import DistrictFiguresSchema, FiguresSchema
+
+blp = PlatformBlueprint(
+    "dashboard", __name__, "/dashboard", description="National dashboard (aggregates only)"
+)
+
+
+ALL_PROVINCES_ROLES = {"kemensos_admin", "kemensos_viewer"}
+
+
+class SummarySchema(FiguresSchema):
+    districts = fields.Integer()
+
+
+class DashboardSchema(Schema):
+    province_code = Text(allow_none=True)
+    national = fields.Nested(SummarySchema)
+    districts = fields.List(fields.Nested(DistrictFiguresSchema))
+
+
+class DashboardQuerySchema(Schema):
+    province_code = Text(
+        validate=validate.Regexp(r"^\d{2}$", error="String does not match expected pattern.")
+    )
+
+
+def visible_provinces() -> set[str] | None:
+    """The provinces the caller may see (None: all of them)."""
+    roles = current_principal().platform_roles
+    if any(role in ALL_PROVINCES_ROLES for role, _ in roles):
+        return None
+    return {province for role, province in roles if role == "provincial_viewer" and province}
+
+
+@blp.route("")
+@blp.arguments(DashboardQuerySchema, location="query")
+@blp.response(200, DashboardSchema)
+@require(PP.REPORTS_READ)
+def national_dashboard(query: dict) -> dict[str, Any]:
+    """National summary and each district's latest aggregates (filter by province)."""
+    stmt = sa.select(Tenant).order_by(Tenant.code)
+    allowed = visible_provinces()
+    if allowed is not None:
+        stmt = stmt.where(Tenant.province_code.in_(sorted(allowed)))
+    if query.get("province_code"):
+        stmt = stmt.where(Tenant.province_code == query["province_code"])
+    tenants = {t.id: t for t in db.session.execute(stmt).scalars()}
+    rows = sorted(latest(list(tenants)), key=lambda r: tenants[r.district_id].code)
+    return {
+        "province_code": query.get("province_code"),
+        "national": summarise(rows),
+        "districts": [{"district": tenants[r.district_id], **as_dict(r)} for r in rows],
+    }

@@ -1,0 +1,36 @@
+"""Service points: the district SLRT secretariat and the village Puskesos units.
+
+Their staff are memberships (auth): a Puskesos's staff are the members whose region scope is
+its village. One active secretariat per district and one active Puskesos per village.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+
+from slrt.platform import db
+from slrt.platform.errors import Msg, Problem
+from slrt.tenants.service_points.models import ServicePoint, ServicePointKind
+
+SERVICE_POINT_NOT_FOUND = Msg("Titik layanan tidak ditemukan.", "Service point not found.")
+
+
+def access_service_point_by_id(service_point_id: uuid.UUID) -> ServicePoint:
+    point = db.session.execute(
+        sa.select(ServicePoint).where(ServicePoint.id == service_point_id)
+    ).scalar_one_or_none()
+    if point is None:
+        raise Problem(404, SERVICE_POINT_NOT_FOUND)
+    return point
+
+
+def active_puskesos_in(village_id: uuid.UUID) -> ServicePoint | None:
+    return db.session.execute(
+        sa.select(ServicePoint).where(
+            ServicePoint.kind == ServicePointKind.puskesos,
+            ServicePoint.village_id == village_id,
+            ServicePoint.active.is_(True),
+        )
+    ).scalar_one_or_none()
