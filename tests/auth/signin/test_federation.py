@@ -19,7 +19,7 @@ from slrt.platform import db
 from slrt.platform.commands.embedded import free_port
 from tests.fixtures import Browser, member
 
-PEERS = Path(__file__).resolve().parent / "peers"
+PEERS = Path(__file__).resolve().parents[2] / "peers"
 
 
 @pytest.fixture

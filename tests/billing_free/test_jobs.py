@@ -15,8 +15,8 @@ from slrt.platform.jobs.queue import concurrency_cap
 from slrt.platform.tenancy import tenant_context
 from slrt.tenants.registry.models import Person
 from tests.fixtures import put_on_plan
-from tests.test_jobs import run_burst
-from tests.test_registry_jobs import _big_csv, _upload
+from tests.platform.jobs.test_jobs import run_burst
+from tests.tenants.registry.test_import_export import _big_csv, _upload
 
 
 def _persons(app, tenant) -> list[str]:

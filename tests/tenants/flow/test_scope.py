@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from tests.fixtures import flow_catalog, member
-from tests.test_flow import BASE, LOMPOE, SOREANG, _referred_case, post
+from tests.tenants.flow.test_flow import BASE, LOMPOE, SOREANG, _referred_case, post
 
 FLOW_PARAMS = {"household_id", "person_id", "case_id", "referral_id", "batch_id", "proposal_id"}
 LISTS = (

@@ -394,7 +394,7 @@ def _pdf_text(pdf: bytes) -> str:
 
 def test_monthly_report_on_demand_files_and_numbers(app, client, parepare, parepare_admin) -> None:
     from slrt.tenants.reports.monthly import month_bounds, previous_month
-    from tests.test_jobs import run_burst
+    from tests.platform.jobs.test_jobs import run_burst
 
     month = previous_month(_now().date())  # a whole month, already over
     start, _end = month_bounds(month)
@@ -472,8 +472,8 @@ def test_schedules_fire_through_the_fan_out(app, client, parepare, kendal, parep
     from slrt.auth.oauth.models import AuthorizationCode
     from slrt.platform.jobs.models import Job, JobSchedule
     from slrt.platform.jobs.scheduler import sync_schedules, tick
-    from tests.test_jobs import run_burst
-    from tests.test_oauth_purge import _code
+    from tests.auth.oauth.test_purge import _code
+    from tests.platform.jobs.test_jobs import run_burst
 
     t0 = _now()
     (late,) = add_case(
@@ -538,8 +538,8 @@ def test_previous_month(day: dt.date, expected: str) -> None:
 def test_dashboard_page_shows_the_unread_count(app, parepare, monkeypatch) -> None:
     from slrt.platform.errors import Msg
     from slrt.tenants.notifications.actions import notify
+    from tests.auth.signin.test_web_signin import PASSWORD, sign_in
     from tests.fixtures import set_password
-    from tests.test_web_signin import PASSWORD, sign_in
 
     monkeypatch.setenv("SLRT_PUBLIC_URL", "http://localhost")
     web = app.test_client()

@@ -17,9 +17,9 @@ import boto3
 import pytest
 
 from slrt.platform.commands.embedded import free_port, port_open
-from tests.test_flow import BASE, PNG, cast, post, register_resident  # noqa: F401 - fixture
+from tests.tenants.flow.test_flow import BASE, PNG, cast, post, register_resident  # noqa: F401 - fixture
 
-PEERS = Path(__file__).resolve().parent / "peers"
+PEERS = Path(__file__).resolve().parents[1] / "peers"
 BUCKET = "slrt-files"
 
 

@@ -1,5 +1,5 @@
 """Job handlers used only by the tests. Imported by the test modules (forked work horses inherit
-them) and by worker subprocesses that the tests start (`tests.jobs_worker_main`)."""
+them) and by worker subprocesses that the tests start (`tests.platform.jobs.worker_main`)."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def export(ctx) -> dict:
 def import_rows(ctx) -> dict:
     """The import pipeline as a job; the stand-in sink upserts one job file per NIK."""
     from slrt.platform.tabular.import_job import run_import_job
-    from tests.test_tabular import SHEET
+    from tests.platform.tabular.test_tabular import SHEET
 
     def sink(batch):
         for _, values in batch:

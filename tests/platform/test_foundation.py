@@ -15,7 +15,7 @@ from slrt.platform.config import SETTINGS
 from slrt.platform.tenancy import tenant_context
 from tests.fixtures import member
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_stdlib_platform_is_not_shadowed() -> None:
@@ -33,7 +33,7 @@ def test_stdlib_platform_is_not_shadowed() -> None:
 
 def test_pytest_collects_from_repo_root() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "--co", "-q", "tests/test_foundation.py"],
+        [sys.executable, "-m", "pytest", "--co", "-q", "tests/platform/test_foundation.py"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -14,8 +14,8 @@ from cryptography.fernet import Fernet
 
 from slrt.auth.accounts.models import Account
 from slrt.platform import db
+from tests.auth.signin.test_web_signin import PASSWORD, csrf, sign_in
 from tests.fixtures import member, set_password
-from tests.test_web_signin import PASSWORD, csrf, sign_in
 
 
 def stored(owner_engine, account_id) -> str:

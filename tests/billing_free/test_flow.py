@@ -12,7 +12,7 @@ from slrt.billing_free import meter
 from slrt.billing_free.plans import today_wib
 from slrt.platform import db
 from tests.fixtures import flow_catalog, member, put_on_plan
-from tests.test_flow import BASE, LOMPOE, PNG, SOREANG, post, register_resident
+from tests.tenants.flow.test_flow import BASE, LOMPOE, PNG, SOREANG, post, register_resident
 
 
 @pytest.fixture

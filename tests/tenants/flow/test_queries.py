@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from slrt.platform import db
 from tests.fixtures import flow_catalog, member
-from tests.test_flow import LOMPOE, get, post
+from tests.tenants.flow.test_flow import LOMPOE, get, post
 
 
 @contextmanager

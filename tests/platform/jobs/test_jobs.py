@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from rq.worker import DequeueStrategy
 
-import tests.jobs_handlers  # noqa: F401  (registers the test job kinds)
+import tests.platform.jobs.handlers  # noqa: F401  (registers the test job kinds)
 from slrt.platform import db
 from slrt.platform.actor import Actor, acting_as
 from slrt.platform.commands.embedded import EmbeddedRedis, free_port
@@ -29,7 +29,7 @@ from slrt.platform.redis_client import reset_redis
 from slrt.platform.tenancy import tenant_context
 from tests.fixtures import member, onboard
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def ask(
@@ -191,7 +191,7 @@ def _worker_process(services: dict[str, str]) -> subprocess.Popen:
         SLRT_LOG_LEVEL="WARNING",
     )
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.jobs_worker_main"],
+        [sys.executable, "-m", "tests.platform.jobs.worker_main"],
         cwd=REPO,
         env=env,
         start_new_session=True,
@@ -435,7 +435,7 @@ def _ask_import(app, tenant, content: bytes, actor: Actor) -> uuid.UUID:
 def test_import_job_reports_progress_errors_and_files(
     app, client, parepare, parepare_admin
 ) -> None:
-    from tests.test_tabular import HEADER, MESSY_ROWS
+    from tests.platform.tabular.test_tabular import HEADER, MESSY_ROWS
 
     actor = Actor(kind="account", label=parepare_admin.email, account_id=parepare_admin.account_id)
     lines = [";".join(HEADER), *(";".join(r) for r in MESSY_ROWS)]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.auth.signin.test_web_signin import PASSWORD, csrf, sign_in
 from tests.fixtures import add_member, member, set_password
-from tests.test_web_signin import PASSWORD, csrf, sign_in
 
 NEW_PASSWORD = "teh manis di pos ronda"
 

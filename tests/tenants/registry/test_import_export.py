@@ -15,7 +15,7 @@ from slrt.platform.tenancy import tenant_context
 from slrt.tenants.registry.jobs import TEMPLATE
 from slrt.tenants.registry.models import Household, NikRegistration, Person
 from tests.fixtures import member
-from tests.test_jobs import _kill_tree, _wait_for, _worker_process, job_row, run_burst
+from tests.platform.jobs.test_jobs import _kill_tree, _wait_for, _worker_process, job_row, run_burst
 
 # Valid Parepare rows: kecamatan 73.72.01 (Bacukiki), villages 73.72.01.1004 and 73.72.02.1001.
 GOOD = [

@@ -1,7 +1,0 @@
-"""`python -m tests.jobs_worker_main`: a real `slrt worker` that also knows the test handlers."""
-
-import tests.jobs_handlers  # noqa: F401  (registers the test job kinds)
-from slrt.platform.jobs.worker import run_worker
-
-if __name__ == "__main__":
-    run_worker()
