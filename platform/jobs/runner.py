@@ -24,6 +24,7 @@ from slrt.platform.actor import acting_as
 from slrt.platform.jobs.handlers import handler_for
 from slrt.platform.jobs.models import TERMINAL, Job, JobFile, JobStatus
 from slrt.platform.tenancy import tenant_context
+from slrt.platform.transaction import joined
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +237,7 @@ def _run_in_tenant(job_id: uuid.UUID) -> dict[str, Any]:
     job.error_summary = None
     db.session.commit()
     ctx = JobContext(job)
-    with acting_as(job.actor()):
+    with acting_as(job.actor()), joined():
         try:
             result = spec.fn(ctx) or {}
         except JobCancelled:
