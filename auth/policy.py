@@ -13,7 +13,7 @@ membership or disabled account takes effect at once) and calls `authorize`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, TypeVar
@@ -33,6 +33,18 @@ from slrt.platform.tenancy import current_tenant_or_none
 F = TypeVar("F", bound=Callable[..., Any])
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+NATIONAL_ROLES = frozenset({"kemensos_admin", "kemensos_viewer"})
+
+
+def visible_provinces(platform_roles: Iterable[tuple[str, str | None]]) -> set[str] | None:
+    """Which provinces a set of platform grants (role, province) may see: None for every one
+    (Kemensos), else the provinces of the provincial-viewer grants (possibly none)."""
+    roles = list(platform_roles)
+    if any(role in NATIONAL_ROLES for role, _ in roles):
+        return None
+    return {province for role, province in roles if role == "provincial_viewer" and province}
 
 
 @dataclass
@@ -65,6 +77,10 @@ class Principal:
         if not region_code:
             return False
         return any(region_code == c or region_code.startswith(c + ".") for c in self.scope_codes)
+
+    def visible_provinces(self) -> set[str] | None:
+        """The provinces whose districts the caller's platform roles show (None: all)."""
+        return visible_provinces(self.platform_roles)
 
     def region_clause(self, village_code_column: sa.ColumnElement) -> sa.ColumnElement[bool]:
         """SQL condition limiting rows to the caller's region (a desa code lies inside a
@@ -189,9 +205,8 @@ def _load_tenant_rights(principal: Principal) -> None:
         principal.agency_id = membership.agency_id
         perms |= set(role.permissions)
     for role_key, province in principal.platform_roles:
-        if role_key == "provincial_viewer" and province != tenant.code[:2]:
-            continue
-        perms |= {str(p) for p in PLATFORM_ROLES[role_key]["tenant"]}
+        if visible_provinces([(role_key, province)]) in (None, {tenant.code[:2]}):
+            perms |= {str(p) for p in PLATFORM_ROLES[role_key]["tenant"]}
     principal.permissions = frozenset(perms)
 
 
@@ -203,11 +218,10 @@ def is_member_of_current_tenant(principal: Principal) -> bool:
         return principal.client_tenant_id == tenant.id
     if principal.membership is not None:
         return True
-    return any(
-        role in ("kemensos_admin", "kemensos_viewer")
-        or (role == "provincial_viewer" and province == tenant.code[:2])
-        for role, province in principal.platform_roles
-    )
+    if not principal.platform_roles:
+        return False
+    provinces = principal.visible_provinces()
+    return provinces is None or tenant.code[:2] in provinces
 
 
 def guard_tenant_request() -> None:

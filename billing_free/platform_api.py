@@ -190,17 +190,9 @@ def _plan_for_field(key: str) -> Plan:
     return plan
 
 
-def _visible_provinces() -> set[str] | None:
-    """None: every district; else the provinces a provincial viewer may see."""
-    roles = current_principal().platform_roles
-    if any(role in ("kemensos_admin", "kemensos_viewer") for role, _ in roles):
-        return None
-    return {province for role, province in roles if role == "provincial_viewer" and province}
-
-
 def _visible_tenant(slug: str) -> Tenant:
     tenant = access_tenant_by_slug(slug, allow_suspended=True)
-    provinces = _visible_provinces()
+    provinces = current_principal().visible_provinces()
     if provinces is not None and tenant.province_code not in provinces:
         from slrt.platform.tenant import NOT_FOUND
 
@@ -213,7 +205,7 @@ def national_summary(month: str) -> dict[str, Any]:
     village funding source and the number of districts per plan. Reads usage across districts
     through the named read-only platform bypass."""
     start, end = parse_month(month)
-    provinces = _visible_provinces()
+    provinces = current_principal().visible_provinces()
     tenant_stmt = sa.select(Tenant).order_by(Tenant.code)
     if provinces is not None:
         tenant_stmt = tenant_stmt.where(Tenant.province_code.in_(sorted(provinces)))

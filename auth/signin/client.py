@@ -34,7 +34,12 @@ from slrt.auth.oauth.provider import (
     web_post_logout_uri,
     web_redirect_uri,
 )
-from slrt.auth.policy import Principal, is_member_of_current_tenant, principal_for_account
+from slrt.auth.policy import (
+    Principal,
+    is_member_of_current_tenant,
+    principal_for_account,
+    visible_provinces,
+)
 from slrt.platform import db
 from slrt.platform.config import public_url
 from slrt.platform.errors import Msg, Problem
@@ -180,9 +185,8 @@ def account_tenants(account_id: uuid.UUID) -> list[tuple[Tenant, str | None]]:
         )
     ).all()
     stmt = sa.select(Tenant).order_by(Tenant.name)
-    national = any(r.role in ("kemensos_admin", "kemensos_viewer") for r in grants)
-    provinces = {r.province_code for r in grants if r.role == "provincial_viewer"}
-    if not national:
+    provinces = visible_provinces((r.role, r.province_code) for r in grants)
+    if provinces is not None:
         stmt = stmt.where(
             sa.or_(
                 Tenant.id.in_(list(roles) or [-1]),

@@ -37,9 +37,6 @@ class LookupSchema(Schema):
     nik = Text(required=True)
 
 
-NATIONAL_ROLES = {"kemensos_admin", "kemensos_viewer"}
-
-
 def _grouped():
     """Registrations per NIK hash; a provincial viewer sees only its province's districts."""
     codes = sa.func.array_agg(
@@ -50,9 +47,8 @@ def _grouped():
         sa.func.count().label("district_count"),
         codes.label("district_codes"),
     ).group_by(NikRegistration.nik_hash)
-    roles = current_principal().platform_roles
-    if not any(role in NATIONAL_ROLES for role, _ in roles):
-        provinces = sorted({p for role, p in roles if role == "provincial_viewer" and p})
+    provinces = current_principal().visible_provinces()
+    if provinces is not None:
         stmt = stmt.where(
             sa.or_(*(NikRegistration.district_code.like(p + ".%") for p in provinces))
             if provinces

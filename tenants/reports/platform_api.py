@@ -26,9 +26,6 @@ blp = PlatformBlueprint(
 )
 
 
-ALL_PROVINCES_ROLES = {"kemensos_admin", "kemensos_viewer"}
-
-
 class SummarySchema(FiguresSchema):
     districts = fields.Integer()
 
@@ -45,14 +42,6 @@ class DashboardQuerySchema(Schema):
     )
 
 
-def visible_provinces() -> set[str] | None:
-    """The provinces the caller may see (None: all of them)."""
-    roles = current_principal().platform_roles
-    if any(role in ALL_PROVINCES_ROLES for role, _ in roles):
-        return None
-    return {province for role, province in roles if role == "provincial_viewer" and province}
-
-
 @blp.route("")
 @blp.arguments(DashboardQuerySchema, location="query")
 @blp.response(200, DashboardSchema)
@@ -60,7 +49,7 @@ def visible_provinces() -> set[str] | None:
 def national_dashboard(query: dict) -> dict[str, Any]:
     """National summary and each district's latest aggregates (filter by province)."""
     stmt = sa.select(Tenant).order_by(Tenant.code)
-    allowed = visible_provinces()
+    allowed = current_principal().visible_provinces()
     if allowed is not None:
         stmt = stmt.where(Tenant.province_code.in_(sorted(allowed)))
     if query.get("province_code"):
