@@ -1,4 +1,4 @@
-"""Background jobs: the job record, the handler registry and `enqueue`.
+"""Writes to the job system: `enqueue` (asking for a job) and cancelling one.
 
 A feature adds a job without touching the core:
 
@@ -27,9 +27,14 @@ import sqlalchemy as sa
 
 from slrt.platform import db
 from slrt.platform.actor import Actor, current_actor
+from slrt.platform.audit.models import AuditKind
+from slrt.platform.audit.record import record
+from slrt.platform.errors import Msg, Problem
 from slrt.platform.jobs.handlers import handler_for
-from slrt.platform.jobs.models import Job, JobFile, JobStatus
+from slrt.platform.jobs.models import TERMINAL, Job, JobFile, JobStatus
+from slrt.platform.jobs.queue import cancel_queued
 from slrt.platform.tenancy import current_tenant
+from slrt.platform.transaction import action, after_commit
 
 # --- enqueue ---------------------------------------------------------------------------------
 
@@ -88,3 +93,35 @@ def add_input_file(job: Job, name: str, media_type: str, content: bytes) -> JobF
     )
     db.session.add(f)
     return f
+
+
+@action
+def cancel_job(job: Job) -> Job:
+    """Cancel a job (locked by the caller): a waiting one at once, a running one at its next
+    checkpoint; a finished one answers 409."""
+    if job.status in TERMINAL:
+        raise Problem(
+            409,
+            Msg(
+                f"Tugas sudah selesai dengan status '{job.status}'; tidak dapat dibatalkan.",
+                f"The job already ended as '{job.status}'; it cannot be cancelled.",
+            ),
+        )
+    before = {"status": job.status}
+    job.cancel_requested = True
+    if job.status in (JobStatus.queued, JobStatus.held):
+        job.status = JobStatus.cancelled.value
+        job.finished_at = sa.func.now()
+        job_id = job.id
+        after_commit(lambda: cancel_queued(job_id))
+    record(
+        AuditKind.config,
+        "job.cancel",
+        "job",
+        job.id,
+        before=before,
+        after={"status": job.status, "cancel_requested": True},
+    )
+    db.session.flush()
+    db.session.refresh(job)
+    return job
