@@ -1,23 +1,9 @@
-"""Writes to the job system: `enqueue` (asking for a job) and cancelling one.
+"""Writes to the job system: asking for a job (`enqueue`) and cancelling one.
 
-A feature adds a job without touching the core:
-
-    @job_handler("registry.import", timeout=3600)
-    def import_registry(ctx: JobContext) -> dict | None: ...
-
-and lists its module in JOB_HANDLER_MODULES. `enqueue(kind, params)` is called inside a tenant
-context and a database transaction: it adds the Job record and an outbox row to that transaction;
-the job reaches Redis after commit (jobs_outbox), runs in its tenant's context with its actor
-(jobs_runner), and is dispatched fairly between districts (jobs_worker).
-
-Handler contract (a retry must never double data): a job may run more than once (a worker killed
-mid-job is retried). Handlers therefore
-- write with upserts keyed by natural keys (NIK, KK, file name), never blind inserts, and
-- call `ctx.progress(...)` at checkpoints: it commits the handler's pending writes together with
-  the progress, the counts and `state` (resume data, read back through `ctx.state`) in ONE
-  transaction, so after a crash the next attempt resumes from the last checkpoint and the counts
-  match what was really written.
-"""
+`enqueue(kind, params)` is called inside a tenant context and a database transaction: it adds the
+Job record and an outbox row to that transaction; the job reaches Redis after commit (`outbox`),
+runs in its tenant's context as its actor (`runner`), and is dispatched fairly between districts
+(`worker`)."""
 
 from __future__ import annotations
 
