@@ -60,6 +60,9 @@ SHARED_SETTINGS = {
 }
 
 
+COMPAT = Path(__file__).parent / "pgbouncer_compat"
+
+
 def _pg_conninfo(port: int, user: str, password: str, db: str = "slrt") -> str:
     return f"host=127.0.0.1 port={port} user={user} password={password} dbname={db}"
 
@@ -176,6 +179,8 @@ def cluster() -> Iterator[Cluster]:
             if not k.startswith(("SLRT_", "DATABASE_", "REDIS_"))
         }
         base_env.update(SHARED_SETTINGS)
+        # Until the app can be told to skip server-side prepared statements (see the file).
+        base_env["PYTHONPATH"] = str(COMPAT)
         base_env.update(
             SLRT_DATA_DIR=str(root / "data"),
             DATABASE_ADMIN_URL=admin_url,

@@ -300,7 +300,7 @@ class Nginx:
             (r"/etc/letsencrypt/live/[^/]+/fullchain\.pem", str(cert)),
             (r"/etc/letsencrypt/live/[^/]+/privkey\.pem", str(key)),
             (r"/var/log/nginx/slrt\.access\.log", str(self.access_log)),
-            (r"/opt/slrt/static/", f"{self.static_root}/"),
+            (r"root /opt/slrt;", f"root {self.static_root.parent};"),
             (r"/var/www/letsencrypt", str(self.directory / "acme")),
         ]
         for pattern, repl in replacements:
@@ -416,11 +416,21 @@ class AppProcess:
         return []
 
     def kill(self) -> None:
-        """SIGKILL the whole group: no cleanup code runs, as when a machine loses power."""
+        """SIGKILL the process and every descendant: no cleanup code runs, as when a machine
+        loses power. (rq's work horse calls setsid, so the process group alone would miss it.)"""
+        import psutil
+
         if self.process is None:
             return
+        try:
+            descendants = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            descendants = []
         with suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
+        for proc in descendants:
+            with suppress(psutil.NoSuchProcess):
+                proc.kill()
         self.process.wait()
 
     def stop(self) -> None:
