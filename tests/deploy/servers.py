@@ -279,20 +279,21 @@ class Nginx:
     def brotli(self) -> bool:
         return BROTLI_MODULE.exists()
 
+    def render_upstream(self) -> str:
+        """deploy/nginx/slrt-upstream.conf with this machine's nodes, parameters kept."""
+        text = (DEPLOY / "nginx" / "slrt-upstream.conf").read_text()
+        servers = re.findall(r"(?m)^(\s*server )(\S+)( [^;]*;)\n", text)
+        assert len(servers) >= len(self.upstream_ports), "fewer upstream servers than app nodes"
+        for n, (indent, address, params) in enumerate(servers):
+            line = f"{indent}{address}{params}\n"
+            if n < len(self.upstream_ports):
+                text = text.replace(line, f"{indent}127.0.0.1:{self.upstream_ports[n]}{params}\n")
+            else:
+                text = text.replace(line, "")
+        return text
+
     def render_site(self, cert: Path, key: Path) -> str:
         text = (DEPLOY / "nginx" / "slrt.conf").read_text()
-        upstream = re.search(r"upstream slrt_app \{(.*?)\n\}", text, re.S)
-        assert upstream, "deploy/nginx/slrt.conf has no upstream slrt_app block"
-        servers = re.findall(r"(?m)^(\s*server )(\S+)( [^;]*;)", upstream.group(1))
-        assert len(servers) >= len(self.upstream_ports), "fewer upstream servers than app nodes"
-        block = upstream.group(1)
-        for (indent, address, params), port in zip(servers, self.upstream_ports, strict=False):
-            block = block.replace(
-                f"{indent}{address}{params}", f"{indent}127.0.0.1:{port}{params}", 1
-            )
-        for indent, address, params in servers[len(self.upstream_ports) :]:
-            block = block.replace(f"{indent}{address}{params}", "", 1)
-        text = text.replace(upstream.group(1), block, 1)
         replacements = [
             (r"(?m)^\s*listen \[::\]:\d+.*;\n", ""),
             (r"(?m)^(\s*)listen 80;", rf"\1listen 127.0.0.1:{self.http_port};"),
@@ -308,7 +309,8 @@ class Nginx:
             assert count, f"deploy/nginx/slrt.conf no longer has {pattern!r}"
         return text
 
-    def start(self) -> None:
+    def prepare(self) -> str:
+        """Write the configuration and check it with `nginx -t`; its output."""
         d = self.directory
         d.mkdir(parents=True, exist_ok=True)
         d.chmod(0o755)
@@ -317,6 +319,7 @@ class Nginx:
         temp.mkdir(exist_ok=True)
         temp.chmod(0o777)
         shutil.copytree(DEPLOY / "nginx" / "snippets", d / "snippets", dirs_exist_ok=True)
+        (d / "slrt-upstream.conf").write_text(self.render_upstream())
         modules = ""
         if self.brotli:
             shutil.copy(DEPLOY / "nginx" / "optional" / "slrt-brotli.conf", d / "snippets")
@@ -351,6 +354,11 @@ class Nginx:
             text=True,
         )
         assert check.returncode == 0, check.stderr
+        return check.stderr
+
+    def start(self) -> None:
+        self.prepare()
+        d = self.directory
         self.process = subprocess.Popen(
             [NGINX, "-p", str(d), "-c", str(d / "nginx.conf"), "-g", "daemon off;"],
             stdout=subprocess.DEVNULL,
