@@ -22,15 +22,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-try:
-    from slrt.platform.embedded import PG_BIN, EmbeddedPostgres, EmbeddedRedis, free_port
-except ImportError:  # the area layout of the platform package
-    from slrt.platform.commands.embedded import (  # type: ignore[no-redef]
-        PG_BIN,
-        EmbeddedPostgres,
-        EmbeddedRedis,
-        free_port,
-    )
+from slrt.platform.commands.embedded import PG_BIN, EmbeddedPostgres, EmbeddedRedis, free_port
 
 __all__ = [
     "PG_BIN",
@@ -54,10 +46,7 @@ PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 
 def demo_module() -> str:
     """The module `slrt up` runs to load the demo districts and accounts."""
-    for name in ("slrt.platform.demo", "slrt.platform.commands.demo"):
-        if importlib.util.find_spec(name) is not None:
-            return name
-    raise RuntimeError("the demo loader module was not found; update tests/deploy/servers.py")
+    return "slrt.platform.commands.demo"
 
 
 def static_dir() -> Path:
