@@ -17,7 +17,7 @@ from flask import Response
 from slrt.auth.permissions import PP
 from slrt.auth.policy import require
 from slrt.billing_free import actions
-from slrt.billing_free.access import access_visible_tenant_by_slug
+from slrt.billing_free.access import access_visible_tenant_by_slug, resolve_plan_key
 from slrt.billing_free.api import current_plan_body
 from slrt.billing_free.meter import Metric
 from slrt.billing_free.models import Plan
@@ -31,9 +31,7 @@ from slrt.billing_free.schemas import (
     PlanUpdateSchema,
 )
 from slrt.billing_free.summary import national_summary
-from slrt.platform import db
 from slrt.platform.api import PlatformBlueprint, check_if_match, page_of
-from slrt.platform.errors import Msg, field_problem
 from slrt.platform.tenant import access_tenant_by_slug
 
 blp = PlatformBlueprint(
@@ -100,18 +98,9 @@ def set_tenant_plan(data: dict[str, Any], slug: str) -> dict[str, Any]:
     """Move a district to another plan, with a reason (kept in the history and the audit trail).
     A trial plan ends after its duration unless `expires_on` is given."""
     tenant = access_tenant_by_slug(slug, allow_suspended=True)
-    plan = _plan_for_field(data["plan"])
+    plan = resolve_plan_key(data["plan"])
     actions.assign_plan(tenant, plan, data["reason"], expires_on=data.get("expires_on"))
     return current_plan_body(tenant.id)
-
-
-def _plan_for_field(key: str) -> Plan:
-    plan = db.session.execute(sa.select(Plan).where(Plan.key == key)).scalar_one_or_none()
-    if plan is None:
-        raise field_problem(
-            422, "plan", Msg(f"Paket '{key}' tidak ada.", f"There is no plan '{key}'.")
-        )
-    return plan
 
 
 def _month_arg(query: dict[str, Any]) -> str:
