@@ -12,7 +12,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from slrt.billing_free.meter import after_commit
 from slrt.billing_free.models import QUOTA_COLUMNS, Plan, PlanAssignment
 from slrt.billing_free.plans import (
     current_assignment,
@@ -27,7 +26,7 @@ from slrt.platform.audit.models import AuditKind
 from slrt.platform.audit.record import changes, record_both, record_platform
 from slrt.platform.errors import Msg, field_problem
 from slrt.platform.tenant import Tenant
-from slrt.platform.transaction import action
+from slrt.platform.transaction import action, after_commit
 
 # --- plans ----------------------------------------------------------------------------------------
 
