@@ -3,10 +3,10 @@
 Pages are server-rendered and work without JavaScript. A district's signed-in pages live on a
 `TenantPages` blueprint in their area's `web.py`: `/t/<slug>/<prefix>/...`. Before a view runs,
 the blueprint enters the district from the URL (unknown: 404), sends a browser without a session
-to sign in (and back), turns non-members away with 404 exactly like the API, and resolves every
-id in the path through the same access helpers as the API (`lookups=`): another district's or
-another region's id answers 404. The view then checks its permission with the same `@require`
-as the API, parses the form with the same marshmallow schema, calls the same action and renders.
+to sign in (and back), turns non-members away with 404 exactly like the API, and checks the
+view's permission (the same `@require` as the API) and resolves every id in the path through the
+same access helpers as the API (`lookups=`): another district's or another region's id answers
+404. The view then parses the form with the same marshmallow schema, calls the same action and renders.
 Signed-in pages are never cached by the browser.
 
 Forms post back to their own URL; a refused form is shown again with each field's problem beside
@@ -26,7 +26,7 @@ from flask import Blueprint, Flask, Response, g, redirect, render_template, requ
 from marshmallow import Schema, ValidationError
 
 from slrt.platform import db
-from slrt.platform.api import enter_tenant_from_url
+from slrt.platform.api import PathLookups, enter_tenant_from_url
 from slrt.platform.errors import Msg, flatten_messages
 
 bp = Blueprint("web", __name__)
@@ -66,7 +66,7 @@ def _web_guard() -> Response | None:
     return None
 
 
-class TenantPages(Blueprint):
+class TenantPages(PathLookups, Blueprint):
     """Signed-in pages of one district: /t/<tenant><url_prefix>/..."""
 
     def __init__(
@@ -86,14 +86,8 @@ class TenantPages(Blueprint):
         )
         self.url_defaults(_keep_tenant)
         self.before_request(_web_guard)
-        self.before_request(self._resolve_path_ids)  # after the guard: strangers never reach them
+        self.before_request(self.check_before_view)  # after the guard: strangers never reach it
         no_store(self)
-
-    def _resolve_path_ids(self) -> None:
-        for name, value in (request.view_args or {}).items():
-            lookup = self.lookups.get(name)
-            if lookup is not None:
-                lookup(value)
 
 
 def _keep_tenant(endpoint: str, values: dict[str, Any]) -> None:

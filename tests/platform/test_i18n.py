@@ -75,7 +75,7 @@ class _Text(HTMLParser):
 
 def literal_words(source: str) -> list[str]:
     """Words typed into a template outside any {{ }} or {% %} (those are code)."""
-    env = Environment(extensions=["jinja2.ext.i18n"])
+    env = Environment(extensions=["jinja2.ext.i18n"], autoescape=True)  # lexing only
     html = []
     for _line, kind, value in env.lex(source):
         html.append(value if kind == "data" else EXPRESSION)
