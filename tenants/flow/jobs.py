@@ -1,7 +1,7 @@
 """Hourly SLA escalation of overdue referrals (the `referrals.escalate` job, fanned out to every
 district by the scheduler).
 
-A referral still open past its due date (tenants.deadlines) climbs one level per step:
+A referral still open past its due date (`flow.deadlines`) climbs one level per step:
 
 1. the supervisor(s) whose region covers the referral's village are notified;
 2. still overdue ESCALATION_STEP after that: the manager(s) covering the village;
