@@ -249,7 +249,7 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, challenge.rstrip(b"=").decode()
 
 
-# --- the service flow (issue 5) -----------------------------------------------------------------
+# --- the service flow ---------------------------------------------------------------------------
 
 
 def flow_catalog(app, tenant: Tenant) -> dict[str, uuid.UUID]:
