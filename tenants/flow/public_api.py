@@ -178,7 +178,11 @@ def verify_letter(token: str) -> dict | None:
         return None
     letter, program, referral_status = row
     state = "revoked" if letter.revoked_at else referral_status
-    label = Msg("Dicabut", "Revoked") if letter.revoked_at else workflow.label("referral", referral_status)
+    label = (
+        Msg("Dicabut", "Revoked")
+        if letter.revoked_at
+        else workflow.label("referral", referral_status)
+    )
     return {
         "genuine": letter.revoked_at is None,
         "number": letter.number,
