@@ -283,12 +283,15 @@ def _detail(case: Case) -> Case:
     return case
 
 
-def _shown(case: Case) -> Case:
-    """The detail as answered, the person's data in it audited as a read."""
-    _detail(case)
+def _read(case: Case) -> Case:
+    """The loaded detail is answered: the person's data in it is audited as a read."""
     if case.person is not None:
         record_person_reads([case.person.id], note=f"case {case.ticket_number}")
     return case
+
+
+def _shown(case: Case) -> Case:
+    return _read(_detail(case))
 
 
 @blp.route("")
@@ -335,7 +338,8 @@ def patch_case(data: dict, case_id: uuid.UUID) -> Case:
     """Correct the intake (kind, channel, description) before a decision; If-Match required."""
     case = access_case_by_id(case_id, lock=True)
     check_if_match(blp, _detail(case), CaseDetailSchema)
-    return _shown(actions.update_case(case, data))
+    # Needs, referrals and attachments are as loaded: the intake fields are all that changes.
+    return _read(actions.update_case(case, data))
 
 
 @blp.route("/<uuid:case_id>/transitions")
