@@ -134,7 +134,7 @@ def kemensos_admin(app) -> User:
     return make_account(app, "admin@kemensos.go.id", platform_role="kemensos_admin")
 
 
-# --- district configuration (issue 4) ---------------------------------------------------------
+# --- district configuration -----------------------------------------------------------------
 
 
 @pytest.fixture
@@ -249,7 +249,7 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, challenge.rstrip(b"=").decode()
 
 
-# --- the service flow ---------------------------------------------------------------------------
+# --- the service flow -------------------------------------------------------------------------
 
 
 def flow_catalog(app, tenant: Tenant) -> dict[str, uuid.UUID]:
@@ -271,8 +271,9 @@ def flow_catalog(app, tenant: Tenant) -> dict[str, uuid.UUID]:
 def put_on_plan(app, tenant: Tenant, reason: str = "test", **quotas) -> str:
     """Create a plan with the given quotas (the rest as Lokus Kemensos) and move `tenant` to it;
     returns the plan key."""
+    from slrt.billing_free.actions import assign_plan
     from slrt.billing_free.models import Plan
-    from slrt.billing_free.plans import STANDARD_PLANS, assign_plan, ensure_standard_plans
+    from slrt.billing_free.plans import STANDARD_PLANS, ensure_standard_plans
     from slrt.billing_free.quotas import forget_snapshot
 
     base = {

@@ -25,7 +25,6 @@ from slrt.platform.actor import Actor, acting_as
 from slrt.platform.secrets_store import get_secret
 from slrt.platform.tenancy import tenant_context
 from slrt.platform.tenant import Tenant, tenant_by_code
-from slrt.platform.transaction import joined
 
 DEMO_DOMAIN = "demo.slrt.id"
 TINY_PNG = bytes.fromhex(
@@ -245,8 +244,7 @@ def load_flow_demo() -> list[str]:
     lines = ["", "Service flow demo:"]
     for code in DEMO_TENANTS:
         tenant = tenant_by_code(code)
-        # The actions join the demo's one transaction (committed by the demo loader).
-        with tenant_context(tenant.ref()), joined():
+        with tenant_context(tenant.ref()):
             ids = ensure_catalog()
             people = staff(tenant, ids)
             ticket = _flow(tenant, people, ids)

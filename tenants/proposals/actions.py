@@ -16,7 +16,6 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from slrt.billing_free.meter import after_commit
 from slrt.billing_free.plans import Quota
 from slrt.billing_free.quotas import check_count
 from slrt.platform import db, region_codes
@@ -26,7 +25,7 @@ from slrt.platform.errors import Msg, Problem, field_problem
 from slrt.platform.filestore import DOCUMENTS, check_upload, new_key, store
 from slrt.platform.tabular.write import XLSX_MEDIA_TYPE, CsvWriter, XlsxWriter
 from slrt.platform.tenancy import current_tenant
-from slrt.platform.transaction import action
+from slrt.platform.transaction import action, after_commit
 from slrt.tenants.flow import workflow
 from slrt.tenants.proposals.models import Proposal, ProposalBatch
 from slrt.tenants.regions.access import check_village
