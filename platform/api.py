@@ -15,12 +15,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-import swagger_ui_bundle
-from flask import Flask, Response, current_app, g, request, send_from_directory
+from flask import Flask, current_app, g, request
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint
 from marshmallow import RAISE, ValidationError, fields, validates_schema
@@ -216,12 +214,6 @@ def init_api(app: Flask) -> Api:
     )
     api = Api(app)
     app.extensions["slrt_api"] = api
-    assets = Path(swagger_ui_bundle.swagger_ui_path)
-
-    @app.get(SWAGGER_ASSETS + "<path:filename>")
-    def swagger_assets(filename: str) -> Response:
-        return send_from_directory(assets, filename, max_age=86400)
-
     return api
 
 
