@@ -53,6 +53,7 @@ WEB_BLUEPRINTS: list[str] = [
     "slrt.tenants.home.web:bp",
     "slrt.auth.signin.federation:bp",
     "slrt.tenants.flow.web.public:bp",
+    "slrt.tenants.flow.web.cases:bp",
     "slrt.billing_free.hooks:bp",  # API quota per minute, metering, soft-limit header
 ]
 

@@ -361,6 +361,19 @@ def add_attachment(case: Case, kind: str, filename: str, data: bytes) -> CaseAtt
 
 
 @action
+def register_case_with_attachments(
+    data: dict[str, Any], files: list[tuple[str, str, bytes]]
+) -> Case:
+    """Register a visit together with the documents brought to it ((kind, filename, bytes)
+    each): one step, so a refused file registers nothing and the form can simply be sent
+    again."""
+    case = register_case(data)
+    for kind, filename, content in files:
+        add_attachment(case, kind, filename, content)
+    return case
+
+
+@action
 def record_attachment_read(case: Case, attachment: CaseAttachment) -> None:
     """An attachment (a scan of a KTP, KK...) was handed out: a read of the person's data."""
     record(

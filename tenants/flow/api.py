@@ -254,7 +254,7 @@ class UploadFileSchema(Schema):
     file = Upload(required=True)
 
 
-def _needs(case: Case) -> list[CaseNeed]:
+def case_needs(case: Case) -> list[CaseNeed]:
     return list(
         db.session.execute(
             sa.select(CaseNeed).where(CaseNeed.case_id == case.id).order_by(CaseNeed.id)
@@ -262,12 +262,12 @@ def _needs(case: Case) -> list[CaseNeed]:
     )
 
 
-def _detail(case: Case) -> Case:
+def case_detail(case: Case) -> Case:
     """Attach what the detail view shows (three queries, whatever the case's size)."""
     person, household = actions.case_subjects(case)
     case.person = person
     case.household = household
-    case.needs = _needs(case)
+    case.needs = case_needs(case)
     case.referrals = list(
         db.session.execute(
             sa.select(Referral).where(Referral.case_id == case.id).order_by(Referral.id)
@@ -291,7 +291,7 @@ def _read(case: Case) -> Case:
 
 
 def _shown(case: Case) -> Case:
-    return _read(_detail(case))
+    return _read(case_detail(case))
 
 
 @blp.route("")
@@ -337,7 +337,7 @@ def get_case(case_id: uuid.UUID) -> Case:
 def patch_case(data: dict, case_id: uuid.UUID) -> Case:
     """Correct the intake (kind, channel, description) before a decision; If-Match required."""
     case = access_case_by_id(case_id, lock=True)
-    check_if_match(blp, _detail(case), CaseDetailSchema)
+    check_if_match(blp, case_detail(case), CaseDetailSchema)
     # Needs, referrals and attachments are as loaded: the intake fields are all that changes.
     return _read(actions.update_case(case, data))
 
@@ -627,7 +627,7 @@ def _referral_shown(referral: Referral) -> Referral:
     tenant = db.session.get(Tenant, current_tenant().id)
     referral.verification_url = verification_url(tenant, letter.token) if letter else None
     referral.person = person_lines(person, household)
-    referral.needs = [f"{n.sector}: {n.description}" for n in _needs(case)]
+    referral.needs = [f"{n.sector}: {n.description}" for n in case_needs(case)]
     if person is not None:
         record_person_reads([person.id], note=f"referral {referral.id}")
     return referral
@@ -756,11 +756,16 @@ def _with_links(referral: Referral, letter: Letter) -> Letter:
 @require(P.REFERRALS_READ)
 def letter_pdf(referral_id: uuid.UUID) -> Response:
     """The referral letter as a PDF with the district letterhead and a QR code (audited)."""
-    referral = access_referral_by_id(referral_id)
+    return letter_pdf_response(access_referral_by_id(referral_id))
+
+
+def letter_pdf_response(referral: Referral) -> Response:
+    """The letter of a referral the caller may read, as the PDF to print (the print audited):
+    the API and the pages answer with the same document."""
     letter = letter_of(referral)
     case = db.session.execute(sa.select(Case).where(Case.id == referral.case_id)).scalar_one()
     person, household = actions.case_subjects(case)
-    needs = [n.description for n in _needs(case)]
+    needs = [n.description for n in case_needs(case)]
     tenant = db.session.get(Tenant, current_tenant().id)
     pdf = render_pdf(
         tenant=tenant,

@@ -35,6 +35,11 @@ def status_check_url(tenant: Tenant, token: str) -> str:
     return f"{public_url()}/t/{tenant.slug}/cek-tiket/{token}"
 
 
+def ticket_check_url(tenant: Tenant) -> str:
+    """The public page where a ticket is checked with the last four NIK digits instead."""
+    return f"{public_url()}/t/{tenant.slug}/cek-tiket"
+
+
 def qr_svg(url: str, title: str) -> str:
     """The QR code of `url` as inline SVG markup (drawn on the server, no script), sharp on
     screen and on paper."""

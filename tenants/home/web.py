@@ -32,6 +32,8 @@ class MenuItem:
 
 MENU: list[MenuItem] = [
     MenuItem("home.home", Msg("Beranda", "Home")),
+    MenuItem("cases_web.case_list", Msg("Layanan", "Cases"), P.CASES_READ),
+    MenuItem("cases_web.intake", Msg("Daftarkan layanan", "Register a visit"), P.CASES_REGISTER),
 ]
 
 
