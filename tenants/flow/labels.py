@@ -79,6 +79,7 @@ DONE: dict[str, dict[str, Msg]] = {
         "fulfil": Msg("Layanan diberikan", "Service delivered"),
         "escalate": Msg("Terlambat: dilaporkan ke atasan", "Overdue: escalated"),
     },
+    "letter": {"revoke": Msg("Surat rujukan dicabut", "Referral letter revoked")},
 }
 
 # A case step as something to do next ("Asesmen"): what a refusal offers instead.
@@ -93,6 +94,11 @@ TO_DO: dict[str, Msg] = {
     "follow_up": Msg("tindak lanjut (fasilitator)", "follow-up (facilitator)"),
     "close": Msg("penutupan kasus", "closing the case"),
 }
+
+
+def in_flow_order(steps: list[str]) -> list[str]:
+    """Case steps in the order the flow takes them (the table's order)."""
+    return [step for step in TO_DO if step in steps]
 
 
 def done(machine: str, action: str) -> Msg:

@@ -32,6 +32,7 @@ from slrt.auth.accounts.models import Account
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
+from slrt.platform.audit.models import AuditEvent
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.filestore import store
 from slrt.platform.i18n import text_of
@@ -134,7 +135,7 @@ def refusal(exc: Problem) -> Msg:
     state = extra.get("current_state")
     if state in workflow.CASE_STATES and "allowed_actions" in extra:
         state_label = workflow.label("case", state)
-        steps = [labels.TO_DO[a] for a in extra["allowed_actions"] if a in labels.TO_DO]
+        steps = [labels.TO_DO[a] for a in labels.in_flow_order(extra["allowed_actions"])]
         if steps:
             return Msg(
                 f"Langkah ini tidak dapat dilakukan karena kasus berstatus “{state_label}”. "
@@ -650,7 +651,25 @@ class Step:
     note: str | None
 
 
-def _history(case: Case) -> list[Step]:
+def _revocations(letters: dict[uuid.UUID, Letter]) -> dict[str, AuditEvent]:
+    """The audit events of the case's revoked letters (who, when, the reason), by letter id."""
+    revoked = [str(letter.id) for letter in letters.values() if letter.revoked_at]
+    if not revoked:
+        return {}
+    rows = db.session.execute(
+        sa.select(AuditEvent).where(
+            AuditEvent.entity_type == "letter",
+            AuditEvent.action == "letter.revoke",
+            AuditEvent.entity_id.in_(revoked),
+        )
+    ).scalars()
+    return {event.entity_id: event for event in rows}
+
+
+def _history(
+    case: Case, letters: dict[uuid.UUID, Letter], revocations: dict[str, AuditEvent]
+) -> list[Step]:
+    """Every state change of the case and its referrals, and the letters revoked, in order."""
     rows = list(
         db.session.execute(
             sa.select(Transition)
@@ -659,11 +678,12 @@ def _history(case: Case) -> list[Step]:
         ).scalars()
     )
     people = {t.actor_account_id for t in rows if t.actor_account_id}
+    people |= {e.actor_account_id for e in revocations.values() if e.actor_account_id}
     names = dict(
         db.session.execute(sa.select(Account.id, Account.name).where(Account.id.in_(people))).all()
     )
     programs = {r.id: r.program_name for r in case.referrals}
-    return [
+    steps = [
         Step(
             at=t.occurred_at,
             what=labels.done(t.machine, t.action),
@@ -673,6 +693,19 @@ def _history(case: Case) -> list[Step]:
         )
         for t in rows
     ]
+    for letter in letters.values():
+        event = revocations.get(str(letter.id))
+        if event is not None:
+            steps.append(
+                Step(
+                    at=event.occurred_at,
+                    what=labels.done("letter", "revoke"),
+                    who=names.get(event.actor_account_id) or event.actor_label,
+                    referral=f"{programs.get(letter.referral_id, '')} · {letter.number}",
+                    note=event.note,
+                )
+            )
+    return sorted(steps, key=lambda step: step.at)
 
 
 def _letters(case: Case) -> dict[uuid.UUID, Letter]:
@@ -684,12 +717,15 @@ def _letters(case: Case) -> dict[uuid.UUID, Letter]:
 
 
 def _next_steps(case: Case) -> tuple[list[str], list[Msg]]:
-    """What this member can do with the case now, and what others are expected to do."""
+    """What this member can do with the case now, and what the case waits for from others
+    (its main next step: a return goes with the decision, and closing early is an option,
+    not what a case waits for, until the follow-up)."""
     mine, theirs = [], []
-    for step in workflow.allowed_actions("case", case.status):
+    allowed = workflow.allowed_actions("case", case.status)
+    for step in labels.in_flow_order(allowed):
         if _can(permission_of("case", step)):
             mine.append(step)
-        elif step in labels.TO_DO:
+        elif step != "return" and (step != "close" or case.status == "follow_up"):
             theirs.append(labels.TO_DO[step])
     return mine, theirs
 
@@ -732,10 +768,12 @@ def _case_page(case: Case, forms: dict[str, Form] | None = None, status: int = 2
     context = _case_context(case)
     mine, theirs = _next_steps(case)
     tenant = _tenant()
+    revocations = _revocations(context["letters"])
     return render_template(
         "flow/case.html",
         **context,
-        history=_history(case),
+        history=_history(case, context["letters"], revocations),
+        revocations=revocations,
         mine=mine,
         theirs=theirs,
         forms=forms or {},

@@ -418,6 +418,7 @@ def test_the_desk_flow_with_its_refusals(app, desk, parepare, owner_engine) -> N
     assert revoked.status_code == 302
     page = text(manager.get(case_url, headers=HTML))
     assert "Dicabut" in page and "halaman verifikasinya kini menyatakan dicabut" in page
+    assert "Alasan pencabutan: Surat hilang" in page
     twice = post(manager, revoke_url, {"reason": "lagi"}, form_page=case_url)
     assert twice.status_code == 409 and "Surat ini sudah dicabut." in text(twice)
 
@@ -437,9 +438,12 @@ def test_the_desk_flow_with_its_refusals(app, desk, parepare, owner_engine) -> N
         "Diputuskan",
         "Surat rujukan dikirim ke OPD",
         "Dirujuk",
+        "Surat rujukan dicabut",
     ):
         assert step in history, step
-    assert history.count("WITA") >= 7
+    assert history.count("WITA") >= 8
+    # Waiting for the facilitator's follow-up, in words.
+    assert "Menunggu: tindak lanjut (fasilitator)." in text(manager.get(case_url, headers=HTML))
 
 
 def test_state_refusal_in_english(desk) -> None:
