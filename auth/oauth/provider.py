@@ -272,7 +272,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         if row is None:
             return None
         if row.used_at is not None:
-            # RFC 6749 §4.1.2: a code used twice revokes what it produced.
+            # A code presented twice was intercepted or replayed: what it produced is revoked.
             revoke_family(row.id, "authorization code reused")
             record_platform(
                 AuditKind.security,
