@@ -24,14 +24,11 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
 
 from slrt.billing_free.funding import DISTRICT_LEVEL, funding_sources
 from slrt.billing_free.models import UsageDaily, UsageFlushBatch
@@ -41,6 +38,7 @@ from slrt.platform.config import setting
 from slrt.platform.redis_client import get_redis
 from slrt.platform.tenancy import current_tenant, tenant_context
 from slrt.platform.tenant import Tenant
+from slrt.platform.transaction import after_commit
 
 log = logging.getLogger(__name__)
 
@@ -81,36 +79,6 @@ def field_for(
 ) -> str:
     day = day or today_wib()
     return f"{tenant_id}|{day.isoformat()}|{metric}|{village_code or ''}"
-
-
-# --- counting after commit -------------------------------------------------------------------
-
-_AFTER_COMMIT = "slrt_after_commit"
-
-
-def after_commit(fn: Callable[[], None]) -> None:
-    """Run `fn` once the current transaction commits (now, if none is open); drop it on
-    rollback."""
-    if db.session.registry.has():
-        sess = db.session()
-        if sess.in_transaction():
-            sess.info.setdefault(_AFTER_COMMIT, []).append(fn)
-            return
-    fn()
-
-
-@event.listens_for(Session, "after_commit")
-def _run_after_commit(sess: Session) -> None:
-    for fn in sess.info.pop(_AFTER_COMMIT, []):
-        try:
-            fn()
-        except Exception:  # metering must never turn a committed action into an error
-            log.exception("after-commit usage hook failed")
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_after_commit(sess: Session) -> None:
-    sess.info.pop(_AFTER_COMMIT, None)
 
 
 def _incr(field: str, n: int) -> None:

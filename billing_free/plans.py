@@ -24,6 +24,7 @@ from slrt.platform.audit.record import record, record_platform
 from slrt.platform.errors import Msg, Problem, field_problem
 from slrt.platform.tenancy import tenant_context
 from slrt.platform.tenant import Tenant
+from slrt.platform.transaction import after_commit
 
 GIB = 1024**3
 WIB = dt.timezone(dt.timedelta(hours=7), "WIB")  # no daylight saving: a fixed offset is exact
@@ -317,14 +318,8 @@ def assign_plan(
         db.session.flush()
     from slrt.billing_free.quotas import forget_snapshot
 
-    db_after_commit(lambda: forget_snapshot(tenant.id))
+    after_commit(lambda: forget_snapshot(tenant.id))
     return assignment
-
-
-def db_after_commit(fn) -> None:
-    from slrt.billing_free.meter import after_commit
-
-    after_commit(fn)
 
 
 def assign_default_plan(tenant: Tenant) -> None:

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 
 from slrt.auth.accounts.models import Account
 from slrt.auth.memberships.models import Invitation, Membership
-from slrt.billing_free.meter import Metric, after_commit, unflushed
+from slrt.billing_free.meter import Metric, unflushed
 from slrt.billing_free.models import UsageDaily
 from slrt.billing_free.plans import (
     QUOTA_LABELS,
@@ -47,6 +47,7 @@ from slrt.platform.errors import Msg, Problem
 from slrt.platform.jobs.models import Job, JobFile
 from slrt.platform.redis_client import get_redis
 from slrt.platform.tenancy import current_tenant
+from slrt.platform.transaction import after_commit
 from slrt.tenants.flow.models import CaseAttachment
 from slrt.tenants.service_points.models import ServicePoint, ServicePointKind
 

@@ -13,12 +13,18 @@ transaction), joins the transaction it is in instead of committing it.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import ParamSpec, TypeVar
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
 from slrt.platform import db
+
+log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -62,3 +68,31 @@ def joined() -> Iterator[None]:
 
 def in_action() -> bool:
     return _depth.get() > 0
+
+
+_AFTER_COMMIT = "slrt_after_commit"
+
+
+def after_commit(fn: Callable[[], None]) -> None:
+    """Run `fn` once the current transaction commits (at once if none is open) and never if it
+    rolls back: side effects outside PostgreSQL (Redis counters, rq) follow only what was kept."""
+    if db.session.registry.has():
+        sess = db.session()
+        if sess.in_transaction():
+            sess.info.setdefault(_AFTER_COMMIT, []).append(fn)
+            return
+    fn()
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(sess: Session) -> None:
+    for fn in sess.info.pop(_AFTER_COMMIT, []):
+        try:
+            fn()
+        except Exception:  # the commit stands; a failed side effect must not turn it into an error
+            log.exception("after-commit hook failed")
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_commit(sess: Session) -> None:
+    sess.info.pop(_AFTER_COMMIT, None)

@@ -134,7 +134,7 @@ def kemensos_admin(app) -> User:
     return make_account(app, "admin@kemensos.go.id", platform_role="kemensos_admin")
 
 
-# --- district configuration (issue 4) ---------------------------------------------------------
+# --- district configuration -----------------------------------------------------------------
 
 
 @pytest.fixture
@@ -249,7 +249,7 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, challenge.rstrip(b"=").decode()
 
 
-# --- the service flow (issue 5) -----------------------------------------------------------------
+# --- the service flow -------------------------------------------------------------------------
 
 
 def flow_catalog(app, tenant: Tenant) -> dict[str, uuid.UUID]:

@@ -1,5 +1,5 @@
 """District configuration: regions, villages, service points, agencies, program catalog, lokus
-designations (issue 4); seeds the national program catalog.
+designations; seeds the national program catalog.
 
 Revision ID: 0004
 Revises: 0003

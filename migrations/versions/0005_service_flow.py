@@ -1,4 +1,4 @@
-"""The service flow: registry, intake, cases, referrals, letters, proposals (issue 5).
+"""The service flow: registry, intake, cases, referrals, letters, proposals.
 
 Revision ID: 0005
 Revises: 0004

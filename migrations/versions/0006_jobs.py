@@ -1,4 +1,4 @@
-"""Background jobs: job records, job files, the outbox, schedules (issue 6).
+"""Background jobs: job records, job files, the outbox, schedules.
 
 Revision ID: 0006
 Revises: 0005

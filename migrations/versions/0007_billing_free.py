@@ -1,4 +1,4 @@
-"""billing_free: plans, plan assignments, daily usage, flush batches (issue 7).
+"""billing_free: plans, plan assignments, daily usage, flush batches.
 
 The standard plans are inserted here and every existing district is put on the default plan,
 so a deployment that upgrades has quotas from the first request.

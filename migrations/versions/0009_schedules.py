@@ -1,4 +1,4 @@
-"""Escalation records, notifications, district aggregates, monthly reports (issue 6).
+"""Escalation records, notifications, district aggregates, monthly reports.
 
 Revision ID: 0009
 Revises: 0008

@@ -1,10 +1,9 @@
-"""The append-only audit trail.
+"""The tables of the append-only audit trail.
 
 Configuration changes (who, when, before/after) and personal-data access (reads, exports,
 letters) go to `audit_events`, a tenant table the app role may INSERT and SELECT but never
 UPDATE or DELETE (grants in the migration). Platform-level actions (onboarding a district,
-plan changes, cross-tenant reads) go to `platform_audit_events`, equally append-only.
-"""
+plan changes, cross-tenant reads) go to `platform_audit_events`, equally append-only."""
 
 from __future__ import annotations
 

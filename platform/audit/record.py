@@ -1,10 +1,6 @@
-"""The append-only audit trail.
-
-Configuration changes (who, when, before/after) and personal-data access (reads, exports,
-letters) go to `audit_events`, a tenant table the app role may INSERT and SELECT but never
-UPDATE or DELETE (grants in the migration). Platform-level actions (onboarding a district,
-plan changes, cross-tenant reads) go to `platform_audit_events`, equally append-only.
-"""
+"""Writing the audit trail: `record` (the district's), `record_platform` (the platform's), and
+the before/after helpers that actions use so only what really changed is recorded. Every event
+is added to the caller's transaction, so it is committed with the change it records or not at all."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`slrt serve` (gunicorn) and `slrt worker` (background jobs)."""
+"""`slrt serve`: the web app and API under gunicorn."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import sys
 import click
 
 from slrt.platform.config import setting
+
+WSGI_APP = "slrt.platform.wsgi:app"
 
 
 @click.command("serve")
@@ -33,6 +35,6 @@ def serve(host: str, port: str, processes: str) -> None:
             "10",
             "--access-logfile",
             "-",
-            "slrt.platform.wsgi:app",
+            WSGI_APP,
         ],
     )

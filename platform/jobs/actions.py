@@ -1,23 +1,9 @@
-"""Background jobs: the job record, the handler registry and `enqueue`.
+"""Writes to the job system: asking for a job (`enqueue`) and cancelling one.
 
-A feature adds a job without touching the core:
-
-    @job_handler("registry.import", timeout=3600)
-    def import_registry(ctx: JobContext) -> dict | None: ...
-
-and lists its module in JOB_HANDLER_MODULES. `enqueue(kind, params)` is called inside a tenant
-context and a database transaction: it adds the Job record and an outbox row to that transaction;
-the job reaches Redis after commit (jobs_outbox), runs in its tenant's context with its actor
-(jobs_runner), and is dispatched fairly between districts (jobs_worker).
-
-Handler contract (a retry must never double data): a job may run more than once (a worker killed
-mid-job is retried). Handlers therefore
-- write with upserts keyed by natural keys (NIK, KK, file name), never blind inserts, and
-- call `ctx.progress(...)` at checkpoints: it commits the handler's pending writes together with
-  the progress, the counts and `state` (resume data, read back through `ctx.state`) in ONE
-  transaction, so after a crash the next attempt resumes from the last checkpoint and the counts
-  match what was really written.
-"""
+`enqueue(kind, params)` is called inside a tenant context and a database transaction: it adds the
+Job record and an outbox row to that transaction; the job reaches Redis after commit (`outbox`),
+runs in its tenant's context as its actor (`runner`), and is dispatched fairly between districts
+(`worker`)."""
 
 from __future__ import annotations
 
@@ -27,9 +13,14 @@ import sqlalchemy as sa
 
 from slrt.platform import db
 from slrt.platform.actor import Actor, current_actor
+from slrt.platform.audit.models import AuditKind
+from slrt.platform.audit.record import record
+from slrt.platform.errors import Msg, Problem
 from slrt.platform.jobs.handlers import handler_for
-from slrt.platform.jobs.models import Job, JobFile, JobStatus
+from slrt.platform.jobs.models import TERMINAL, Job, JobFile, JobStatus
+from slrt.platform.jobs.queue import cancel_queued
 from slrt.platform.tenancy import current_tenant
+from slrt.platform.transaction import action, after_commit
 
 # --- enqueue ---------------------------------------------------------------------------------
 
@@ -88,3 +79,35 @@ def add_input_file(job: Job, name: str, media_type: str, content: bytes) -> JobF
     )
     db.session.add(f)
     return f
+
+
+@action
+def cancel_job(job: Job) -> Job:
+    """Cancel a job (locked by the caller): a waiting one at once, a running one at its next
+    checkpoint; a finished one answers 409."""
+    if job.status in TERMINAL:
+        raise Problem(
+            409,
+            Msg(
+                f"Tugas sudah selesai dengan status '{job.status}'; tidak dapat dibatalkan.",
+                f"The job already ended as '{job.status}'; it cannot be cancelled.",
+            ),
+        )
+    before = {"status": job.status}
+    job.cancel_requested = True
+    if job.status in (JobStatus.queued, JobStatus.held):
+        job.status = JobStatus.cancelled.value
+        job.finished_at = sa.func.now()
+        job_id = job.id
+        after_commit(lambda: cancel_queued(job_id))
+    record(
+        AuditKind.config,
+        "job.cancel",
+        "job",
+        job.id,
+        before=before,
+        after={"status": job.status, "cancel_requested": True},
+    )
+    db.session.flush()
+    db.session.refresh(job)
+    return job

@@ -17,15 +17,18 @@ from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
 from slrt.platform.api import Schema, TenantBlueprint, page_of
-from slrt.platform.audit.models import AuditKind
-from slrt.platform.audit.record import record
 from slrt.platform.errors import Msg, Problem
-from slrt.platform.jobs.models import TERMINAL, Job, JobFile, JobStatus
-from slrt.platform.jobs.queue import cancel_queued
+from slrt.platform.jobs.access import access_job_by_id
+from slrt.platform.jobs.actions import cancel_job as cancel_job_action
+from slrt.platform.jobs.models import Job, JobFile, JobStatus
 
-blp = TenantBlueprint("jobs", __name__, "/jobs", description="Background jobs of the district")
-
-NOT_FOUND = Msg("Tugas latar belakang tidak ditemukan.", "Job not found.")
+blp = TenantBlueprint(
+    "jobs",
+    __name__,
+    "/jobs",
+    description="Background jobs of the district",
+    lookups={"job_id": access_job_by_id},
+)
 
 
 class JobFileSchema(Schema):
@@ -87,17 +90,6 @@ class JobQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf([s.value for s in JobStatus]))
 
 
-def access_job_by_id(job_id: uuid.UUID, *, for_update: bool = False) -> Job:
-    """A job of the current district, or 404 (another district's id looks missing)."""
-    stmt = sa.select(Job).where(Job.id == job_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    job = db.session.execute(stmt).scalar_one_or_none()
-    if job is None:
-        raise Problem(404, NOT_FOUND)
-    return job
-
-
 @blp.route("")
 @blp.arguments(JobQuerySchema, location="query")
 @blp.response(200, JobSchema(many=True))
@@ -126,33 +118,7 @@ def get_job(job_id: uuid.UUID) -> Job:
 @require(P.JOBS_MANAGE)
 def cancel_job(job_id: uuid.UUID) -> Job:
     """Cancel a job: a waiting one at once, a running one at its next checkpoint."""
-    job = access_job_by_id(job_id, for_update=True)
-    if job.status in TERMINAL:
-        raise Problem(
-            409,
-            Msg(
-                f"Tugas sudah selesai dengan status '{job.status}'; tidak dapat dibatalkan.",
-                f"The job already ended as '{job.status}'; it cannot be cancelled.",
-            ),
-        )
-    before = {"status": job.status}
-    job.cancel_requested = True
-    if job.status in (JobStatus.queued, JobStatus.held):
-        job.status = JobStatus.cancelled.value
-        job.finished_at = sa.func.now()
-    record(
-        AuditKind.config,
-        "job.cancel",
-        "job",
-        job.id,
-        before=before,
-        after={"status": job.status, "cancel_requested": True},
-    )
-    db.session.commit()
-    if job.status == JobStatus.cancelled:
-        cancel_queued(job.id)
-    db.session.refresh(job)
-    return job
+    return cancel_job_action(access_job_by_id(job_id, lock=True))
 
 
 @blp.route("/<uuid:job_id>/files/<string:name>")

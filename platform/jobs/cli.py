@@ -1,4 +1,5 @@
-"""`slrt serve` (gunicorn) and `slrt worker` (background jobs)."""
+"""`slrt worker` (background jobs, fair between districts) and `slrt scheduler` (scheduled work,
+the outbox relay and recovery; several may run, one is active)."""
 
 from __future__ import annotations
 

@@ -1,14 +1,12 @@
-"""Background jobs: the job record, the handler registry and `enqueue`.
+"""The job handler registry: which function runs each job kind.
 
 A feature adds a job without touching the core:
 
     @job_handler("registry.import", timeout=3600)
     def import_registry(ctx: JobContext) -> dict | None: ...
 
-and lists its module in JOB_HANDLER_MODULES. `enqueue(kind, params)` is called inside a tenant
-context and a database transaction: it adds the Job record and an outbox row to that transaction;
-the job reaches Redis after commit (jobs_outbox), runs in its tenant's context with its actor
-(jobs_runner), and is dispatched fairly between districts (jobs_worker).
+in its area's `jobs.py`, listed in JOB_HANDLER_MODULES (the worker imports them before it runs
+any job). Asking for a job is `actions.enqueue`.
 
 Handler contract (a retry must never double data): a job may run more than once (a worker killed
 mid-job is retried). Handlers therefore
@@ -16,8 +14,7 @@ mid-job is retried). Handlers therefore
 - call `ctx.progress(...)` at checkpoints: it commits the handler's pending writes together with
   the progress, the counts and `state` (resume data, read back through `ctx.state`) in ONE
   transaction, so after a crash the next attempt resumes from the last checkpoint and the counts
-  match what was really written.
-"""
+  match what was really written."""
 
 from __future__ import annotations
 

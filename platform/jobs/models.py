@@ -1,25 +1,7 @@
-"""`slrt scheduler`: scheduled work, the outbox relay, retries and recovery, one active instance.
-
-Several schedulers may run (one per host, for availability); only the one holding the PostgreSQL
-advisory lock `SCHEDULER_LOCK` acts. The lock lives on a dedicated connection, so it is released
-the moment that process or its connection dies, and a standby takes over on its next try. Each
-tick of the active scheduler:
-
-1. relays outbox rows left behind (jobs_outbox.relay_pending);
-2. moves rq jobs whose retry time has come from the scheduled registries back onto their queues
-   (rq's own RQScheduler code, over the current set of district queues);
-3. cleans rq's registries: abandoned jobs retried, exhausted ones marked failed (jobs_recovery);
-4. fires due schedules: for every active district, in that district's context, `enqueue(kind)`
-   with a dedup key naming the schedule and the period, all in one transaction with advancing the
-   schedule, so a period runs exactly once per district even if the scheduler crashes mid-way.
-
-A schedule whose kind is in PLATFORM_TASKS is platform-level work (e.g. the OAuth purge): the
-scheduler calls that function itself, once per period, not once per district.
-
-Schedules are rows of `job_schedules` (a platform table; a Kemensos operator may disable or move
-one). Features declare their defaults in SCHEDULES; the scheduler inserts missing rows at start
-and never overwrites a row an operator changed. Times are UTC (19:00 UTC is 02:00 WIB).
-"""
+"""The tables of the job system: `jobs` (one record per job: kind, status, progress, counts,
+result, error, who asked) and `job_files` (inputs and results, kept in the district's data),
+both tenant tables; `job_outbox` (jobs waiting to reach Redis) and `job_schedules` (scheduled
+work), platform tables."""
 
 from __future__ import annotations
 

@@ -19,6 +19,9 @@ from slrt.platform.redis_client import get_redis
 
 QUEUES_KEY = "slrt:jobs:queues"
 QUEUE_PREFIX = "t"
+# rq stores this dotted path in every queued job; `slrt.platform.jobs_runner` keeps the path of
+# releases before the area packages working for jobs queued by them.
+RUNNER = "slrt.platform.jobs.runner.run_job"
 RESULT_TTL = 7 * 24 * 3600  # rq keeps finished job hashes a week; the job record keeps the rest
 FAILURE_TTL = 30 * 24 * 3600
 # Waits between attempts (seconds): a job that failed is retried later, not at once.
@@ -60,8 +63,6 @@ def push(
     """Enqueue the rq job for a job record, unless rq already has it (idempotent relay).
 
     Returns True if a job was pushed now."""
-    pass
-
     conn = get_redis()
     rq_id = rq_job_id or str(job_id)
     if RqJob.exists(rq_id, connection=conn):
@@ -69,7 +70,7 @@ def push(
     conn.sadd(QUEUES_KEY, queue_name(tenant_id))
     retries = max(0, max_attempts - 1)
     tenant_queue(tenant_id, conn).enqueue(
-        "slrt.platform.jobs.runner.run_job",
+        RUNNER,
         args=(tenant_id, str(job_id)),
         job_id=rq_id,
         job_timeout=timeout,

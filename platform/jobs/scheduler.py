@@ -43,7 +43,7 @@ from slrt.platform.tenancy import tenant_context
 log = logging.getLogger(__name__)
 
 
-SCHEDULER_LOCK = 0x534C5254_0006  # "SLRT", issue 6: one active scheduler per database
+SCHEDULER_LOCK = 0x534C5254_0006  # "SLRT" + 6: one active scheduler per database
 
 CADENCES = ("hourly", "daily", "monthly")
 

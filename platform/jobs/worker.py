@@ -1,6 +1,6 @@
 """`slrt worker`: an rq worker that serves districts fairly.
 
-Fairness design (issue 6, item 2). The goal: a district that enqueues thousands of jobs must not
+Fairness design. The goal: a district that enqueues thousands of jobs must not
 delay another district's few.
 
 1. One rq queue per district (`t<tenant id>`, jobs_queue). A worker listens on all of them.

@@ -205,7 +205,7 @@ def test_pages_fit_a_phone(app, phone, parepare, tmp_path) -> None:
 def test_demo_users_printed_by_slrt_up_see_what_their_scope_allows(
     app, chromium, live_server, monkeypatch
 ) -> None:
-    """Issue 3's "done when": the sign-in details `slrt up` prints work in a browser, and the
+    """The sign-in details `slrt up` prints work in a browser, and the
     district admin, supervisor and facilitator of Kendal each see their own scope."""
     from slrt.platform import db
     from slrt.platform.commands.demo import load_demo
