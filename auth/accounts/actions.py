@@ -24,14 +24,13 @@ from slrt.auth.accounts.passwords import (
 from slrt.auth.oauth.actions import revoke_account_refresh_tokens
 from slrt.auth.policy import Principal
 from slrt.auth.signin.sessions import end_sessions
-from slrt.billing_free.meter import after_commit
 from slrt.platform import db
 from slrt.platform.actor import Actor, acting_as
 from slrt.platform.audit.models import AuditKind
 from slrt.platform.audit.record import record_platform
 from slrt.platform.errors import Msg, Problem, field_error, field_errors
 from slrt.platform.field_crypto import rewrap_field
-from slrt.platform.transaction import action
+from slrt.platform.transaction import action, after_commit
 
 TOTP_FOR_ADMINS_ONLY = Msg(
     "Verifikasi dua langkah disediakan untuk admin Kemensos dan admin kabupaten/kota.",

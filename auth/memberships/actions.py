@@ -32,7 +32,6 @@ from slrt.auth.permissions import DEFAULT_ROLES
 from slrt.auth.policy import Principal
 from slrt.auth.region_scope import covers_all, scope_errors
 from slrt.auth.signin.sessions import end_sessions
-from slrt.billing_free.meter import after_commit
 from slrt.billing_free.plans import Quota
 from slrt.billing_free.quotas import check_count
 from slrt.platform import db
@@ -42,7 +41,7 @@ from slrt.platform.config import public_url
 from slrt.platform.errors import Msg, Problem, field_error, field_problem
 from slrt.platform.tenancy import current_tenant, tenant_context
 from slrt.platform.tenant import Tenant
-from slrt.platform.transaction import action
+from slrt.platform.transaction import action, after_commit
 from slrt.tenants.agencies.access import resolve_agency_id
 
 log = logging.getLogger(__name__)
