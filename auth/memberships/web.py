@@ -65,6 +65,8 @@ def invitation_page(slug: str, token: str):
                         confirmation=form.get("password2") or "",
                     )
                 except Problem as exc:
+                    if exc.code != 422:  # e.g. the plan's accounts quota: the error page
+                        raise
                     errors = exc.errors or []
                 else:
                     start_session(account)

@@ -186,6 +186,8 @@ def totp_setup():
         try:
             enrol_totp(account, session.get("totp_candidate"), request.form.get("code") or "")
         except Problem as exc:
+            if exc.code != 422:
+                raise
             error = exc.detail
         else:
             session.pop("totp_candidate", None)
@@ -234,6 +236,8 @@ def change_password():
                 keep_session=session.sid,  # type: ignore[attr-defined]
             )
         except Problem as exc:
+            if exc.code != 422:
+                raise
             errors = exc.errors or []
         else:
             session.regenerate()  # type: ignore[attr-defined]
