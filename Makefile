@@ -25,6 +25,7 @@ system-test-deps:
 	command -v node >/dev/null || missing="$$missing nodejs"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	for pkg in nginx pgbouncer shellcheck; do command -v $$pkg >/dev/null || test -x /usr/sbin/$$pkg || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "please install:$$missing"; exit 1; fi; \
@@ -55,3 +56,10 @@ lock:
 
 clean:
 	rm -rf $(VENV)
+
+# The runtime-only pins for deploy/Containerfile: the same versions as requirements.lock (used
+# as constraints) without the test extra. Re-run after `make lock`; needs network access.
+deploy-lock: $(STAMP)
+	$(BIN)/pip install --quiet uv==0.13.9
+	$(BIN)/uv pip compile pyproject.toml --constraint requirements.lock --generate-hashes \
+	  --python-version 3.11 --no-header -o deploy/requirements-runtime.lock
