@@ -174,45 +174,6 @@ def test_cli_create_admin_invite_clients_and_key_rotation(app, client, parepare,
     assert client.get("/api/v1/oauth-clients", headers=headers).status_code == 200
 
 
-def test_cli_invite_refuses_what_the_api_refuses(app, client, parepare, cli) -> None:
-    from slrt.auth.memberships.models import Invitation
-    from slrt.platform.tenancy import tenant_context
-    from slrt.tenants.agencies.models import Agency
-
-    with app.app_context():
-        with tenant_context(parepare.ref()):
-            agency = Agency(name="Dinas Kesehatan", kind="dinas")
-            db.session.add(agency)
-            db.session.commit()
-            agency_id = str(agency.id)
-        db.session.remove()
-    admin = member(app, parepare, "district_admin")
-    body = {"email": "kadis@example.id", "role": "district_admin", "agency_id": agency_id}
-    api = client.post("/api/v1/t/parepare/invitations", json=body, headers=admin.headers)
-    assert api.status_code == 422
-    [error] = api.json["errors"]
-    assert error["field"] == "agency_id"
-    assert error["message_en"] == "Only agency officers are bound to an agency."
-
-    out = cli(
-        "accounts",
-        "invite",
-        "parepare",
-        "--email",
-        "kadis@example.id",
-        "--role",
-        "district_admin",
-        "--agency-id",
-        agency_id,
-    )
-    assert out.exit_code != 0
-    assert out.output.strip() == f"Error: {error['message_en']}"
-    with app.app_context():
-        with tenant_context(parepare.ref()):
-            assert db.session.query(Invitation).count() == 0
-        db.session.remove()
-
-
 def test_demo_users_are_printed_every_time_and_can_sign_in(app, live_server) -> None:
     from slrt.platform.commands.demo import DEMO_REMINDERS, load_demo
 
