@@ -114,3 +114,21 @@ def slugs() -> dict[str, str]:
             slug = f"{regency_kind(region.code)}-{slug}"
         result[region.code] = slug
     return result
+
+
+# Indonesia's three time zones by province (IANA names; WIB = UTC+7, WITA = +8, WIT = +9).
+WIB, WITA, WIT = "Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"
+ZONE_LABELS = {WIB: "WIB", WITA: "WITA", WIT: "WIT"}
+_WITA_PROVINCES = {"51", "52", "53", "63", "64", "65", "71", "72", "73", "74", "75", "76"}
+_WIT_PROVINCES = {"81", "82", "91", "92", "93", "94", "95", "96"}
+
+
+def province_zone(province_code: str) -> str:
+    """The zone of a province: WIT in Maluku and Papua, WITA from Bali, Nusa Tenggara and South,
+    East and North Kalimantan to Sulawesi, WIB elsewhere (Sumatra, Java, West and Central
+    Kalimantan)."""
+    if province_code in _WIT_PROVINCES:
+        return WIT
+    if province_code in _WITA_PROVINCES:
+        return WITA
+    return WIB

@@ -12,22 +12,23 @@ from slrt.auth.permissions import PLATFORM_ROLES, P
 from slrt.auth.region_scope import describe_scope
 from slrt.auth.signin.client import account_tenants, enter_web_tenant
 from slrt.platform import db
+from slrt.platform.errors import Msg
 from slrt.platform.web import no_store
 from slrt.tenants.notifications.access import unread_count
 
 bp = no_store(Blueprint("home", __name__, template_folder="templates"))
 
 # What a role's permissions open on the district page (permission, Indonesian, English).
-SECTIONS: list[tuple[str, str, str]] = [
-    (P.REGISTRY_READ, "Registri warga", "Resident registry"),
-    (P.CASES_READ, "Layanan dan kasus", "Services and cases"),
-    (P.REFERRALS_READ, "Rujukan", "Referrals"),
-    (P.PROPOSALS_MANAGE, "Usulan DTKS", "DTKS proposals"),
-    (P.REPORTS_READ, "Laporan", "Reports"),
-    (P.PROGRAMS_READ, "Katalog program", "Program catalog"),
-    (P.MEMBERS_READ, "Pengguna dan peran", "Users and roles"),
-    (P.TENANT_CONFIGURE, "Pengaturan kabupaten/kota", "District settings"),
-    (P.AUDIT_READ, "Jejak audit", "Audit trail"),
+SECTIONS: list[tuple[str, Msg]] = [
+    (P.REGISTRY_READ, Msg("Registri warga", "Resident registry")),
+    (P.CASES_READ, Msg("Layanan dan kasus", "Services and cases")),
+    (P.REFERRALS_READ, Msg("Rujukan", "Referrals")),
+    (P.PROPOSALS_MANAGE, Msg("Usulan DTKS", "DTKS proposals")),
+    (P.REPORTS_READ, Msg("Laporan", "Reports")),
+    (P.PROGRAMS_READ, Msg("Katalog program", "Program catalog")),
+    (P.MEMBERS_READ, Msg("Pengguna dan peran", "Users and roles")),
+    (P.TENANT_CONFIGURE, Msg("Pengaturan kabupaten/kota", "District settings")),
+    (P.AUDIT_READ, Msg("Jejak audit", "Audit trail")),
 ]
 
 
@@ -41,7 +42,7 @@ def dashboard(slug: str):
     if principal.membership is not None:
         role = db.session.get(Role, (principal.membership.tenant_id, principal.membership.role_id))
     platform_roles = [PLATFORM_ROLES[r]["name"] for r, _ in principal.platform_roles]
-    sections = [(p, i, e) for p, i, e in SECTIONS if principal.can(str(p))]
+    sections = [(p, name) for p, name in SECTIONS if principal.can(str(p))]
     return render_template(
         "home/dashboard.html",
         account=account,

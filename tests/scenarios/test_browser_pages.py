@@ -86,8 +86,8 @@ def test_district_admin_sees_every_section_and_every_member(app, page, parepare)
     expect(page.locator("#role")).to_contain_text("Admin")
     expect(page.locator("#scope")).to_contain_text("Seluruh Kota Parepare")
     expect(sections(page)).to_have_count(len(SECTIONS))
-    for _, name, _ in SECTIONS:
-        expect(sections(page).filter(has_text=name)).to_be_visible()
+    for _, name in SECTIONS:
+        expect(sections(page).filter(has_text=str(name))).to_be_visible()
     page.get_by_role("link", name="Pengguna dan peran").click()
     rows = page.locator("tr.member")
     expect(rows).to_have_count(1 + len(others))
@@ -123,7 +123,7 @@ def test_wrong_password_then_throttled(app, page, parepare, tmp_path) -> None:
     sign_in(page, user.email, "not the password")
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("Email atau kata sandi salah.")
-    expect(alert).to_contain_text("Wrong email or password.")
+    expect(alert).not_to_contain_text("Wrong email or password.")
     # The email stays filled in; the person only retypes the password.
     expect(page.get_by_label("Email")).to_have_value(user.email)
     for _ in range(ACCOUNT_LIMIT - 1):
@@ -131,7 +131,6 @@ def test_wrong_password_then_throttled(app, page, parepare, tmp_path) -> None:
         page.get_by_role("button", name="Masuk").click()
         expect(alert).to_be_visible()
     expect(alert).to_contain_text("Terlalu banyak percobaan masuk yang gagal")
-    expect(alert).to_contain_text("Too many failed sign-in attempts")
     screenshot(page, tmp_path, "throttled")
     # Even the right password waits now.
     fill_sign_in(page, user.email, PASSWORD)
