@@ -18,7 +18,13 @@ from slrt.auth.permissions import PP
 from slrt.auth.policy import current_principal, require
 from slrt.platform.api import PlatformBlueprint, Schema, check_if_match, page_of
 
-blp = PlatformBlueprint("accounts", __name__, "/accounts", description="Accounts (global)")
+blp = PlatformBlueprint(
+    "accounts",
+    __name__,
+    "/accounts",
+    description="Accounts (global)",
+    lookups={"account_id": access_account_by_id},
+)
 
 
 class AccountSchema(Schema):

@@ -18,7 +18,11 @@ from slrt.platform.api import PlatformBlueprint, Schema, check_if_match, page_of
 from slrt.platform.tenant import Tenant
 
 blp = PlatformBlueprint(
-    "oauth_clients", __name__, "/oauth-clients", description="OAuth clients of the SLRT provider"
+    "oauth_clients",
+    __name__,
+    "/oauth-clients",
+    description="OAuth clients of the SLRT provider",
+    lookups={"id": access_client_by_id},
 )
 
 
