@@ -16,12 +16,20 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from marshmallow import validate
+
 DATA_FILE = Path(__file__).resolve().parent / "data" / "wilayah_kemendagri_2025.csv.gz"
 
 PROVINCE_RE = re.compile(r"^\d{2}$")
 REGENCY_RE = re.compile(r"^\d{2}\.\d{2}$")
 KECAMATAN_RE = re.compile(r"^\d{2}\.\d{2}\.\d{2}$")
 VILLAGE_RE = re.compile(r"^\d{2}\.\d{2}\.\d{2}\.[123]\d{3}$")
+
+# The same shapes as API field validators (the OpenAPI document publishes their patterns).
+_SHAPE_ERROR = "String does not match expected pattern."
+REGENCY_CODE = validate.Regexp(REGENCY_RE, error=_SHAPE_ERROR)
+KECAMATAN_CODE = validate.Regexp(KECAMATAN_RE, error=_SHAPE_ERROR)
+VILLAGE_CODE = validate.Regexp(VILLAGE_RE, error=_SHAPE_ERROR)
 
 VILLAGE_KINDS = {"1": "kelurahan", "2": "desa", "3": "desa_adat"}
 
