@@ -6,33 +6,13 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from typing import NoReturn
 
 import click
-import sqlalchemy as sa
 from flask.cli import AppGroup
 
-from slrt.platform import db
+from slrt.platform.commands.support import district, fail_with
 from slrt.platform.errors import Problem
 from slrt.platform.tenancy import tenant_context
-from slrt.platform.tenant import Tenant
-
-
-def fail_with(exc: Problem) -> NoReturn:
-    """End the command with the English text of what the action refused."""
-    text = (
-        "; ".join(e["message_en"] for e in exc.errors)
-        if exc.errors
-        else str(exc.detail.en if hasattr(exc.detail, "en") else exc.detail)
-    )
-    raise click.ClickException(text) from exc
-
-
-def district_by_slug(slug: str) -> Tenant:
-    tenant = db.session.execute(sa.select(Tenant).where(Tenant.slug == slug)).scalar_one_or_none()
-    if tenant is None:
-        raise click.ClickException(f"no district with slug {slug!r} (see `slrt tenants list`)")
-    return tenant
 
 
 @click.group("accounts", cls=AppGroup)
@@ -90,7 +70,7 @@ def invite(
     from slrt.auth.memberships.actions import invite_member
     from slrt.auth.policy import operator_principal
 
-    tenant = district_by_slug(tenant_slug)
+    tenant = district(tenant_slug)
     with tenant_context(tenant.ref()):
         try:
             _, link = invite_member(

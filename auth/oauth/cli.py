@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from slrt.auth.accounts.cli import fail_with
+from slrt.platform.commands.support import fail_with
 from slrt.platform.errors import Problem
 
 

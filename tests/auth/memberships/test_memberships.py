@@ -239,7 +239,7 @@ def test_the_cli_invites_through_the_same_grant_check_as_the_api(app, client, pa
     args += ["--role", "district_admin", "--agency-id", agency_id]
     out = CliRunner().invoke(main, args, catch_exceptions=False)
     assert out.exit_code != 0
-    assert out.output.strip() == f"Error: {error['message_en']}"
+    assert out.output.strip() == f"Error: {error['message']} / {error['message_en']}"
     with app.app_context():
         with tenant_context(parepare.ref()):
             assert db.session.query(Invitation).count() == 0
