@@ -450,15 +450,28 @@ def upload(form: dict, files: dict, case_id: uuid.UUID) -> CaseAttachment:
 def download(case_id: uuid.UUID, attachment_id: uuid.UUID) -> Response:
     """Download an attachment (audited as a read of the person's data)."""
     case = access_case_by_id(case_id)
-    attachment = access_attachment_by_id(attachment_id, case_id=case.id)
+    return attachment_response(case, access_attachment_by_id(attachment_id, case_id=case.id))
+
+
+def attachment_response(
+    case: Case, attachment: CaseAttachment, *, inline: bool = False
+) -> Response:
+    """A case's document handed out, audited as a read of the person's data: a download for
+    the API, shown in the browser (`inline`) for the pages (its type was checked by content on
+    upload)."""
     actions.record_attachment_read(case, attachment)
     data = store().get(attachment.storage_key)
+    if inline:
+        disposition = f'inline; filename="{attachment.kind}-{attachment.id}"'
+    else:
+        disposition = f'attachment; filename="{attachment.id}"'
     return Response(
         data,
         mimetype=attachment.content_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{attachment.id}"',
+            "Content-Disposition": disposition,
             "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
         },
     )
 

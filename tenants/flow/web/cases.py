@@ -23,9 +23,10 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Response, current_app, g, redirect, render_template, request, session, url_for
+from flask import current_app, g, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
 from slrt.auth.accounts.models import Account
@@ -34,8 +35,7 @@ from slrt.auth.policy import current_principal, require
 from slrt.platform import db
 from slrt.platform.audit.models import AuditEvent
 from slrt.platform.errors import Msg, Problem
-from slrt.platform.filestore import store
-from slrt.platform.i18n import text_of
+from slrt.platform.i18n import current_zone, local_today, text_of
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.tenant import Tenant
 from slrt.platform.web import Form, TenantPages, notice, page_of, parse_form, problem_form
@@ -57,6 +57,7 @@ from slrt.tenants.flow.api import (
     ReasonSchema,
     RevokeSchema,
     UploadFormSchema,
+    attachment_response,
     case_detail,
     letter_pdf_response,
 )
@@ -356,6 +357,11 @@ def case_list():
     query = args.get("q", "")[:40]
     if query:
         stmt = stmt.where(Case.ticket_number.contains(query, autoescape=True))
+    today = args.get("created") == "today"
+    if today:
+        # The district's own day, not UTC's: a visit at 07.00 WITA is today's.
+        start = dt.datetime.combine(local_today(), dt.time(), tzinfo=ZoneInfo(current_zone()))
+        stmt = stmt.where(Case.created_at >= start, Case.created_at < start + dt.timedelta(days=1))
     page = page_of(stmt, Case.id.desc())
     person_ids = [c.person_id for c in page.items if c.person_id]
     names = dict(
@@ -369,6 +375,7 @@ def case_list():
         page=page,
         names=names,
         form=Form({**args, "mine": "1" if mine else ""}, form.errors),
+        periods=[("today", Msg("Hari ini", "Today"))],
         query=query,
         villages=[(v.code, Msg(v.name, v.name)) for v in villages],
         states=[(s, workflow.label("case", s)) for s in workflow.CASE_STATES],
@@ -376,7 +383,7 @@ def case_list():
         village_name=village_name,
         labels=labels,
         can_register=_can(P.CASES_REGISTER),
-        filtered=bool(wanted or mine or query),
+        filtered=bool(wanted or mine or query or today),
     ), status
 
 
@@ -798,16 +805,7 @@ def attachment(case_id: uuid.UUID, attachment_id: uuid.UUID):
     upload); handing it out is audited as a read of the person's data."""
     case = access_case_by_id(case_id)
     found = access_attachment_by_id(attachment_id, case_id=case.id)
-    actions.record_attachment_read(case, found)
-    return Response(
-        store().get(found.storage_key),
-        mimetype=found.content_type,
-        headers={
-            "Content-Disposition": f'inline; filename="{found.kind}-{found.id}"',
-            "Cache-Control": "private, no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return attachment_response(case, found, inline=True)
 
 
 @bp.post("/<uuid:case_id>/attachments")

@@ -489,7 +489,7 @@ def test_assessment_meanwhile_changed_offers_a_choice(desk) -> None:
 # --- list, page, documents ----------------------------------------------------------------------
 
 
-def test_case_list_filters_and_search(app, desk, parepare) -> None:
+def test_case_list_filters_and_search(app, desk, parepare, owner_engine) -> None:
     bo = desk["bo"]
     first, _ = register_visit(desk)
     second, _ = register_visit(desk, kind="complaint", channel="secretariat")
@@ -512,6 +512,15 @@ def test_case_list_filters_and_search(app, desk, parepare) -> None:
     assert "Ditemukan 2 layanan" in by_village
     mine = text(bo.get(f"{PAGES}?mine=1", headers=HTML))
     assert tickets[first] in mine and tickets[second] not in mine  # the back office assessed one
+    # "Visits today" (the front office's home links here) in the district's own day.
+    with owner_engine.begin() as conn:
+        conn.execute(sa.select(sa.func.set_config("slrt.tenant_id", str(parepare.id), True)))
+        conn.execute(
+            sa.text("UPDATE cases SET created_at = now() - interval '2 days' WHERE id = :id"),
+            {"id": first},
+        )
+    today = text(bo.get(f"{PAGES}?created=today", headers=HTML))
+    assert tickets[second] in today and tickets[first] not in today
     nothing = text(bo.get(f"{PAGES}?q=999999", headers=HTML))
     assert "Tidak ada layanan yang cocok dengan saringan ini." in nothing
     bad = bo.get(f"{PAGES}?status=bogus", headers=HTML)
