@@ -845,11 +845,10 @@ def _assess_page(case: Case, form: Form | None, status: int = 200, conflict: boo
         values["seen"] = case.updated_at.isoformat()
         form = Form(values, {})
     refused = None
-    if form.errors.get("_") is None:
-        try:
-            workflow.step_for("case", case.status, "assess")
-        except Problem as exc:
-            refused, status = refusal(exc), (409 if status == 200 else status)
+    try:
+        workflow.step_for("case", case.status, "assess")
+    except Problem as exc:  # the form is of no use in this state: say what can be done
+        refused, status = refusal(exc), 409
     rows = max(len(case.needs) + 1, NEED_ROWS)
     return render_template(
         "flow/case_assess.html",

@@ -390,6 +390,10 @@ def test_the_desk_flow_with_its_refusals(app, desk, parepare, owner_engine) -> N
     page = text(manager.get(case_url, headers=HTML))
     assert "Sudah diputuskan" in page and "Menunggu dikirim" in page
     assert "Rujuk ke OPD dan terbitkan surat" in page
+    # A decided case is not assessed again: the sentence, no form.
+    late_assess = bo.get(f"{case_url}/assess", headers=HTML)
+    assert late_assess.status_code == 409 and 'name="seen"' not in late_assess.text
+    assert "Yang dapat dilakukan sekarang: rujukan dan penerbitan surat." in text(late_assess)
 
     # Refer: numbered letters, deadlines, the PDF, the revocation.
     referred = post(manager, f"{case_url}/refer", {}, form_page=case_url)
@@ -426,6 +430,7 @@ def test_the_desk_flow_with_its_refusals(app, desk, parepare, owner_engine) -> N
     late = post(manager, f"{case_url}/refer", {}, form_page=case_url)
     assert late.status_code == 409
     assert "kasus berstatus “Dirujuk ke program”" in text(late)
+    assert "Periksa isian yang ditandai." not in text(late)  # no field to check: the sentence
     assert "tindak lanjut (fasilitator)" in text(late)
 
     # The whole history, in district time, with who did it.
