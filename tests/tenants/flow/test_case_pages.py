@@ -569,3 +569,25 @@ def test_case_page_in_english(desk) -> None:
         assert words in page, words
     for words in ("Warga dan keluarga", "Riwayat", "Kebutuhan per sektor", "Langkah berikutnya"):
         assert words not in page, words
+
+
+def test_action_urls_opened_as_pages_lead_back_to_their_form(desk) -> None:
+    """A refused form stays at its action's URL; the language switch or a reload there asks for
+    it by GET and lands on the page that holds the form (in the chosen language)."""
+    manager = desk["manager"]
+    case_id, _ = register_visit(desk)
+    case_url = f"{PAGES}/{case_id}"
+    refused = post(manager, f"{case_url}/refer", {}, form_page=case_url)
+    assert refused.status_code == 409
+    switch = re.search(r'href="([^"]*lang=en)"', refused.text).group(1).replace("&amp;", "&")
+    english = manager.get(switch, headers=HTML, follow_redirects=True)
+    assert english.request.path == case_url and "Referrals and letters" in text(english)
+    targets = {
+        f"{case_url}/refer": f"{case_url}#rujukan",
+        f"{case_url}/attachments": f"{case_url}#dokumen",
+        f"{case_url}/return": f"{case_url}/decide",
+    }
+    for url, target in targets.items():
+        resp = manager.get(url, headers=HTML)
+        assert resp.status_code == 302 and resp.headers["Location"] == target, url
+    assert desk["outsider"].get(f"{case_url}/refer", headers=HTML).status_code == 404
