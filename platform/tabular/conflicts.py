@@ -26,6 +26,7 @@ from slrt.platform.region_codes import ZONE_LABELS
 from slrt.platform.tabular.models import ConflictReason, ImportConflict
 from slrt.platform.tabular.read import cell_text
 from slrt.platform.tabular.validate import CellError, Sheet
+from slrt.platform.tenancy import current_tenant
 
 
 def jsonable(values: dict[str, Any]) -> dict[str, Any]:
@@ -56,6 +57,7 @@ def hold_back(
     db.session.execute(
         insert(ImportConflict)
         .values(
+            tenant_id=current_tenant().id,
             job_id=job_id,
             row_number=row,
             reason=str(reason),
