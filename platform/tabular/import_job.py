@@ -17,12 +17,14 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slrt.billing_free import meter
 from slrt.billing_free.meter import Metric
-from slrt.billing_free.plans import WIB, Quota
+from slrt.billing_free.plans import Quota
 from slrt.billing_free.quotas import take_daily
 from slrt.platform.errors import Msg, Problem, field_problem
+from slrt.platform.i18n import current_zone, zone_label
 from slrt.platform.jobs.runner import JobContext, JobRejected
 from slrt.platform.tabular.conflicts import conflict_errors
 from slrt.platform.tabular.imports import RowsHeld, Sink, run_import
@@ -79,13 +81,14 @@ def run_import_job(
             raise JobRejected(exc.msg) from None
         except RowsHeld as exc:
             until = held_until[-1]
+            local, label = until.astimezone(ZoneInfo(current_zone())), zone_label()
             ctx.hold(
                 until,
                 Msg(
                     f"Ditahan: kuota baris impor hari ini habis setelah baris {exc.last_row}; "
-                    f"dilanjutkan otomatis {until.astimezone(WIB):%Y-%m-%d %H.%M} WIB",
+                    f"dilanjutkan otomatis {local:%Y-%m-%d %H.%M} {label}",
                     f"Held: today's import rows quota ran out after row {exc.last_row}; "
-                    f"resumes by itself at {until.astimezone(WIB):%Y-%m-%d %H:%M} WIB",
+                    f"resumes by itself at {local:%Y-%m-%d %H:%M} {label}",
                 ),
             )
         summary = outcome.summary()

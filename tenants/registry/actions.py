@@ -25,6 +25,7 @@ from slrt.platform.audit.models import AuditKind
 from slrt.platform.audit.record import record
 from slrt.platform.errors import Msg, Problem, field_errors, field_problem
 from slrt.platform.filestore import store
+from slrt.platform.i18n import local_today
 from slrt.platform.jobs.actions import add_input_file, enqueue
 from slrt.platform.jobs.models import TERMINAL, Job, JobStatus
 from slrt.platform.tabular import conflicts
@@ -54,7 +55,7 @@ def validate_dtks(data: dict[str, Any], current: Household | None = None) -> Non
             ),
         )
     if "dtks_status" in data and data["dtks_status"] != DtksStatus.unknown:
-        data.setdefault("dtks_checked_on", dt.date.today())
+        data.setdefault("dtks_checked_on", local_today())
 
 
 # --- reads of personal data ---------------------------------------------------------------------
