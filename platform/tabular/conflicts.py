@@ -118,16 +118,20 @@ def conflict_errors(job_id: uuid.UUID) -> Iterator[CellError]:
             )
 
 
+def _pending(job_id: uuid.UUID) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        ImportConflict.job_id == job_id,
+        ImportConflict.reason == ConflictReason.changed.value,
+        ImportConflict.applied_job_id.is_(None),
+    )
+
+
 def pending(job_id: uuid.UUID, limit: int) -> list[ImportConflict]:
     """The next rows of a job that may be applied and were not yet (in row order)."""
     return list(
         db.session.execute(
             sa.select(ImportConflict)
-            .where(
-                ImportConflict.job_id == job_id,
-                ImportConflict.reason == ConflictReason.changed.value,
-                ImportConflict.applied_job_id.is_(None),
-            )
+            .where(_pending(job_id))
             .order_by(ImportConflict.row_number)
             .limit(limit)
         ).scalars()
@@ -136,13 +140,7 @@ def pending(job_id: uuid.UUID, limit: int) -> list[ImportConflict]:
 
 def count_pending(job_id: uuid.UUID) -> int:
     return db.session.execute(
-        sa.select(sa.func.count())
-        .select_from(ImportConflict)
-        .where(
-            ImportConflict.job_id == job_id,
-            ImportConflict.reason == ConflictReason.changed.value,
-            ImportConflict.applied_job_id.is_(None),
-        )
+        sa.select(sa.func.count()).select_from(ImportConflict).where(_pending(job_id))
     ).scalar_one()
 
 

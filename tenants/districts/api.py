@@ -63,10 +63,7 @@ def list_own_designations(pagination_parameters) -> list[LokusDesignation]:
 
 
 blp = TenantBlueprint(
-    "profile",
-    __name__,
-    "/profile",
-    description="The district's profile, letterhead and time zone",
+    "profile", __name__, "/profile", description="The district's profile and letterhead"
 )
 
 
