@@ -2,7 +2,7 @@
 
     @job_handler("registry.import", timeout=3 * 3600)
     def import_registry(ctx):
-        return run_import_job(ctx, REGISTRY_SHEET, upsert_batch)
+        return run_import_job(ctx, sheet, RegistryWriter(ctx.job_id, ctx.job.created_at, ...))
 
 A refused file (hostile, wrong type, missing columns) fails the job at once with the reason in
 Indonesian and English; it is not retried, since a retry cannot make the file better. A file
