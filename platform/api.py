@@ -8,8 +8,10 @@
   id lookup, so a stranger or a foreign id answers 404 rather than 428). A district blueprint
   declares how each id in its paths is looked up (`lookups=`), and resolves them before the
   request body is validated.
-- `Schema`: the marshmallow base that refuses unknown fields; `Text`, `bool_arg`, `page_of`,
-  `like_pattern`: the small field and query helpers every list and form uses.
+- `Schema`: the marshmallow base that refuses unknown fields, and control characters in any
+  string of a body, query or form (`slrt.platform.text`); `Text` (trimmed, no-break spaces made
+  plain), `bool_arg`, `page_of`, `like_pattern`: the small field and query helpers every list
+  and form uses.
 """
 
 from __future__ import annotations
