@@ -305,6 +305,7 @@ def _month_arg(query: dict[str, Any]) -> str:
 @blp.arguments(MonthQuerySchema, location="query")
 @blp.response(200, NationalSummarySchema)
 @require(PP.REPORTS_READ)
+@db.reads_from_replica
 def get_national_summary(query: dict[str, Any]) -> dict[str, Any]:
     """National usage summary of a month (default: this month, WIB): every district's usage
     and plan, national totals, usage split by village funding source; total Rp 0."""
@@ -315,6 +316,7 @@ def get_national_summary(query: dict[str, Any]) -> dict[str, Any]:
 @blp.arguments(MonthQuerySchema, location="query")
 @blp.response(200, {"type": "string"}, content_type="text/csv")
 @require(PP.REPORTS_READ)
+@db.reads_from_replica
 def get_national_summary_csv(query: dict[str, Any]) -> Response:
     """The national summary as CSV: one row per district."""
     summary = national_summary(_month_arg(query))

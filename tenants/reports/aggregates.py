@@ -114,7 +114,8 @@ def compute(at: dt.datetime | None = None) -> dict[str, Any]:
 def refresh(at: dt.datetime | None = None) -> DistrictAggregate:
     """Compute the current district's figures and upsert its row for `at`'s day (UTC)."""
     at = at or dt.datetime.now(dt.UTC)
-    figures = compute(at)
+    with db.on_replica(fresh=True):
+        figures = compute(at)
     values = {"district_id": current_tenant().id, "day": at.date(), "computed_at": at, **figures}
     db.session.execute(
         postgresql.insert(DistrictAggregate)

@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from slrt.platform import db
 from slrt.platform.jobs.handlers import job_handler
 from slrt.platform.jobs.runner import JobContext
 from slrt.platform.tabular.write import XLSX_MEDIA_TYPE
@@ -43,7 +44,8 @@ def monthly_report_job(ctx: JobContext) -> dict[str, Any]:
     month = ctx.params.get("month")
     if not month:
         month = previous_month(dt.datetime.fromisoformat(ctx.params["period"]).date())
-    report = build(month)
+    with db.on_replica(fresh=True):
+        report = build(month)
     xlsx_name, pdf_name = file_names(month)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / xlsx_name

@@ -57,10 +57,10 @@ SHARED_SETTINGS = {
     "SLRT_JOB_HEARTBEAT": "1",
     "SLRT_DEMO": "1",
     "SLRT_LOG_LEVEL": "INFO",
+    # PgBouncer 1.18 in transaction pooling: no server-side prepared statements (see
+    # test_pgbouncer_needs_unprepared_statements).
+    "SLRT_DB_PREPARED_STATEMENTS": "0",
 }
-
-
-COMPAT = Path(__file__).parent / "pgbouncer_compat"
 
 
 def _pg_conninfo(port: int, user: str, password: str, db: str = "slrt") -> str:
@@ -179,8 +179,6 @@ def cluster() -> Iterator[Cluster]:
             if not k.startswith(("SLRT_", "DATABASE_", "REDIS_"))
         }
         base_env.update(SHARED_SETTINGS)
-        # Until the app can be told to skip server-side prepared statements (see the file).
-        base_env["PYTHONPATH"] = str(COMPAT)
         base_env.update(
             SLRT_DATA_DIR=str(root / "data"),
             DATABASE_ADMIN_URL=admin_url,
@@ -199,6 +197,8 @@ def cluster() -> Iterator[Cluster]:
         env = dict(
             base_env,
             DATABASE_URL=f"postgresql://slrt_app:{APP_PW}@127.0.0.1:{bouncer.port}/slrt",
+            # The heavy reads go straight to the standby (a PgBouncer of its own in production).
+            DATABASE_REPLICA_URL=f"postgresql://slrt_app:{APP_PW}@127.0.0.1:{replica.port}/slrt",
         )
         run_slrt(["db", "upgrade"], env)
         run_module(demo_module(), env)

@@ -22,6 +22,8 @@ import uuid
 import psycopg
 import pytest
 
+from tests.deploy.servers import replica_probe
+
 pytestmark = pytest.mark.slow
 
 SLUGS = ("kendal", "parepare")
@@ -309,7 +311,8 @@ def test_the_isolation_probe_would_see_a_session_level_leak(cluster) -> None:
 
 
 def test_pgbouncer_needs_unprepared_statements(cluster) -> None:
-    """Why the cluster's app processes connect with prepare_threshold=None: Debian 12's
+    """Why the cluster's app processes run with SLRT_DB_PREPARED_STATEMENTS=0 (psycopg's
+    prepare_threshold=None): Debian 12's
     PgBouncer (1.18) does not carry psycopg's named prepared statements between backends, so two
     clients sharing a backend collide (and a client moved to another backend loses them)."""
     version = subprocess.run(["pgbouncer", "--version"], capture_output=True, text=True).stdout
@@ -381,6 +384,86 @@ def test_replica_streams_what_the_app_writes(cluster) -> None:
             ).fetchone()[0]
             == 0
         )
+
+
+def _dashboard_intakes(cluster, s) -> int:
+    r = s.get(f"{cluster.url}/api/v1/t/parepare/dashboard", headers=admin(cluster, "parepare"))
+    assert r.status_code == 200, r.text
+    return r.json()["intakes_total"]
+
+
+def test_dashboards_read_the_replica_and_own_writes_come_from_the_primary(cluster) -> None:
+    """With replay paused on the standby, a change on the primary is not on the dashboard (it
+    is served from the replica), while a person the admin has just registered reads back at
+    once (the primary), and an export asked for right then holds that person (a job waits for
+    the replica to catch up with what was written before it, then falls back to the primary).
+    Once replay resumes, the dashboard shows the change."""
+    s = cluster.session()
+    h = admin(cluster, "parepare")
+    base = f"{cluster.url}/api/v1/t/parepare"
+    before = _dashboard_intakes(cluster, s)
+    ids = _tenant_ids(cluster)
+    with cluster.replica_conn(autocommit=True) as replica:
+        replica.execute("SELECT pg_wal_replay_pause()")
+        try:
+            with cluster.primary_conn() as primary:
+                primary.execute(
+                    "UPDATE district_aggregates SET intakes_total = intakes_total + 1000 "
+                    "WHERE district_id = %s",
+                    (ids["parepare"],),
+                )
+            assert _dashboard_intakes(cluster, s) == before
+            assert _dashboard_intakes(cluster, s) == before  # both nodes, both times
+            village = villages(cluster, "parepare")[0]
+            stamp = int(time.time() * 1000) % 10**6
+            hh = s.post(base + "/households", headers=h,
+                        json={"kk_number": f"7372019{stamp:09d}", "address": "Jl. Primer",
+                              "village_code": village})  # fmt: skip
+            assert hh.status_code == 201, hh.text
+            nik = f"737201{1 + stamp % 28:02d}0590{stamp % 9000 + 1:04d}"
+            person = s.post(base + "/persons", headers=h,
+                            json={"nik": nik, "name": "Baru Saja", "relation": "kepala_keluarga",
+                                  "household_id": hh.json()["id"]})  # fmt: skip
+            assert person.status_code == 201, person.text
+            again = s.get(f"{base}/persons/{person.json()['id']}", headers=h)
+            assert again.status_code == 200 and again.json()["name"] == "Baru Saja"
+            started = time.monotonic()
+            export = s.post(base + "/exports/registry", headers=h, json={"format": "csv"})
+            assert export.status_code == 202, export.text
+            job_url = f"{base}/jobs/{export.json()['id']}"
+            while (job := s.get(job_url, headers=h).json())["status"] not in (
+                "succeeded", "failed"
+            ):  # fmt: skip
+                assert time.monotonic() - started < 60, job
+                time.sleep(0.3)
+            assert job["status"] == "succeeded", job
+            content = s.get(f"{job_url}/files/{job['result']['file']}", headers=h).text
+            assert nik in content
+            assert _dashboard_intakes(cluster, s) == before  # replay is still paused
+        finally:
+            replica.execute("SELECT pg_wal_replay_resume()")
+    deadline = time.monotonic() + 15
+    while _dashboard_intakes(cluster, s) != before + 1000:
+        assert time.monotonic() < deadline, "the replica never showed the change"
+        time.sleep(0.1)
+    with cluster.primary_conn() as primary:
+        primary.execute(
+            "UPDATE district_aggregates SET intakes_total = intakes_total - 1000 "
+            "WHERE district_id = %s",
+            (ids["parepare"],),
+        )
+
+
+def test_the_tenant_walls_hold_on_the_replica(cluster) -> None:
+    """The app's replica session (as slrt_app on the standby, read-only) sees its district's
+    persons and no other's by row-level security alone (raw SQL, no ORM criterion), and none
+    without a district."""
+    seen = replica_probe(cluster.env, list(SLUGS))
+    for slug in SLUGS:
+        in_recovery, user, read_only, count, foreign = seen[slug]
+        assert (in_recovery, user, read_only) == (True, "slrt_app", "on")
+        assert count > 0 and foreign == 0
+    assert seen[""][3] == 0
 
 
 # --- (e) a worker killed mid-job ---------------------------------------------------------------
