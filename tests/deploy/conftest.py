@@ -190,15 +190,19 @@ def cluster() -> Iterator[Cluster]:
             ["db", "create-roles", "--owner-password", OWNER_PW, "--app-password", APP_PW],
             base_env,
         )
-        bouncer = PgBouncer(root / "pgbouncer", free_port(), primary.port, _userlist(primary))
+        bouncer = PgBouncer(
+            root / "pgbouncer", free_port(), primary.port, replica.port, _userlist(primary)
+        )
         bouncer.start()
         started.append(bouncer)
 
         env = dict(
             base_env,
             DATABASE_URL=f"postgresql://slrt_app:{APP_PW}@127.0.0.1:{bouncer.port}/slrt",
-            # The heavy reads go straight to the standby (a PgBouncer of its own in production).
-            DATABASE_REPLICA_URL=f"postgresql://slrt_app:{APP_PW}@127.0.0.1:{replica.port}/slrt",
+            # The heavy reads: the standby, through PgBouncer's slrt_replica pool.
+            DATABASE_REPLICA_URL=(
+                f"postgresql://slrt_app:{APP_PW}@127.0.0.1:{bouncer.port}/slrt_replica"
+            ),
         )
         run_slrt(["db", "upgrade"], env)
         run_module(demo_module(), env)

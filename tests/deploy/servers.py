@@ -130,12 +130,13 @@ def make_replica(
 
 @dataclass
 class PgBouncer:
-    """PgBouncer in transaction pooling mode in front of the primary, configured from
+    """PgBouncer in transaction pooling mode in front of the primary and the replica, configured from
     deploy/pgbouncer/pgbouncer.ini with the addresses of this machine."""
 
     directory: Path
     port: int
     primary_port: int
+    replica_port: int
     userlist: str  # lines '"role" "SCRAM-SHA-256$..."' as read from pg_authid
     process: subprocess.Popen | None = None
 
@@ -143,6 +144,7 @@ class PgBouncer:
         text = (DEPLOY / "pgbouncer" / "pgbouncer.ini").read_text()
         replacements = [
             (r"host=10\.0\.0\.21 port=5432", f"host=127.0.0.1 port={self.primary_port}"),
+            (r"host=10\.0\.0\.23 port=5432", f"host=127.0.0.1 port={self.replica_port}"),
             (r"(?m)^listen_addr = .*$", "listen_addr = 127.0.0.1"),
             (r"(?m)^listen_port = .*$", f"listen_port = {self.port}"),
             (r"(?m)^unix_socket_dir = .*$", "unix_socket_dir ="),
