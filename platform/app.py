@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +9,11 @@ from flask import Flask, g, request
 from flask_babel import Babel
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from slrt.platform import db, errors
+from slrt.platform import db, errors, metrics
 from slrt.platform.api import init_api
 from slrt.platform.blueprints import register_all
 from slrt.platform.config import data_dir, public_url, setting
+from slrt.platform.logs import configure_logging
 from slrt.platform.runtime import database_url
 from slrt.platform.secrets_store import get_secret
 from slrt.platform.tenancy import leave_tenant
@@ -37,7 +37,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         static_folder="static",
         template_folder="templates",
     )
-    logging.basicConfig(level=setting("SLRT_LOG_LEVEL") or "INFO")
+    configure_logging()
     secure = setting("SLRT_SECURE_COOKIES")
     app.config.update(
         SECRET_KEY=setting("SLRT_SECRET_KEY") or get_secret("flask_secret_key"),
@@ -61,6 +61,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     db.init_engine(app.config["DATABASE_URL"])
     Babel(app, locale_selector=select_locale)
     errors.init_app(app)
+    metrics.init_app(app)
     api = init_api(app)
     register_all(app, api)
 

@@ -162,19 +162,20 @@ def connect_args() -> dict[str, Any]:
     return {}
 
 
-def _create_engine(url: str, **kw: Any) -> sa.Engine:
+def _create_engine(url: str, name: str = "primary", **kw: Any) -> sa.Engine:
     kw.setdefault("pool_pre_ping", True)
     kw.setdefault("pool_size", 5)
     kw.setdefault("max_overflow", 10)
     kw["connect_args"] = {**connect_args(), **kw.get("connect_args", {})}
     created = sa.create_engine(url, **kw)
     for listener in _ENGINE_LISTENERS:
-        listener(created)
+        listener(created, name)
     return created
 
 
-# Called with every engine created (metrics count pool use this way).
-_ENGINE_LISTENERS: list[Callable[[sa.Engine], None]] = []
+# Called with every engine created and its name, "primary" or "replica" (metrics count pool
+# use this way).
+_ENGINE_LISTENERS: list[Callable[[sa.Engine, str], None]] = []
 
 
 def init_engine(url: str, *, replica_url: str | None = None, **kw: Any) -> sa.Engine:
@@ -190,7 +191,7 @@ def init_engine(url: str, *, replica_url: str | None = None, **kw: Any) -> sa.En
         from slrt.platform.runtime import database_replica_url
 
         replica_url = database_replica_url()
-    _replica_engine = _create_engine(replica_url, **kw) if replica_url else None
+    _replica_engine = _create_engine(replica_url, "replica", **kw) if replica_url else None
     SessionFactory.configure(bind=_engine)
     session.remove()
     return _engine

@@ -70,6 +70,7 @@ if [ ! -f "$ENV_FILE" ]; then
       -e "s#^SLRT_SECRET_KEY=.*#SLRT_SECRET_KEY=$(secret)#" \
       -e "s#^SLRT_NIK_HASH_KEY=.*#SLRT_NIK_HASH_KEY=$(secret)#" \
       -e "s#^SLRT_FIELD_KEY=.*#SLRT_FIELD_KEY=$(fernet_key)#" \
+      -e "s#^SLRT_METRICS_TOKEN=.*#SLRT_METRICS_TOKEN=$(secret)#" \
       -e "s#^SLRT_FILE_STORE=.*#SLRT_FILE_STORE=local#" \
       -e "/^DATABASE_REPLICA_URL=/d" \
       -e "/^SLRT_S3_/d" \

@@ -60,6 +60,7 @@ SHARED_SETTINGS = {
     # PgBouncer 1.18 in transaction pooling: no server-side prepared statements (see
     # test_pgbouncer_needs_unprepared_statements).
     "SLRT_DB_PREPARED_STATEMENTS": "0",
+    "SLRT_METRICS_TOKEN": "deploy-metrics-token-0123456789",
 }
 
 

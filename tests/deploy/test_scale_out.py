@@ -21,6 +21,7 @@ import uuid
 
 import psycopg
 import pytest
+import requests
 
 from tests.deploy.servers import replica_probe
 
@@ -96,8 +97,8 @@ def test_requests_through_nginx_reach_both_nodes(cluster) -> None:
     assert len(lines) == 30
     used = {upstreams_of(ln)[-1] for ln in lines}
     assert used == {f"127.0.0.1:{node.port}" for node in cluster.nodes}
-    for node in cluster.nodes:  # and each node's own (gunicorn) log saw some of them
-        assert "GET /api/v1/tenants" in node.log()
+    for node in cluster.nodes:  # and each node's own request log saw some of them
+        assert '"route": "/api/v1/tenants"' in node.log()
 
 
 def test_tls_http2_hsts_and_http_redirect(cluster) -> None:
@@ -180,6 +181,87 @@ def test_upload_limit_matches_the_app(cluster) -> None:
     over = s.post(url, files={"file": ("a.csv", b"x" * (limit + 2 * 1024 * 1024), "text/csv")})
     assert over.status_code == 413
     assert "nginx" in over.text
+
+
+def _json_lines(text: str) -> list[dict]:
+    out = []
+    for line in text.splitlines():
+        if line.startswith("{"):
+            out.append(json.loads(line))
+    return out
+
+
+def test_logs_are_json_with_nginx_request_id_and_jobs_carry_it(cluster) -> None:
+    """Every line a node writes is JSON; the request line has nginx's request id (the one the
+    client got back, once) and the route, never the query string; the export job that request
+    asked for logs under the same id on whichever worker ran it."""
+    s = cluster.session()
+    nik = "7372014506850004"
+    offsets = [log_offset(node.log_path) for node in cluster.nodes]
+    r = s.get(
+        f"{cluster.url}/api/v1/t/parepare/villages?q={nik}", headers=admin(cluster, "parepare")
+    )
+    assert r.status_code == 200
+    request_id = r.headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id)  # one header: nginx's, echoed by the app
+    h = admin(cluster, "parepare")
+    export = s.post(f"{cluster.url}/api/v1/t/parepare/exports/registry", headers=h,
+                    json={"format": "csv"})  # fmt: skip
+    assert export.status_code == 202
+    export_id = export.headers["X-Request-ID"]
+    job_url = f"{cluster.url}/api/v1/t/parepare/jobs/{export.json()['id']}"
+    deadline = time.monotonic() + 60
+    while s.get(job_url, headers=h).json()["status"] != "succeeded":
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    time.sleep(0.3)
+    new = "\n".join(
+        "\n".join(new_log_lines(node.log_path, offset))
+        for node, offset in zip(cluster.nodes, offsets, strict=True)
+    )
+    assert nik not in new
+    lines = [ln for ln in new.splitlines() if ln.strip()]
+    assert all(ln.startswith("{") for ln in lines), [ln for ln in lines if not ln.startswith("{")]
+    entries = _json_lines(new)
+    mine = [e for e in entries if e.get("request_id") == request_id]
+    assert len(mine) == 1 and mine[0]["route"] == "/api/v1/t/<tenant>/villages"
+    assert (mine[0]["method"], mine[0]["status"], mine[0]["tenant"]) == ("GET", 200, "73.72")
+    worker_lines = _json_lines("\n".join(w.log() for w in cluster.workers))
+    job_lines = [e for e in worker_lines if e.get("job_id") == export.json()["id"]]
+    assert {e["request_id"] for e in job_lines} == {export_id}
+    assert "succeeded" in {e["job_status"] for e in job_lines}
+
+
+def test_metrics_per_node_with_the_token_never_through_nginx(cluster) -> None:
+    """Prometheus' view of one node: the requests of both gunicorn processes add up, the
+    district labels are codes, the replica's lag and both pools are there; nginx answers 404
+    for /metrics whatever the token."""
+    s = cluster.session()
+    token = {"Authorization": "Bearer deploy-metrics-token-0123456789"}
+    assert s.get(cluster.url + "/metrics", headers=token).status_code == 404
+    node = cluster.nodes[1]
+    direct = f"http://127.0.0.1:{node.port}"
+    assert requests.get(direct + "/metrics", timeout=10).status_code == 401
+
+    def served(text: str) -> float:
+        for line in text.splitlines():
+            if line.startswith("slrt_http_requests_total{") and 'route="/healthz"' in line:
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    before = served(requests.get(direct + "/metrics", headers=token, timeout=10).text)
+    with cf.ThreadPoolExecutor(4) as pool:  # concurrent, so both gunicorn processes serve some
+        list(pool.map(lambda _: requests.get(direct + "/healthz", timeout=10), range(40)))
+    text = requests.get(direct + "/metrics", headers=token, timeout=10).text
+    assert served(text) - before == 40
+    assert re.search(r'slrt_db_pool_capacity\{database="primary"\} [1-9]', text)
+    assert re.search(r'slrt_db_pool_capacity\{database="replica"\} [1-9]', text)
+    assert re.search(r"(?m)^slrt_replica_lag_seconds [0-9.e+-]+$", text)
+    assert re.search(r"(?m)^slrt_outbox_rows \d", text)
+    for district in re.findall(r'district="([^"]*)"', text):
+        assert re.fullmatch(r"\d{2}\.\d{2}", district)
+    for route in re.findall(r'route="([^"]*)"', text):
+        assert "parepare" not in route and "kendal" not in route and "?" not in route
 
 
 # --- (c) no tenant bleeding through pooled transactions ----------------------------------------
