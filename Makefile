@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml setup.py | sha1sum | cut -c1-12)
 
-.PHONY: run test lint format bench lock clean system-test-deps
+.PHONY: run test lint format bench lock clean system-test-deps messages
 
 $(STAMP): requirements.lock pyproject.toml setup.py
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
@@ -40,6 +40,11 @@ system-test-deps:
 	@if [ -f tests/peers/package.json ]; then \
 	  cd tests/peers && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --silent --no-audit --no-fund; }; \
 	fi
+
+# Bring new page text into the catalogs (one per area; Indonesian is the message id, English the
+# translation). It lists the entries still without English; a test fails while there are any.
+messages: $(STAMP)
+	$(BIN)/python -m slrt.platform.commands.messages
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -8,6 +8,7 @@ by walking the tree, so a new area package cannot be left out of the wheel by fo
 from pathlib import Path
 
 from setuptools import setup
+from setuptools.command.build_py import build_py
 
 ROOTS = {
     "slrt.platform": "platform",
@@ -38,6 +39,26 @@ def _packages() -> tuple[list[str], dict[str, list[str]]]:
     return packages, package_data
 
 
+class BuildWithCatalogs(build_py):
+    """Also compile each language's messages.po into the messages.mo that gettext reads."""
+
+    def run(self) -> None:
+        super().run()
+        from babel.messages.mofile import write_mo
+        from babel.messages.pofile import read_po
+
+        for po in Path(self.build_lib, "slrt").glob("**/translations/*/LC_MESSAGES/messages.po"):
+            with po.open("rb") as source:
+                catalog = read_po(source)
+            with po.with_suffix(".mo").open("wb") as out:
+                write_mo(out, catalog)
+
+
 PACKAGES, PACKAGE_DATA = _packages()
 
-setup(packages=PACKAGES, package_dir=ROOTS, package_data=PACKAGE_DATA)
+setup(
+    packages=PACKAGES,
+    package_dir=ROOTS,
+    package_data=PACKAGE_DATA,
+    cmdclass={"build_py": BuildWithCatalogs},
+)

@@ -1,4 +1,5 @@
-"""`slrt plans ...` and `slrt usage ...`: plans, plan changes, metering flush, statements."""
+"""`slrt plans ...` and `slrt usage ...`: plans and plan changes (the same actions as Kemensos's
+API), metering flush, statements."""
 
 from __future__ import annotations
 
@@ -12,20 +13,12 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
-from slrt.billing_free import meter, quotas
+from slrt.billing_free import actions, meter, quotas
 from slrt.billing_free.models import QUOTA_COLUMNS, Plan
-from slrt.billing_free.plans import (
-    assign_plan,
-    ensure_standard_plans,
-    plan_by_key,
-    plan_history,
-    today_wib,
-)
+from slrt.billing_free.plans import ensure_standard_plans, plan_by_key, plan_history, today_wib
 from slrt.billing_free.statements import build_statement, statement_csv, statement_pdf
 from slrt.platform import db
 from slrt.platform.actor import Actor, acting_as
-from slrt.platform.audit.models import AuditKind
-from slrt.platform.audit.record import changes, record_platform
 from slrt.platform.errors import Problem
 from slrt.platform.tenancy import tenant_context
 from slrt.platform.tenant import Tenant
@@ -94,25 +87,14 @@ def create_plan(key: str, name: str, description: str, duration_days: int | None
     missing = [c for c in QUOTA_COLUMNS if quota.get(c) is None]
     if missing:
         raise click.UsageError("missing: " + ", ".join("--" + m.replace("_", "-") for m in missing))
+    data = {"key": key, "name": name, "description": description, "duration_days": duration_days}
     with acting_as(_cli_actor()):
-        if db.session.execute(sa.select(Plan.id).where(Plan.key == key)).scalar():
-            raise click.ClickException(f"plan {key} already exists")
-        plan = Plan(
-            key=key,
-            name=name,
-            description=description,
-            duration_days=duration_days,
-            price_idr=0,
-            **quota,
-        )
-        db.session.add(plan)
         try:
-            db.session.flush()
-        except sa.exc.IntegrityError as exc:
-            db.session.rollback()
+            actions.create_plan({**data, **quota})
+        except Problem as exc:
+            raise click.ClickException(_problem_text(exc)) from exc
+        except sa.exc.IntegrityError as exc:  # what the API's schema refuses before
             raise click.ClickException(f"invalid plan: {exc.orig}") from exc
-        record_platform(AuditKind.config, "plan.create", "plan", key, after={"name": name, **quota})
-        db.session.commit()
     click.echo(f"plan {key} created")
 
 
@@ -123,27 +105,20 @@ def create_plan(key: str, name: str, description: str, duration_days: int | None
 @_quota_options
 def update_plan(key: str, name: str | None, duration_days: int | None, **quota) -> None:
     """Change a plan's name, duration or quotas."""
+    values = {k: v for k, v in quota.items() if v is not None}
+    if name:
+        values["name"] = name
+    if duration_days:
+        values["duration_days"] = duration_days
+    if not values:
+        raise click.UsageError("nothing to change")
     with acting_as(_cli_actor()):
         try:
-            plan = plan_by_key(key)
+            actions.update_plan(plan_by_key(key), values)
         except Problem as exc:
             raise click.ClickException(_problem_text(exc)) from exc
-        values = {k: v for k, v in quota.items() if v is not None}
-        if name:
-            values["name"] = name
-        if duration_days:
-            values["duration_days"] = duration_days
-        if not values:
-            raise click.UsageError("nothing to change")
-        before = {k: getattr(plan, k) for k in values}
-        for k, v in values.items():
-            setattr(plan, k, v)
-        old, new = changes(before, values)
-        record_platform(AuditKind.config, "plan.update", "plan", key, before=old, after=new)
-        db.session.commit()
-        from slrt.billing_free.platform_api import _invalidate_plan_users
-
-        _invalidate_plan_users(plan)
+        except sa.exc.IntegrityError as exc:
+            raise click.ClickException(f"invalid plan: {exc.orig}") from exc
     click.echo(f"plan {key} updated")
 
 
@@ -160,14 +135,11 @@ def assign(tenant_ref: str, plan_key: str, reason: str, expires_on: dt.datetime 
         try:
             ensure_standard_plans()
             plan = plan_by_key(plan_key)
-            assignment = assign_plan(
+            assignment = actions.assign_plan(
                 tenant, plan, reason, expires_on=expires_on.date() if expires_on else None
             )
-            db.session.commit()
         except Problem as exc:
-            db.session.rollback()
             raise click.ClickException(_problem_text(exc)) from exc
-    quotas.forget_snapshot(tenant.id)
     ends = f", berakhir {assignment.expires_on}" if assignment.expires_on else ""
     click.echo(f"{tenant.code} {tenant.name}: paket {plan.name}{ends}")
 

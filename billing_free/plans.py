@@ -1,9 +1,11 @@
-"""Plans and which plan a district is on.
+"""Plans and which plan a district is on, as read by enforcement, statements and the routes: the
+quotas a plan sets, the standard plans, the plan in force and the plan history. The changes
+(plans created or edited, districts moved between plans) are the actions in `actions`.
 
 The three standard plans are created by the migration (and again, idempotently, whenever a
 district is onboarded, so a fresh database or a test that emptied the tables gets them too).
-A district has exactly one current plan (a partial unique index), every change closes the old
-period and opens a new one with who and why, audited on the platform and in the district.
+A district has exactly one current plan (a partial unique index); every change closes the old
+period and opens a new one with who and why.
 """
 
 from __future__ import annotations
@@ -18,13 +20,8 @@ from sqlalchemy.dialects.postgresql import insert
 
 from slrt.billing_free.models import QUOTA_COLUMNS, Plan, PlanAssignment
 from slrt.platform import db
-from slrt.platform.actor import current_actor
-from slrt.platform.audit.models import AuditKind
-from slrt.platform.audit.record import record, record_platform
-from slrt.platform.errors import Msg, Problem, field_problem
-from slrt.platform.tenancy import tenant_context
-from slrt.platform.tenant import Tenant
-from slrt.platform.transaction import after_commit
+from slrt.platform.db import one_or_404
+from slrt.platform.errors import Msg
 
 GIB = 1024**3
 WIB = dt.timezone(dt.timedelta(hours=7), "WIB")  # no daylight saving: a fixed offset is exact
@@ -145,10 +142,11 @@ def ensure_standard_plans() -> None:
 
 
 def plan_by_key(key: str) -> Plan:
-    plan = db.session.execute(sa.select(Plan).where(Plan.key == key)).scalar_one_or_none()
-    if plan is None:
-        raise Problem(404, Msg(f"Paket '{key}' tidak ditemukan.", f"Plan '{key}' not found."))
-    return plan
+    """The plan with this key, or 404."""
+    return one_or_404(
+        sa.select(Plan).where(Plan.key == key),
+        Msg(f"Paket '{key}' tidak ditemukan.", f"Plan '{key}' not found."),
+    )
 
 
 def default_plan() -> Plan:
@@ -230,105 +228,6 @@ def effective_plan(tenant_id: int) -> EffectivePlan:
         quotas={c: int(row._mapping[c]) for c in QUOTA_COLUMNS},
         expires_on=row.expires_on,
     )
-
-
-def _expiry(plan: Plan, expires_on: dt.date | None, start: dt.datetime) -> dt.date | None:
-    if expires_on is not None:
-        return expires_on
-    if plan.duration_days:
-        return today_wib(start) + dt.timedelta(days=plan.duration_days)
-    return None
-
-
-def assign_plan(
-    tenant: Tenant,
-    plan: Plan,
-    reason: str,
-    *,
-    expires_on: dt.date | None = None,
-    audit: bool = True,
-) -> PlanAssignment:
-    """Move a district to `plan` (closing its current period). Adds to the session and audits;
-    the caller commits. Quotas lower than current use refuse new items only: nothing is removed."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise field_problem(
-            422,
-            "reason",
-            Msg("Alasan perubahan paket wajib diisi.", "A reason for the plan change is required."),
-        )
-    if not plan.active:
-        raise field_problem(
-            422,
-            "plan",
-            Msg(f"Paket '{plan.key}' tidak aktif lagi.", f"Plan '{plan.key}' is no longer active."),
-        )
-    now = db.session.execute(sa.select(sa.func.now())).scalar_one()
-    if expires_on is not None and expires_on <= today_wib(now):
-        raise field_problem(
-            422,
-            "expires_on",
-            Msg("Tanggal berakhir harus setelah hari ini.", "The end date must be after today."),
-        )
-    # Serialise plan changes of one district so two admins cannot both open a period.
-    db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(0x504C414E, tenant.id)))
-    previous = current_assignment(tenant.id)
-    before = None
-    if previous is not None:
-        old_plan = db.session.get(Plan, previous.plan_id)
-        before = {"plan": old_plan.key, "expires_on": previous.expires_on}
-        previous.ended_at = now
-        db.session.flush()
-    actor = current_actor()
-    assignment = PlanAssignment(
-        tenant_ref=tenant.id,
-        plan_id=plan.id,
-        started_at=now,
-        expires_on=_expiry(plan, expires_on, now),
-        reason=reason,
-        actor_label=actor.label[:200],
-        actor_account_id=actor.account_id,
-    )
-    db.session.add(assignment)
-    db.session.flush()
-    after = {"plan": plan.key, "expires_on": assignment.expires_on}
-    if not audit:  # the first plan is part of onboarding, which is audited as such
-        return assignment
-    record_platform(
-        AuditKind.config,
-        "tenant.plan.assign",
-        "tenant",
-        tenant.id,
-        tenant_ref=tenant.id,
-        before=before,
-        after=after,
-        note=reason,
-    )
-    # The district sees the change in its own audit trail too.
-    with tenant_context(tenant.ref()):
-        record(
-            AuditKind.config,
-            "plan.assign",
-            "plan",
-            plan.key,
-            before=before,
-            after=after,
-            note=reason,
-        )
-        db.session.flush()
-    from slrt.billing_free.quotas import forget_snapshot
-
-    after_commit(lambda: forget_snapshot(tenant.id))
-    return assignment
-
-
-def assign_default_plan(tenant: Tenant) -> None:
-    """Onboarding hook: a new district starts on the default plan."""
-    ensure_standard_plans()
-    if current_assignment(tenant.id) is None:
-        assign_plan(
-            tenant, default_plan(), "Paket awal saat pendaftaran kabupaten/kota.", audit=False
-        )
 
 
 def plan_history(tenant_id: int) -> list[tuple[PlanAssignment, Plan]]:

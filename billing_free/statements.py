@@ -27,6 +27,7 @@ from slrt.billing_free.models import QUOTA_COLUMNS, UsageDaily
 from slrt.billing_free.plans import QUOTA_COLUMN, QUOTA_LABELS, WIB, plans_during, today_wib
 from slrt.platform import db
 from slrt.platform.errors import Msg, Problem
+from slrt.platform.tabular.write import neutralise
 from slrt.platform.tenancy import TenantRef
 
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -223,19 +224,12 @@ def statement_months(first_day: dt.date) -> list[str]:
 # --- downloads --------------------------------------------------------------------------------
 
 
-def _neutral(value: Any) -> Any:
-    """Spreadsheet formula injection guard for text cells."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
 def statement_csv(statement: Statement) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     t = statement.tenant
     writer.writerow(["Laporan pemakaian SLRT / SLRT usage statement"])
-    writer.writerow(["Kabupaten/kota", _neutral(t.name), t.code])
+    writer.writerow(["Kabupaten/kota", neutralise(t.name), t.code])
     writer.writerow(["Bulan / month", statement.month])
     writer.writerow(["Periode / period", statement.period_start, statement.period_end])
     writer.writerow(["Final", "ya" if statement.final else "belum (bulan berjalan)"])

@@ -15,12 +15,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-import swagger_ui_bundle
-from flask import Flask, Response, g, request, send_from_directory
+from flask import Flask, current_app, g, request
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint
 from marshmallow import RAISE, ValidationError, fields, validates_schema
@@ -106,12 +104,44 @@ class Text(fields.String):
         return result.strip() if isinstance(result, str) else result
 
 
-class PlatformBlueprint(_LateEtagCheck, Blueprint):
-    def __init__(self, name: str, import_name: str, url_prefix: str, **kw: Any) -> None:
+class PathLookups:
+    """What every API blueprint checks before its view, in this order: the operation's
+    permission (403), then every id in the path through the access helper the blueprint declares
+    for it (`lookups=`, name -> helper; 404 for a foreign, out-of-scope or missing id). Both come
+    before the request body is validated, so neither a caller without the permission nor one
+    holding another district's id learns anything from the body's rules."""
+
+    lookups: dict[str, Callable[[Any], Any]]
+
+    def check_before_view(self) -> None:
+        from slrt.auth.policy import authenticate, authorize
+
+        view = current_app.view_functions.get(request.endpoint or "")
+        permission = getattr(view, "required_permission", None)
+        if permission is not None:
+            authorize(authenticate(), permission)
+        for name, value in (request.view_args or {}).items():
+            lookup = self.lookups.get(name)
+            if lookup is not None:
+                lookup(value)
+
+
+class PlatformBlueprint(PathLookups, _LateEtagCheck, Blueprint):
+    def __init__(
+        self,
+        name: str,
+        import_name: str,
+        url_prefix: str,
+        *,
+        lookups: Mapping[str, Callable[[Any], Any]] | None = None,
+        **kw: Any,
+    ) -> None:
         super().__init__(name, import_name, url_prefix=API_PREFIX + url_prefix, **kw)
+        self.lookups = dict(lookups or {})
+        self.before_request(self.check_before_view)
 
 
-class TenantBlueprint(_LateEtagCheck, Blueprint):
+class TenantBlueprint(PathLookups, _LateEtagCheck, Blueprint):
     """Tenant routes: /api/v1/t/<tenant>/<url_prefix>/...; the tenant context is entered before
     the view, from the slug, so every query in the view is scoped to it.
 
@@ -132,21 +162,13 @@ class TenantBlueprint(_LateEtagCheck, Blueprint):
         **kw: Any,
     ) -> None:
         super().__init__(name, import_name, url_prefix=f"{API_PREFIX}/t/<tenant>{url_prefix}", **kw)
-        self.lookups: dict[str, Callable[[Any], Any]] = dict(lookups or {})
+        self.lookups = dict(lookups or {})
         self.url_value_preprocessor(
             lambda endpoint, values: enter_tenant_from_url(values, allow_suspended=not public)
         )
         if not public:
             self.before_request(_guard)
-        self.before_request(self._resolve_path_ids)  # after the guard: strangers never reach them
-
-    def _resolve_path_ids(self) -> None:
-        # Every id in the path is looked up (404 if foreign, out of region or missing) before the
-        # body is validated, so a foreign id never gets a 422 that would echo the body's rules.
-        for name, value in (request.view_args or {}).items():
-            lookup = self.lookups.get(name)
-            if lookup is not None:
-                lookup(value)
+        self.before_request(self.check_before_view)  # after the guard: strangers never reach it
 
 
 def enter_tenant_from_url(values: dict[str, Any] | None, *, allow_suspended: bool) -> None:
@@ -192,12 +214,6 @@ def init_api(app: Flask) -> Api:
     )
     api = Api(app)
     app.extensions["slrt_api"] = api
-    assets = Path(swagger_ui_bundle.swagger_ui_path)
-
-    @app.get(SWAGGER_ASSETS + "<path:filename>")
-    def swagger_assets(filename: str) -> Response:
-        return send_from_directory(assets, filename, max_age=86400)
-
     return api
 
 

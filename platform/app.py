@@ -5,27 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, request
-from flask_babel import Babel
+from flask import Flask, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from slrt.platform import db, errors, metrics
 from slrt.platform.api import init_api
+from slrt.platform.assets import init_assets
 from slrt.platform.blueprints import register_all
 from slrt.platform.config import data_dir, public_url, setting
 from slrt.platform.logs import configure_logging
+from slrt.platform.i18n import init_i18n
 from slrt.platform.runtime import database_url
 from slrt.platform.secrets_store import get_secret
 from slrt.platform.tenancy import leave_tenant
-
-LANGUAGES = ("id", "en")
-
-
-def select_locale() -> str:
-    chosen = request.args.get("lang") or request.cookies.get("lang")
-    if chosen in LANGUAGES:
-        return chosen
-    return request.accept_languages.best_match(LANGUAGES) or "id"
+from slrt.platform.web import init_web
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -34,7 +27,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         "slrt.platform",
         root_path=str(Path(__file__).resolve().parent),
         instance_path=str(data_dir() / "instance"),
-        static_folder="static",
+        static_folder=None,  # served fingerprinted and compressed (slrt.platform.assets)
         template_folder="templates",
     )
     configure_logging()
@@ -47,8 +40,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=(secure == "1") if secure else public_url().startswith("https://"),
-        BABEL_DEFAULT_LOCALE="id",
-        BABEL_TRANSLATION_DIRECTORIES="translations",
         JSON_SORT_KEYS=False,
     )
     if overrides:
@@ -59,7 +50,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         # fixed number of hops (never more) keeps rate limits and audit addresses per person.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     db.init_engine(app.config["DATABASE_URL"])
-    Babel(app, locale_selector=select_locale)
+    init_i18n(app)
+    init_web(app)
     errors.init_app(app)
     metrics.init_app(app)
     api = init_api(app)
@@ -71,29 +63,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         leave_tenant()
         g.pop("tenant", None)
 
-    @app.context_processor
-    def _language() -> dict[str, str]:
-        # Pages carry Indonesian and English; `lang` (html lang) decides which one leads. Only an
-        # explicit choice (the switch) hides the Indonesian: a phone set to English is no sign
-        # that its owner reads English better.
-        chosen = request.args.get("lang") or request.cookies.get("lang")
-        return {"lang": chosen if chosen in LANGUAGES else "id"}
-
-    @app.after_request
-    def _remember_language(response):
-        # The language switch is a link with ?lang=; keep the choice for the next pages.
-        chosen = request.args.get("lang")
-        if chosen in LANGUAGES and request.cookies.get("lang") != chosen:
-            response.set_cookie(
-                "lang",
-                chosen,
-                max_age=365 * 86400,
-                httponly=True,
-                samesite="Lax",
-                secure=app.config["SESSION_COOKIE_SECURE"],
-            )
-        return response
-
     @app.after_request
     def _security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -101,4 +70,5 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
+    init_assets(app)
     return app

@@ -211,16 +211,9 @@ def handle_http_exception(exc: HTTPException) -> Response:
 
 
 def _html_error(status: int, detail: Any) -> Response:
-    title_id, title_en = TITLES.get(status, ("Kesalahan", "Error"))
-    detail_id, detail_en = _translate(detail) if detail else ("", "")
-    html = render_template(
-        "error.html",
-        status=status,
-        title=title_id,
-        title_en=title_en,
-        detail=detail_id,
-        detail_en=detail_en,
-    )
+    title = Msg(*TITLES.get(status, ("Kesalahan", "Error")))
+    message = Msg(*_translate(detail)) if detail else None
+    html = render_template("error.html", status=status, title=title, detail=message)
     return Response(html, status=status, mimetype="text/html")
 
 

@@ -16,12 +16,20 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from marshmallow import validate
+
 DATA_FILE = Path(__file__).resolve().parent / "data" / "wilayah_kemendagri_2025.csv.gz"
 
 PROVINCE_RE = re.compile(r"^\d{2}$")
 REGENCY_RE = re.compile(r"^\d{2}\.\d{2}$")
 KECAMATAN_RE = re.compile(r"^\d{2}\.\d{2}\.\d{2}$")
 VILLAGE_RE = re.compile(r"^\d{2}\.\d{2}\.\d{2}\.[123]\d{3}$")
+
+# The same shapes as API field validators (the OpenAPI document publishes their patterns).
+_SHAPE_ERROR = "String does not match expected pattern."
+REGENCY_CODE = validate.Regexp(REGENCY_RE, error=_SHAPE_ERROR)
+KECAMATAN_CODE = validate.Regexp(KECAMATAN_RE, error=_SHAPE_ERROR)
+VILLAGE_CODE = validate.Regexp(VILLAGE_RE, error=_SHAPE_ERROR)
 
 VILLAGE_KINDS = {"1": "kelurahan", "2": "desa", "3": "desa_adat"}
 
@@ -114,3 +122,21 @@ def slugs() -> dict[str, str]:
             slug = f"{regency_kind(region.code)}-{slug}"
         result[region.code] = slug
     return result
+
+
+# Indonesia's three time zones by province (IANA names; WIB = UTC+7, WITA = +8, WIT = +9).
+WIB, WITA, WIT = "Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"
+ZONE_LABELS = {WIB: "WIB", WITA: "WITA", WIT: "WIT"}
+_WITA_PROVINCES = {"51", "52", "53", "63", "64", "65", "71", "72", "73", "74", "75", "76"}
+_WIT_PROVINCES = {"81", "82", "91", "92", "93", "94", "95", "96"}
+
+
+def province_zone(province_code: str) -> str:
+    """The zone of a province: WIT in Maluku and Papua, WITA from Bali, Nusa Tenggara and South,
+    East and North Kalimantan to Sulawesi, WIB elsewhere (Sumatra, Java, West and Central
+    Kalimantan)."""
+    if province_code in _WIT_PROVINCES:
+        return WIT
+    if province_code in _WITA_PROVINCES:
+        return WITA
+    return WIB

@@ -24,6 +24,7 @@ class TenantRef:
     code: str
     name: str
     status: str
+    zone: str = "Asia/Jakarta"  # the district's time zone (IANA name)
 
     @property
     def suspended(self) -> bool:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from slrt.platform import db
 from slrt.platform.db import Base, Timestamps
 from slrt.platform.errors import Msg, Problem
+from slrt.platform.region_codes import province_zone
 from slrt.platform.tenancy import TenantRef
 
 
@@ -40,9 +41,19 @@ class Tenant(Timestamps, Base):
         sa.CheckConstraint("status IN ('active', 'suspended')", name="status_values"),
     )
 
+    @property
+    def zone(self) -> str:
+        """The district's time zone: its own setting, else its province's (WIB, WITA or WIT)."""
+        return (self.settings or {}).get("timezone") or province_zone(self.province_code)
+
     def ref(self) -> TenantRef:
         return TenantRef(
-            id=self.id, slug=self.slug, code=self.code, name=self.name, status=self.status
+            id=self.id,
+            slug=self.slug,
+            code=self.code,
+            name=self.name,
+            status=self.status,
+            zone=self.zone,
         )
 
 

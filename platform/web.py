@@ -1,9 +1,33 @@
-"""The web shell: the landing page, and what every signed-in page shares. Role pages live with
-their areas (`<area>/web.py`)."""
+"""The web shell and the conventions every page follows.
+
+Pages are server-rendered and work without JavaScript. A district's signed-in pages live on a
+`TenantPages` blueprint in their area's `web.py`: `/t/<slug>/<prefix>/...`. Before a view runs,
+the blueprint enters the district from the URL (unknown: 404), sends a browser without a session
+to sign in (and back), turns non-members away with 404 exactly like the API, and checks the
+view's permission (the same `@require` as the API) and resolves every id in the path through the
+same access helpers as the API (`lookups=`): another district's or another region's id answers
+404. The view then parses the form with the same marshmallow schema, calls the same action and renders.
+Signed-in pages are never cached by the browser.
+
+Forms post back to their own URL; a refused form is shown again with each field's problem beside
+it (status 422), a successful one redirects (post/redirect/get) with a notice.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from flask import Blueprint, Flask, Response, g, redirect, render_template, request, session
+from marshmallow import Schema, ValidationError
+
+from slrt.platform import db
+from slrt.platform.api import PathLookups, enter_tenant_from_url
+from slrt.platform.errors import Msg, flatten_messages
 
 bp = Blueprint("web", __name__)
 
@@ -23,3 +47,187 @@ def no_store(blueprint: Blueprint) -> Blueprint:
         return response
 
     return blueprint
+
+
+def sign_in_redirect() -> Response:
+    target = request.full_path.rstrip("?") if request.method == "GET" else request.path
+    return redirect("/auth/login?" + urlencode({"next": target}))
+
+
+def _web_guard() -> Response | None:
+    """A signed-in member of this district, or a redirect to sign in; strangers get 404."""
+    from slrt.auth.policy import authorize
+    from slrt.auth.signin.client import web_principal
+
+    principal = web_principal()
+    if principal is None:
+        return sign_in_redirect()
+    authorize(principal, None)
+    return None
+
+
+class TenantPages(PathLookups, Blueprint):
+    """Signed-in pages of one district: /t/<tenant><url_prefix>/..."""
+
+    def __init__(
+        self,
+        name: str,
+        import_name: str,
+        url_prefix: str = "",
+        *,
+        lookups: Mapping[str, Callable[[Any], Any]] | None = None,
+        **kw: Any,
+    ) -> None:
+        kw.setdefault("template_folder", "templates")
+        super().__init__(name, import_name, url_prefix=f"/t/<tenant>{url_prefix}", **kw)
+        self.lookups: dict[str, Callable[[Any], Any]] = dict(lookups or {})
+        self.url_value_preprocessor(
+            lambda endpoint, values: enter_tenant_from_url(values, allow_suspended=True)
+        )
+        self.url_defaults(_keep_tenant)
+        self.before_request(_web_guard)
+        self.before_request(self.check_before_view)  # after the guard: strangers never reach it
+        no_store(self)
+
+
+def _keep_tenant(endpoint: str, values: dict[str, Any]) -> None:
+    """url_for() on a district page keeps the district unless another one is named."""
+    tenant = g.get("tenant")
+    if tenant is not None and "tenant" not in values:
+        values["tenant"] = tenant.slug
+
+
+# --- forms ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Form:
+    """What a page needs to show a form again: the values as typed and each field's problem."""
+
+    values: dict[str, Any]
+    errors: dict[str, Msg]
+
+    def __bool__(self) -> bool:
+        return not self.errors
+
+
+def form_values(*, lists: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The posted form as the API's JSON would carry it: trimmed text, empty fields left out
+    (an empty input means "not given"), `lists` as lists."""
+    values: dict[str, Any] = {}
+    for key in request.form:
+        if key == "csrf_token":
+            continue
+        if key in lists:
+            items = [v.strip() for v in request.form.getlist(key) if v.strip()]
+            if items:
+                values[key] = items
+            continue
+        value = request.form.get(key, "").strip()
+        if value:
+            values[key] = value
+    return values
+
+
+def parse_form(
+    schema: Schema, values: dict[str, Any] | None = None, **kw: Any
+) -> tuple[dict[str, Any] | None, Form]:
+    """Load the posted form with the API's schema: (data, form) when it is valid, (None, form)
+    with every field's problem otherwise."""
+    values = form_values(**kw) if values is None else values
+    try:
+        return schema.load(values), Form(values, {})
+    except ValidationError as exc:
+        return None, Form(values, field_messages(exc.messages))
+
+
+def field_messages(messages: Any) -> dict[str, Msg]:
+    """marshmallow messages -> {field: Msg}, in both languages."""
+    found: dict[str, Msg] = {}
+    for item in flatten_messages(messages):
+        field = "_" if item["field"] in ("", "_schema") else item["field"]
+        found.setdefault(field, Msg(item["message"], item["message_en"]))
+    return found
+
+
+def problem_form(exc: Any, values: dict[str, Any]) -> Form:
+    """An action's refusal (a Problem) as form errors: field problems beside their fields, the
+    rest at the top of the form."""
+    errors: dict[str, Msg] = {}
+    for item in getattr(exc, "errors", None) or []:
+        errors.setdefault(item.get("field") or "_", Msg(item["message"], item["message_en"]))
+    if not errors:
+        detail = getattr(exc, "detail", None)
+        errors["_"] = detail if isinstance(detail, Msg) else Msg(str(detail), str(detail))
+    return Form(values, errors)
+
+
+# --- notices after a redirect ----------------------------------------------------------------
+
+
+def notice(message: Msg) -> None:
+    """A one-line notice for the next page (kept in both languages: the reader may switch)."""
+    session.setdefault("notices", []).append([str(message), message.en])
+    session.modified = True
+
+
+def take_notices() -> list[Msg]:
+    return [Msg(id_text, en_text) for id_text, en_text in session.pop("notices", [])]
+
+
+# --- lists ----------------------------------------------------------------------------------
+
+PAGE_SIZE = 25
+MAX_PAGE = 10_000
+
+
+@dataclass
+class Page:
+    """One page of a list, with what the pager needs."""
+
+    items: list[Any]
+    number: int
+    size: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.size))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+    def url(self, number: int) -> str:
+        args = request.args.to_dict(flat=False)
+        args["page"] = [str(number)]
+        return f"{request.path}?{urlencode(args, doseq=True)}"
+
+
+def requested_page() -> int:
+    """?page=N, where anything but a sensible whole number means the first page."""
+    raw = request.args.get("page", "1")
+    return min(int(raw), MAX_PAGE) if raw.isdigit() and int(raw) >= 1 else 1
+
+
+def page_of(stmt: sa.Select, *order_by: Any, size: int = PAGE_SIZE) -> Page:
+    """One page of ORM entities and the total, counted in the same query."""
+    number = requested_page()
+    rows = db.session.execute(
+        stmt.add_columns(sa.func.count().over().label("total"))
+        .order_by(*order_by)
+        .offset((number - 1) * size)
+        .limit(size)
+    ).all()
+    total = rows[0].total if rows else 0
+    if not rows and number > 1:
+        total = db.session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar()
+    return Page([row[0] for row in rows], number, size, total)
+
+
+def init_web(app: Flask) -> None:
+    app.jinja_env.globals.update(take_notices=take_notices)

@@ -3,7 +3,7 @@
 Playwright's own browser downloads are not used (they cannot be fetched everywhere we build);
 `make test` installs the distribution's `chromium` instead, and Playwright drives it over CDP.
 A page test module says `pytest_plugins = ["tests.browser"]` and asks for `page` (a desktop-sized
-fresh browser context on the live server) or `phone` (375x667, touch).
+fresh browser context on the live server) or `phone` (360x740, touch).
 
 PYTEST_DONT_REWRITE: test modules import these helpers before pytest loads the module as their
 plugin, and nothing here asserts; the marker keeps pytest from warning about the order.
@@ -35,7 +35,7 @@ CHROMIUM_ARGS = [
 # Generous: two shared cores under a parallel suite make pages slow, never wrong.
 TIMEOUT_MS = 30_000
 
-PHONE = {"width": 375, "height": 667}
+PHONE = {"width": 360, "height": 740}  # a common cheap Android phone
 
 
 def launch_chromium(playwright: Playwright) -> Browser:

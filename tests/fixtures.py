@@ -271,8 +271,9 @@ def flow_catalog(app, tenant: Tenant) -> dict[str, uuid.UUID]:
 def put_on_plan(app, tenant: Tenant, reason: str = "test", **quotas) -> str:
     """Create a plan with the given quotas (the rest as Lokus Kemensos) and move `tenant` to it;
     returns the plan key."""
+    from slrt.billing_free.actions import assign_plan
     from slrt.billing_free.models import Plan
-    from slrt.billing_free.plans import STANDARD_PLANS, assign_plan, ensure_standard_plans
+    from slrt.billing_free.plans import STANDARD_PLANS, ensure_standard_plans
     from slrt.billing_free.quotas import forget_snapshot
 
     base = {

@@ -208,22 +208,34 @@ def choose():
     return render_template("signin/choose.html", account=account, choices=choices)
 
 
-def enter_web_tenant(slug: str) -> tuple[Account, Principal] | None:
-    """Enter the district named in the URL for a signed-in browser; 404 for non-members."""
+def web_principal() -> Principal | None:
+    """The signed-in browser's principal in the district already entered (None: no valid web
+    session). Its membership and permissions are read fresh, as for a bearer token."""
     account = web_account()
     if account is None:
         return None
-    tenant = access_tenant_by_slug(slug, allow_suspended=True)
-    g.tenant = tenant
-    enter_tenant(tenant.ref())
     try:
         principal = principal_for_account(account.id, WEB_CLIENT_ID)
     except Problem:
         session.clear()
         return None
+    g.web_account = account
+    return principal
+
+
+def enter_web_tenant(slug: str) -> tuple[Account, Principal] | None:
+    """Enter the district named in the URL for a signed-in browser; 404 for non-members."""
+    if web_account() is None:
+        return None
+    tenant = access_tenant_by_slug(slug, allow_suspended=True)
+    g.tenant = tenant
+    enter_tenant(tenant.ref())
+    principal = web_principal()
+    if principal is None:
+        return None
     if not is_member_of_current_tenant(principal):
         raise Problem(404, NOT_FOUND)
-    return account, principal
+    return g.web_account, principal
 
 
 @bp.post("/auth/logout")

@@ -1,19 +1,23 @@
-"""Writing the audit trail: `record` (the district's), `record_platform` (the platform's), and
-the before/after helpers that actions use so only what really changed is recorded. Every event
-is added to the caller's transaction, so it is committed with the change it records or not at all."""
+"""Writing the audit trail: `record` (the district's), `record_platform` (the platform's),
+`record_both` (a platform decision about one district, in both trails), and the before/after
+helpers that actions use so only what really changed is recorded. Every event is added to the
+caller's transaction, so it is committed with the change it records or not at all."""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import has_request_context, request
 
 from slrt.platform import db
 from slrt.platform.actor import current_actor
 from slrt.platform.audit.models import AuditEvent, AuditKind, PlatformAuditEvent
+
+if TYPE_CHECKING:
+    from slrt.platform.tenant import Tenant
 
 
 def _json_safe(value: Any) -> Any:
@@ -92,6 +96,41 @@ def record_platform(
     )
     db.session.add(event)
     return event
+
+
+def record_both(
+    tenant: Tenant,
+    kind: AuditKind,
+    action: str,
+    entity_type: str,
+    entity_id: Any = None,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    note: str | None = None,
+    platform_action: str | None = None,
+    platform_entity: tuple[str, Any] | None = None,
+    platform_after: dict[str, Any] | None = None,
+) -> None:
+    """A platform decision about one district (onboarding, suspension, a plan change...), in the
+    platform's trail (filed under the district) and in the district's own trail, in the current
+    transaction. The platform's trail may name it differently (`platform_action`,
+    `platform_entity`) or say more (`platform_after`); by default both records are the same."""
+    from slrt.platform.tenancy import tenant_context
+
+    entity = platform_entity or (entity_type, entity_id)
+    record_platform(
+        kind,
+        platform_action or action,
+        entity[0],
+        entity[1],
+        tenant_ref=tenant.id,
+        before=before,
+        after=after if platform_after is None else platform_after,
+        note=note,
+    )
+    with tenant_context(tenant.ref()):
+        record(kind, action, entity_type, entity_id, before=before, after=after, note=note)
 
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:

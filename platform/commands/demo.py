@@ -12,6 +12,7 @@ from slrt.billing_free.demo import demo_usage
 from slrt.platform import db
 from slrt.platform.jobs.demo import load_jobs_demo
 from slrt.platform.tenant import Tenant
+from slrt.platform.transaction import joined
 from slrt.tenants.districts.actions import onboard_tenant
 from slrt.tenants.districts.demo import configure_demo_districts
 from slrt.tenants.flow.demo import flow_sign_in_lines, load_flow_demo
@@ -38,11 +39,13 @@ def load_demo() -> list[str]:
     if db.session.execute(sa.select(sa.func.count()).select_from(Tenant)).scalar():
         return []
     lines = ["Demo districts:"]
-    for code in DEMO_TENANTS:
-        tenant, _ = onboard_tenant(code)
-        lines.append(f"  {tenant.name}: /t/{tenant.slug}  (API /api/v1/t/{tenant.slug})")
-    for step in DEMO_STEPS:
-        lines.extend(step())
+    # The actions the steps call join this one transaction instead of each committing its own.
+    with joined():
+        for code in DEMO_TENANTS:
+            tenant, _ = onboard_tenant(code)
+            lines.append(f"  {tenant.name}: /t/{tenant.slug}  (API /api/v1/t/{tenant.slug})")
+        for step in DEMO_STEPS:
+            lines.extend(step())
     db.session.commit()
     return lines
 

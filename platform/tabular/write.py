@@ -3,7 +3,8 @@
 Formula injection: a cell whose text starts with `=`, `+`, `-`, `@`, a tab or a carriage return
 is evaluated by spreadsheet programs. Every text cell written here goes through `neutralise`,
 which prefixes such text with an apostrophe (OWASP's advice); in XLSX the cell is also typed as
-a string, so it is never a formula. Numbers and dates are written as such.
+a string, so it is never a formula. Numbers and dates are written as such. `neutralise` is the
+platform's one guard: spreadsheets written elsewhere (usage statements) call it too.
 """
 
 from __future__ import annotations

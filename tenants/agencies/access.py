@@ -1,8 +1,5 @@
-"""Agencies (OPD) of a district: the offices that receive referrals to their programs.
-
-Agency officers are memberships bound to an agency (memberships.agency_id, a composite foreign
-key into this table), so an officer can only ever be bound to an agency of the same district.
-"""
+"""Access to a district's agencies (OPD): `access_agency_by_id` (404 for missing and foreign
+alike) and `resolve_agency_id`, the active agency a request body names (422 naming the field)."""
 
 from __future__ import annotations
 
@@ -11,7 +8,8 @@ import uuid
 import sqlalchemy as sa
 
 from slrt.platform import db
-from slrt.platform.errors import Msg, Problem, field_problem
+from slrt.platform.db import one_or_404
+from slrt.platform.errors import Msg, field_problem
 from slrt.tenants.agencies.models import Agency
 
 AGENCY_NOT_FOUND = Msg("OPD tidak ditemukan.", "Agency not found.")
@@ -19,12 +17,7 @@ AGENCY_NOT_FOUND = Msg("OPD tidak ditemukan.", "Agency not found.")
 
 def access_agency_by_id(agency_id: uuid.UUID) -> Agency:
     """The current district's agency with this id; another district's id answers 404."""
-    agency = db.session.execute(
-        sa.select(Agency).where(Agency.id == agency_id)
-    ).scalar_one_or_none()
-    if agency is None:
-        raise Problem(404, AGENCY_NOT_FOUND)
-    return agency
+    return one_or_404(sa.select(Agency).where(Agency.id == agency_id), AGENCY_NOT_FOUND)
 
 
 def resolve_agency_id(agency_id: uuid.UUID | None, *, field: str = "agency_id") -> Agency:

@@ -9,7 +9,6 @@ from marshmallow import fields, validate
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
-from slrt.platform import db
 from slrt.platform.api import (
     PatchSchema,
     Schema,
@@ -20,8 +19,7 @@ from slrt.platform.api import (
     like_pattern,
     page_of,
 )
-from slrt.platform.audit.record import apply_and_audit, create_and_audit
-from slrt.platform.errors import Msg, field_problem
+from slrt.tenants.agencies import actions
 from slrt.tenants.agencies.access import access_agency_by_id
 from slrt.tenants.agencies.models import Agency, AgencyKind
 
@@ -33,7 +31,6 @@ blp = TenantBlueprint(
     lookups={"agency_id": access_agency_by_id},
 )
 
-FIELDS = ("name", "kind", "contact_name", "phone", "email", "address", "active")
 KIND = validate.OneOf([k.value for k in AgencyKind])
 
 
@@ -71,43 +68,6 @@ class AgencyQuerySchema(Schema):
     q = Text(metadata={"description": "Part of the name"})
 
 
-def _unique_name(name: str, exclude: uuid.UUID | None = None) -> None:
-    stmt = sa.select(Agency.id).where(sa.func.lower(Agency.name) == name.lower())
-    if exclude is not None:
-        stmt = stmt.where(Agency.id != exclude)
-    if db.session.execute(stmt).first() is not None:
-        raise field_problem(
-            409,
-            "name",
-            Msg(f"OPD bernama '{name}' sudah ada.", f"An agency named '{name}' already exists."),
-        )
-
-
-def _refuse_if_handling_programs(agency: Agency) -> None:
-    """An agency still handling active programs cannot go: referrals would have nowhere to go."""
-    from slrt.tenants.programs.models import Program
-
-    codes = list(
-        db.session.execute(
-            sa.select(Program.code)
-            .where(Program.agency_id == agency.id, Program.active.is_(True))
-            .order_by(Program.code)
-        ).scalars()
-    )
-    if codes:
-        listed = ", ".join(codes)
-        raise field_problem(
-            409,
-            "active",
-            Msg(
-                f"{agency.name} masih menangani program aktif ({listed}); "
-                "alihkan ke OPD lain terlebih dahulu.",
-                f"{agency.name} still handles active programs ({listed}); "
-                "map them to another agency first.",
-            ),
-        )
-
-
 @blp.route("")
 @blp.arguments(AgencyQuerySchema, location="query")
 @blp.response(200, AgencySchema(many=True))
@@ -131,10 +91,7 @@ def list_agencies(query: dict, pagination_parameters) -> list[Agency]:
 @require(P.TENANT_CONFIGURE)
 def create_agency(data: dict) -> Agency:
     """Add an agency (OPD)."""
-    _unique_name(data["name"])
-    agency = create_and_audit(Agency(active=True, **data), FIELDS, "agency.create")
-    db.session.commit()
-    return agency
+    return actions.create_agency(data)
 
 
 @blp.route("/<uuid:agency_id>")
@@ -156,10 +113,4 @@ def patch_agency(data: dict, agency_id: uuid.UUID) -> Agency:
     referrals and officers keep pointing at them."""
     agency = access_agency_by_id(agency_id)
     check_if_match(blp, agency, AgencySchema)
-    if "name" in data:
-        _unique_name(data["name"], exclude=agency.id)
-    if data.get("active") is False and agency.active:
-        _refuse_if_handling_programs(agency)
-    apply_and_audit(agency, data, FIELDS, "agency.update")
-    db.session.commit()
-    return agency
+    return actions.update_agency(agency, data)

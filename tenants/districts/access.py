@@ -1,21 +1,23 @@
-"""Lokus designations: Kemensos designates districts as SLRT lokus in waves (tahap), by decree.
-
-A district can be designated several times over the years (a new wave, an extension); each
-designation is kept (append-only for the app role): a wrong entry is corrected by recording the
-right one with a note, so the history of decrees stays intact.
-"""
+"""Access to districts for Kemensos's routes: a district by its id (404 when there is none) and
+its lokus designations, read in the district's own context."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from slrt.platform import db
+from slrt.platform.db import one_or_404
 from slrt.platform.tenancy import tenant_context
-from slrt.platform.tenant import Tenant
+from slrt.platform.tenant import NOT_FOUND, Tenant
 from slrt.tenants.districts.models import LokusDesignation
 
 
+def access_tenant_by_id(tenant_id: int) -> Tenant:
+    return one_or_404(sa.select(Tenant).where(Tenant.id == tenant_id), NOT_FOUND)
+
+
 def designations_of(tenant: Tenant) -> list[LokusDesignation]:
+    """The district's designations, oldest first."""
     with tenant_context(tenant.ref()):
         return list(
             db.session.execute(

@@ -1,22 +1,27 @@
-"""Onboarding a district (kabupaten/kota) from its Kemendagri code."""
+"""What Kemensos and a district do to the district itself: onboarding from the Kemendagri code,
+suspension and reactivation, lokus designations, and the district's letterhead. Each is one
+action, called alike by the API and by `slrt tenants ...`."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 
 from slrt.auth.memberships.actions import create_default_roles
-from slrt.billing_free.plans import assign_default_plan
+from slrt.billing_free.actions import assign_default_plan
 from slrt.platform import db, region_codes
 from slrt.platform.audit.models import AuditKind
-from slrt.platform.audit.record import record, record_platform
+from slrt.platform.audit.record import changes, record, record_both
 from slrt.platform.errors import Msg, Problem, field_problem
 from slrt.platform.tenancy import tenant_context
 from slrt.platform.tenant import Tenant, TenantStatus, tenant_by_code
+from slrt.platform.transaction import action
 from slrt.tenants.districts.models import LOKUS_FIELDS as FIELDS
 from slrt.tenants.districts.models import LokusDesignation
+from slrt.tenants.districts.settings import letterhead
 from slrt.tenants.regions.actions import create_regions
 
 
@@ -57,6 +62,7 @@ def validate_regency_code(code: str) -> str:
     return code
 
 
+@action
 def onboard_tenant(code: str) -> tuple[Tenant, bool]:
     """Create the tenant for `code` with its regions; returns (tenant, created).
 
@@ -79,27 +85,21 @@ def onboard_tenant(code: str) -> tuple[Tenant, bool]:
     try:
         db.session.flush()
     except sa.exc.IntegrityError as exc:
-        db.session.rollback()
+        # Onboarded at the same moment by someone else; the action rolls back.
         raise Problem(
             409, Msg("Kabupaten/kota ini sudah terdaftar.", "This district is already onboarded.")
         ) from exc
-    record_platform(
+    # The district's own trail starts with its onboarding.
+    record_both(
+        tenant,
         AuditKind.config,
         "tenant.onboard",
         "tenant",
         tenant.id,
-        tenant_ref=tenant.id,
-        after={"code": code, "name": name, "slug": tenant.slug},
+        after={"code": code, "name": name},
+        platform_after={"code": code, "name": name, "slug": tenant.slug},
     )
     with tenant_context(tenant.ref()):
-        # The district's own trail starts with its onboarding.
-        record(
-            AuditKind.config,
-            "tenant.onboard",
-            "tenant",
-            tenant.id,
-            after={"code": code, "name": name},
-        )
         for hook in ONBOARDING_HOOKS:
             hook(tenant)
         db.session.flush()
@@ -117,6 +117,7 @@ ONBOARDING_HOOKS: list[Callable[[Tenant], None]] = [
 # --- suspension -------------------------------------------------------------------------------
 
 
+@action
 def set_tenant_status(tenant: Tenant, status: TenantStatus, reason: str) -> Tenant:
     """Suspend (read-only for its users, 404 to everyone else, data kept) or reactivate a
     district; recorded in the platform audit and in the district's own audit."""
@@ -131,28 +132,34 @@ def set_tenant_status(tenant: Tenant, status: TenantStatus, reason: str) -> Tena
     before = {"status": tenant.status}
     tenant.status = status.value
     db.session.flush()
-    action = "tenant.suspend" if status == TenantStatus.suspended else "tenant.reactivate"
-    after = {"status": tenant.status}
-    record_platform(
+    name = "tenant.suspend" if status == TenantStatus.suspended else "tenant.reactivate"
+    record_both(
+        tenant,
         AuditKind.config,
-        action,
+        name,
         "tenant",
         tenant.id,
-        tenant_ref=tenant.id,
         before=before,
-        after=after,
+        after={"status": tenant.status},
         note=reason,
     )
-    with tenant_context(tenant.ref()):
-        record(
-            AuditKind.config, action, "tenant", tenant.id, before=before, after=after, note=reason
-        )
-        db.session.flush()
     return tenant
 
 
+# --- lokus designations -----------------------------------------------------------------------
+
+DECREE_IN_FUTURE = Msg("Tanggal SK tidak boleh di masa depan.", "The decree date is in the future.")
+
+
+def decree_in_future(day: dt.date) -> bool:
+    return day > dt.date.today()
+
+
+@action
 def designate(tenant: Tenant, data: dict[str, Any]) -> LokusDesignation:
     """Record a designation for `tenant` (platform action, audited in both trails)."""
+    if decree_in_future(data["decree_date"]):
+        raise field_problem(422, "decree_date", DECREE_IN_FUTURE)
     with tenant_context(tenant.ref()):
         clash = db.session.execute(
             sa.select(LokusDesignation).where(
@@ -179,17 +186,36 @@ def designate(tenant: Tenant, data: dict[str, Any]) -> LokusDesignation:
         designation = LokusDesignation(**{k: data.get(k) for k in FIELDS})
         db.session.add(designation)
         db.session.flush()
-        after = {k: getattr(designation, k) for k in FIELDS}
-        record(
-            AuditKind.config, "lokus.designate", "lokus_designation", designation.id, after=after
-        )
-        db.session.flush()
-    record_platform(
+    record_both(
+        tenant,
         AuditKind.config,
-        "tenant.lokus_designate",
+        "lokus.designate",
         "lokus_designation",
         designation.id,
-        tenant_ref=tenant.id,
-        after=after,
+        after={k: getattr(designation, k) for k in FIELDS},
+        platform_action="tenant.lokus_designate",
     )
     return designation
+
+
+# --- the district's letterhead ----------------------------------------------------------------
+
+
+@action
+def update_letterhead(tenant: Tenant, values: dict[str, Any]) -> Tenant:
+    """Set letterhead fields; None or a blank one restores that field's default. Audited in the
+    district's trail when the letterhead it prints really changes."""
+    before = letterhead(tenant)
+    stored = dict((tenant.settings or {}).get("letterhead") or {})
+    for key, value in values.items():
+        if value is None or (isinstance(value, str) and not value.strip()):
+            stored.pop(key, None)
+        else:
+            stored[key] = value.strip() if isinstance(value, str) else value
+    tenant.settings = {**(tenant.settings or {}), "letterhead": stored}
+    db.session.flush()
+    after = letterhead(tenant)
+    if before != after:
+        old, new = changes(before, after)
+        record(AuditKind.config, "profile.update", "tenant", tenant.id, before=old, after=new)
+    return tenant

@@ -21,10 +21,8 @@ from slrt.platform.api import (
     check_if_match,
     page_of,
 )
-from slrt.platform.audit.models import AuditKind
-from slrt.platform.audit.record import changes, record
-from slrt.platform.errors import Msg
 from slrt.platform.tenant import Tenant
+from slrt.tenants.districts.actions import DECREE_IN_FUTURE, decree_in_future, update_letterhead
 from slrt.tenants.districts.models import LokusDesignation
 from slrt.tenants.districts.settings import letterhead
 
@@ -150,25 +148,10 @@ def patch_profile(data: dict) -> dict[str, Any]:
     tenant = _tenant()
     db.session.refresh(tenant, with_for_update=True)
     check_if_match(blp, _profile(tenant), ProfileSchema)
-    before = letterhead(tenant)
-    stored = dict((tenant.settings or {}).get("letterhead") or {})
-    for key, value in data["letterhead"].items():
-        if value is None or (isinstance(value, str) and not value.strip()):
-            stored.pop(key, None)
-        else:
-            stored[key] = value.strip() if isinstance(value, str) else value
-    tenant.settings = {**(tenant.settings or {}), "letterhead": stored}
-    db.session.flush()
-    after = letterhead(tenant)
-    if before != after:
-        old, new = changes(before, after)
-        record(AuditKind.config, "profile.update", "tenant", tenant.id, before=old, after=new)
-    db.session.commit()
-    return _profile(tenant)
+    return _profile(update_letterhead(tenant, data["letterhead"]))
 
 
 def _not_in_future(day: dt.date) -> None:
-    if day > dt.date.today():
-        raise ValidationError(
-            Msg("Tanggal SK tidak boleh di masa depan.", "The decree date is in the future.")
-        )
+    # Checked here too, so a request with several wrong fields hears of all of them at once.
+    if decree_in_future(day):
+        raise ValidationError(DECREE_IN_FUTURE)

@@ -1,4 +1,5 @@
-"""`slrt tenants ...`: onboarding, status and lokus designation of districts."""
+"""`slrt tenants ...`: onboarding, status, lokus designation and region sync of districts, through
+the same actions as Kemensos's API."""
 
 from __future__ import annotations
 
@@ -51,9 +52,7 @@ def create(codes: tuple[str, ...], all_: bool) -> None:
     for index, code in enumerate(wanted, 1):
         try:
             tenant, created = onboard_tenant(code)
-            db.session.commit()
         except Problem as exc:
-            db.session.rollback()
             click.echo(f"{code}: {_problem_text(exc)}", err=True)
             failed += 1
             continue
@@ -91,9 +90,7 @@ def _change_status(code: str, status: TenantStatus, reason: str) -> None:
     _cli_actor()
     try:
         tenant = set_tenant_status(_tenant(code), status, reason)
-        db.session.commit()
     except Problem as exc:
-        db.session.rollback()
         raise click.ClickException(_problem_text(exc)) from None
     click.echo(f"{tenant.code} {tenant.name}: {tenant.status}")
 
@@ -137,9 +134,7 @@ def designate_cmd(
                 "note": note,
             },
         )
-        db.session.commit()
     except Problem as exc:
-        db.session.rollback()
         raise click.ClickException(_problem_text(exc)) from None
     click.echo(f"{code}: lokus tahap {wave} {year} ({decree_number})")
 
@@ -161,7 +156,6 @@ def sync_regions_cmd(codes: tuple[str, ...], all_: bool) -> None:
     for tenant in wanted:
         with tenant_context(tenant.ref()):
             kecamatan, villages = sync_regions(tenant)
-            db.session.commit()
         click.echo(
             f"{tenant.code} {tenant.name}: +{kecamatan} kecamatan, +{villages} desa/kelurahan"
         )

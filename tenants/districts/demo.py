@@ -1,4 +1,5 @@
-"""Demo step: configure the demo districts like a real lokus district on its first day."""
+"""Demo step: configure the demo districts like a real lokus district on its first day, through
+the same actions a district admin and Kemensos use."""
 
 from __future__ import annotations
 
@@ -7,18 +8,16 @@ import datetime as dt
 import sqlalchemy as sa
 
 from slrt.platform import db
-from slrt.platform.audit.record import create_and_audit
 from slrt.platform.tenancy import tenant_context
 from slrt.platform.tenant import Tenant
-from slrt.tenants.agencies.models import Agency
+from slrt.tenants.agencies.actions import create_agency
 from slrt.tenants.districts.actions import designate
 from slrt.tenants.programs.actions import create_local_program, enable_national_program
 from slrt.tenants.programs.catalog import seed_national_catalog
 from slrt.tenants.programs.models import NationalProgram
-from slrt.tenants.programs.rules import parse_rule
 from slrt.tenants.regions.actions import update_village
 from slrt.tenants.regions.models import Village
-from slrt.tenants.service_points.models import ServicePoint
+from slrt.tenants.service_points.actions import create_service_point
 
 DEMO_CODES = ("33.24", "73.72")
 
@@ -65,38 +64,31 @@ def configure_demo_districts() -> list[str]:
 def _configure(tenant: Tenant, national: dict[str, NationalProgram]) -> str:
     agencies = {}
     for name, kind in AGENCIES:
-        agency = Agency(name=name, kind=kind, active=True, phone="0800-1-500-299")
-        agencies[name] = create_and_audit(agency, ("name", "kind"), "agency.create")
+        agencies[name] = create_agency({"name": name, "kind": kind, "phone": "0800-1-500-299"})
     villages = list(
         db.session.execute(sa.select(Village).order_by(Village.code).limit(2)).scalars()
     )
     for village in villages:
         update_village(village, {"is_intervention": True})
     short = tenant.name.replace("Kabupaten ", "").replace("Kota ", "")
-    create_and_audit(
-        ServicePoint(
-            kind="secretariat",
-            name=f"Sekretariat SLRT {short}",
-            address=f"Kantor Dinas Sosial {tenant.name}",
-            decree_number=f"SK Bupati/Wali Kota {short} 460/2021",
-            decree_date=dt.date(2021, 7, 1),
-            opened_on=dt.date(2021, 8, 2),
-            active=True,
-        ),
-        ("kind", "name"),
-        "service_point.create",
+    create_service_point(
+        {
+            "kind": "secretariat",
+            "name": f"Sekretariat SLRT {short}",
+            "address": f"Kantor Dinas Sosial {tenant.name}",
+            "decree_number": f"SK Bupati/Wali Kota {short} 460/2021",
+            "decree_date": dt.date(2021, 7, 1),
+            "opened_on": dt.date(2021, 8, 2),
+        }
     )
-    create_and_audit(
-        ServicePoint(
-            kind="puskesos",
-            name=f"Puskesos {villages[0].name}",
-            village_id=villages[0].id,
-            address=f"Kantor {villages[0].kind.replace('_', ' ').title()} {villages[0].name}",
-            opened_on=dt.date(2021, 9, 1),
-            active=True,
-        ),
-        ("kind", "name", "village_id"),
-        "service_point.create",
+    create_service_point(
+        {
+            "kind": "puskesos",
+            "name": f"Puskesos {villages[0].name}",
+            "village_id": villages[0].id,
+            "address": f"Kantor {villages[0].kind.replace('_', ' ').title()} {villages[0].name}",
+            "opened_on": dt.date(2021, 9, 1),
+        }
     )
     for program_code, agency_name in PROGRAM_AGENCY.items():
         enable_national_program(national[program_code], agencies[agency_name])
@@ -111,7 +103,6 @@ def _configure(tenant: Tenant, national: dict[str, NationalProgram]) -> str:
             "required_documents": ["KTP (NIK)", "Kartu Keluarga (KK)"],
             "deadline_days": 21,
             "rule_text": LOCAL_RULE,
-            "rule_ast": parse_rule(LOCAL_RULE),
             "agency_id": agencies["Dinas Sosial"].id,
         }
     )

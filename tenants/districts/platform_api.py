@@ -1,4 +1,5 @@
-"""Platform routes about districts: /api/v1/tenants."""
+"""Routes about districts outside any district: the public directory (/api/v1/tenants) and
+Kemensos's onboarding, suspension and lokus designation of districts (/api/v1/platform/tenants)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,9 @@ from slrt.platform.api import (
     like_pattern,
     page_of,
 )
-from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import platform_bypass
 from slrt.platform.tenant import Tenant, TenantStatus, access_tenant_by_slug
-from slrt.tenants.districts.access import designations_of
+from slrt.tenants.districts.access import access_tenant_by_id, designations_of
 from slrt.tenants.districts.actions import designate, onboard_tenant, set_tenant_status
 from slrt.tenants.districts.api import LokusDesignationSchema
 from slrt.tenants.districts.models import LokusDesignation
@@ -71,9 +71,6 @@ blp = PlatformBlueprint(
 )
 
 
-TENANT_NOT_FOUND = Msg("Kabupaten/kota tidak ditemukan.", "District not found.")
-
-
 class TenantAdminSchema(Schema):
     id = fields.Integer(dump_only=True)
     code = Text(dump_only=True)
@@ -112,13 +109,6 @@ class TenantQuerySchema(Schema):
     status = Text(validate=validate.OneOf([s.value for s in TenantStatus]))
     province_code = Text(validate=validate.Regexp(r"^[0-9]{2}$"))
     q = Text(metadata={"description": "Part of the name, the code or the slug"})
-
-
-def access_tenant_by_id(tenant_id: int) -> Tenant:
-    tenant = db.session.get(Tenant, tenant_id)
-    if tenant is None:
-        raise Problem(404, TENANT_NOT_FOUND)
-    return tenant
 
 
 def tenant_detail(tenant: Tenant) -> dict[str, Any]:
@@ -184,7 +174,6 @@ def onboard(data: dict) -> Any:
     """Onboard a district from its Kemendagri code, with every kecamatan and desa/kelurahan of
     the 2025 reference. Idempotent: an onboarded district answers 200, unchanged."""
     tenant, created = onboard_tenant(data["code"])
-    db.session.commit()
     return tenant_detail(tenant), 201 if created else 200
 
 
@@ -202,11 +191,7 @@ def get_tenant_detail(tenant_id: int) -> dict[str, Any]:
 @require(PP.TENANTS_MANAGE)
 def suspend(data: dict, tenant_id: int) -> Tenant:
     """Suspend a district: its users may only read, everyone else gets 404; nothing is deleted."""
-    tenant = set_tenant_status(
-        access_tenant_by_id(tenant_id), TenantStatus.suspended, data["reason"]
-    )
-    db.session.commit()
-    return tenant
+    return set_tenant_status(access_tenant_by_id(tenant_id), TenantStatus.suspended, data["reason"])
 
 
 @blp.route("/<int:tenant_id>/reactivate", methods=["POST"])
@@ -215,9 +200,7 @@ def suspend(data: dict, tenant_id: int) -> Tenant:
 @require(PP.TENANTS_MANAGE)
 def reactivate(data: dict, tenant_id: int) -> Tenant:
     """Lift a suspension."""
-    tenant = set_tenant_status(access_tenant_by_id(tenant_id), TenantStatus.active, data["reason"])
-    db.session.commit()
-    return tenant
+    return set_tenant_status(access_tenant_by_id(tenant_id), TenantStatus.active, data["reason"])
 
 
 @blp.route("/<int:tenant_id>/lokus-designations")
@@ -234,6 +217,4 @@ def list_designations(tenant_id: int) -> list[LokusDesignation]:
 @require(PP.TENANTS_MANAGE)
 def add_designation(data: dict, tenant_id: int) -> LokusDesignation:
     """Designate a district as SLRT lokus in a wave (tahap) by decree; designations accumulate."""
-    designation = designate(access_tenant_by_id(tenant_id), data)
-    db.session.commit()
-    return designation
+    return designate(access_tenant_by_id(tenant_id), data)

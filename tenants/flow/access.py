@@ -1,5 +1,6 @@
-"""Access to cases and referrals: the current district's rows inside the caller's region (and, for
-agency officers, their own agency's referrals), or 404 for anything else."""
+"""Access to cases, their attachments, referrals and letters: the current district's rows inside
+the caller's region (and, for agency officers, their own agency's referrals), or 404 for anything
+else."""
 
 from __future__ import annotations
 
@@ -10,10 +11,15 @@ import sqlalchemy as sa
 from slrt.auth.policy import current_principal
 from slrt.platform.db import one_or_404
 from slrt.platform.errors import Msg
-from slrt.tenants.flow.models import Case, Referral
+from slrt.tenants.flow.models import Case, CaseAttachment, Letter, Referral
 
 CASE_NOT_FOUND = Msg("Kasus tidak ditemukan.", "Case not found.")
 REFERRAL_NOT_FOUND = Msg("Rujukan tidak ditemukan.", "Referral not found.")
+ATTACHMENT_NOT_FOUND = Msg("Lampiran tidak ditemukan.", "Attachment not found.")
+NO_LETTER_YET = Msg(
+    "Surat rujukan belum terbit (rujukan belum dikirim).",
+    "No letter yet (the referral has not been sent).",
+)
 
 
 def case_scope(stmt: sa.Select) -> sa.Select:
@@ -24,6 +30,23 @@ def access_case_by_id(case_id: uuid.UUID, *, lock: bool = False) -> Case:
     return one_or_404(
         case_scope(sa.select(Case).where(Case.id == case_id)), CASE_NOT_FOUND, lock=lock
     )
+
+
+def access_attachment_by_id(
+    attachment_id: uuid.UUID, *, case_id: uuid.UUID | None = None
+) -> CaseAttachment:
+    """An attachment of a case the caller may see (of that case, when `case_id` is given)."""
+    stmt = case_scope(
+        sa.select(CaseAttachment)
+        .join(
+            Case,
+            sa.and_(Case.tenant_id == CaseAttachment.tenant_id, Case.id == CaseAttachment.case_id),
+        )
+        .where(CaseAttachment.id == attachment_id)
+    )
+    if case_id is not None:
+        stmt = stmt.where(CaseAttachment.case_id == case_id)
+    return one_or_404(stmt, ATTACHMENT_NOT_FOUND)
 
 
 def referral_scope(stmt: sa.Select) -> sa.Select:
@@ -42,4 +65,11 @@ def access_referral_by_id(referral_id: uuid.UUID, *, lock: bool = False) -> Refe
         referral_scope(sa.select(Referral).where(Referral.id == referral_id)),
         REFERRAL_NOT_FOUND,
         lock=lock,
+    )
+
+
+def letter_of(referral: Referral, *, lock: bool = False) -> Letter:
+    """The letter of a referral the caller may see; 404 until the referral is sent."""
+    return one_or_404(
+        sa.select(Letter).where(Letter.referral_id == referral.id), NO_LETTER_YET, lock=lock
     )

@@ -1,6 +1,7 @@
-"""The write layer of the service flow: each function is one user action, run in the caller's
-transaction after the access helper has found (and locked) the record. State changes go through
-`workflow.apply`, which refuses anything the transition table does not allow.
+"""The write layer of the service flow: each `@action` is one thing a user does to a case, a
+referral or a letter (validate, write, audit, one transaction), called by the API, the web pages
+and the CLI alike after the access helper has found (and locked) the record. State changes go
+through `workflow.apply`, which refuses anything the transition table does not allow.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from slrt.platform import db
 from slrt.platform.actor import current_actor
 from slrt.platform.audit.models import AuditKind
 from slrt.platform.audit.record import record
+from slrt.platform.config import setting
 from slrt.platform.errors import Msg, Problem, field_problem
 from slrt.platform.filestore import DOCUMENTS, check_upload, new_key, store
 from slrt.platform.tenancy import current_tenant
+from slrt.platform.transaction import action
 from slrt.tenants.flow import workflow
 from slrt.tenants.flow.letters import new_number, new_token
-from slrt.tenants.flow.models import Case, CaseAttachment, CaseNeed, Letter, Referral, Transition
+from slrt.tenants.flow.models import Case, CaseAttachment, CaseNeed, Letter, Referral
 from slrt.tenants.flow.sequences import next_value
 from slrt.tenants.regions.access import check_village
 from slrt.tenants.registry.access import access_household_by_id, access_person_by_id
@@ -78,6 +81,7 @@ def case_subjects(case: Case) -> tuple[Person | None, Household | None]:
 # --- case ---------------------------------------------------------------------------------------
 
 
+@action
 def register_case(data: dict[str, Any]) -> Case:
     person = access_person_by_id(data["person_id"]) if data.get("person_id") else None
     household = access_household_by_id(data["household_id"]) if data.get("household_id") else None
@@ -110,18 +114,7 @@ def register_case(data: dict[str, Any]) -> Case:
     db.session.add(case)
     db.session.flush()
     _replace_needs(case, data.get("needs") or [])
-    db.session.add(
-        Transition(
-            case_id=case.id,
-            machine="case",
-            action="register",
-            from_state="new",
-            to_state="registered",
-            actor_account_id=current_actor().account_id,
-            actor_label=current_actor().label[:200],
-            note=None,
-        )
-    )
+    workflow.add_transition(case.id, "register", "new", "registered")
     record(
         AuditKind.workflow,
         "case.register",
@@ -133,6 +126,31 @@ def register_case(data: dict[str, Any]) -> Case:
     return case
 
 
+# The intake can be corrected until the decision; afterwards the letter carries it.
+EDITABLE = ("registered", "returned", "assessed")
+
+
+@action
+def update_case(case: Case, data: dict[str, Any]) -> Case:
+    """Correct the intake (kind, channel, description) before the decision."""
+    if case.status not in EDITABLE:
+        raise Problem(
+            409,
+            Msg(
+                f"Kasus berstatus '{case.status}'; data layanan hanya dapat diubah sebelum "
+                "keputusan (registered, returned, assessed).",
+                f"The case is '{case.status}'; the intake can only be corrected before the "
+                "decision (registered, returned, assessed).",
+            ),
+            current_state=case.status,
+        )
+    for key, value in data.items():
+        setattr(case, key, value)
+    record(AuditKind.workflow, "case.update", "case", case.id, after={"fields": sorted(data)})
+    return case
+
+
+@action
 def assess_case(case: Case, data: dict[str, Any]) -> Case:
     """Back office: needs, DTKS check, suggested programs with the rules' explanations."""
     from slrt.tenants.programs.eligibility import person_facts, suggestions
@@ -171,11 +189,13 @@ def assess_case(case: Case, data: dict[str, Any]) -> Case:
     return case
 
 
+@action
 def return_case(case: Case, reason: str) -> Case:
     workflow.apply("case", case, "return", case_id=case.id, note=reason, note_field="reason")
     return case
 
 
+@action
 def decide_case(case: Case, program_ids: list[uuid.UUID], note: str | None) -> list[Referral]:
     """Manager / Puskesos coordinator approves the chosen programs: one referral per program, to
     the agency mapped to it, under the program's current version."""
@@ -211,6 +231,7 @@ def decide_case(case: Case, program_ids: list[uuid.UUID], note: str | None) -> l
     return referrals
 
 
+@action
 def refer_case(case: Case, note: str | None) -> list[Referral]:
     """Send every pending referral, each with its numbered letter; deadlines start now."""
     workflow.step_for("case", case.status, "refer")
@@ -254,6 +275,7 @@ def refer_case(case: Case, note: str | None) -> list[Referral]:
     return referrals
 
 
+@action
 def follow_up_case(case: Case, note: str) -> Case:
     workflow.step_for("case", case.status, "follow_up")
     if not (note or "").strip():
@@ -280,6 +302,7 @@ def follow_up_case(case: Case, note: str) -> Case:
     return case
 
 
+@action
 def close_case(case: Case, resolution: str, note: str | None) -> Case:
     workflow.step_for("case", case.status, "close")
     case.resolution = resolution
@@ -288,6 +311,7 @@ def close_case(case: Case, resolution: str, note: str | None) -> Case:
     return case
 
 
+@action
 def add_attachment(case: Case, kind: str, filename: str, data: bytes) -> CaseAttachment:
     checked = check_upload(data, DOCUMENTS)
     check_count(Quota.STORAGE, adding=checked.size)  # the plan's storage (403 when full)
@@ -316,9 +340,18 @@ def add_attachment(case: Case, kind: str, filename: str, data: bytes) -> CaseAtt
     return attachment
 
 
+@action
+def record_attachment_read(case: Case, attachment: CaseAttachment) -> None:
+    """An attachment (a scan of a KTP, KK...) was handed out: a read of the person's data."""
+    record(
+        AuditKind.read, "attachment.read", "case_attachment", attachment.id, note=case.ticket_number
+    )
+
+
 # --- referral -----------------------------------------------------------------------------------
 
 
+@action
 def respond(referral: Referral, action: str, text: str | None) -> Referral:
     """Agency response: receive, accept, reject (reason), fulfil (outcome)."""
     field = {"reject": "reason", "fulfil": "outcome"}.get(action, "note")
@@ -336,3 +369,59 @@ def respond(referral: Referral, action: str, text: str | None) -> Referral:
         referral.fulfilled_at = stamp
         referral.outcome = text
     return referral
+
+
+# --- letter -------------------------------------------------------------------------------------
+
+
+@action
+def record_letter_print(letter: Letter, person: Person | None) -> None:
+    """A letter was rendered for printing: it carries the person's data."""
+    record(
+        AuditKind.letter,
+        "letter.print",
+        "letter",
+        letter.id,
+        after={"number": letter.number, "person_id": str(person.id) if person else None},
+    )
+
+
+@action
+def revoke_letter(letter: Letter, reason: str) -> Letter:
+    """Revoke a letter (lost, wrong data): its verification page then says so."""
+    if letter.revoked_at is not None:
+        raise Problem(409, Msg("Surat ini sudah dicabut.", "This letter is already revoked."))
+    letter.revoked_at = now()
+    record(AuditKind.letter, "letter.revoke", "letter", letter.id, note=reason)
+    return letter
+
+
+# --- demo ---------------------------------------------------------------------------------------
+
+
+@action
+def issue_demo_token(email: str) -> str:
+    """A short-lived API access token for a DEMO account (…@demo.slrt.id), for trying the API
+    with curl; refused for any other account and when SLRT_DEMO is not 1. (The first token may
+    create the signing key, hence an action.)"""
+    from slrt.auth.oauth.tokens import issue_access_token
+    from slrt.tenants.flow.demo import DEMO_DOMAIN
+
+    email = email.strip().lower()
+    if setting("SLRT_DEMO") != "1" or not email.endswith("@" + DEMO_DOMAIN):
+        raise Problem(
+            403,
+            Msg(
+                f"hanya akun demo (…@{DEMO_DOMAIN}) dengan SLRT_DEMO=1",
+                f"only demo accounts (…@{DEMO_DOMAIN}) with SLRT_DEMO=1",
+            ),
+        )
+    account = db.session.execute(
+        sa.select(Account).where(Account.email == email)
+    ).scalar_one_or_none()
+    if account is None or not account.active:
+        raise Problem(
+            404, Msg(f"tidak ada akun demo aktif {email}", f"no active demo account {email}")
+        )
+    token, _ = issue_access_token(subject=str(account.id), client_id="slrt-demo-cli")
+    return token

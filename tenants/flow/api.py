@@ -1,8 +1,10 @@
-"""Cases API: /api/v1/t/<tenant>/cases: intake, assessment, decision, referral, follow-up, closure.
+"""Service-flow API: /api/v1/t/<tenant>/cases (intake, assessment, decision, referral, follow-up,
+closure, attachments) and /referrals (the agencies' inbox and responses, the referral letter).
 
 Each state change is its own operation with the permission the transition table gives it
-(`workflow.permission_of`); an action the case's state does not allow answers 409 naming the
-current state and the allowed actions.
+(`workflow.permission_of`); an action the record's state does not allow answers 409 naming the
+current state and the allowed actions. Every write is an action of `flow.actions`; showing a
+person's data is audited as a read.
 """
 
 from __future__ import annotations
@@ -19,18 +21,18 @@ from slrt.auth.permissions import P
 from slrt.auth.policy import require
 from slrt.platform import db, region_codes
 from slrt.platform.api import Schema, TenantBlueprint, Text, check_if_match, page_of
-from slrt.platform.audit.models import AuditKind
-from slrt.platform.audit.record import record
-from slrt.platform.errors import Msg, Problem
 from slrt.platform.filestore import store
+from slrt.platform.region_codes import KECAMATAN_CODE, VILLAGE_CODE
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.tenant import Tenant
 from slrt.tenants.flow import actions as actions
 from slrt.tenants.flow import workflow
 from slrt.tenants.flow.access import (
+    access_attachment_by_id,
     access_case_by_id,
     access_referral_by_id,
     case_scope,
+    letter_of,
     referral_scope,
 )
 from slrt.tenants.flow.deadlines import overdue_clause
@@ -48,6 +50,7 @@ from slrt.tenants.flow.models import (
 from slrt.tenants.flow.workflow import permission_of
 from slrt.tenants.programs.models import Sector
 from slrt.tenants.regions.access import village_name
+from slrt.tenants.registry.actions import record_person_reads
 from slrt.tenants.registry.models import DtksStatus
 
 blp = TenantBlueprint(
@@ -55,16 +58,7 @@ blp = TenantBlueprint(
     __name__,
     "/cases",
     description="Cases (layanan / keluhan) and their workflow",
-    lookups={"case_id": access_case_by_id},
-)
-
-
-VILLAGE = validate.Regexp(
-    r"^\d{2}\.\d{2}\.\d{2}\.[123]\d{3}$", error="String does not match expected pattern."
-)
-
-KECAMATAN = validate.Regexp(
-    r"^\d{2}\.\d{2}\.\d{2}$", error="String does not match expected pattern."
+    lookups={"case_id": access_case_by_id, "attachment_id": access_attachment_by_id},
 )
 
 
@@ -78,7 +72,7 @@ class CaseCreateSchema(Schema):
     channel = Text(required=True, validate=validate.OneOf([c.value for c in Channel]))
     person_id = fields.UUID(allow_none=True)
     household_id = fields.UUID(allow_none=True)
-    village_code = Text(validate=VILLAGE)
+    village_code = Text(validate=VILLAGE_CODE)
     description = Text(required=True, validate=validate.Length(1, 5000))
     needs = fields.List(fields.Nested(NeedSchema), load_default=list)
 
@@ -117,7 +111,7 @@ class CaseSchema(Schema):
         return village_name(obj.village_code)
 
     def _status_label(self, obj) -> dict:
-        label = workflow.label(obj.status)
+        label = workflow.label("case", obj.status)
         return {"id": str(label), "en": label.en}
 
     def _allowed(self, obj) -> list[str]:
@@ -199,8 +193,8 @@ class CaseQuerySchema(Schema):
     status = Text(validate=validate.OneOf(workflow.CASE_STATES))
     kind = Text(validate=validate.OneOf([k.value for k in CaseKind]))
     channel = Text(validate=validate.OneOf([c.value for c in Channel]))
-    village_code = Text(validate=VILLAGE)
-    kecamatan_code = Text(validate=KECAMATAN)
+    village_code = Text(validate=VILLAGE_CODE)
+    kecamatan_code = Text(validate=KECAMATAN_CODE)
     person_id = fields.UUID()
     ticket_number = Text()
 
@@ -260,7 +254,12 @@ class UploadFileSchema(Schema):
     file = Upload(required=True)
 
 
-EDITABLE = ("registered", "returned", "assessed")
+def _needs(case: Case) -> list[CaseNeed]:
+    return list(
+        db.session.execute(
+            sa.select(CaseNeed).where(CaseNeed.case_id == case.id).order_by(CaseNeed.id)
+        ).scalars()
+    )
 
 
 def _detail(case: Case) -> Case:
@@ -268,11 +267,7 @@ def _detail(case: Case) -> Case:
     person, household = actions.case_subjects(case)
     case.person = person
     case.household = household
-    case.needs = list(
-        db.session.execute(
-            sa.select(CaseNeed).where(CaseNeed.case_id == case.id).order_by(CaseNeed.id)
-        ).scalars()
-    )
+    case.needs = _needs(case)
     case.referrals = list(
         db.session.execute(
             sa.select(Referral).where(Referral.case_id == case.id).order_by(Referral.id)
@@ -285,18 +280,18 @@ def _detail(case: Case) -> Case:
             .order_by(CaseAttachment.id)
         ).scalars()
     )
-    if person is not None:
-        record(
-            AuditKind.read, "person.read", "person", person.id, note=f"case {case.ticket_number}"
-        )
     return case
 
 
-def _done(case: Case) -> Case:
-    """Load the detail (recording the read) and commit it all in one transaction."""
-    _detail(case)
-    db.session.commit()
+def _read(case: Case) -> Case:
+    """The loaded detail is answered: the person's data in it is audited as a read."""
+    if case.person is not None:
+        record_person_reads([case.person.id], note=f"case {case.ticket_number}")
     return case
+
+
+def _shown(case: Case) -> Case:
+    return _read(_detail(case))
 
 
 @blp.route("")
@@ -322,8 +317,7 @@ def list_cases(query: dict, pagination_parameters) -> list[Case]:
 @require(P.CASES_REGISTER)
 def register(data: dict) -> Case:
     """Register a visit or contact: a ticket number is assigned (e.g. 7372-2026-000123)."""
-    case = actions.register_case(data)
-    return _done(case)
+    return _shown(actions.register_case(data))
 
 
 @blp.route("/<uuid:case_id>")
@@ -332,9 +326,7 @@ def register(data: dict) -> Case:
 @require(P.CASES_READ)
 def get_case(case_id: uuid.UUID) -> Case:
     """One case with its person, needs, suggestions, referrals and attachments (audited read)."""
-    case = _detail(access_case_by_id(case_id))
-    db.session.commit()
-    return case
+    return _shown(access_case_by_id(case_id))
 
 
 @blp.route("/<uuid:case_id>", methods=["PATCH"])
@@ -346,22 +338,8 @@ def patch_case(data: dict, case_id: uuid.UUID) -> Case:
     """Correct the intake (kind, channel, description) before a decision; If-Match required."""
     case = access_case_by_id(case_id, lock=True)
     check_if_match(blp, _detail(case), CaseDetailSchema)
-    if case.status not in EDITABLE:
-        raise Problem(
-            409,
-            Msg(
-                f"Kasus berstatus '{case.status}'; data layanan hanya dapat diubah sebelum "
-                "keputusan (registered, returned, assessed).",
-                f"The case is '{case.status}'; the intake can only be corrected before the "
-                "decision (registered, returned, assessed).",
-            ),
-            current_state=case.status,
-        )
-    for key, value in data.items():
-        setattr(case, key, value)
-    record(AuditKind.workflow, "case.update", "case", case.id, after={"fields": sorted(data)})
-    db.session.commit()
-    return case
+    # Needs, referrals and attachments are as loaded: the intake fields are all that changes.
+    return _read(actions.update_case(case, data))
 
 
 @blp.route("/<uuid:case_id>/transitions")
@@ -399,7 +377,7 @@ def get_suggestions(case_id: uuid.UUID) -> list:
 def assess(data: dict, case_id: uuid.UUID) -> Case:
     """Back office: record needs and the DTKS check; programs are suggested with explanations."""
     case = access_case_by_id(case_id, lock=True)
-    return _done(actions.assess_case(case, data))
+    return _shown(actions.assess_case(case, data))
 
 
 @blp.route("/<uuid:case_id>/return", methods=["POST"])
@@ -409,7 +387,7 @@ def assess(data: dict, case_id: uuid.UUID) -> Case:
 def return_for_correction(data: dict, case_id: uuid.UUID) -> Case:
     """Manager / coordinator: send the assessment back for correction (reason required)."""
     case = access_case_by_id(case_id, lock=True)
-    return _done(actions.return_case(case, data["reason"]))
+    return _shown(actions.return_case(case, data["reason"]))
 
 
 @blp.route("/<uuid:case_id>/decide", methods=["POST"])
@@ -420,7 +398,7 @@ def decide(data: dict, case_id: uuid.UUID) -> Case:
     """Manager / coordinator: approve the chosen programs (one referral per program)."""
     case = access_case_by_id(case_id, lock=True)
     actions.decide_case(case, data["program_ids"], data.get("note"))
-    return _done(case)
+    return _shown(case)
 
 
 @blp.route("/<uuid:case_id>/refer", methods=["POST"])
@@ -431,7 +409,7 @@ def refer(data: dict, case_id: uuid.UUID) -> Case:
     """Send the referrals to their agencies, each with a numbered letter; deadlines start."""
     case = access_case_by_id(case_id, lock=True)
     actions.refer_case(case, data.get("note"))
-    return _done(case)
+    return _shown(case)
 
 
 @blp.route("/<uuid:case_id>/follow-up", methods=["POST"])
@@ -441,7 +419,7 @@ def refer(data: dict, case_id: uuid.UUID) -> Case:
 def follow_up(data: dict, case_id: uuid.UUID) -> Case:
     """Facilitator: record the check with the resident once every referral is done."""
     case = access_case_by_id(case_id, lock=True)
-    return _done(actions.follow_up_case(case, data["note"]))
+    return _shown(actions.follow_up_case(case, data["note"]))
 
 
 @blp.route("/<uuid:case_id>/close", methods=["POST"])
@@ -451,7 +429,7 @@ def follow_up(data: dict, case_id: uuid.UUID) -> Case:
 def close(data: dict, case_id: uuid.UUID) -> Case:
     """Close the case as resolved or unresolved."""
     case = access_case_by_id(case_id, lock=True)
-    return _done(actions.close_case(case, data["resolution"], data.get("note")))
+    return _shown(actions.close_case(case, data["resolution"], data.get("note")))
 
 
 @blp.route("/<uuid:case_id>/attachments", methods=["POST"])
@@ -463,9 +441,7 @@ def upload(form: dict, files: dict, case_id: uuid.UUID) -> CaseAttachment:
     """Attach a KTP, KK, SKTM scan or photo (JPEG, PNG, WebP, HEIC or PDF, checked by content)."""
     case = access_case_by_id(case_id, lock=True)
     upload = files["file"]
-    attachment = actions.add_attachment(case, form["kind"], upload.filename, upload.read())
-    db.session.commit()
-    return attachment
+    return actions.add_attachment(case, form["kind"], upload.filename, upload.read())
 
 
 @blp.route("/<uuid:case_id>/attachments/<uuid:attachment_id>")
@@ -474,17 +450,8 @@ def upload(form: dict, files: dict, case_id: uuid.UUID) -> CaseAttachment:
 def download(case_id: uuid.UUID, attachment_id: uuid.UUID) -> Response:
     """Download an attachment (audited as a read of the person's data)."""
     case = access_case_by_id(case_id)
-    attachment = db.session.execute(
-        sa.select(CaseAttachment).where(
-            CaseAttachment.case_id == case.id, CaseAttachment.id == attachment_id
-        )
-    ).scalar_one_or_none()
-    if attachment is None:
-        raise Problem(404, Msg("Lampiran tidak ditemukan.", "Attachment not found."))
-    record(
-        AuditKind.read, "attachment.read", "case_attachment", attachment.id, note=case.ticket_number
-    )
-    db.session.commit()
+    attachment = access_attachment_by_id(attachment_id, case_id=case.id)
+    actions.record_attachment_read(case, attachment)
     data = store().get(attachment.storage_key)
     return Response(
         data,
@@ -542,7 +509,7 @@ class ReferralSchema(Schema):
         return village_name(obj.village_code)
 
     def _status_label(self, obj) -> dict:
-        label = workflow.label(obj.status)
+        label = workflow.label("referral", obj.status)
         return {"id": str(label), "en": label.en}
 
     def _allowed(self, obj) -> list[str]:
@@ -574,8 +541,8 @@ class ReferralDetailSchema(ReferralSchema):
 class ReferralQuerySchema(Schema):
     status = Text(validate=validate.OneOf(workflow.REFERRAL_STATES))
     agency_id = fields.UUID()
-    village_code = Text(validate=VILLAGE)
-    kecamatan_code = Text(validate=KECAMATAN)
+    village_code = Text(validate=VILLAGE_CODE)
+    kecamatan_code = Text(validate=KECAMATAN_CODE)
     case_id = fields.UUID()
     overdue = fields.Boolean(truthy={"true", "1", "ya"}, falsy={"false", "0", "tidak"})
 
@@ -648,7 +615,8 @@ def list_referrals(query: dict, pagination_parameters) -> list[Referral]:
     return _with_extras(rows)
 
 
-def _referral_detail(referral: Referral) -> Referral:
+def _referral_shown(referral: Referral) -> Referral:
+    """The referral with its person, needs and letter, the person's data audited as a read."""
     case = db.session.execute(sa.select(Case).where(Case.id == referral.case_id)).scalar_one()
     person, household = actions.case_subjects(case)
     letter = db.session.execute(
@@ -659,14 +627,9 @@ def _referral_detail(referral: Referral) -> Referral:
     tenant = db.session.get(Tenant, current_tenant().id)
     referral.verification_url = verification_url(tenant, letter.token) if letter else None
     referral.person = person_lines(person, household)
-    referral.needs = [
-        f"{n.sector}: {n.description}"
-        for n in db.session.execute(
-            sa.select(CaseNeed).where(CaseNeed.case_id == case.id).order_by(CaseNeed.id)
-        ).scalars()
-    ]
+    referral.needs = [f"{n.sector}: {n.description}" for n in _needs(case)]
     if person is not None:
-        record(AuditKind.read, "person.read", "person", person.id, note=f"referral {referral.id}")
+        record_person_reads([person.id], note=f"referral {referral.id}")
     return referral
 
 
@@ -727,17 +690,13 @@ def overdue_summary(query: dict) -> list[dict]:
 @require(P.REFERRALS_READ)
 def get_referral(referral_id: uuid.UUID) -> Referral:
     """One referral with the person it is for (audited read)."""
-    referral = _referral_detail(access_referral_by_id(referral_id))
-    db.session.commit()
-    return referral
+    return _referral_shown(access_referral_by_id(referral_id))
 
 
 def _respond(referral_id: uuid.UUID, action: str, text: str | None) -> Referral:
     referral = access_referral_by_id(referral_id, lock=True)
     actions.respond(referral, action, text)
-    _referral_detail(referral)
-    db.session.commit()
-    return referral
+    return _referral_shown(referral)
 
 
 @referrals_blp.route("/<uuid:referral_id>/receive", methods=["POST"])
@@ -776,28 +735,16 @@ def fulfil(data: dict, referral_id: uuid.UUID) -> Referral:
     return _respond(referral_id, "fulfil", data["outcome"])
 
 
-def _letter_of(referral: Referral) -> Letter:
-    letter = db.session.execute(
-        sa.select(Letter).where(Letter.referral_id == referral.id)
-    ).scalar_one_or_none()
-    if letter is None:
-        raise Problem(
-            404,
-            Msg(
-                "Surat rujukan belum terbit (rujukan belum dikirim).",
-                "No letter yet (the referral has not been sent).",
-            ),
-        )
-    return letter
-
-
 @referrals_blp.route("/<uuid:referral_id>/letter")
 @referrals_blp.response(200, LetterSchema)
 @require(P.REFERRALS_READ)
 def get_letter(referral_id: uuid.UUID) -> Letter:
     """The referral letter's number and verification link."""
     referral = access_referral_by_id(referral_id)
-    letter = _letter_of(referral)
+    return _with_links(referral, letter_of(referral))
+
+
+def _with_links(referral: Referral, letter: Letter) -> Letter:
     tenant = db.session.get(Tenant, current_tenant().id)
     letter.verification_url = verification_url(tenant, letter.token)
     letter.pdf_url = f"/api/v1/t/{tenant.slug}/referrals/{referral.id}/letter.pdf"
@@ -810,15 +757,10 @@ def get_letter(referral_id: uuid.UUID) -> Letter:
 def letter_pdf(referral_id: uuid.UUID) -> Response:
     """The referral letter as a PDF with the district letterhead and a QR code (audited)."""
     referral = access_referral_by_id(referral_id)
-    letter = _letter_of(referral)
+    letter = letter_of(referral)
     case = db.session.execute(sa.select(Case).where(Case.id == referral.case_id)).scalar_one()
     person, household = actions.case_subjects(case)
-    needs = [
-        n.description
-        for n in db.session.execute(
-            sa.select(CaseNeed).where(CaseNeed.case_id == case.id).order_by(CaseNeed.id)
-        ).scalars()
-    ]
+    needs = [n.description for n in _needs(case)]
     tenant = db.session.get(Tenant, current_tenant().id)
     pdf = render_pdf(
         tenant=tenant,
@@ -829,14 +771,7 @@ def letter_pdf(referral_id: uuid.UUID) -> Response:
         ticket_number=case.ticket_number,
         needs=needs,
     )
-    record(
-        AuditKind.letter,
-        "letter.print",
-        "letter",
-        letter.id,
-        after={"number": letter.number, "person_id": str(person.id) if person else None},
-    )
-    db.session.commit()
+    actions.record_letter_print(letter, person)
     filename = letter.number.replace("/", "-")
     return Response(
         pdf,
@@ -859,17 +794,5 @@ class RevokeSchema(Schema):
 def revoke_letter(data: dict, referral_id: uuid.UUID) -> Letter:
     """Revoke a letter (lost, wrong data): its verification page then says so."""
     referral = access_referral_by_id(referral_id)
-    letter = db.session.execute(
-        sa.select(Letter).where(Letter.referral_id == referral.id).with_for_update()
-    ).scalar_one_or_none()
-    if letter is None:
-        _letter_of(referral)
-    if letter.revoked_at is not None:
-        raise Problem(409, Msg("Surat ini sudah dicabut.", "This letter is already revoked."))
-    letter.revoked_at = dt.datetime.now(dt.UTC)
-    record(AuditKind.letter, "letter.revoke", "letter", letter.id, note=data["reason"])
-    db.session.commit()
-    tenant = db.session.get(Tenant, current_tenant().id)
-    letter.verification_url = verification_url(tenant, letter.token)
-    letter.pdf_url = f"/api/v1/t/{tenant.slug}/referrals/{referral.id}/letter.pdf"
-    return letter
+    letter = actions.revoke_letter(letter_of(referral, lock=True), data["reason"])
+    return _with_links(referral, letter)

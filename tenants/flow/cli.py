@@ -6,12 +6,10 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
-from slrt.auth.accounts.models import Account
 from slrt.platform import db
-from slrt.platform.config import setting
+from slrt.platform.errors import Problem
 from slrt.platform.tenancy import tenant_context
 from slrt.platform.tenant import Tenant
-from slrt.tenants.flow.demo import DEMO_DOMAIN
 
 
 @click.group("flow", cls=AppGroup)
@@ -43,16 +41,10 @@ def overdue(slug: str) -> None:
 def demo_token(email: str) -> None:
     """Print a short-lived API access token for a DEMO account (…@demo.slrt.id), for trying the
     API with curl. Refused for any other account and when SLRT_DEMO is not 1."""
-    from slrt.auth.oauth.tokens import issue_access_token
+    from slrt.tenants.flow.actions import issue_demo_token
 
-    email = email.strip().lower()
-    if setting("SLRT_DEMO") != "1" or not email.endswith("@" + DEMO_DOMAIN):
-        raise click.ClickException(f"only demo accounts (…@{DEMO_DOMAIN}) with SLRT_DEMO=1")
-    account = db.session.execute(
-        sa.select(Account).where(Account.email == email)
-    ).scalar_one_or_none()
-    if account is None or not account.active:
-        raise click.ClickException(f"no active demo account {email}")
-    token, _ = issue_access_token(subject=str(account.id), client_id="slrt-demo-cli")
-    db.session.commit()
+    try:
+        token = issue_demo_token(email)
+    except Problem as exc:
+        raise click.ClickException(getattr(exc.detail, "en", str(exc.detail))) from None
     click.echo(token)

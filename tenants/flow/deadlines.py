@@ -1,6 +1,7 @@
 """Referral deadlines: a referral is overdue when it is still open (sent, received or accepted)
-past its due date. One query, on the partial index `ix_referrals_open_due`; the escalation job
-(jobs issue) calls `overdue_referrals` per tenant, the API filters with `overdue_clause`.
+past its due date. One condition, `overdue_clause`, on the partial index `ix_referrals_open_due`:
+the API, the reports and the escalation job filter with it; `slrt flow overdue` lists a district's
+with `overdue_referrals`.
 """
 
 from __future__ import annotations

@@ -183,7 +183,7 @@ def _residents(tenant: Tenant) -> list[dict]:
 
 def _flow(tenant: Tenant, people: dict[str, Account], ids: dict[str, uuid.UUID]) -> str:
     from slrt.tenants.flow import actions as actions
-    from slrt.tenants.proposals.models import Proposal, ProposalBatch
+    from slrt.tenants.proposals import actions as proposals
     from slrt.tenants.registry.actions import create_household, create_person
 
     created = []
@@ -215,22 +215,11 @@ def _flow(tenant: Tenant, people: dict[str, Account], ids: dict[str, uuid.UUID])
                 "note": "Terdaftar DTKS desil 2 (cek SIKS-NG).",
             },
         )
-        proposal = Proposal(
-            person_id=baharuddin.id,
-            village_code=baharuddin.village_code,
-            reason="Lansia penyandang disabilitas, belum terdaftar DTKS",
-            status="in_batch",
-        )
+        proposals.propose(baharuddin, "Lansia penyandang disabilitas, belum terdaftar DTKS")
         kind = region_codes.village_kind(baharuddin.village_code)
-        batch = ProposalBatch(
-            village_code=baharuddin.village_code,
-            meeting_kind="muskel" if kind == "kelurahan" else "musdes",
-            status="open",
+        proposals.create_batch(
+            baharuddin.village_code, "muskel" if kind == "kelurahan" else "musdes"
         )
-        db.session.add(batch)
-        db.session.flush()
-        proposal.batch_id = batch.id
-        db.session.add(proposal)
     with _as(people["manager"]):
         actions.decide_case(case, [ids["pbi"], ids["bpnt"]], "Disetujui")
         referrals = actions.refer_case(case, "Surat rujukan ditandatangani")

@@ -1,7 +1,7 @@
 """Hourly SLA escalation of overdue referrals (the `referrals.escalate` job, fanned out to every
 district by the scheduler).
 
-A referral still open past its due date (tenants.deadlines) climbs one level per step:
+A referral still open past its due date (`flow.deadlines`) climbs one level per step:
 
 1. the supervisor(s) whose region covers the referral's village are notified;
 2. still overdue ESCALATION_STEP after that: the manager(s) covering the village;
@@ -27,13 +27,13 @@ import sqlalchemy as sa
 from slrt.auth.accounts.models import Account, AccountStatus
 from slrt.auth.memberships.models import Membership, MembershipStatus, Role
 from slrt.platform import db
-from slrt.platform.actor import current_actor
 from slrt.platform.audit.models import AuditKind
 from slrt.platform.audit.record import record
 from slrt.platform.errors import Msg
 from slrt.platform.tenancy import current_tenant
 from slrt.tenants.flow.deadlines import overdue_clause
-from slrt.tenants.flow.models import Case, Referral, Transition
+from slrt.tenants.flow.models import Case, Referral
+from slrt.tenants.flow.workflow import add_transition
 from slrt.tenants.notifications.actions import notify
 
 ESCALATION_STEP = dt.timedelta(hours=24)
@@ -130,24 +130,19 @@ def escalate(referral: Referral, ticket: str, at: dt.datetime) -> int:
         referral_id=referral.id,
         link=f"/api/v1/t/{slug}/referrals/{referral.id}",
     )
-    actor = current_actor()
     note = (
         f"Eskalasi tingkat {level.number} ({level.who}): {len(people)} penerima / "
         f"escalation level {level.number} ({level.who.en}): {len(people)} recipient(s)"
     )
-    db.session.add(
-        Transition(
-            case_id=referral.case_id,
-            referral_id=referral.id,
-            machine="referral",
-            action="escalate",
-            from_state=referral.status,
-            to_state=referral.status,
-            actor_account_id=actor.account_id,
-            actor_label=actor.label[:200],
-            note=note,
-            occurred_at=at,
-        )
+    add_transition(
+        referral.case_id,
+        "escalate",
+        referral.status,
+        referral.status,
+        machine="referral",
+        referral_id=referral.id,
+        note=note,
+        occurred_at=at,
     )
     record(
         AuditKind.workflow,

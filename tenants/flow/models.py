@@ -1,4 +1,5 @@
-"""Cases (layanan / keluhan) and their referrals: the tables of the service flow.
+"""The tables of the service flow: cases (layanan / keluhan) with their needs and attachments,
+referrals, their letters, the history of every state change, and the per-year counters.
 
 A case is one visit or contact with a readable ticket number; its state and its referrals' states
 change only through `slrt.tenants.flow.workflow`. Referrals copy the case's village code so the

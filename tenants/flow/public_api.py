@@ -137,7 +137,7 @@ def ticket_status(ticket: str, nik_last4: str) -> dict:
     given = (nik_last4 or "").strip()
     if case is None or not nik or not hmac.compare_digest(nik[-4:], given):
         raise Problem(404, NO_MATCH)
-    label = workflow.label(case.status)
+    label = workflow.label("case", case.status)
     step = NEXT_STEP.get(case.status, ("", ""))
     referrals = db.session.execute(
         sa.select(Referral.program_name, Referral.status)
@@ -155,8 +155,8 @@ def ticket_status(ticket: str, nik_last4: str) -> dict:
             {
                 "program": r.program_name,
                 "status": r.status,
-                "status_label": str(workflow.label(r.status)),
-                "status_label_en": workflow.label(r.status).en,
+                "status_label": str(workflow.label("referral", r.status)),
+                "status_label_en": workflow.label("referral", r.status).en,
             }
             for r in referrals
         ],
@@ -178,7 +178,11 @@ def verify_letter(token: str) -> dict | None:
         return None
     letter, program, referral_status = row
     state = "revoked" if letter.revoked_at else referral_status
-    label = Msg("Dicabut", "Revoked") if letter.revoked_at else workflow.label(referral_status)
+    label = (
+        Msg("Dicabut", "Revoked")
+        if letter.revoked_at
+        else workflow.label("referral", referral_status)
+    )
     return {
         "genuine": letter.revoked_at is None,
         "number": letter.number,

@@ -53,6 +53,5 @@ def ticket_page(slug: str):
         tenant_name=tenant.name,
         result=result,
         error=error,
-        error_en=getattr(error, "en", None),
         ticket=ticket,
     ), status

@@ -1,21 +1,29 @@
-"""The service flow as one explicit state machine, enforced on the server.
+"""Every state machine of a district's work, enforced on the server: the service flow (cases and
+their referrals) and the DTKS proposals (proposals and their village batches).
 
-`TRANSITIONS` is the only place that says which action moves a case or a referral from which state
-to which, and with which permission. `apply` checks it, locks the row, changes the state, stores
-a `Transition` (actor, time, note) and an audit event in the same transaction; anything else
-answers 409 naming the current state and the allowed actions.
+`TRANSITIONS` is the only place that says which action moves a record from which state to which,
+and with which permission. `apply` checks it, changes the state, stores the trail (for cases and
+referrals a `Transition` row: actor, time, note) and an audit event in the caller's transaction;
+anything else answers 409 naming the current state and the allowed actions.
 
 Case:      registered -assess-> assessed -decide-> decided -refer-> referred -follow_up-> follow_up
            assessed -return-> returned -assess-> assessed            follow_up -close-> closed
            registered | assessed -close-> closed (a question answered, a suggestion noted)
 Referral:  pending -send-> sent -receive-> received -accept-> accepted -fulfil-> fulfilled
            received -reject-> rejected
+Proposal:  proposed -batch-> in_batch -accept-> accepted
+           in_batch -reject-> not_accepted
+Batch:     open -minutes-> held -verify-> verified -export-> exported
+           (minutes may be replaced while held; an exported batch may be exported again, and
+           the SIKS-NG result of its proposals is recorded only then: its `result` step)
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from slrt.auth.permissions import P
 from slrt.platform import db
@@ -31,6 +39,29 @@ class Step:
     to: str
     permission: P
     note_required: bool = False
+
+
+@dataclass(frozen=True)
+class Machine:
+    """How a machine's records are named in messages and in the audit trail."""
+
+    noun: Msg  # "Kasus" / "case", as in "the case is 'closed'"
+    audit_prefix: str  # audit actions are "<prefix>.<action>"
+    entity_type: str  # the audit events' entity type
+    trail: bool  # its moves are also stored as `Transition` rows (cases and referrals)
+
+
+MACHINES: dict[str, Machine] = {
+    "case": Machine(Msg("Kasus", "case"), "case", "case", trail=True),
+    "referral": Machine(Msg("Rujukan", "referral"), "referral", "referral", trail=True),
+    "proposal": Machine(Msg("Usulan", "proposal"), "proposal", "dtks_proposal", trail=False),
+    "batch": Machine(
+        Msg("Berkas usulan", "proposal batch"),
+        "proposal_batch",
+        "dtks_proposal_batch",
+        trail=False,
+    ),
+}
 
 
 TRANSITIONS: dict[str, dict[str, dict[str, Step]]] = {
@@ -65,6 +96,28 @@ TRANSITIONS: dict[str, dict[str, dict[str, Step]]] = {
         "rejected": {},
         "fulfilled": {},
     },
+    "proposal": {
+        "proposed": {"batch": Step("in_batch", P.PROPOSALS_MANAGE)},
+        # One operation records the SIKS-NG result, either way: both need the same permission.
+        "in_batch": {
+            "accept": Step("accepted", P.PROPOSALS_VERIFY),
+            "reject": Step("not_accepted", P.PROPOSALS_VERIFY),
+        },
+        "accepted": {},
+        "not_accepted": {},
+    },
+    "batch": {
+        "open": {"minutes": Step("held", P.PROPOSALS_MANAGE)},
+        "held": {
+            "minutes": Step("held", P.PROPOSALS_MANAGE),
+            "verify": Step("verified", P.PROPOSALS_VERIFY),
+        },
+        "verified": {"export": Step("exported", P.PROPOSALS_VERIFY)},
+        "exported": {
+            "export": Step("exported", P.PROPOSALS_VERIFY),
+            "result": Step("exported", P.PROPOSALS_VERIFY),
+        },
+    },
 }
 
 
@@ -74,27 +127,50 @@ REFERRAL_STATES = list(TRANSITIONS["referral"])
 
 REFERRAL_DONE = {"rejected", "fulfilled"}
 
+PROPOSAL_STATES = list(TRANSITIONS["proposal"])
 
-# Indonesian / English labels, shown to staff and on the public status page.
-STATE_LABELS: dict[str, tuple[str, str]] = {
-    "registered": ("Terdaftar", "Registered"),
-    "assessed": ("Sudah dinilai (asesmen)", "Assessed"),
-    "returned": ("Dikembalikan untuk perbaikan asesmen", "Returned for correction"),
-    "decided": ("Sudah diputuskan", "Decided"),
-    "referred": ("Dirujuk ke program", "Referred"),
-    "follow_up": ("Tindak lanjut oleh fasilitator", "Follow-up by the facilitator"),
-    "closed": ("Selesai", "Closed"),
-    "pending": ("Menunggu dikirim", "Waiting to be sent"),
-    "sent": ("Terkirim ke OPD", "Sent to the agency"),
-    "received": ("Diterima OPD", "Received by the agency"),
-    "accepted": ("Disetujui OPD", "Accepted by the agency"),
-    "rejected": ("Ditolak OPD", "Rejected by the agency"),
-    "fulfilled": ("Layanan sudah diberikan", "Service delivered"),
+BATCH_STATES = list(TRANSITIONS["batch"])
+
+
+# Indonesian / English labels per machine, shown to staff and on the public status page.
+STATE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "case": {
+        "registered": ("Terdaftar", "Registered"),
+        "assessed": ("Sudah dinilai (asesmen)", "Assessed"),
+        "returned": ("Dikembalikan untuk perbaikan asesmen", "Returned for correction"),
+        "decided": ("Sudah diputuskan", "Decided"),
+        "referred": ("Dirujuk ke program", "Referred"),
+        "follow_up": ("Tindak lanjut oleh fasilitator", "Follow-up by the facilitator"),
+        "closed": ("Selesai", "Closed"),
+    },
+    "referral": {
+        "pending": ("Menunggu dikirim", "Waiting to be sent"),
+        "sent": ("Terkirim ke OPD", "Sent to the agency"),
+        "received": ("Diterima OPD", "Received by the agency"),
+        "accepted": ("Disetujui OPD", "Accepted by the agency"),
+        "rejected": ("Ditolak OPD", "Rejected by the agency"),
+        "fulfilled": ("Layanan sudah diberikan", "Service delivered"),
+    },
+    "proposal": {
+        "proposed": ("Diusulkan", "Proposed"),
+        "in_batch": ("Masuk berkas usulan desa/kelurahan", "In a village batch"),
+        "accepted": ("Diterima di DTKS", "Accepted into DTKS"),
+        "not_accepted": ("Tidak diterima di DTKS", "Not accepted into DTKS"),
+    },
+    "batch": {
+        "open": ("Menunggu musyawarah desa/kelurahan", "Waiting for the village meeting"),
+        "held": (
+            "Musyawarah sudah diadakan (berita acara diunggah)",
+            "Meeting held (minutes uploaded)",
+        ),
+        "verified": ("Sudah diverifikasi kabupaten/kota", "Verified by the district"),
+        "exported": ("Sudah diekspor untuk SIKS-NG", "Exported for SIKS-NG"),
+    },
 }
 
 
-def label(state: str) -> Msg:
-    id_text, en_text = STATE_LABELS.get(state, (state, state))
+def label(machine: str, state: str) -> Msg:
+    id_text, en_text = STATE_LABELS[machine].get(state, (state, state))
     return Msg(id_text, en_text)
 
 
@@ -119,15 +195,15 @@ def step_for(machine: str, state: str, action: str) -> Step:
     step = TRANSITIONS[machine].get(state, {}).get(action)
     if step is None:
         allowed = allowed_actions(machine, state)
-        what = ("Kasus", "case") if machine == "case" else ("Rujukan", "referral")
-        state_label = label(state)
+        noun = MACHINES[machine].noun
+        state_label = label(machine, state)
         allowed_text = ", ".join(allowed) or "-"
         raise Problem(
             409,
             Msg(
-                f"{what[0]} berstatus '{state}' ({state_label}); tindakan '{action}' tidak "
+                f"{noun} berstatus '{state}' ({state_label}); tindakan '{action}' tidak "
                 f"diizinkan. Tindakan yang diizinkan: {allowed_text}.",
-                f"The {what[1]} is '{state}' ({state_label.en}); '{action}' is not allowed. "
+                f"The {noun.en} is '{state}' ({state_label.en}); '{action}' is not allowed. "
                 f"Allowed actions: {allowed_text}.",
             ),
             current_state=state,
@@ -149,42 +225,76 @@ def note_missing(field: str = "note") -> Problem:
     )
 
 
+def add_transition(
+    case_id: uuid.UUID,
+    action: str,
+    from_state: str,
+    to_state: str,
+    *,
+    machine: str = "case",
+    referral_id: uuid.UUID | None = None,
+    note: str | None = None,
+    occurred_at: dt.datetime | None = None,
+) -> Transition:
+    """Store one step of a case's history (its own or one of its referrals'), by the current
+    actor."""
+    actor = current_actor()
+    transition = Transition(
+        case_id=case_id,
+        referral_id=referral_id,
+        machine=machine,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        actor_account_id=actor.account_id,
+        actor_label=actor.label[:200],
+        note=note,
+    )
+    if occurred_at is not None:
+        transition.occurred_at = occurred_at
+    db.session.add(transition)
+    return transition
+
+
 def apply(
     machine: str,
-    obj,
+    obj: Any,
     action: str,
     *,
-    case_id: uuid.UUID,
+    case_id: uuid.UUID | None = None,
     note: str | None = None,
     note_field: str = "note",
+    audit_kind: AuditKind = AuditKind.workflow,
+    details: dict[str, Any] | None = None,
 ) -> Step:
-    """Move `obj` (a Case or a Referral, already locked by the caller) by `action`."""
+    """Move `obj` (a record of `machine`, already locked by the caller) by `action`.
+
+    Cases and referrals name their case (`case_id`) for the history; `details` adds facts of the
+    move to its audit event (an export's format and row count)."""
+    spec = MACHINES[machine]
     step = step_for(machine, obj.status, action)
     if step.note_required and not (note or "").strip():
         raise note_missing(note_field)
-    actor = current_actor()
     before = obj.status
     obj.status = step.to
-    db.session.add(
-        Transition(
-            case_id=case_id,
-            referral_id=obj.id if machine == "referral" else None,
+    if spec.trail:
+        assert case_id is not None, machine
+        add_transition(
+            case_id,
+            action,
+            before,
+            step.to,
             machine=machine,
-            action=action,
-            from_state=before,
-            to_state=step.to,
-            actor_account_id=actor.account_id,
-            actor_label=actor.label[:200],
+            referral_id=obj.id if machine == "referral" else None,
             note=(note or "").strip() or None,
         )
-    )
     record(
-        AuditKind.workflow,
-        f"{machine}.{action}",
-        machine,
+        audit_kind,
+        f"{spec.audit_prefix}.{action}",
+        spec.entity_type,
         obj.id,
         before={"status": before},
-        after={"status": step.to},
+        after={"status": step.to, **(details or {})},
         note=note,
     )
     return step

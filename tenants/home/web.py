@@ -1,59 +1,82 @@
-"""The district home page (/t/<slug>/): who the signed-in member is here, their role and region,
-and the sections their permissions open."""
+"""The district home page (/t/<slug>/) and the menu every district page shows.
+
+The menu lists only pages that exist, and of those only what the member's permissions open: a
+menu item that leads nowhere, or to a refusal, is a defect. Each area that adds a page adds its
+line to MENU (a test resolves every entry)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from dataclasses import dataclass
 
-from flask import Blueprint, g, redirect, render_template
+from flask import g, render_template, request, url_for
 
 from slrt.auth.memberships.models import Role
 from slrt.auth.permissions import PLATFORM_ROLES, P
+from slrt.auth.policy import current_principal
 from slrt.auth.region_scope import describe_scope
-from slrt.auth.signin.client import account_tenants, enter_web_tenant
+from slrt.auth.signin.client import account_tenants
 from slrt.platform import db
-from slrt.platform.web import no_store
+from slrt.platform.errors import Msg
+from slrt.platform.web import TenantPages
 from slrt.tenants.notifications.access import unread_count
 
-bp = no_store(Blueprint("home", __name__, template_folder="templates"))
+bp = TenantPages("home", __name__)
 
-# What a role's permissions open on the district page (permission, Indonesian, English).
-SECTIONS: list[tuple[str, str, str]] = [
-    (P.REGISTRY_READ, "Registri warga", "Resident registry"),
-    (P.CASES_READ, "Layanan dan kasus", "Services and cases"),
-    (P.REFERRALS_READ, "Rujukan", "Referrals"),
-    (P.PROPOSALS_MANAGE, "Usulan DTKS", "DTKS proposals"),
-    (P.REPORTS_READ, "Laporan", "Reports"),
-    (P.PROGRAMS_READ, "Katalog program", "Program catalog"),
-    (P.MEMBERS_READ, "Pengguna dan peran", "Users and roles"),
-    (P.TENANT_CONFIGURE, "Pengaturan kabupaten/kota", "District settings"),
-    (P.AUDIT_READ, "Jejak audit", "Audit trail"),
+
+@dataclass(frozen=True)
+class MenuItem:
+    endpoint: str
+    label: Msg
+    permission: str | None = None  # None: every member of the district
+
+
+MENU: list[MenuItem] = [
+    MenuItem("home.home", Msg("Beranda", "Home")),
 ]
 
 
-@bp.get("/t/<slug>/")
-def dashboard(slug: str):
-    entered = enter_web_tenant(slug)
-    if entered is None:
-        return redirect("/auth/login?" + urlencode({"next": f"/t/{slug}/"}))
-    account, principal = entered
+@dataclass(frozen=True)
+class MenuEntry:
+    url: str
+    label: Msg
+    current: bool
+
+
+def district_menu() -> list[MenuEntry]:
+    """The menu of the signed-in member in the current district."""
+    principal = g.get("principal")
+    if principal is None or g.get("tenant") is None:
+        return []
+    return [
+        MenuEntry(url_for(item.endpoint), item.label, request.endpoint == item.endpoint)
+        for item in MENU
+        if item.permission is None or principal.can(str(item.permission))
+    ]
+
+
+@bp.app_context_processor
+def _menu() -> dict[str, object]:
+    return {"district_menu": district_menu}
+
+
+@bp.get("/")
+def home():
+    principal = current_principal()
+    account = g.web_account
     role = None
     if principal.membership is not None:
         role = db.session.get(Role, (principal.membership.tenant_id, principal.membership.role_id))
     platform_roles = [PLATFORM_ROLES[r]["name"] for r, _ in principal.platform_roles]
-    sections = [(p, i, e) for p, i, e in SECTIONS if principal.can(str(p))]
     return render_template(
-        "home/dashboard.html",
+        "home/home.html",
         account=account,
-        tenant=g.tenant,
         role=role,
         platform_roles=platform_roles,
         scope_kind=principal.scope_kind,
         scope_names=describe_scope(principal.scope_kind, principal.scope_codes),
-        sections=sections,
-        can_members=principal.can(str(P.MEMBERS_READ)),
         several=len(account_tenants(account.id)) > 1,
         unread=unread_count(account.id),
         is_admin=(role is not None and role.key == "district_admin")
         or "kemensos_admin" in platform_roles,
+        can_members=principal.can(str(P.MEMBERS_READ)),
     )

@@ -1,10 +1,5 @@
-"""In-app notifications: what the system tells a staff member (e.g. an overdue referral in their
-region). There is no email or WhatsApp gateway; people see these in the app and through
-/api/v1/t/<slug>/notifications.
-
-`notify` is idempotent through `dedup_key`: the same event never notifies the same person twice,
-whatever the number of job runs or retries.
-"""
+"""Access to notifications: a member sees only the notifications addressed to them (another
+member's id answers 404, like a missing one), and how many of them are unread."""
 
 from __future__ import annotations
 
@@ -12,8 +7,25 @@ import uuid
 
 import sqlalchemy as sa
 
+from slrt.auth.policy import current_principal
 from slrt.platform import db
+from slrt.platform.db import one_or_404
+from slrt.platform.errors import Msg
 from slrt.tenants.notifications.models import Notification
+
+NOTIFICATION_NOT_FOUND = Msg("Notifikasi tidak ditemukan.", "Notification not found.")
+
+
+def mine() -> sa.Select:
+    """The signed-in member's own notifications."""
+    return sa.select(Notification).where(Notification.account_id == current_principal().account_id)
+
+
+def access_notification_by_id(notification_id: uuid.UUID, *, lock: bool = False) -> Notification:
+    stmt = mine().where(Notification.id == notification_id)
+    if lock:  # read it again under the lock, not as the path lookup saw it
+        stmt = stmt.execution_options(populate_existing=True)
+    return one_or_404(stmt, NOTIFICATION_NOT_FOUND, lock=lock)
 
 
 def unread_count(account_id: uuid.UUID) -> int:

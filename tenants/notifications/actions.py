@@ -1,6 +1,5 @@
-"""In-app notifications: what the system tells a staff member (e.g. an overdue referral in their
-region). There is no email or WhatsApp gateway; people see these in the app and through
-/api/v1/t/<slug>/notifications.
+"""The writes to in-app notifications: `notify` (the system tells staff members something, in
+the caller's transaction) and a member marking their own notifications read.
 
 `notify` is idempotent through `dedup_key`: the same event never notifies the same person twice,
 whatever the number of job runs or retries.
@@ -10,12 +9,14 @@ from __future__ import annotations
 
 import uuid
 
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from uuid6 import uuid7
 
 from slrt.platform import db
 from slrt.platform.errors import Msg
 from slrt.platform.tenancy import current_tenant
+from slrt.platform.transaction import action
 from slrt.tenants.notifications.models import Notification
 
 
@@ -57,3 +58,24 @@ def notify(
         .returning(Notification.id)
     )
     return len(result.all())
+
+
+@action
+def mark_read(notification: Notification) -> Notification:
+    """Mark one notification read; marking it again changes nothing."""
+    if notification.read_at is None:
+        notification.read_at = sa.func.now()
+        db.session.flush()
+        db.session.refresh(notification, ["read_at"])
+    return notification
+
+
+@action
+def mark_all_read(account_id: uuid.UUID) -> int:
+    """Mark every unread notification of the account read; returns how many."""
+    result = db.session.execute(
+        sa.update(Notification)
+        .where(Notification.account_id == account_id, Notification.read_at.is_(None))
+        .values(read_at=sa.func.now())
+    )
+    return result.rowcount or 0

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import uuid
 
-import sqlalchemy as sa
 from marshmallow import fields
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
-from slrt.platform import db
 from slrt.platform.api import Schema, TenantBlueprint, Text, bool_arg, page_of
-from slrt.platform.errors import Msg, Problem
-from slrt.tenants.notifications.access import unread_count
+from slrt.tenants.notifications import actions
+from slrt.tenants.notifications.access import access_notification_by_id, mine, unread_count
 from slrt.tenants.notifications.models import Notification
 
 blp = TenantBlueprint(
-    "notifications", __name__, "/notifications", description="My in-app notifications"
+    "notifications",
+    __name__,
+    "/notifications",
+    description="My in-app notifications",
+    lookups={"notification_id": access_notification_by_id},
 )
 
 
@@ -53,19 +55,6 @@ class MarkedSchema(Schema):
     marked = fields.Integer(dump_only=True)
 
 
-def _mine() -> sa.Select:
-    return sa.select(Notification).where(Notification.account_id == current_principal().account_id)
-
-
-def access_notification_by_id(notification_id: uuid.UUID) -> Notification:
-    found = db.session.execute(
-        _mine().where(Notification.id == notification_id).with_for_update()
-    ).scalar_one_or_none()
-    if found is None:
-        raise Problem(404, Msg("Notifikasi tidak ditemukan.", "Notification not found."))
-    return found
-
-
 @blp.route("")
 @blp.arguments(NotificationQuerySchema, location="query")
 @blp.response(200, NotificationSchema(many=True))
@@ -73,7 +62,7 @@ def access_notification_by_id(notification_id: uuid.UUID) -> Notification:
 @require(P.TENANT_READ)
 def list_notifications(query: dict, pagination_parameters) -> list[Notification]:
     """My notifications, newest first; `?unread=true` for the unread ones only."""
-    stmt = _mine()
+    stmt = mine()
     if query.get("unread") is True:
         stmt = stmt.where(Notification.read_at.is_(None))
     elif query.get("unread") is False:
@@ -94,12 +83,7 @@ def count_unread() -> dict:
 @require(P.TENANT_READ)
 def mark_read(notification_id: uuid.UUID) -> Notification:
     """Mark one of my notifications read (marking it again changes nothing)."""
-    found = access_notification_by_id(notification_id)
-    if found.read_at is None:
-        found.read_at = sa.func.now()
-        db.session.commit()
-        db.session.refresh(found)
-    return found
+    return actions.mark_read(access_notification_by_id(notification_id, lock=True))
 
 
 @blp.route("/read-all", methods=["POST"])
@@ -107,13 +91,4 @@ def mark_read(notification_id: uuid.UUID) -> Notification:
 @require(P.TENANT_READ)
 def mark_all_read() -> dict:
     """Mark all my unread notifications read."""
-    result = db.session.execute(
-        sa.update(Notification)
-        .where(
-            Notification.account_id == current_principal().account_id,
-            Notification.read_at.is_(None),
-        )
-        .values(read_at=sa.func.now())
-    )
-    db.session.commit()
-    return {"marked": result.rowcount or 0}
+    return {"marked": actions.mark_all_read(current_principal().account_id)}

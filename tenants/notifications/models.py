@@ -1,9 +1,7 @@
-"""In-app notifications: what the system tells a staff member (e.g. an overdue referral in their
-region). There is no email or WhatsApp gateway; people see these in the app and through
-/api/v1/t/<slug>/notifications.
-
-`notify` is idempotent through `dedup_key`: the same event never notifies the same person twice,
-whatever the number of job runs or retries.
+"""The `notifications` table: what the system tells a staff member in the app (e.g. an overdue
+referral in their region). There is no email or WhatsApp gateway; people see these in the app
+and through /api/v1/t/<slug>/notifications. One row per account and `dedup_key`, so the same
+event never notifies the same person twice.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from slrt.platform import db
 from slrt.platform.db import one_or_404
-from slrt.platform.errors import Msg, Problem
+from slrt.platform.errors import Msg, field_problem
 from slrt.tenants.programs.models import NationalProgram, Program, ProgramVersion
 
 PROGRAM_NOT_FOUND = Msg("Program tidak ditemukan.", "Program not found.")
@@ -22,9 +22,20 @@ def access_program_by_id(program_id: uuid.UUID) -> Program:
 
 
 def access_national_program_by_id(program_id: uuid.UUID) -> NationalProgram:
+    return one_or_404(
+        sa.select(NationalProgram).where(NationalProgram.id == program_id), NATIONAL_NOT_FOUND
+    )
+
+
+def resolve_national_program_id(
+    program_id: uuid.UUID, *, field: str = "national_program_id"
+) -> NationalProgram:
+    """For request bodies: the national program an id names, or 422 naming the field."""
     program = db.session.get(NationalProgram, program_id)
     if program is None:
-        raise Problem(404, NATIONAL_NOT_FOUND)
+        raise field_problem(
+            422, field, Msg("Program nasional tidak ditemukan.", "No such national program.")
+        )
     return program
 
 

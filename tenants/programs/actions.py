@@ -1,15 +1,9 @@
-"""The program catalog: Kemensos's national programs and each district's programs.
+"""The writes to the program catalog, each one action: a district adds its own programs, enables
+national ones and changes them; Kemensos keeps the national catalog, and a change there is
+carried into every district that enabled the program.
 
-- `NationalProgram` (platform table): kept by Kemensos (PKH, BPNT/Sembako, PBI-JK, PIP/KIP,
-  RTLH, ATENSI...).
-- `Program` (tenant table): a national program the district has enabled (fields copied from the
-  national catalog, mapped to the local agency that handles it) or the district's own APBD
-  program.
-- `ProgramVersion` (tenant table, append-only): one immutable row per change of a district
-  program. A referral stores the id of `current_version(program)` at the time it is made, so it
-  keeps the exact name, agency, deadline and rule it was made under.
-
-All writes go through the functions here so every change makes a version and an audit entry.
+Every change of a district program bumps its version, adds an immutable `ProgramVersion` and an
+audit entry (`_change`), so a referral keeps the exact program it was made under.
 """
 
 from __future__ import annotations
@@ -21,11 +15,14 @@ import sqlalchemy as sa
 from slrt.platform import db
 from slrt.platform.audit.models import AuditKind
 from slrt.platform.audit.record import _json_safe, changes, record, record_platform
-from slrt.platform.errors import Msg, Problem, field_problem
+from slrt.platform.errors import Msg, Problem, field_error, field_problem
 from slrt.platform.tenancy import platform_bypass, tenant_context
 from slrt.platform.tenant import Tenant
+from slrt.platform.transaction import action
+from slrt.tenants.agencies.access import resolve_agency_id
 from slrt.tenants.agencies.models import Agency
 from slrt.tenants.programs.models import CATALOG_FIELDS, NationalProgram, Program, ProgramVersion
+from slrt.tenants.programs.rule_schemas import parse_rule_or_422
 
 # --- writing ---------------------------------------------------------------------------------
 
@@ -57,13 +54,26 @@ def _snapshot(program: Program, national_version: int | None) -> ProgramVersion:
     )
 
 
+def _with_rule(values: dict[str, Any]) -> dict[str, Any]:
+    """When `rule_text` is given: the rule is stored parsed too (`rule_ast`; a wrong one answers
+    422 with line and column) and the text trimmed, a blank one meaning no rule."""
+    values = dict(values)
+    if "rule_text" in values:
+        values["rule_ast"] = parse_rule_or_422(values["rule_text"])
+        values["rule_text"] = (values["rule_text"] or "").strip() or None
+    return values
+
+
 def _new_version(program: Program, national_version: int | None = None) -> None:
     db.session.flush()  # the program row exists before its version points at it
     db.session.add(_snapshot(program, national_version))
 
 
+@action
 def create_local_program(data: dict[str, Any]) -> Program:
-    """A district's own program (APBD...), version 1."""
+    """A district's own program (APBD...), version 1, handled by an active agency."""
+    data = _with_rule({"rule_text": None, **data})
+    resolve_agency_id(data["agency_id"])
     program = Program(national_program_id=None, version=1, **data)
     db.session.add(program)
     _flush_unique(program)
@@ -72,7 +82,28 @@ def create_local_program(data: dict[str, Any]) -> Program:
     return program
 
 
+# Fields of an enabled national program that the district may change; the rest is Kemensos's.
+NATIONAL_EDITABLE = {"agency_id", "active", "deadline_days"}
+KEMENSOS_FIELD = Msg(
+    "Ditetapkan oleh Kemensos untuk program nasional.", "Set by Kemensos for a national program."
+)
+
+
+@action
 def update_program(program: Program, values: dict[str, Any]) -> Program:
+    """A district's change of one of its programs. For an enabled national program only the
+    agency, the deadline and `active` are the district's; a new agency must be active."""
+    if program.national_program_id:
+        foreign = sorted(set(values) - NATIONAL_EDITABLE)
+        if foreign:
+            raise Problem(422, errors=[field_error(name, KEMENSOS_FIELD) for name in foreign])
+    values = _with_rule(values)
+    if "agency_id" in values:
+        resolve_agency_id(values["agency_id"])
+    return _change(program, values)
+
+
+def _change(program: Program, values: dict[str, Any]) -> Program:
     """Apply changes; a real change bumps the version and writes a new snapshot."""
     before = program_state(program)
     for key, value in values.items():
@@ -91,6 +122,7 @@ def update_program(program: Program, values: dict[str, Any]) -> Program:
     return program
 
 
+@action
 def enable_national_program(national: NationalProgram, agency: Agency) -> tuple[Program, bool]:
     """Enable a national program in the current district, handled by `agency`. Enabling again
     re-activates it (and re-maps the agency) rather than duplicating it."""
@@ -106,7 +138,7 @@ def enable_national_program(national: NationalProgram, agency: Agency) -> tuple[
         sa.select(Program).where(Program.national_program_id == national.id)
     ).scalar_one_or_none()
     if existing is not None:
-        update_program(existing, {"active": True, "agency_id": agency.id})
+        _change(existing, {"active": True, "agency_id": agency.id})
         return existing, False
     program = Program(
         national_program_id=national.id,
@@ -142,8 +174,9 @@ def _flush_unique(program: Program) -> None:
 # --- the national catalog --------------------------------------------------------------------
 
 
+@action
 def create_national_program(data: dict[str, Any]) -> NationalProgram:
-    program = NationalProgram(version=1, **data)
+    program = NationalProgram(version=1, **_with_rule({"rule_text": None, **data}))
     db.session.add(program)
     try:
         with db.session.begin_nested():
@@ -167,9 +200,11 @@ def create_national_program(data: dict[str, Any]) -> NationalProgram:
     return program
 
 
+@action
 def update_national_program(program: NationalProgram, values: dict[str, Any]) -> int:
     """Change a national program and carry the change into every district that enabled it
     (each gets a new program version and an audit entry). Returns how many districts."""
+    values = _with_rule(values)
     before = program_state(program)
     old_deadline = program.deadline_days
     for key, value in values.items():
@@ -212,7 +247,7 @@ def update_national_program(program: NationalProgram, values: dict[str, Any]) ->
             # own decision (it enables the program again).
             if not program.active:
                 synced["active"] = False
-            update_program(local, synced)
+            _change(local, synced)
             db.session.flush()
         count += 1
     return count

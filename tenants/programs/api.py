@@ -1,5 +1,5 @@
 """A district's program catalog: /api/v1/t/<tenant>/programs, /national-programs, /rule-fields,
-/rules/check."""
+/rules/check; and the catalog schemas Kemensos's routes (`platform_api`) share."""
 
 from __future__ import annotations
 
@@ -22,19 +22,15 @@ from slrt.platform.api import (
     like_pattern,
     page_of,
 )
-from slrt.platform.errors import Msg, Problem, field_problem
 from slrt.tenants.agencies.access import resolve_agency_id
+from slrt.tenants.programs import actions
 from slrt.tenants.programs.access import (
     access_national_program_by_id,
     access_program_by_id,
     access_program_version,
     access_version_by_id,
     current_version,
-)
-from slrt.tenants.programs.actions import (
-    create_local_program,
-    enable_national_program,
-    update_program,
+    resolve_national_program_id,
 )
 from slrt.tenants.programs.models import Funding, NationalProgram, Program, ProgramVersion, Sector
 from slrt.tenants.programs.rule_schemas import (
@@ -44,7 +40,6 @@ from slrt.tenants.programs.rule_schemas import (
     RuleCheckSchema,
     RuleFieldSchema,
     check_rule,
-    parse_rule_or_422,
     rule_field_rows,
 )
 from slrt.tenants.programs.rules import evaluate
@@ -142,21 +137,9 @@ class CatalogChangeFieldsSchema(PatchSchema):
     rule_text = Text(validate=validate.Length(max=2000), allow_none=True)
 
 
-def take_rule(data: dict[str, Any]) -> None:
-    """When `rule_text` is sent: parse it into `rule_ast` (422 with line and column when it is
-    wrong) and keep the text trimmed, a blank one meaning no rule."""
-    if "rule_text" in data:
-        data["rule_ast"] = parse_rule_or_422(data["rule_text"])
-        data["rule_text"] = (data["rule_text"] or "").strip() or None
-
-
 class LocalProgramCreateSchema(CatalogCreateFieldsSchema):
     funding = Text(load_default=Funding.apbd.value, validate=FUNDING)
     agency_id = fields.UUID(required=True, metadata={"description": "The agency that handles it"})
-
-
-# Fields of an enabled national program that the district may change; the rest is Kemensos's.
-NATIONAL_EDITABLE = {"agency_id", "active", "deadline_days"}
 
 
 class ProgramUpdateSchema(CatalogChangeFieldsSchema):
@@ -228,12 +211,7 @@ def list_programs(query: dict, pagination_parameters) -> list[Program]:
 @require(P.PROGRAMS_MANAGE)
 def create_program(data: dict) -> Program:
     """Add a district program (APBD...) with its eligibility rule."""
-    data.setdefault("rule_text", None)
-    take_rule(data)
-    resolve_agency_id(data["agency_id"])
-    program = create_local_program(data)
-    db.session.commit()
-    return program
+    return actions.create_local_program(data)
 
 
 @blp.route("/programs/national", methods=["POST"])
@@ -244,16 +222,9 @@ def create_program(data: dict) -> Program:
 def enable_program(data: dict) -> Any:
     """Enable a program of the Kemensos catalog here, handled by a local agency. Enabling one
     that was disabled re-activates it (no duplicate)."""
-    national = db.session.get(NationalProgram, data["national_program_id"])
-    if national is None:
-        raise field_problem(
-            422,
-            "national_program_id",
-            Msg("Program nasional tidak ditemukan.", "No such national program."),
-        )
+    national = resolve_national_program_id(data["national_program_id"])
     agency = resolve_agency_id(data["agency_id"])
-    program, created = enable_national_program(national, agency)
-    db.session.commit()
+    program, created = actions.enable_national_program(national, agency)
     return program, 201 if created else 200
 
 
@@ -276,26 +247,7 @@ def patch_program(data: dict, program_id: uuid.UUID) -> Program:
     enabled national program only the agency, the deadline and `active` are the district's."""
     program = access_program_by_id(program_id)
     check_if_match(blp, program, ProgramSchema)
-    if program.national_program_id:
-        foreign = sorted(set(data) - NATIONAL_EDITABLE)
-        if foreign:
-            raise Problem(
-                422,
-                errors=[
-                    {
-                        "field": name,
-                        "message": "Ditetapkan oleh Kemensos untuk program nasional.",
-                        "message_en": "Set by Kemensos for a national program.",
-                    }
-                    for name in foreign
-                ],
-            )
-    take_rule(data)
-    if "agency_id" in data:
-        resolve_agency_id(data["agency_id"])
-    update_program(program, data)
-    db.session.commit()
-    return program
+    return actions.update_program(program, data)
 
 
 @blp.route("/programs/<uuid:program_id>/versions")

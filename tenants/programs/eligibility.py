@@ -1,4 +1,4 @@
-"""Where the service flow meets the district's program catalog (issue 4): a person's facts for
+"""Where the service flow meets the district's program catalog: a person's facts for
 the eligibility rules, program suggestions with their explanations, and the program version and
 agency a referral is made under.
 """

@@ -1,4 +1,4 @@
-"""The program catalog: Kemensos's national programs and each district's programs.
+"""The tables of the program catalog: Kemensos's national programs and each district's programs.
 
 - `NationalProgram` (platform table): kept by Kemensos (PKH, BPNT/Sembako, PBI-JK, PIP/KIP,
   RTLH, ATENSI...).
@@ -9,7 +9,7 @@
   program. A referral stores the id of `current_version(program)` at the time it is made, so it
   keeps the exact name, agency, deadline and rule it was made under.
 
-All writes go through the functions here so every change makes a version and an audit entry.
+Every write goes through `actions`, so every change makes a version and an audit entry.
 """
 
 from __future__ import annotations

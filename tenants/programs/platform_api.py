@@ -11,7 +11,6 @@ from marshmallow import fields
 
 from slrt.auth.permissions import PP
 from slrt.auth.policy import require
-from slrt.platform import db
 from slrt.platform.api import (
     PlatformBlueprint,
     Schema,
@@ -21,15 +20,14 @@ from slrt.platform.api import (
     like_pattern,
     page_of,
 )
+from slrt.tenants.programs import actions
 from slrt.tenants.programs.access import access_national_program_by_id
-from slrt.tenants.programs.actions import create_national_program, update_national_program
 from slrt.tenants.programs.api import (
     FUNDING,
     SECTOR,
     CatalogChangeFieldsSchema,
     CatalogCreateFieldsSchema,
     CatalogFieldsSchema,
-    take_rule,
 )
 from slrt.tenants.programs.models import NationalProgram
 from slrt.tenants.programs.rule_schemas import (
@@ -89,11 +87,7 @@ def list_catalog(query: dict, pagination_parameters) -> list[NationalProgram]:
 @require(PP.CATALOG_MANAGE)
 def create_catalog_program(data: dict) -> NationalProgram:
     """Add a national program (districts can then enable it)."""
-    data.setdefault("rule_text", None)
-    take_rule(data)
-    program = create_national_program(data)
-    db.session.commit()
-    return program
+    return actions.create_national_program(data)
 
 
 @blp.route("/programs/<uuid:national_program_id>")
@@ -115,9 +109,7 @@ def patch_catalog_program(data: dict, national_program_id: uuid.UUID) -> Nationa
     version of its copy (a district's own deadline is kept); referrals keep their version."""
     program = access_national_program_by_id(national_program_id)
     check_if_match(blp, program, NationalProgramSchema)
-    take_rule(data)
-    update_national_program(program, data)
-    db.session.commit()
+    actions.update_national_program(program, data)
     return program
 
 

@@ -16,13 +16,19 @@ PROPOSAL_NOT_FOUND = Msg("Usulan tidak ditemukan.", "Proposal not found.")
 BATCH_NOT_FOUND = Msg("Berkas usulan tidak ditemukan.", "Proposal batch not found.")
 
 
+def batch_scope(stmt: sa.Select) -> sa.Select:
+    return stmt.where(current_principal().region_clause(ProposalBatch.village_code))
+
+
+def proposal_scope(stmt: sa.Select) -> sa.Select:
+    return stmt.where(current_principal().region_clause(Proposal.village_code))
+
+
 def access_batch_by_id(batch_id: uuid.UUID, *, lock: bool = False) -> ProposalBatch:
-    region = current_principal().region_clause(ProposalBatch.village_code)
-    stmt = sa.select(ProposalBatch).where(ProposalBatch.id == batch_id, region)
+    stmt = batch_scope(sa.select(ProposalBatch).where(ProposalBatch.id == batch_id))
     return one_or_404(stmt, BATCH_NOT_FOUND, lock=lock)
 
 
 def access_proposal_by_id(proposal_id: uuid.UUID, *, lock: bool = False) -> Proposal:
-    region = current_principal().region_clause(Proposal.village_code)
-    stmt = sa.select(Proposal).where(Proposal.id == proposal_id, region)
+    stmt = proposal_scope(sa.select(Proposal).where(Proposal.id == proposal_id))
     return one_or_404(stmt, PROPOSAL_NOT_FOUND, lock=lock)

@@ -1,12 +1,7 @@
-"""A district's kecamatan and desa/kelurahan, and the helpers other features resolve them with.
-
-Rows are created at onboarding from the bundled Kemendagri 2025 reference; district admins may
-rename them, mark intervention villages, deactivate a village (never delete it: cases and
-registry rows keep pointing at its code) and add villages the reference lacks (`local`).
-
-Other features use only the helpers at the bottom: `access_village_by_id`,
-`access_village_by_code` (404), `resolve_village_code` (422 naming the field),
-`villages_in_scope` and `village_facts`.
+"""Access to a district's kecamatan and desa/kelurahan, and the helpers other features resolve
+villages with: `access_kecamatan_by_id`, `access_village_by_id`, `access_village_by_code` (404
+for missing and foreign alike), `resolve_village_code` (422 naming the field), `check_village`
+(also 403 outside the caller's region), `villages_in_scope`, `village_facts` and `village_name`.
 """
 
 from __future__ import annotations
@@ -19,7 +14,8 @@ from flask import g
 
 from slrt.auth.policy import current_principal
 from slrt.platform import db, region_codes
-from slrt.platform.errors import Msg, Problem, field_problem
+from slrt.platform.db import one_or_404
+from slrt.platform.errors import Msg, field_problem
 from slrt.platform.tenancy import current_tenant
 from slrt.tenants.regions.models import Kecamatan, Village
 
@@ -31,12 +27,7 @@ KECAMATAN_NOT_FOUND = Msg("Kecamatan tidak ditemukan.", "Kecamatan not found.")
 
 
 def access_kecamatan_by_id(kecamatan_id: uuid.UUID) -> Kecamatan:
-    kec = db.session.execute(
-        sa.select(Kecamatan).where(Kecamatan.id == kecamatan_id)
-    ).scalar_one_or_none()
-    if kec is None:
-        raise Problem(404, KECAMATAN_NOT_FOUND)
-    return kec
+    return one_or_404(sa.select(Kecamatan).where(Kecamatan.id == kecamatan_id), KECAMATAN_NOT_FOUND)
 
 
 def kecamatan_by_code(code: str) -> Kecamatan | None:
@@ -47,26 +38,20 @@ def kecamatan_by_code(code: str) -> Kecamatan | None:
 
 def access_village_by_id(village_id: uuid.UUID) -> Village:
     """The current district's village with this id; another district's id answers 404."""
-    village = db.session.execute(
-        sa.select(Village).where(Village.id == village_id)
-    ).scalar_one_or_none()
-    if village is None:
-        raise Problem(404, VILLAGE_NOT_FOUND)
-    return village
+    return one_or_404(sa.select(Village).where(Village.id == village_id), VILLAGE_NOT_FOUND)
+
+
+def _village_with_code(code: str) -> sa.Select:
+    return sa.select(Village).where(Village.code == (code or "").strip())
 
 
 def village_by_code(code: str) -> Village | None:
-    return db.session.execute(
-        sa.select(Village).where(Village.code == (code or "").strip())
-    ).scalar_one_or_none()
+    return db.session.execute(_village_with_code(code)).scalar_one_or_none()
 
 
 def access_village_by_code(code: str) -> Village:
     """The current district's village with this Kemendagri code (404 if it has none)."""
-    village = village_by_code(code)
-    if village is None:
-        raise Problem(404, VILLAGE_NOT_FOUND)
-    return village
+    return one_or_404(_village_with_code(code), VILLAGE_NOT_FOUND)
 
 
 def resolve_village_code(

@@ -1,12 +1,9 @@
-"""A district's kecamatan and desa/kelurahan, and the helpers other features resolve them with.
+"""The writes to a district's kecamatan and desa/kelurahan.
 
-Rows are created at onboarding from the bundled Kemendagri 2025 reference; district admins may
-rename them, mark intervention villages, deactivate a village (never delete it: cases and
-registry rows keep pointing at its code) and add villages the reference lacks (`local`).
-
-Other features use only the helpers at the bottom: `access_village_by_id`,
-`access_village_by_code` (404), `resolve_village_code` (422 naming the field),
-`villages_in_scope` and `village_facts`.
+Rows are created at onboarding from the bundled Kemendagri 2025 reference (`create_regions`, an
+onboarding hook) and topped up by `sync_regions`; district admins may rename them, mark
+intervention villages, deactivate a village (never delete it: cases and registry rows keep
+pointing at its code) and add villages the reference lacks (`local`).
 """
 
 from __future__ import annotations
@@ -24,6 +21,7 @@ from slrt.platform.audit.record import apply_and_audit, create_and_audit, record
 from slrt.platform.errors import Msg, field_problem
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.tenant import Tenant
+from slrt.platform.transaction import action
 from slrt.tenants.regions.access import kecamatan_by_code, village_by_code
 from slrt.tenants.regions.models import FundingSource, Kecamatan, RegionSource, Village
 from slrt.tenants.service_points.access import active_puskesos_in
@@ -78,6 +76,7 @@ def create_regions(tenant: Tenant) -> None:
         )
 
 
+@action
 def sync_regions(tenant: Tenant) -> tuple[int, int]:
     """Add what the reference has and the district lacks (districts onboarded before regions
     existed) with the onboarding hook, which only inserts missing codes: renamed, deactivated
@@ -144,11 +143,13 @@ def _settle_funding(data: dict[str, Any], current: Village | None) -> dict[str, 
     return data
 
 
+@action
 def update_kecamatan(kec: Kecamatan, name: str) -> Kecamatan:
     apply_and_audit(kec, {"name": name}, ("name",), "kecamatan.update")
     return kec
 
 
+@action
 def update_village(village: Village, data: dict[str, Any]) -> Village:
     """Rename, set intervention / funding, (de)activate. Villages are never deleted."""
     data = _settle_funding(data, village)
@@ -169,6 +170,7 @@ def update_village(village: Village, data: dict[str, Any]) -> Village:
     return village
 
 
+@action
 def add_local_village(data: dict[str, Any]) -> Village:
     """A village the reference lacks: its code must lie in one of the district's kecamatan and
     must not collide with any village of the district (active or not)."""

@@ -9,7 +9,6 @@ from marshmallow import fields, validate
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
-from slrt.platform import db
 from slrt.platform.api import (
     PatchSchema,
     Schema,
@@ -133,9 +132,7 @@ def patch_kecamatan(data: dict, kecamatan_id: uuid.UUID) -> Kecamatan:
     """Rename a kecamatan (send If-Match)."""
     kec = access_kecamatan_by_id(kecamatan_id)
     check_if_match(blp, kec, KecamatanSchema)
-    update_kecamatan(kec, data["name"])
-    db.session.commit()
-    return kec
+    return update_kecamatan(kec, data["name"])
 
 
 @blp.route("/villages")
@@ -174,9 +171,7 @@ def list_villages(query: dict, pagination_parameters) -> list[Village]:
 @require(P.TENANT_CONFIGURE)
 def create_village(data: dict) -> Village:
     """Add a village the Kemendagri reference lacks (marked `local`)."""
-    village = add_local_village(data)
-    db.session.commit()
-    return village
+    return add_local_village(data)
 
 
 @blp.route("/villages/<uuid:village_id>")
@@ -198,6 +193,4 @@ def patch_village(data: dict, village_id: uuid.UUID) -> Village:
     If-Match). Villages are never deleted; a deactivated one keeps its code and history."""
     village = access_village_by_id(village_id)
     check_if_match(blp, village, VillageSchema)
-    update_village(village, data)
-    db.session.commit()
-    return village
+    return update_village(village, data)

@@ -1,12 +1,7 @@
-"""A district's kecamatan and desa/kelurahan, and the helpers other features resolve them with.
-
-Rows are created at onboarding from the bundled Kemendagri 2025 reference; district admins may
-rename them, mark intervention villages, deactivate a village (never delete it: cases and
-registry rows keep pointing at its code) and add villages the reference lacks (`local`).
-
-Other features use only the helpers at the bottom: `access_village_by_id`,
-`access_village_by_code` (404), `resolve_village_code` (422 naming the field),
-`villages_in_scope` and `village_facts`.
+"""The tables of a district's regions: `kecamatan` and `villages` (desa/kelurahan), with the
+Kemendagri code, the district's own name beside the reference name, where a row came from
+(the reference or added locally), intervention status, funding source and whether it is active.
+Villages are never deleted: cases and registry rows keep pointing at their code.
 """
 
 from __future__ import annotations

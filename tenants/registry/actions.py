@@ -1,6 +1,8 @@
-"""Writes to the registry: registering households and persons (NIK rules, one person per NIK,
-the cross-district signal), DTKS status, lawful export and erasure.
+"""The write layer of the registry: registering and correcting households and persons (NIK
+rules, one person per NIK, the cross-district signal), DTKS status, lawful export and erasure,
+the spreadsheet import and the exports (as jobs), and the record of every read of personal data.
 
+Each `@action` is one transaction, called alike by the API, the web pages, the CLI and the demo.
 Audit records of personal data name fields, never values: the audit trail must not become a
 second copy of the registry.
 """
@@ -8,17 +10,28 @@ second copy of the registry.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
+from slrt.auth.policy import current_principal
+from slrt.billing_free.plans import Quota
+from slrt.billing_free.quotas import check_count, require_daily
 from slrt.platform import db
 from slrt.platform.audit.models import AuditKind
 from slrt.platform.audit.record import record
 from slrt.platform.errors import Msg, Problem, field_errors, field_problem
 from slrt.platform.filestore import store
+from slrt.platform.jobs.actions import add_input_file, enqueue
+from slrt.platform.jobs.models import Job
+from slrt.platform.tabular.exports import requester_scope
+from slrt.platform.tabular.import_job import accept_upload
+from slrt.platform.tabular.write import XLSX_MEDIA_TYPE
 from slrt.platform.tenancy import current_tenant
+from slrt.platform.transaction import action
 from slrt.tenants.flow.models import Case, CaseAttachment, CaseNeed, Referral, Transition
 from slrt.tenants.regions.access import check_village
 from slrt.tenants.registry.models import DtksStatus, Household, NikRegistration, Person
@@ -43,6 +56,45 @@ def validate_dtks(data: dict[str, Any], current: Household | None = None) -> Non
         data.setdefault("dtks_checked_on", dt.date.today())
 
 
+# --- reads of personal data ---------------------------------------------------------------------
+
+
+def _record_reads(
+    entity_type: str, audit_action: str, ids: Sequence[uuid.UUID], note: str | None
+) -> None:
+    # One record names its entity; a list names them all in one event.
+    if not ids:
+        return
+    record(
+        AuditKind.read,
+        audit_action,
+        entity_type,
+        ids[0] if len(ids) == 1 else None,
+        after={f"{entity_type}_ids": [str(i) for i in ids]} if len(ids) != 1 else None,
+        note=note,
+    )
+
+
+@action
+def record_person_reads(
+    person_ids: Sequence[uuid.UUID], audit_action: str = "person.read", *, note: str | None = None
+) -> None:
+    """Persons' data was shown (a record, a list, a case or a referral naming them)."""
+    _record_reads("person", audit_action, person_ids, note)
+
+
+@action
+def record_household_reads(
+    household_ids: Sequence[uuid.UUID], audit_action: str = "household.read"
+) -> None:
+    """Households' data (KK number, address, DTKS status) was shown."""
+    _record_reads("household", audit_action, household_ids, None)
+
+
+# --- households and persons ---------------------------------------------------------------------
+
+
+@action
 def create_household(data: dict[str, Any]) -> Household:
     problems = kk_problems(data["kk_number"])
     if problems:
@@ -64,6 +116,24 @@ def create_household(data: dict[str, Any]) -> Household:
     record(
         AuditKind.config,
         "household.create",
+        "household",
+        household.id,
+        after={"fields": sorted(data)},
+    )
+    return household
+
+
+@action
+def update_household(household: Household, data: dict[str, Any]) -> Household:
+    """Address or DTKS/DTSEN status; a desil only while the household is in DTKS."""
+    validate_dtks(data, household)
+    for key, value in data.items():
+        setattr(household, key, value)
+    if household.dtks_status != DtksStatus.in_dtks:
+        household.desil = None
+    record(
+        AuditKind.config,
+        "household.update",
         "household",
         household.id,
         after={"fields": sorted(data)},
@@ -107,6 +177,7 @@ def duplicate_nik(person_id: Any) -> Problem:
     )
 
 
+@action
 def create_person(data: dict[str, Any], household: Household | None) -> Person:
     data["nik"] = data["nik"].strip()
     _check_nik(data)
@@ -145,6 +216,7 @@ def create_person(data: dict[str, Any], household: Household | None) -> Person:
     return person
 
 
+@action
 def update_person(person: Person, data: dict[str, Any]) -> None:
     if person.erased_at is not None:
         raise Problem(409, Msg("Data orang ini sudah dihapus.", "This person's data was erased."))
@@ -243,6 +315,15 @@ def person_export(person: Person) -> dict[str, Any]:
     }
 
 
+@action
+def export_person(person: Person) -> dict[str, Any]:
+    """Everything held about one person, for a lawful request; audited as an export."""
+    data = person_export(person)
+    record(AuditKind.export, "person.export", "person", person.id)
+    return data
+
+
+@action
 def erase_person(person: Person, reason: str) -> dict[str, int]:
     """Anonymise a person; referral statistics (program, dates, status, outcome) stay."""
     if person.erased_at is not None:
@@ -306,3 +387,30 @@ def erase_person(person: Person, reason: str) -> dict[str, int]:
         note=reason,
     )
     return {"cases": len(case_ids), "household_erased": int(household_erased)}
+
+
+# --- spreadsheet import and exports (background jobs) -------------------------------------------
+
+
+@action
+def start_registry_import(filename: str | None, data: bytes) -> Job:
+    """Queue the import of an uploaded CSV or XLSX file (kept with the job); a file that is
+    plainly not a spreadsheet is refused now, the job checks the rest."""
+    kind = accept_upload(data, filename or "")
+    check_count(Quota.STORAGE, adding=len(data))  # the upload is kept with the job
+    job = enqueue(
+        "registry.import",
+        {"filename": filename, "file_kind": kind, **requester_scope(current_principal())},
+    )
+    media = XLSX_MEDIA_TYPE if kind == "xlsx" else "text/csv"
+    add_input_file(job, (filename or f"upload.{kind}")[:200], media, data)
+    return job
+
+
+@action
+def start_export(what: str, file_format: str) -> Job:
+    """Queue an export (`registry`, `cases` or `referrals`) of the caller's region."""
+    require_daily(Quota.EXPORTS)  # the plan's exports per day: 429 with Retry-After
+    return enqueue(
+        f"{what}.export", {"format": file_format, **requester_scope(current_principal())}
+    )

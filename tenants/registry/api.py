@@ -1,6 +1,8 @@
-"""Registry API: /api/v1/t/<tenant>/households and /persons.
+"""Registry API: /api/v1/t/<tenant>/households and /persons, and the registry import and the
+exports as background jobs (/imports/registry, /exports/...).
 
-Region scope on every operation; every read of persons is written to the personal-data audit.
+Region scope on every operation; every read of households and persons is written to the
+personal-data audit (through the registry's actions, like every write).
 """
 
 from __future__ import annotations
@@ -14,29 +16,16 @@ from marshmallow import fields, validate
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
-from slrt.billing_free.plans import Quota
-from slrt.billing_free.quotas import check_count, require_daily
 from slrt.platform import db
 from slrt.platform.api import Schema, TenantBlueprint, Text, check_if_match, page_of
-from slrt.platform.audit.models import AuditKind
-from slrt.platform.audit.record import record
-from slrt.platform.jobs.actions import add_input_file, enqueue
 from slrt.platform.jobs.api import JobSchema
 from slrt.platform.jobs.models import Job
-from slrt.platform.tabular.exports import FORMATS, requester_scope
-from slrt.platform.tabular.import_job import accept_upload
-from slrt.platform.tabular.write import XLSX_MEDIA_TYPE
+from slrt.platform.region_codes import KECAMATAN_CODE, VILLAGE_CODE
+from slrt.platform.tabular.exports import FORMATS
 from slrt.platform.tenancy import current_tenant
 from slrt.tenants.regions.access import village_name
+from slrt.tenants.registry import actions
 from slrt.tenants.registry.access import access_household_by_id, access_person_by_id
-from slrt.tenants.registry.actions import (
-    create_household,
-    create_person,
-    erase_person,
-    person_export,
-    update_person,
-    validate_dtks,
-)
 from slrt.tenants.registry.models import DtksStatus, Household, Person, Relation, name_matches
 
 blp = TenantBlueprint(
@@ -48,20 +37,11 @@ blp = TenantBlueprint(
 )
 
 
-VILLAGE = validate.Regexp(
-    r"^\d{2}\.\d{2}\.\d{2}\.[123]\d{3}$", error="String does not match expected pattern."
-)
-
-KECAMATAN = validate.Regexp(
-    r"^\d{2}\.\d{2}\.\d{2}$", error="String does not match expected pattern."
-)
-
-
 class HouseholdSchema(Schema):
     id = fields.UUID(dump_only=True)
     kk_number = Text(required=True, validate=validate.Length(1, 32))
     address = Text(allow_none=True, validate=validate.Length(0, 500))
-    village_code = Text(required=True, validate=VILLAGE)
+    village_code = Text(required=True, validate=VILLAGE_CODE)
     village_name = fields.Method("_village_name", dump_only=True)
     dtks_status = Text(validate=validate.OneOf([s.value for s in DtksStatus]))
     desil = fields.Integer(allow_none=True, validate=validate.Range(1, 10))
@@ -81,8 +61,8 @@ class HouseholdUpdateSchema(Schema):
 
 
 class HouseholdQuerySchema(Schema):
-    village_code = Text(validate=VILLAGE)
-    kecamatan_code = Text(validate=KECAMATAN)
+    village_code = Text(validate=VILLAGE_CODE)
+    kecamatan_code = Text(validate=KECAMATAN_CODE)
     kk_number = Text()
     dtks_status = Text(validate=validate.OneOf([s.value for s in DtksStatus]))
 
@@ -103,7 +83,7 @@ class PersonSchema(Schema):
             r"^\+?[0-9 \-]{6,20}$", error="String does not match expected pattern."
         ),
     )
-    village_code = Text(validate=VILLAGE)
+    village_code = Text(validate=VILLAGE_CODE)
     village_name = fields.Method("_village_name", dump_only=True)
     erased = fields.Method("_erased", dump_only=True)
     created_at = fields.DateTime(dump_only=True)
@@ -131,12 +111,12 @@ class PersonUpdateSchema(Schema):
             r"^\+?[0-9 \-]{6,20}$", error="String does not match expected pattern."
         ),
     )
-    village_code = Text(validate=VILLAGE)
+    village_code = Text(validate=VILLAGE_CODE)
 
 
 class PersonQuerySchema(Schema):
-    village_code = Text(validate=VILLAGE)
-    kecamatan_code = Text(validate=KECAMATAN)
+    village_code = Text(validate=VILLAGE_CODE)
+    kecamatan_code = Text(validate=KECAMATAN_CODE)
     household_id = fields.UUID()
     nik = Text(validate=validate.Length(16, 16))
     name = Text(validate=validate.Length(2, 100))
@@ -149,16 +129,6 @@ class ErasureSchema(Schema):
 class ErasureResultSchema(Schema):
     cases = fields.Integer()
     household_erased = fields.Boolean()
-
-
-def _audit_read(ids: list, endpoint_kind: str) -> None:
-    record(
-        AuditKind.read,
-        endpoint_kind,
-        "person",
-        ids[0] if len(ids) == 1 else None,
-        after={"person_ids": [str(i) for i in ids]} if len(ids) != 1 else None,
-    )
 
 
 def _in_region(model: type[Household] | type[Person], query: dict) -> sa.Select:
@@ -188,15 +158,7 @@ def list_households(query: dict, pagination_parameters) -> list[Household]:
     if query.get("dtks_status"):
         stmt = stmt.where(Household.dtks_status == query["dtks_status"])
     rows = page_of(stmt, pagination_parameters, Household.id)
-    if rows:
-        record(
-            AuditKind.read,
-            "household.list",
-            "household",
-            None,
-            after={"household_ids": [str(h.id) for h in rows]},
-        )
-        db.session.commit()
+    actions.record_household_reads([h.id for h in rows], "household.list")
     return rows
 
 
@@ -206,9 +168,7 @@ def list_households(query: dict, pagination_parameters) -> list[Household]:
 @require(P.REGISTRY_WRITE)
 def post_household(data: dict) -> Household:
     """Register a household (KK: 16 digits, one per district)."""
-    household = create_household(data)
-    db.session.commit()
-    return household
+    return actions.create_household(data)
 
 
 @blp.route("/households/<uuid:household_id>")
@@ -218,8 +178,7 @@ def post_household(data: dict) -> Household:
 def get_household(household_id: uuid.UUID) -> Household:
     """One household."""
     household = access_household_by_id(household_id)
-    record(AuditKind.read, "household.read", "household", household.id)
-    db.session.commit()
+    actions.record_household_reads([household.id])
     return household
 
 
@@ -232,20 +191,7 @@ def patch_household(data: dict, household_id: uuid.UUID) -> Household:
     """Update address or DTKS/DTSEN status (If-Match required)."""
     household = access_household_by_id(household_id, lock=True)
     check_if_match(blp, household, HouseholdSchema)
-    validate_dtks(data, household)
-    for key, value in data.items():
-        setattr(household, key, value)
-    if household.dtks_status != DtksStatus.in_dtks:
-        household.desil = None
-    record(
-        AuditKind.config,
-        "household.update",
-        "household",
-        household.id,
-        after={"fields": sorted(data)},
-    )
-    db.session.commit()
-    return household
+    return actions.update_household(household, data)
 
 
 @blp.route("/households/<uuid:household_id>/members")
@@ -259,9 +205,7 @@ def household_members(household_id: uuid.UUID) -> list[Person]:
             sa.select(Person).where(Person.household_id == household.id).order_by(Person.id)
         ).scalars()
     )
-    if people:
-        _audit_read([p.id for p in people], "person.list")
-        db.session.commit()
+    actions.record_person_reads([p.id for p in people], "person.list")
     return people
 
 
@@ -283,9 +227,7 @@ def list_persons(query: dict, pagination_parameters) -> list[Person]:
     if query.get("name"):
         stmt = stmt.where(name_matches(query["name"]))
     rows = page_of(stmt, pagination_parameters, Person.id)
-    if rows:
-        _audit_read([p.id for p in rows], "person.list")
-        db.session.commit()
+    actions.record_person_reads([p.id for p in rows], "person.list")
     return rows
 
 
@@ -299,9 +241,7 @@ def post_person(data: dict) -> Person:
     household = None
     if data.get("household_id"):
         household = access_household_by_id(data["household_id"])
-    person = create_person(data, household)
-    db.session.commit()
-    return person
+    return actions.create_person(data, household)
 
 
 @blp.route("/persons/<uuid:person_id>")
@@ -311,8 +251,7 @@ def post_person(data: dict) -> Person:
 def get_person(person_id: uuid.UUID) -> Person:
     """One person's record (the read is audited)."""
     person = access_person_by_id(person_id)
-    _audit_read([person.id], "person.read")
-    db.session.commit()
+    actions.record_person_reads([person.id])
     return person
 
 
@@ -328,8 +267,7 @@ def patch_person(data: dict, person_id: uuid.UUID) -> Person:
     if data.get("household_id"):
         household = access_household_by_id(data["household_id"])
         data["household_id"] = household.id
-    update_person(person, data)
-    db.session.commit()
+    actions.update_person(person, data)
     return person
 
 
@@ -338,11 +276,7 @@ def patch_person(data: dict, person_id: uuid.UUID) -> Person:
 @require(P.PERSONAL_DATA_AUDIT)
 def export_person(person_id: uuid.UUID) -> dict:
     """Everything held about one person, as JSON, for a lawful request (audited as an export)."""
-    person = access_person_by_id(person_id)
-    data = person_export(person)
-    record(AuditKind.export, "person.export", "person", person.id)
-    db.session.commit()
-    return data
+    return actions.export_person(access_person_by_id(person_id))
 
 
 @blp.route("/persons/<uuid:person_id>/erase", methods=["POST"])
@@ -352,8 +286,7 @@ def export_person(person_id: uuid.UUID) -> dict:
 def erase(data: dict, person_id: uuid.UUID) -> dict:
     """Erase (anonymise) a person on a lawful request; referral statistics are kept."""
     person = access_person_by_id(person_id, lock=True)
-    result = erase_person(person, data["reason"])
-    db.session.commit()
+    result = actions.erase_person(person, data["reason"])
     return {"cases": result["cases"], "household_erased": bool(result["household_erased"])}
 
 
@@ -371,7 +304,6 @@ class ExportSchema(Schema):
 
 
 def _accepted(job: Job):
-    db.session.commit()
     location = url_for("jobs.get_job", tenant=current_tenant().slug, job_id=job.id)
     return job, 202, {"Location": location}
 
@@ -384,24 +316,11 @@ def import_registry(files: dict):
     """Import households (by KK) and persons (by NIK) from a CSV or XLSX file; re-running the
     same file changes nothing. Bad rows are reported in a downloadable error report."""
     upload = files["file"]
-    data = upload.read()
-    kind = accept_upload(data, upload.filename or "")
-    check_count(Quota.STORAGE, adding=len(data))  # the upload is kept with the job
-    job = enqueue(
-        "registry.import",
-        {"filename": upload.filename, "file_kind": kind, **requester_scope(current_principal())},
-    )
-    media = XLSX_MEDIA_TYPE if kind == "xlsx" else "text/csv"
-    add_input_file(job, (upload.filename or f"upload.{kind}")[:200], media, data)
-    return _accepted(job)
+    return _accepted(actions.start_registry_import(upload.filename, upload.read()))
 
 
 def _export_job(what: str, data: dict):
-    require_daily(Quota.EXPORTS)  # the plan's exports per day: 429 with Retry-After
-    job = enqueue(
-        f"{what}.export", {"format": data["format"], **requester_scope(current_principal())}
-    )
-    return _accepted(job)
+    return _accepted(actions.start_export(what, data["format"]))
 
 
 @transfer_blp.route("/exports/registry", methods=["POST"])

@@ -7,7 +7,7 @@ which ones, never a name, a NIK or a record of any district.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from marshmallow import fields, validate
+from marshmallow import fields
 from sqlalchemy.dialects import postgresql
 
 from slrt.auth.permissions import PP
@@ -15,6 +15,7 @@ from slrt.auth.policy import current_principal, require
 from slrt.platform import db
 from slrt.platform.api import PlatformBlueprint, Schema, Text
 from slrt.platform.errors import Problem, field_errors
+from slrt.platform.region_codes import REGENCY_CODE
 from slrt.tenants.registry.models import NikRegistration
 from slrt.tenants.registry.nik import nik_hash, nik_problems
 
@@ -30,7 +31,7 @@ class SignalSchema(Schema):
 
 
 class SignalQuerySchema(Schema):
-    district_code = Text(validate=validate.Regexp(r"^\d{2}\.\d{2}$"))
+    district_code = Text(validate=REGENCY_CODE)
 
 
 class LookupSchema(Schema):

@@ -15,10 +15,10 @@ from slrt.auth.policy import require
 from slrt.platform import db
 from slrt.platform.api import Schema, TenantBlueprint, Text
 from slrt.platform.errors import Msg, Problem
-from slrt.platform.jobs.actions import enqueue
 from slrt.platform.jobs.api import JobSchema
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.tenant import Tenant
+from slrt.tenants.reports import actions
 from slrt.tenants.reports.aggregates import as_dict, latest
 
 monthly_blp = TenantBlueprint("reports", __name__, "/reports", description="District reports")
@@ -48,8 +48,7 @@ class MonthQuerySchema(Schema):
 def request_monthly_report(query: dict):
     """Make the monthly report (XLSX and PDF) for ?month=YYYY-MM as a background job; download
     its files from the job once it has succeeded."""
-    job = enqueue("reports.monthly", {"month": query["month"]})
-    db.session.commit()
+    job = actions.request_monthly_report(query["month"])
     location = url_for("jobs.get_job", tenant=current_tenant().slug, job_id=job.id)
     return job, 202, {"Location": location}
 

@@ -1,18 +1,6 @@
-"""Per-district aggregates for the dashboards (the nightly `reports.aggregates` job).
-
-`district_aggregates` is a PLATFORM table of counts only: no names, NIKs, ticket numbers or
-record ids, so Kemensos and provincial viewers may read it across districts without touching
-any district's personal data. The job computes one district's figures inside that district's
-context (RLS restricts every read to it) and upserts one row per district per day.
-
-Figures (as of the run):
-- intakes: all cases, by kind and by channel, and those of the last 30 days;
-- referrals by program and by outcome (pending, in_progress = sent/received/accepted,
-  fulfilled, rejected);
-- on-time rate: of the referrals the agency answered (accepted or rejected), the share answered
-  by their due date; None when nothing was answered yet;
-- overdue referrals now, active villages (a case registered in the last 30 days), open cases.
-"""
+"""The reports' background jobs: `reports.aggregates` (nightly, refreshes the district's dashboard
+figures) and `reports.monthly` (the monthly report as XLSX and PDF job files, on the schedule or
+on demand)."""
 
 from __future__ import annotations
 

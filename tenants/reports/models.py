@@ -1,17 +1,8 @@
-"""Per-district aggregates for the dashboards (the nightly `reports.aggregates` job).
+"""The `district_aggregates` table: one district's dashboard figures on one day.
 
-`district_aggregates` is a PLATFORM table of counts only: no names, NIKs, ticket numbers or
-record ids, so Kemensos and provincial viewers may read it across districts without touching
-any district's personal data. The job computes one district's figures inside that district's
-context (RLS restricts every read to it) and upserts one row per district per day.
-
-Figures (as of the run):
-- intakes: all cases, by kind and by channel, and those of the last 30 days;
-- referrals by program and by outcome (pending, in_progress = sent/received/accepted,
-  fulfilled, rejected);
-- on-time rate: of the referrals the agency answered (accepted or rejected), the share answered
-  by their due date; None when nothing was answered yet;
-- overdue referrals now, active villages (a case registered in the last 30 days), open cases.
+A PLATFORM table of counts only: no names, NIKs, ticket numbers or record ids, so Kemensos and
+provincial viewers may read it across districts without touching any district's personal data.
+`aggregates` computes the figures and says what each one counts.
 """
 
 from __future__ import annotations

@@ -1,10 +1,7 @@
-"""Dashboard API: the aggregates of tenants.aggregates (counts only, no personal data).
-
-- /api/v1/dashboard (Kemensos, PP.REPORTS_READ): national summary and every district's latest
-  figures, `?province_code=73` to filter; a provincial viewer sees only its province's districts
-  (its platform role's province_code), whatever filter it asks for.
-- /api/v1/t/<slug>/dashboard (P.REPORTS_READ): the district's own latest figures.
-"""
+"""The national dashboard: /api/v1/dashboard (Kemensos, PP.REPORTS_READ), the national summary and
+every visible district's latest aggregates (counts only, no personal data), `?province_code=73`
+to filter; a provincial viewer sees only its province's districts, whatever filter it asks for.
+A district's own dashboard is in `api`."""
 
 from __future__ import annotations
 

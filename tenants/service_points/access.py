@@ -1,7 +1,8 @@
-"""Service points: the district SLRT secretariat and the village Puskesos units.
+"""Access to service points (the district SLRT secretariat and the village Puskesos units):
+`access_service_point_by_id` (404 for missing and foreign alike) and `active_puskesos_in`.
 
 Their staff are memberships (auth): a Puskesos's staff are the members whose region scope is
-its village. One active secretariat per district and one active Puskesos per village.
+its village.
 """
 
 from __future__ import annotations
@@ -11,19 +12,17 @@ import uuid
 import sqlalchemy as sa
 
 from slrt.platform import db
-from slrt.platform.errors import Msg, Problem
+from slrt.platform.db import one_or_404
+from slrt.platform.errors import Msg
 from slrt.tenants.service_points.models import ServicePoint, ServicePointKind
 
 SERVICE_POINT_NOT_FOUND = Msg("Titik layanan tidak ditemukan.", "Service point not found.")
 
 
 def access_service_point_by_id(service_point_id: uuid.UUID) -> ServicePoint:
-    point = db.session.execute(
-        sa.select(ServicePoint).where(ServicePoint.id == service_point_id)
-    ).scalar_one_or_none()
-    if point is None:
-        raise Problem(404, SERVICE_POINT_NOT_FOUND)
-    return point
+    return one_or_404(
+        sa.select(ServicePoint).where(ServicePoint.id == service_point_id), SERVICE_POINT_NOT_FOUND
+    )
 
 
 def active_puskesos_in(village_id: uuid.UUID) -> ServicePoint | None:

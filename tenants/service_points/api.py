@@ -10,8 +10,6 @@ from marshmallow import fields, validate
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
-from slrt.billing_free.plans import Quota
-from slrt.billing_free.quotas import check_count
 from slrt.platform import db
 from slrt.platform.api import (
     PatchSchema,
@@ -22,9 +20,8 @@ from slrt.platform.api import (
     check_if_match,
     page_of,
 )
-from slrt.platform.audit.record import apply_and_audit, create_and_audit
-from slrt.platform.errors import Msg, field_problem
 from slrt.tenants.regions.models import Village
+from slrt.tenants.service_points import actions
 from slrt.tenants.service_points.access import access_service_point_by_id
 from slrt.tenants.service_points.models import ServicePoint, ServicePointKind
 
@@ -36,17 +33,6 @@ blp = TenantBlueprint(
     lookups={"service_point_id": access_service_point_by_id},
 )
 
-FIELDS = (
-    "kind",
-    "name",
-    "village_id",
-    "address",
-    "phone",
-    "decree_number",
-    "decree_date",
-    "opened_on",
-    "active",
-)
 KIND = validate.OneOf([k.value for k in ServicePointKind])
 
 
@@ -91,68 +77,6 @@ class ServicePointQuerySchema(Schema):
     kecamatan = Text(metadata={"description": "Kecamatan code, e.g. 73.72.01"})
 
 
-def _check(point: ServicePoint) -> None:
-    """Validate the state a create or update would leave (before writing anything)."""
-    village = None
-    if point.village_id is not None:
-        village = db.session.execute(
-            sa.select(Village).where(Village.id == point.village_id)
-        ).scalar_one_or_none()
-        if village is None:
-            raise field_problem(
-                422,
-                "village_id",
-                Msg(
-                    "Desa/kelurahan tidak ditemukan di kabupaten/kota ini.", "No such village here."
-                ),
-            )
-    if point.kind == ServicePointKind.puskesos and village is None:
-        raise field_problem(
-            422,
-            "village_id",
-            Msg("Puskesos harus berada di satu desa/kelurahan.", "A Puskesos needs its village."),
-        )
-    if not point.active:
-        return
-    if village is not None and not village.active:
-        raise field_problem(
-            422,
-            "village_id",
-            Msg(f"{village.name} sudah tidak aktif.", f"{village.name} is deactivated."),
-        )
-    clash = sa.select(ServicePoint).where(
-        ServicePoint.active.is_(True), ServicePoint.kind == point.kind
-    )
-    if point.id is not None:
-        clash = clash.where(ServicePoint.id != point.id)
-    if point.kind == ServicePointKind.secretariat:
-        other = db.session.execute(clash).scalars().first()
-        if other is not None:
-            raise field_problem(
-                409,
-                "kind",
-                Msg(
-                    f"Sekretariat SLRT aktif sudah ada ({other.name}); nonaktifkan dulu.",
-                    f"An active SLRT secretariat already exists ({other.name}); deactivate it first.",
-                ),
-            )
-    else:
-        other = (
-            db.session.execute(clash.where(ServicePoint.village_id == point.village_id))
-            .scalars()
-            .first()
-        )
-        if other is not None:
-            raise field_problem(
-                409,
-                "village_id",
-                Msg(
-                    f"{village.name} sudah memiliki Puskesos aktif ({other.name}).",
-                    f"{village.name} already has an active Puskesos ({other.name}).",
-                ),
-            )
-
-
 @blp.route("")
 @blp.arguments(ServicePointQuerySchema, location="query")
 @blp.response(200, ServicePointSchema(many=True))
@@ -180,13 +104,7 @@ def list_service_points(query: dict, pagination_parameters) -> list[ServicePoint
 @require(P.TENANT_CONFIGURE)
 def create_service_point(data: dict) -> ServicePoint:
     """Add the secretariat or a Puskesos (one active Puskesos per village)."""
-    point = ServicePoint(active=True, **data)
-    _check(point)
-    if point.kind == ServicePointKind.puskesos:
-        check_count(Quota.PUSKESOS)  # the plan's Puskesos units (403 naming limit and use)
-    create_and_audit(point, FIELDS, "service_point.create")
-    db.session.commit()
-    return point
+    return actions.create_service_point(data)
 
 
 @blp.route("/<uuid:service_point_id>")
@@ -207,17 +125,7 @@ def patch_service_point(data: dict, service_point_id: uuid.UUID) -> ServicePoint
     """Change or (de)activate a service point (send If-Match)."""
     point = access_service_point_by_id(service_point_id)
     check_if_match(blp, point, ServicePointSchema)
-    with db.session.no_autoflush:
-        counted = point.kind == ServicePointKind.puskesos and point.active
-        for key, value in data.items():
-            setattr(point, key, value)
-        _check(point)
-        if not counted and point.kind == ServicePointKind.puskesos and point.active:
-            check_count(Quota.PUSKESOS)  # reactivating or turning into a Puskesos takes a unit
-    db.session.expire(point)  # let apply_and_audit see the stored state as "before"
-    apply_and_audit(point, data, FIELDS, "service_point.update")
-    db.session.commit()
-    return point
+    return actions.update_service_point(point, data)
 
 
 class StaffSchema(Schema):

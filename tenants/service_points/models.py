@@ -1,4 +1,4 @@
-"""Service points: the district SLRT secretariat and the village Puskesos units.
+"""The `service_points` table: the district SLRT secretariat and the village Puskesos units.
 
 Their staff are memberships (auth): a Puskesos's staff are the members whose region scope is
 its village. One active secretariat per district and one active Puskesos per village.

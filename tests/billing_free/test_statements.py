@@ -4,15 +4,18 @@ districts blind to each other's usage."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 
+import pytest
 import sqlalchemy as sa
 
 from slrt.billing_free import funding, meter
 from slrt.billing_free.meter import Metric
 from slrt.billing_free.plans import today_wib
+from slrt.billing_free.statements import Statement, statement_csv
 from slrt.platform import db
-from slrt.platform.tenancy import tenant_context
+from slrt.platform.tenancy import TenantRef, tenant_context
 from tests.fixtures import make_account
 
 
@@ -110,6 +113,23 @@ def test_statement_json_csv_pdf(app, client, parepare, parepare_admin):
 
     listed = client.get("/api/v1/t/parepare/statements", headers=parepare_admin.headers)
     assert listed.json[0] == {"month": month, "final": False, "total_idr": 0}
+
+
+@pytest.mark.parametrize("name", ["=HYPERLINK(1)", "+1", "-1", "@SUM(1)", "\tKota X", "\rKota X"])
+def test_statement_csv_neutralises_every_formula_prefix(name: str) -> None:
+    # A spreadsheet runs a cell starting with a tab or a carriage return as a formula too.
+    statement = Statement(
+        tenant=TenantRef(id=1, slug="x", code="73.72", name=name, status="active"),
+        month="2026-11",
+        period_start=dt.date(2026, 11, 1),
+        period_end=dt.date(2026, 11, 30),
+        final=True,
+        plans=[],
+        lines=[],
+        generated_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+    )
+    rows = list(csv.reader(io.StringIO(statement_csv(statement), newline="")))
+    assert rows[1] == ["Kabupaten/kota", "'" + name, "73.72"]
 
 
 def test_statement_bad_or_future_month_is_404(client, parepare, parepare_admin):

@@ -1,4 +1,4 @@
-"""The issue's "done when", through the documented API only: Kemensos onboards a third district,
+"""Setting up a district, through the documented API only: Kemensos onboards a third district,
 its configuration is done (agency, three national programs, a local program with a rule, two
 intervention villages) and the audit trail shows each change."""
 

@@ -50,9 +50,8 @@ def test_sign_in_picks_the_only_district_and_shows_role_and_region(app, web, par
     html = page.get_data(as_text=True)
     assert "Kota Parepare" in html and "Supervisor" in html
     assert "Kecamatan Bacukiki (73.72.01)" in html
-    # Sections follow permissions: a supervisor reads members and reports, not the audit trail.
-    assert 'data-permission="members.read"' in html and 'data-permission="reports.read"' in html
-    assert 'data-permission="audit.read"' not in html
+    # What is offered follows permissions: a supervisor reads the members list.
+    assert 'href="/t/parepare/members"' in html
     # The cookie is an opaque id with the secure flags; nothing about the account is in it.
     cookie = web.get_cookie("slrt_session")
     assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"

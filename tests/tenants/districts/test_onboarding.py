@@ -180,6 +180,11 @@ def test_cli_suspend_reactivate_and_designate(app, parepare) -> None:
     assert runner.invoke(tenants_cli, args=args).exit_code == 0
     result = runner.invoke(tenants_cli, args=args)
     assert result.exit_code == 1 and "sudah ditetapkan pada tahap 1 tahun 2021" in result.output
+    # The rules are the API's: a decree dated in the future is refused here too.
+    future = ["designate", "73.72", "--wave", "2", "--year", "2099"]
+    future += ["--decree", "SK Mensos 1/HUK/2099", "--decree-date", "2099-01-01"]
+    result = runner.invoke(tenants_cli, args=future)
+    assert result.exit_code == 1 and "Tanggal SK tidak boleh di masa depan." in result.output
 
 
 def test_lokus_designations_accumulate(app, client, parepare, kemensos_admin) -> None:

@@ -521,6 +521,23 @@ def test_attachments_checked_by_content(client, cast) -> None:
     ).json
     download = client.get(url + f"/{good['id']}", headers=fo.headers)
     assert download.status_code == 200 and download.get_data() == PNG
+    # An attachment is only found under its own case.
+    other = post(
+        client,
+        fo,
+        "/cases",
+        {
+            "kind": "question",
+            "channel": "outreach",
+            "person_id": person["id"],
+            "description": "Tanya PKH",
+        },
+    ).json
+    elsewhere = client.get(
+        BASE + f"/cases/{other['id']}/attachments/{good['id']}", headers=fo.headers
+    )
+    assert elsewhere.status_code == 404
+    assert elsewhere.json["detail_en"] == "Attachment not found."
 
 
 def test_intake_correction_needs_if_match_and_stops_at_decision(client, cast) -> None:

@@ -1,6 +1,8 @@
 """Region scope on every registry, case, referral and proposal operation, generated from the
-OpenAPI document: a facilitator of another kelurahan gets 404 for every record of Lompoe (ids in
-any path parameter), and empty lists."""
+OpenAPI document: a facilitator of another kelurahan gets, for every record of Lompoe (ids in any
+path parameter), exactly what a missing record gets: 404 where the facilitator may do the
+operation, and the same 403 for any id where it may not (the permission is checked first). Lists
+are empty."""
 
 from __future__ import annotations
 
@@ -59,7 +61,7 @@ def test_out_of_region_everywhere(app, client, parepare) -> None:
     }
     outsider = member(app, parepare, "facilitator", scope_kind="village", scope_codes=[SOREANG])
     spec = client.get("/api/openapi.json").json
-    checked, failures = 0, []
+    checked, not_found, failures = 0, 0, []
     for path, item in spec["paths"].items():
         if not path.startswith("/api/v1/t/{tenant}/"):
             continue
@@ -71,6 +73,7 @@ def test_out_of_region_everywhere(app, client, parepare) -> None:
             url = url.replace(
                 "{" + name + "}", values.get(name, "00000000-0000-0000-0000-000000000000")
             )
+        missing = re.sub(r"[0-9a-f-]{36}", "00000000-0000-0000-0000-000000000000", url)
         for method in item:
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
@@ -78,11 +81,16 @@ def test_out_of_region_everywhere(app, client, parepare) -> None:
             if method != "get":
                 kwargs["json"] = {}
             resp = getattr(client, method)(url, **kwargs)
+            like_missing = getattr(client, method)(missing, **kwargs)
             checked += 1
-            if resp.status_code != 404:
-                failures.append(f"{method.upper()} {path}: {resp.status_code}")
+            refused = resp.status_code
+            if refused not in (403, 404) or refused != like_missing.status_code:
+                failures.append(
+                    f"{method.upper()} {path}: {refused} (missing: {like_missing.status_code})"
+                )
+            not_found += refused == 404
     assert failures == []
-    assert checked >= 25
+    assert checked >= 25 and not_found >= 15
     for url in LISTS:
         resp = client.get(BASE + url, headers=outsider.headers)
         assert resp.status_code == 200 and resp.json == [], url

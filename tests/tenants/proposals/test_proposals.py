@@ -66,6 +66,8 @@ def test_proposal_round_trip(app, client, parepare) -> None:
     # Verification before the meeting's minutes: 409 naming the state.
     early = client.post(f"{batch_url}/verify", headers=manager.headers)
     assert early.status_code == 409 and early.json["current_state"] == "open"
+    assert early.json["allowed_actions"] == ["minutes"]
+    assert "'verify' is not allowed. Allowed actions: minutes." in early.json["detail_en"]
     # Minutes are checked by content: a text file named .pdf is refused.
     fake = client.post(
         f"{batch_url}/minutes",
@@ -89,6 +91,14 @@ def test_proposal_round_trip(app, client, parepare) -> None:
     ).json
     assert [(p["person_name"], p["status"]) for p in listed] == [("@Sitti Aminah", "in_batch")]
     assert client.post(f"{batch_url}/verify", headers=manager.headers).json["status"] == "verified"
+    # A result is recorded only once the batch went out to SIKS-NG.
+    result_url = f"{base}/dtks-proposals/{proposal['id']}/result"
+    too_early = client.post(result_url, json={"accepted": True}, headers=manager.headers)
+    assert too_early.status_code == 409
+    assert (too_early.json["current_state"], too_early.json["allowed_actions"]) == (
+        "verified",
+        ["export"],
+    )
     exported = client.post(f"{batch_url}/export?format=csv", headers=manager.headers)
     assert exported.status_code == 200 and exported.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(exported.get_data().decode("utf-8-sig"))))
@@ -100,11 +110,14 @@ def test_proposal_round_trip(app, client, parepare) -> None:
     values = list(sheet.iter_rows(values_only=True))
     assert values[1][0] == "7372014101800007" and values[1][2] == "'@Sitti Aminah"
     result = client.post(
-        f"{base}/dtks-proposals/{proposal['id']}/result",
+        result_url,
         json={"accepted": True, "desil": 1},
         headers=manager.headers,
     )
     assert result.status_code == 200 and result.json["status"] == "accepted"
+    again = client.post(result_url, json={"accepted": False}, headers=manager.headers)
+    assert again.status_code == 409 and again.json["current_state"] == "accepted"
+    assert again.json["allowed_actions"] == []
     household = client.get(f"{base}/households/{hh['id']}", headers=facilitator.headers).json
     assert (household["dtks_status"], household["desil"]) == ("in_dtks", 1)
     admin = member(app, parepare, "district_admin")
@@ -112,3 +125,17 @@ def test_proposal_round_trip(app, client, parepare) -> None:
         f"{base}/audit-events", query_string={"kind": "export"}, headers=admin.headers
     ).json
     assert len(exports) == 2 and exports[0]["entity_id"] == batch["id"]
+    assert [(e["before"], e["after"]) for e in reversed(exports)] == [
+        ({"status": "verified"}, {"status": "exported", "format": "csv", "rows": 1}),
+        ({"status": "exported"}, {"status": "exported", "format": "xlsx", "rows": 1}),
+    ]
+    trail = client.get(
+        f"{base}/audit-events",
+        query_string={"kind": "workflow", "entity_id": proposal["id"]},
+        headers=admin.headers,
+    ).json
+    assert [e["action"] for e in reversed(trail)] == [
+        "proposal.create",
+        "proposal.batch",
+        "proposal.accept",
+    ]

@@ -1,4 +1,4 @@
-"""Issue 7 "Done when", over HTTP: a Kemensos admin moves Parepare to the trial plan, Parepare's
+"""Free plans end to end, over HTTP: a Kemensos admin moves Parepare to the trial plan, Parepare's
 district admin hits the account quota and reads a clear refusal, and both see the month's
 statement for Rp 0 with real usage in it."""
 
