@@ -31,6 +31,7 @@ from slrt.billing_free.schemas import (
     PlanUpdateSchema,
 )
 from slrt.billing_free.summary import national_summary
+from slrt.platform import db
 from slrt.platform.api import PlatformBlueprint, check_if_match, page_of
 from slrt.platform.tenant import access_tenant_by_slug
 

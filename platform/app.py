@@ -13,8 +13,8 @@ from slrt.platform.api import init_api
 from slrt.platform.assets import init_assets
 from slrt.platform.blueprints import register_all
 from slrt.platform.config import data_dir, public_url, setting
-from slrt.platform.logs import configure_logging
 from slrt.platform.i18n import init_i18n
+from slrt.platform.logs import configure_logging
 from slrt.platform.runtime import database_url
 from slrt.platform.secrets_store import get_secret
 from slrt.platform.tenancy import leave_tenant
