@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -37,6 +36,7 @@ from sqlalchemy.orm import (
     with_loader_criteria,
 )
 from sqlalchemy.sql.util import find_tables
+from sqlalchemy.util import ThreadLocalRegistry
 from uuid6 import uuid7
 
 from slrt.platform.config import setting
@@ -146,11 +146,35 @@ def _new_session() -> Session:
     return SessionFactory()
 
 
-def _scope() -> tuple[int, bool]:
-    return threading.get_ident(), _on_replica.get()
+class _Sessions(ThreadLocalRegistry):
+    """One session per thread and per side (primary, or replica inside `on_replica`); kept in
+    thread-local storage like SQLAlchemy's own registry, so a finished thread's sessions go
+    with it."""
+
+    def _slots(self) -> dict[bool, Session]:
+        slots = getattr(self.registry, "slots", None)
+        if slots is None:
+            slots = self.registry.slots = {}
+        return slots
+
+    def __call__(self) -> Session:
+        slots, side = self._slots(), _on_replica.get()
+        if side not in slots:
+            slots[side] = self.createfunc()
+        return slots[side]
+
+    def has(self) -> bool:
+        return _on_replica.get() in self._slots()
+
+    def set(self, obj: Session) -> None:
+        self._slots()[_on_replica.get()] = obj
+
+    def clear(self) -> None:
+        self._slots().pop(_on_replica.get(), None)
 
 
-session: scoped_session[Session] = scoped_session(_new_session, scopefunc=_scope)  # type: ignore[arg-type]
+session: scoped_session[Session] = scoped_session(SessionFactory)
+session.registry = _Sessions(_new_session)
 
 
 def connect_args() -> dict[str, Any]:
