@@ -248,7 +248,12 @@ def _replica_reached(bind: sa.Engine, lsn: str) -> bool:
     with bind.connect() as conn:
         while True:
             replayed = conn.execute(
-                sa.text("SELECT pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn)"), {"lsn": lsn}
+                # A server not in recovery (promoted, or a primary named here) has it all.
+                sa.text(
+                    "SELECT NOT pg_is_in_recovery() "
+                    "OR pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn)"
+                ),
+                {"lsn": lsn},
             ).scalar()
             conn.rollback()
             if replayed or time.monotonic() > deadline:
@@ -313,7 +318,7 @@ def reads_from_replica(fn: Callable[P, R]) -> Callable[P, R]:
 
 
 def on_replica_session() -> bool:
-    """Whether `session` is a replica session here (for tests and metrics)."""
+    """Whether `session` is a replica session here."""
     return _on_replica.get()
 
 
