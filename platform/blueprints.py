@@ -53,7 +53,7 @@ WEB_BLUEPRINTS: list[str] = [
     "slrt.auth.memberships.web:bp",
     "slrt.tenants.home.web:bp",
     "slrt.auth.signin.federation:bp",
-    "slrt.tenants.flow.web:bp",
+    "slrt.tenants.flow.web.public:bp",
     "slrt.billing_free.hooks:bp",  # API quota per minute, metering, soft-limit header
 ]
 

@@ -78,7 +78,8 @@ class TenantPages(PathLookups, Blueprint):
         lookups: Mapping[str, Callable[[Any], Any]] | None = None,
         **kw: Any,
     ) -> None:
-        kw.setdefault("template_folder", "templates")
+        # An area's templates sit in the area package, beside web.py or above a web/ package.
+        kw.setdefault("template_folder", "../templates" if ".web." in import_name else "templates")
         super().__init__(name, import_name, url_prefix=f"/t/<tenant>{url_prefix}", **kw)
         self.lookups: dict[str, Callable[[Any], Any]] = dict(lookups or {})
         self.url_value_preprocessor(

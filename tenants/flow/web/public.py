@@ -13,7 +13,7 @@ from slrt.platform.tenancy import tenant_context
 from slrt.platform.tenant import access_tenant_by_slug
 from slrt.platform.throttle import check
 
-bp = Blueprint("public_pages", __name__, template_folder="templates")
+bp = Blueprint("public_pages", __name__, template_folder="../templates")
 
 
 @bp.get("/t/<slug>/surat/<token>")
