@@ -10,6 +10,9 @@ from __future__ import annotations
 from slrt.platform.config import setting
 
 accesslog = None
+# gunicorn's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl): two
+# instances on one machine (nodes, `slrt up` beside a service) would take it from each other.
+control_socket_disable = True
 
 _formatter = (
     {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(tenant)s] %(message)s"}

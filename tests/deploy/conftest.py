@@ -117,8 +117,10 @@ class Cluster:
     def replica_conn(self, **kw) -> psycopg.Connection:
         return psycopg.connect(_pg_conninfo(self.replica.port, "postgres", SUPERUSER_PW), **kw)
 
-    def wait_ready(self, timeout: float = 60) -> None:
-        """Until nginx answers /readyz with 200 from every live node."""
+    def wait_ready(self, timeout: float = 180) -> None:
+        """Until every live node answers /readyz with 200. Generous: each gunicorn process
+        builds the compressed static assets as it starts, which on a loaded 2-core machine
+        has taken close to a minute."""
         deadline = time.monotonic() + timeout
         for node in self.nodes:
             if not node.alive:
