@@ -32,6 +32,8 @@ class MenuItem:
 
 MENU: list[MenuItem] = [
     MenuItem("home.home", Msg("Beranda", "Home")),
+    MenuItem("registry_web.search", Msg("Registrasi", "Registry"), P.REGISTRY_READ),
+    MenuItem("proposals_web.index", Msg("Usulan DTKS", "DTKS proposals"), P.REGISTRY_READ),
 ]
 
 

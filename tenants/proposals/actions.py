@@ -98,6 +98,12 @@ def propose(person: Person, reason: str | None) -> Proposal:
     return proposal
 
 
+def meeting_kind_for(village_code: str) -> str:
+    """The village meeting that reads a village's proposals: a muskel (musyawarah kelurahan)
+    for a kelurahan, a musdes (musyawarah desa) for a desa or desa adat."""
+    return "muskel" if region_codes.village_kind(village_code) == "kelurahan" else "musdes"
+
+
 @action
 def create_batch(
     village_code: str, meeting_kind: str, meeting_date: dt.date | None = None
@@ -106,7 +112,7 @@ def create_batch(
     muskel for a kelurahan."""
     code = check_village(village_code)
     kind = region_codes.village_kind(code)
-    expected = "muskel" if kind == "kelurahan" else "musdes"
+    expected = meeting_kind_for(code)
     if meeting_kind != expected:
         raise field_problem(
             422,
