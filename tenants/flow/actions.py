@@ -29,6 +29,7 @@ from slrt.platform.transaction import action
 from slrt.tenants.flow import workflow
 from slrt.tenants.flow.letters import new_number, new_token
 from slrt.tenants.flow.models import Case, CaseAttachment, CaseNeed, Letter, Referral
+from slrt.tenants.flow.receipts import hash_status_token, new_status_token
 from slrt.tenants.flow.sequences import next_value
 from slrt.tenants.regions.access import check_village
 from slrt.tenants.registry.access import access_household_by_id, access_person_by_id
@@ -111,6 +112,7 @@ def register_case(data: dict[str, Any]) -> Case:
         status="registered",
         registered_by=current_actor().account_id,
     )
+    _give_status_token(case)
     db.session.add(case)
     db.session.flush()
     _replace_needs(case, data.get("needs") or [])
@@ -124,6 +126,24 @@ def register_case(data: dict[str, Any]) -> Case:
     )
     meter.count(Metric.INTAKES, village_code=case.village_code)  # sent to Redis after commit
     return case
+
+
+def _give_status_token(case: Case) -> str:
+    """A new secret status link for the case's receipt: only its hash is stored; the token is
+    kept on the instance (`case.status_token`) for the receipt to show once."""
+    token = new_status_token()
+    case.status_token_hash = hash_status_token(token)
+    case.status_token = token
+    return token
+
+
+@action
+def renew_status_token(case: Case) -> str:
+    """A new receipt for a case (the first one lost, or its link shared too widely): a new
+    secret status link, and the old one stops opening the status."""
+    token = _give_status_token(case)
+    record(AuditKind.workflow, "case.status_token", "case", case.id, note=case.ticket_number)
+    return token
 
 
 # The intake can be corrected until the decision; afterwards the letter carries it.

@@ -55,6 +55,10 @@ class Case(TenantScoped, Timestamps, Base):
     description: Mapped[str] = mapped_column(sa.Text)
     status: Mapped[str] = mapped_column(sa.String(16), default="registered")
     registered_by: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    # The receipt's secret status link opens the case's public status without the NIK digits:
+    # only a hash of its token is kept (`slrt.tenants.flow.receipts`); None for cases registered
+    # before receipts carried one.
+    status_token_hash: Mapped[str | None] = mapped_column(sa.String(64))
     # Assessment (back office)
     assessment_note: Mapped[str | None] = mapped_column(sa.Text)
     suggestions: Mapped[list[dict[str, Any]] | None] = mapped_column(postgresql.JSONB)
@@ -72,6 +76,7 @@ class Case(TenantScoped, Timestamps, Base):
         tenant_fk("person_id", "persons", ondelete="RESTRICT"),
         tenant_fk("household_id", "households", ondelete="RESTRICT"),
         sa.UniqueConstraint("tenant_id", "ticket_number", name="uq_cases_tenant_ticket"),
+        sa.UniqueConstraint("tenant_id", "status_token_hash", name="uq_cases_tenant_status_token"),
         sa.Index("ix_cases_village_status", "tenant_id", "village_code", "status", "id"),
         sa.Index("ix_cases_status", "tenant_id", "status", "id"),
         sa.Index("ix_cases_person", "tenant_id", "person_id"),
