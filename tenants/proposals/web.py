@@ -265,10 +265,10 @@ def batch(batch_id: uuid.UUID):
     return _batch_page(access_batch_by_id(batch_id))
 
 
-def _refused(batch_id: uuid.UUID, exc: Problem, values: dict[str, Any] | None = None):
+def _refused(batch_id: uuid.UUID, exc: Problem):
     """A refused step, shown on the batch's page (fresh, as it now stands)."""
     batch = access_batch_by_id(batch_id)
-    return _batch_page(batch, problem_form(exc, values or {}), exc.code or 422)
+    return _batch_page(batch, problem_form(exc, {}), exc.code or 422)
 
 
 @bp.post("/batches/<uuid:batch_id>/minutes")
@@ -372,7 +372,8 @@ def result(proposal_id: uuid.UUID):
     try:
         actions.record_result(proposal, data["accepted"], data.get("desil"), data.get("decided_on"))
     except Problem as exc:
-        return _refused(proposal.batch_id, exc, values)
+        batch = access_batch_by_id(proposal.batch_id)
+        return _batch_page(batch, _about(problem_form(exc, values), proposal), exc.code or 422)
     name = _names([proposal.person_id]).get(proposal.person_id, "")
     state = workflow.label("proposal", proposal.status)
     notice(Msg(f"Hasil {name} dicatat: {state}.", f"Result for {name} recorded: {state.en}."))
@@ -380,8 +381,8 @@ def result(proposal_id: uuid.UUID):
 
 
 def _about(form: Form, proposal: Proposal) -> Form:
-    """A result's field problems name the person they are about (one form per person)."""
+    """A result's problem, at the top of the batch's page, names the person it is about (there
+    is one small form per person)."""
     name = _names([proposal.person_id]).get(proposal.person_id, "")
     first = next(iter(form.errors.values()))
-    form.errors["_"] = Msg(f"{name}: {first}", f"{name}: {first.en}")
-    return form
+    return Form(form.values, {"_": Msg(f"{name}: {first}", f"{name}: {first.en}")})
