@@ -261,3 +261,38 @@ def test_ticket_and_letter_pages_speak_one_language(app, client, parepare) -> No
     assert "Registered" in receipt
     letter = client.get("/t/parepare/surat/" + "x" * 43 + "?lang=en").get_data(as_text=True)
     assert "Unknown letter" in letter and "Surat tidak dikenal" not in letter
+
+
+def test_erasure_and_export_reach_a_public_message_sent_with_the_nik(
+    app, client, parepare
+) -> None:
+    from tests.fixtures import member as make_member
+
+    nik = "7372010101900001"
+    send(client, csrf(client), nik=nik, phone="0812 0000 1111")
+    admin = make_member(app, parepare, "district_admin")
+    fo = make_member(app, parepare, "front_office")
+    # The writer is registered afterwards: the lawful export already names the message.
+    hh = client.post(
+        "/api/v1/t/parepare/households",
+        json={"kk_number": "7372010101119999", "village_code": LOMPOE},
+        headers=fo.headers,
+    ).json
+    person = client.post(
+        "/api/v1/t/parepare/persons",
+        json={"nik": nik, "name": "Ibu Rahma", "household_id": hh["id"]},
+        headers=fo.headers,
+    ).json
+    exported = client.get(
+        f"/api/v1/t/parepare/persons/{person['id']}/export", headers=admin.headers
+    ).json
+    assert [c["reporter_phone"] for c in exported["cases"]] == ["0812 0000 1111"]
+    erased = client.post(
+        f"/api/v1/t/parepare/persons/{person['id']}/erase",
+        json={"reason": "Permintaan pemilik data"},
+        headers=admin.headers,
+    )
+    assert erased.status_code == 200 and erased.json["cases"] == 1
+    (case,) = cases(app, parepare)
+    assert (case.reporter_name, case.reporter_phone, case.reporter_nik) == (None, None, None)
+    assert case.description == "(data dihapus)"
