@@ -263,9 +263,7 @@ def test_ticket_and_letter_pages_speak_one_language(app, client, parepare) -> No
     assert "Unknown letter" in letter and "Surat tidak dikenal" not in letter
 
 
-def test_erasure_and_export_reach_a_public_message_sent_with_the_nik(
-    app, client, parepare
-) -> None:
+def test_erasure_and_export_reach_a_public_message_sent_with_the_nik(app, client, parepare) -> None:
     from tests.fixtures import member as make_member
 
     nik = "7372010101900001"

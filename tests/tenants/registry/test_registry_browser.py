@@ -63,7 +63,9 @@ def test_facilitator_registers_a_household_with_two_members(app, phone, parepare
     nik = phone.get_by_label("NIK", exact=True)
     nik.fill("")
     nik.press_sequentially("7372014502920002", delay=20)
-    expect(phone.locator("#f-nik-check")).to_contain_text("NIK sah: Perempuan, lahir 5 Februari 1992")
+    expect(phone.locator("#f-nik-check")).to_contain_text(
+        "NIK sah: Perempuan, lahir 5 Februari 1992"
+    )
     expect(nik).not_to_have_attribute("aria-invalid", "true")
     phone.get_by_text("Penyandang disabilitas").click()
     phone.get_by_label("Nomor HP").fill("0812 3456 7890")
