@@ -113,17 +113,23 @@ def register_case(data: dict[str, Any]) -> Case:
         status="registered",
         registered_by=current_actor().account_id,
     )
+    return _open_case(case, data.get("needs") or [])
+
+
+def _open_case(case: Case, needs: list[dict[str, str]], **audited: Any) -> Case:
+    """A new case, whoever registers it: its status link, its needs, the first step of its
+    history, the audit event and the intake count."""
     _give_status_token(case)
     db.session.add(case)
     db.session.flush()
-    _replace_needs(case, data.get("needs") or [])
+    _replace_needs(case, needs)
     workflow.add_transition(case.id, "register", "new", "registered")
     record(
         AuditKind.workflow,
         "case.register",
         "case",
         case.id,
-        after={"ticket_number": case.ticket_number},
+        after={"ticket_number": case.ticket_number, **audited},
     )
     meter.count(Metric.INTAKES, village_code=case.village_code)  # sent to Redis after commit
     return case
@@ -459,19 +465,7 @@ def register_public_case(data: dict[str, Any]) -> Case:
             reporter_phone=data.get("phone"),
             reporter_nik=None if person else nik,
         )
-        _give_status_token(case)
-        db.session.add(case)
-        db.session.flush()
-        workflow.add_transition(case.id, "register", "new", "registered")
-        record(
-            AuditKind.workflow,
-            "case.register",
-            "case",
-            case.id,
-            after={"ticket_number": case.ticket_number, "channel": Channel.public_form.value},
-        )
-    meter.count(Metric.INTAKES, village_code=case.village_code)  # sent to Redis after commit
-    return case
+        return _open_case(case, [], channel=Channel.public_form.value)
 
 
 # --- demo ---------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import datetime as dt
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -182,19 +183,29 @@ def verify_batch(batch: ProposalBatch) -> ProposalBatch:
     return batch_size(batch)
 
 
+def batch_rows(batch: ProposalBatch, *order_by: Any) -> list[Any]:
+    """(proposal, person, household or None) for each proposal of the batch."""
+    return list(
+        db.session.execute(
+            sa.select(Proposal, Person, Household)
+            .join(
+                Person,
+                sa.and_(Person.tenant_id == Proposal.tenant_id, Person.id == Proposal.person_id),
+            )
+            .outerjoin(
+                Household,
+                sa.and_(
+                    Household.tenant_id == Person.tenant_id, Household.id == Person.household_id
+                ),
+            )
+            .where(Proposal.batch_id == batch.id)
+            .order_by(*order_by, Proposal.id)
+        ).all()
+    )
+
+
 def _export_rows(batch: ProposalBatch) -> list[list[object]]:
-    rows = db.session.execute(
-        sa.select(Proposal, Person, Household)
-        .join(
-            Person, sa.and_(Person.tenant_id == Proposal.tenant_id, Person.id == Proposal.person_id)
-        )
-        .outerjoin(
-            Household,
-            sa.and_(Household.tenant_id == Person.tenant_id, Household.id == Person.household_id),
-        )
-        .where(Proposal.batch_id == batch.id)
-        .order_by(Person.nik)
-    ).all()
+    rows = batch_rows(batch, Person.nik)
     return [
         [
             person.nik,

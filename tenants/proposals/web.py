@@ -13,13 +13,12 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Response, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
 from slrt.platform.errors import Msg, Problem
-from slrt.platform.filestore import store
 from slrt.platform.web import Form, TenantPages, notice, page_of, parse_form, problem_form
 from slrt.tenants.flow import workflow
 from slrt.tenants.flow.workflow import PROPOSAL_STATES, allowed_actions, label, permission_of
@@ -30,12 +29,19 @@ from slrt.tenants.proposals.access import (
     batch_scope,
     proposal_scope,
 )
-from slrt.tenants.proposals.api import BatchSchema, ExportQuerySchema, ProposalSchema, ResultSchema
+from slrt.tenants.proposals.api import (
+    BatchSchema,
+    ExportQuerySchema,
+    ProposalSchema,
+    ResultSchema,
+    export_response,
+    minutes_response,
+)
 from slrt.tenants.proposals.models import Proposal, ProposalBatch
 from slrt.tenants.regions.access import village_name, villages_in_scope
 from slrt.tenants.registry.access import access_person_by_id
 from slrt.tenants.registry.actions import record_person_reads
-from slrt.tenants.registry.models import Household, Person
+from slrt.tenants.registry.models import Person
 
 bp = TenantPages(
     "proposals_web",
@@ -230,18 +236,7 @@ def new_batch():
 
 
 def _batch_page(batch: ProposalBatch, form: Form | None = None, status: int = 200):
-    rows = db.session.execute(
-        sa.select(Proposal, Person, Household.kk_number)
-        .join(
-            Person, sa.and_(Person.tenant_id == Proposal.tenant_id, Person.id == Proposal.person_id)
-        )
-        .outerjoin(
-            Household,
-            sa.and_(Household.tenant_id == Person.tenant_id, Household.id == Person.household_id),
-        )
-        .where(Proposal.batch_id == batch.id)
-        .order_by(Person.name, Proposal.id)
-    ).all()
+    rows = actions.batch_rows(batch, Person.name)
     record_person_reads([person.id for _, person, _ in rows], "person.list")
     moves = allowed_actions("batch", batch.status)
     offered = {move for move in moves if _can(permission_of("batch", move))}
@@ -250,7 +245,10 @@ def _batch_page(batch: ProposalBatch, form: Form | None = None, status: int = 20
         batch=batch,
         state=label("batch", batch.status),
         meeting=MEETINGS.get(batch.meeting_kind, batch.meeting_kind),
-        rows=[(p, person, kk, label("proposal", p.status)) for p, person, kk in rows],
+        rows=[
+            (p, person, household.kk_number if household else None, label("proposal", p.status))
+            for p, person, household in rows
+        ],
         steps=[(s, label("batch", s)) for s in BATCH_STEPS],
         step_index=BATCH_STEPS.index(batch.status) if batch.status in BATCH_STEPS else 0,
         offered=offered,
@@ -301,20 +299,7 @@ def upload_minutes(batch_id: uuid.UUID):
 @require(P.REGISTRY_READ)
 def minutes(batch_id: uuid.UUID):
     """The minutes as uploaded, for the district's verification."""
-    batch = access_batch_by_id(batch_id)
-    if not batch.minutes_key:
-        raise Problem(
-            404, Msg("Berita acara belum diunggah.", "The minutes have not been uploaded.")
-        )
-    filename = (batch.minutes_filename or f"berita-acara-{batch.id.hex[:8]}").replace('"', "")
-    return Response(
-        store().get(batch.minutes_key),
-        mimetype=batch.minutes_content_type,
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return minutes_response(access_batch_by_id(batch_id))
 
 
 @bp.post("/batches/<uuid:batch_id>/verify")
@@ -343,17 +328,9 @@ def export(batch_id: uuid.UUID):
         return _batch_page(access_batch_by_id(batch_id), form, 422)
     batch = access_batch_by_id(batch_id, lock=True)
     try:
-        file = actions.export_batch(batch, data["format"])
+        return export_response(actions.export_batch(batch, data["format"]))
     except Problem as exc:
         return _refused(batch_id, exc)
-    return Response(
-        file.body,
-        mimetype=file.mimetype,
-        headers={
-            "Content-Disposition": f'attachment; filename="{file.filename}"',
-            "Cache-Control": "no-store",
-        },
-    )
 
 
 @bp.post("/<uuid:proposal_id>/result")

@@ -346,9 +346,6 @@ def household(household_id: uuid.UUID):
     )
 
 
-HOUSEHOLD_FIELDS = ("address", "dtks_status", "desil", "dtks_checked_on")
-
-
 @bp.route("/households/<uuid:household_id>/edit", methods=["GET", "POST"])
 @require(P.REGISTRY_WRITE)
 def edit_household(household_id: uuid.UUID):
@@ -364,7 +361,7 @@ def edit_household(household_id: uuid.UUID):
         else:
             household = access_household_by_id(household_id, lock=True)
             if request.form.get("version") != version_of(household):
-                return _conflict_page(household, data, HOUSEHOLD_FIELDS, form.values)
+                return _conflict_page(household, data, form.values)
             try:
                 actions.update_household(household, _changed(household, data))
             except Problem as exc:
@@ -487,19 +484,6 @@ def person(person_id: uuid.UUID):
     )
 
 
-PERSON_FIELDS = (
-    "nik",
-    "name",
-    "sex",
-    "birth_place",
-    "birth_date",
-    "relation",
-    "has_disability",
-    "phone",
-    "village_code",
-)
-
-
 @bp.route("/persons/<uuid:person_id>/edit", methods=["GET", "POST"])
 @require(P.REGISTRY_WRITE)
 def edit_person(person_id: uuid.UUID):
@@ -521,7 +505,7 @@ def edit_person(person_id: uuid.UUID):
         else:
             person = access_person_by_id(person_id, lock=True)
             if request.form.get("version") != version_of(person):
-                return _conflict_page(person, data, PERSON_FIELDS, form.values)
+                return _conflict_page(person, data, form.values)
             try:
                 actions.update_person(person, _changed(person, data))
             except Problem as exc:
@@ -546,16 +530,14 @@ def _saved(target: str):
     return redirect(target)
 
 
-def _conflict_page(obj: Household | Person, mine: dict[str, Any], fields, posted: dict):
+def _conflict_page(obj: Household | Person, mine: dict[str, Any], posted: dict):
     """Someone changed the record after this form was opened: both versions side by side, and
     the choice to keep theirs or to save this one over it (re-posted at the current version)."""
-    rows = []
-    for field in fields:
-        if field not in mine:
-            continue
-        theirs = getattr(obj, field)
-        if theirs != mine[field]:
-            rows.append((field, shown(field, theirs), shown(field, mine[field])))
+    rows = [
+        (field, shown(field, getattr(obj, field)), shown(field, value))
+        for field, value in mine.items()
+        if getattr(obj, field) != value
+    ]
     is_person = isinstance(obj, Person)
     if is_person:
         actions.record_person_reads([obj.id])
