@@ -15,6 +15,9 @@ down_revision = "0010"
 branch_labels = None
 depends_on = None
 
+# The name migration 0005 gave the check (the naming convention prefixed it once more); written
+# out in plain SQL below so no convention rewrites it again.
+CHECK = "ck_cases_ck_cases_person_or_household"
 OLD = "person_id IS NOT NULL OR household_id IS NOT NULL"
 NEW = "person_id IS NOT NULL OR household_id IS NOT NULL OR channel = 'public_form'"
 
@@ -24,16 +27,14 @@ def upgrade() -> None:
     op.add_column("cases", sa.Column("reporter_name", sa.String(200)))
     op.add_column("cases", sa.Column("reporter_phone", sa.String(32)))
     op.add_column("cases", sa.Column("reporter_nik", sa.String(16)))
-    op.drop_constraint("ck_cases_person_or_household", "cases", type_="check")
-    op.create_check_constraint("ck_cases_person_or_household", "cases", NEW)
+    op.execute(f"ALTER TABLE cases DROP CONSTRAINT {CHECK}")
+    op.execute(f"ALTER TABLE cases ADD CONSTRAINT {CHECK} CHECK ({NEW})")
 
 
 def downgrade() -> None:
-    op.drop_constraint("ck_cases_person_or_household", "cases", type_="check")
+    op.execute(f"ALTER TABLE cases DROP CONSTRAINT {CHECK}")
     # NOT VALID: the older rule holds for new rows; public cases already kept are not deleted.
-    op.execute(
-        f"ALTER TABLE cases ADD CONSTRAINT ck_cases_person_or_household CHECK ({OLD}) NOT VALID"
-    )
+    op.execute(f"ALTER TABLE cases ADD CONSTRAINT {CHECK} CHECK ({OLD}) NOT VALID")
     op.drop_column("cases", "reporter_nik")
     op.drop_column("cases", "reporter_phone")
     op.drop_column("cases", "reporter_name")

@@ -11,6 +11,7 @@ without JavaScript.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 from typing import Any
@@ -23,6 +24,8 @@ from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
 from slrt.platform.errors import Msg, Problem
+from slrt.platform.i18n import day
+from slrt.platform.region_codes import name_of
 from slrt.platform.throttle import check
 from slrt.platform.web import (
     Form,
@@ -150,8 +153,6 @@ class NikCheck:
 
     @property
     def kecamatan(self) -> str | None:
-        from slrt.platform.region_codes import name_of
-
         return name_of(self.parts.kecamatan_code) if self.parts else None
 
 
@@ -168,10 +169,10 @@ def _nik_check_of(exc: Problem, nik: str, exclude: Any = None) -> NikCheck | Non
     return NikCheck(nik, problems=reasons) if reasons else None
 
 
-def _edit_values(nullable: tuple[str, ...], lists: tuple[str, ...] = ()) -> dict[str, Any]:
+def _edit_values(nullable: tuple[str, ...]) -> dict[str, Any]:
     """The posted edit form: like a new record's, except that a field emptied on purpose
     clears it (None) instead of meaning "not given"."""
-    values = form_values(lists=lists)
+    values = form_values()
     for key in nullable:
         if key in request.form and not request.form.get(key, "").strip():
             values[key] = None
@@ -197,6 +198,8 @@ def shown(field: str, value: Any) -> Any:
         return DTKS_LABELS.get(value, value)
     if field == "village_code":
         return f"{village_name(value) or value} ({value})"
+    if isinstance(value, dt.date):
+        return day(value)
     return value
 
 
