@@ -3,15 +3,15 @@
 A resident who writes through the district's public form may not be in the registry (or may not
 give a NIK): the case keeps the contact they gave until staff link it to a registered person.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
