@@ -34,6 +34,8 @@ MENU: list[MenuItem] = [
     MenuItem("home.home", Msg("Beranda", "Home")),
     MenuItem("cases_web.case_list", Msg("Layanan", "Cases"), P.CASES_READ),
     MenuItem("cases_web.intake", Msg("Daftarkan layanan", "Register a visit"), P.CASES_REGISTER),
+    MenuItem("registry_web.search", Msg("Registrasi", "Registry"), P.REGISTRY_READ),
+    MenuItem("proposals_web.index", Msg("Usulan DTKS", "DTKS proposals"), P.REGISTRY_READ),
 ]
 
 
