@@ -53,6 +53,8 @@ WEB_BLUEPRINTS: list[str] = [
     "slrt.tenants.home.web:bp",
     "slrt.auth.signin.federation:bp",
     "slrt.tenants.flow.web.public:bp",
+    "slrt.tenants.flow.web.referrals:bp",
+    "slrt.tenants.notifications.web:bp",
     "slrt.billing_free.hooks:bp",  # API quota per minute, metering, soft-limit header
 ]
 

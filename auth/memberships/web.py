@@ -15,11 +15,12 @@ from slrt.auth.memberships.actions import accept_invitation
 from slrt.auth.memberships.api import memberships_query
 from slrt.auth.memberships.models import Invitation, Role
 from slrt.auth.permissions import P
+from slrt.auth.policy import authorize
 from slrt.auth.region_scope import describe_scope
 from slrt.auth.signin.client import enter_web_tenant
 from slrt.auth.signin.web import complete_sign_in, federation_name, signed_in_account
 from slrt.platform import db
-from slrt.platform.errors import Msg, Problem, field_error
+from slrt.platform.errors import Msg, field_error
 from slrt.platform.tenancy import tenant_context
 from slrt.platform.tenant import Tenant, access_tenant_by_slug
 from slrt.platform.web import no_store
@@ -137,14 +138,7 @@ def members_page(slug: str):
     if entered is None:
         return redirect("/auth/login?" + urlencode({"next": f"/t/{slug}/members"}))
     account, principal = entered
-    if not principal.can(str(P.MEMBERS_READ)):
-        raise Problem(
-            403,
-            Msg(
-                f"Anda tidak memiliki izin '{P.MEMBERS_READ}'.",
-                f"You lack the permission '{P.MEMBERS_READ}'.",
-            ),
-        )
+    authorize(principal, str(P.MEMBERS_READ))  # 403 naming the permission in words
     rows = db.session.execute(
         memberships_query(principal, {}).add_columns(Account.name, Account.email, Role.name)
     ).all()
