@@ -108,7 +108,10 @@ class Form:
     values: dict[str, Any]
     errors: dict[str, Msg]
 
-    def __bool__(self) -> bool:
+    # No __bool__: the form macros test `form` for "is there a form to show again", and a form
+    # that counted as false while it had errors would hide exactly those errors and values.
+    @property
+    def valid(self) -> bool:
         return not self.errors
 
 
