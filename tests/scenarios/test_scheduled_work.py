@@ -552,4 +552,7 @@ def test_dashboard_page_shows_the_unread_count(app, parepare, monkeypatch) -> No
         db.session.commit()
         db.session.remove()
     html = sign_in(web, user.email).get_data(as_text=True)
-    assert '<dd id="unread-notifications">2</dd>' in html
+    assert (
+        '<a id="unread-notifications" href="/t/parepare/notifications?unread=1">2 belum dibaca</a>'
+        in html
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from html import unescape
 
 import sqlalchemy as sa
 
@@ -62,10 +63,14 @@ def refer(client, cast) -> dict:
         },
     ).json
     url = f"/cases/{case['id']}"
-    assessed = post(client, cast["bo"], url + "/assess", {"dtks": {"status": "in_dtks", "desil": 2}})
+    assessed = post(
+        client, cast["bo"], url + "/assess", {"dtks": {"status": "in_dtks", "desil": 2}}
+    )
     assert assessed.status_code == 200, assessed.json
     programs = [str(cast["ids"]["pbi"]), str(cast["ids"]["bpnt"])]
-    assert post(client, cast["manager"], url + "/decide", {"program_ids": programs}).status_code == 200
+    assert (
+        post(client, cast["manager"], url + "/decide", {"program_ids": programs}).status_code == 200
+    )
     referred = post(client, cast["manager"], url + "/refer").json
     assert referred["status"] == "referred", referred
     by_program = {r["program_id"]: r for r in referred["referrals"]}
@@ -89,16 +94,15 @@ def form_post(client, url: str, data: dict | None = None, **kw):
 
 
 def answer(client, referral_id: str, action: str, **fields):
-    return form_post(
-        client, f"{WEB}/referrals/{referral_id}/respond", {"action": action, **fields}
-    )
+    return form_post(client, f"{WEB}/referrals/{referral_id}/respond", {"action": action, **fields})
 
 
 def text(resp) -> str:
     """The page as a person reads it: tags gone, spaces folded."""
     html = resp.get_data(as_text=True)
     html = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace(" .", ".").strip()
+    plain = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace(" .", ".").strip()
+    return unescape(plain)
 
 
 def listed(resp) -> str:
@@ -109,7 +113,7 @@ def listed(resp) -> str:
     if start < 0:
         return ""
     part = html[start : html.find("</main>", start)]
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", part)).strip()
+    return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", part)).strip())
 
 
 def set_due(app, parepare, referral_id: str, due_at: dt.datetime) -> None:
@@ -120,9 +124,7 @@ def set_due(app, parepare, referral_id: str, due_at: dt.datetime) -> None:
 
     with app.app_context(), tenant_context(parepare.ref()):
         db.session.execute(
-            sa.update(Referral)
-            .where(Referral.id == uuid.UUID(referral_id))
-            .values(due_at=due_at)
+            sa.update(Referral).where(Referral.id == uuid.UUID(referral_id)).values(due_at=due_at)
         )
         db.session.commit()
         db.session.remove()

@@ -39,7 +39,7 @@ def test_officer_receives_accepts_and_fulfils_from_the_inbox(app, client, cast) 
     assert "BPNT" not in page  # Dinas Sosial's referral is not in Dinas Kesehatan's inbox
     assert "Lompoe" in page and "14 hari lagi" in page
     html = inbox.get_data(as_text=True)
-    assert f'/referrals/{pbi["id"]}/respond' in html and 'value="receive"' in html
+    assert f"/referrals/{pbi['id']}/respond" in html and 'value="receive"' in html
     assert 'value="accept"' not in html  # a sent referral is received first
 
     # One tap: received; the form brings the officer back to the list it came from.
@@ -121,7 +121,7 @@ def test_reject_needs_a_reason_and_keeps_it(app, client, cast) -> None:
     assert f'id="reason-{bpnt["id"]}"' in page and "<summary>Tolak rujukan…</summary>" in page
     missing = answer(web, bpnt["id"], "reject")
     assert missing.status_code == 422
-    assert "Wajib diisi" in text(missing) and "<details class=\"answer\" open>" in (
+    assert "Wajib diisi" in text(missing) and '<details class="answer" open>' in (
         missing.get_data(as_text=True)
     )
     reason = "Sudah menerima BPNT dari desa lain"
@@ -129,7 +129,9 @@ def test_reject_needs_a_reason_and_keeps_it(app, client, cast) -> None:
     assert done.status_code == 302
     shown = text(web.get(f"{WEB}/referrals/{bpnt['id']}"))
     assert "Ditolak OPD" in shown and reason in shown
-    assert get(client, cast["dinsos"], f"/referrals/{bpnt['id']}").json["rejection_reason"] == reason
+    assert (
+        get(client, cast["dinsos"], f"/referrals/{bpnt['id']}").json["rejection_reason"] == reason
+    )
 
 
 def test_another_agencys_officer_gets_404(app, client, cast) -> None:
