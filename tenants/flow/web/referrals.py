@@ -601,27 +601,38 @@ def followup(case_id: uuid.UUID):
     return _followup_page(access_case_by_id(case_id))
 
 
-@bp.post("/follow-up/<uuid:case_id>")
-@require(workflow.permission_of("case", "follow_up"))
-def record_followup(case_id: uuid.UUID):
-    data, form = parse_form(FollowUpSchema())
+def _case_step(case_id: uuid.UUID, step: str, schema: Any, run: Any, done: Any, target: str):
+    """Post/redirect/get for one step of a case on the follow-up page: parse with the API's
+    schema, run the action on the locked case, then the notice and `target`; a refusal shows
+    the page again with the problem."""
+    data, form = parse_form(schema)
     status = 422
     if data is not None:
         case = access_case_by_id(case_id, lock=True)
         try:
-            actions.follow_up_case(case, data["note"])
+            run(case, data)
         except Problem as exc:
             form, status = refusal_form(exc, "case", form.values), exc.code or 422
         else:
-            notice(
-                Msg(
-                    f"Tindak lanjut kasus {case.ticket_number} tercatat. Tutup kasus bila sudah "
-                    "selesai.",
-                    f"Follow-up of case {case.ticket_number} recorded. Close the case when done.",
-                )
-            )
-            return redirect(url_for(".followup", case_id=case_id))
-    return _followup_page(access_case_by_id(case_id), form, "follow_up", status)
+            notice(done(case, data))
+            return redirect(target)
+    return _followup_page(access_case_by_id(case_id), form, step, status)
+
+
+@bp.post("/follow-up/<uuid:case_id>")
+@require(workflow.permission_of("case", "follow_up"))
+def record_followup(case_id: uuid.UUID):
+    return _case_step(
+        case_id,
+        "follow_up",
+        FollowUpSchema(),
+        lambda case, data: actions.follow_up_case(case, data["note"]),
+        lambda case, data: Msg(
+            f"Tindak lanjut kasus {case.ticket_number} tercatat. Tutup kasus bila sudah selesai.",
+            f"Follow-up of case {case.ticket_number} recorded. Close the case when done.",
+        ),
+        url_for(".followup", case_id=case_id),
+    )
 
 
 RESOLUTIONS: dict[str, Msg] = {
@@ -632,24 +643,22 @@ RESOLUTIONS: dict[str, Msg] = {
 }
 
 
+def _closed(case: Case, data: dict[str, Any]) -> Msg:
+    outcome = RESOLUTIONS[data["resolution"]]
+    return Msg(
+        f"Kasus {case.ticket_number} ditutup ({outcome}).",
+        f"Case {case.ticket_number} closed ({outcome.en}).",
+    )
+
+
 @bp.post("/follow-up/<uuid:case_id>/close")
 @require(workflow.permission_of("case", "close"))
 def close(case_id: uuid.UUID):
-    data, form = parse_form(CloseSchema())
-    status = 422
-    if data is not None:
-        case = access_case_by_id(case_id, lock=True)
-        try:
-            actions.close_case(case, data["resolution"], data.get("note"))
-        except Problem as exc:
-            form, status = refusal_form(exc, "case", form.values), exc.code or 422
-        else:
-            outcome = RESOLUTIONS[data["resolution"]]
-            notice(
-                Msg(
-                    f"Kasus {case.ticket_number} ditutup ({outcome}).",
-                    f"Case {case.ticket_number} closed ({outcome.en}).",
-                )
-            )
-            return redirect(url_for(".followups"))
-    return _followup_page(access_case_by_id(case_id), form, "close", status)
+    return _case_step(
+        case_id,
+        "close",
+        CloseSchema(),
+        lambda case, data: actions.close_case(case, data["resolution"], data.get("note")),
+        _closed,
+        url_for(".followups"),
+    )

@@ -1,6 +1,10 @@
 """What the referral, follow-up, notification and home page tests share: a Parepare cast with
 web passwords, a resident's case referred to Dinas Kesehatan (PBI-JK) and Dinas Sosial (BPNT)
-through the API's own operations, and a signed-in web client per person."""
+through the API's own operations, and a signed-in web client per person. Test modules load it as
+a plugin for its `cast` fixture: `pytest_plugins = ["tests.tenants.flow.desk"]`.
+
+PYTEST_DONT_REWRITE: test modules import these helpers before pytest loads the module as their
+plugin, and nothing here asserts what a test checks."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import re
 import uuid
 from html import unescape
 
+import pytest
 import sqlalchemy as sa
 
 from tests.fixtures import flow_catalog, member, set_password
@@ -18,6 +23,13 @@ from tests.web import PASSWORD, form_token, sign_in
 WEB = "/t/parepare"
 BACUKIKI = "73.72.01"
 SOREANG = "73.72.03.1001"
+
+
+@pytest.fixture
+def cast(app, parepare, monkeypatch) -> dict:
+    """The cast, for page tests (web sign-in needs the public URL of the test client)."""
+    monkeypatch.setenv("SLRT_PUBLIC_URL", "http://localhost")
+    return make_cast(app, parepare)
 
 
 def make_cast(app, parepare) -> dict:

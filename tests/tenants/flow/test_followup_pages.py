@@ -4,25 +4,18 @@ through the same actions and state machine as the API; another village's facilit
 
 from __future__ import annotations
 
-import pytest
-
 from tests.tenants.flow.desk import (
     WEB,
     answer,
     form_post,
     listed,
-    make_cast,
     refer,
     text,
     web_client,
 )
 from tests.tenants.flow.test_flow import get
 
-
-@pytest.fixture
-def cast(app, parepare, monkeypatch):
-    monkeypatch.setenv("SLRT_PUBLIC_URL", "http://localhost")
-    return make_cast(app, parepare)
+pytest_plugins = ["tests.tenants.flow.desk"]  # the cast fixture
 
 
 def answered(app, client, cast) -> dict:

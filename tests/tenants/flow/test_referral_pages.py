@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
 from tests.tenants.flow.desk import (
     WEB,
     answer,
     listed,
-    make_cast,
     refer,
     set_due,
     text,
@@ -21,11 +18,7 @@ from tests.tenants.flow.desk import (
 )
 from tests.tenants.flow.test_flow import get
 
-
-@pytest.fixture
-def cast(app, parepare, monkeypatch):
-    monkeypatch.setenv("SLRT_PUBLIC_URL", "http://localhost")
-    return make_cast(app, parepare)
+pytest_plugins = ["tests.tenants.flow.desk"]  # the cast fixture
 
 
 def test_officer_receives_accepts_and_fulfils_from_the_inbox(app, client, cast) -> None:

@@ -5,23 +5,17 @@ missing record gets, by GET and by POST, and nothing changes."""
 
 from __future__ import annotations
 
-import pytest
-
 from slrt.platform import db
 from slrt.platform.errors import Msg
 from slrt.platform.tenancy import tenant_context
-from tests.tenants.flow.desk import make_cast, refer, web_client
+from tests.tenants.flow.desk import refer, web_client
 from tests.tenants.flow.test_flow import get
 from tests.web import PATH_PARAM, district_rules, fill, is_signed_in_page
 
 MISSING = "00000000-0000-0000-0000-000000000000"
 SCOPED = {"case_id", "referral_id", "notification_id"}
 
-
-@pytest.fixture
-def cast(app, parepare, monkeypatch):
-    monkeypatch.setenv("SLRT_PUBLIC_URL", "http://localhost")
-    return make_cast(app, parepare)
+pytest_plugins = ["tests.tenants.flow.desk"]  # the cast fixture
 
 
 def test_pages_answer_404_outside_the_region_and_agency(app, client, parepare, cast) -> None:

@@ -14,14 +14,10 @@ from slrt.platform import db
 from slrt.platform.errors import Msg
 from slrt.platform.tenancy import tenant_context
 from tests.fixtures import add_member, make_account, member
-from tests.tenants.flow.desk import WEB, answer, listed, make_cast, refer, set_due, web_client
+from tests.tenants.flow.desk import WEB, answer, listed, refer, set_due, web_client
 from tests.tenants.flow.test_flow import LOMPOE, post
 
-
-@pytest.fixture
-def cast(app, parepare, monkeypatch):
-    monkeypatch.setenv("SLRT_PUBLIC_URL", "http://localhost")
-    return make_cast(app, parepare)
+pytest_plugins = ["tests.tenants.flow.desk"]  # the cast fixture
 
 
 def tiles(web) -> dict[str, tuple[int, str]]:

@@ -7,8 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import pytest
-
 from slrt.platform import db
 from slrt.platform.errors import Msg
 from slrt.platform.tenancy import tenant_context
@@ -16,18 +14,13 @@ from tests.tenants.flow.desk import (
     WEB,
     form_post,
     listed,
-    make_cast,
     refer,
     set_due,
     text,
     web_client,
 )
 
-
-@pytest.fixture
-def cast(app, parepare, monkeypatch):
-    monkeypatch.setenv("SLRT_PUBLIC_URL", "http://localhost")
-    return make_cast(app, parepare)
+pytest_plugins = ["tests.tenants.flow.desk"]  # the cast fixture
 
 
 def escalate(app, parepare) -> None:
