@@ -1,7 +1,8 @@
-"""Accounts (global) and memberships (per district).
+"""Roles, memberships and invitations of a district.
 
 An account signs in once; a membership ties it to one district with a role, a region scope
 (the whole district, some kecamatan, or some desa/kelurahan) and, for agency officers, an agency.
+An invitation offers such a membership to someone by email or phone until it is accepted.
 """
 
 from __future__ import annotations

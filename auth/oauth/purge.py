@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from slrt.auth.oauth.models import AuthorizationCode, RefreshToken, utcnow
 from slrt.platform import db
+from slrt.platform.transaction import action
 
 CODE_REUSE_WINDOW = dt.timedelta(days=1)
 
@@ -26,8 +27,9 @@ class PurgeResult:
     authorization_codes: int
 
 
+@action
 def purge_expired_oauth_rows(now: dt.datetime | None = None) -> PurgeResult:
-    """Delete expired refresh-token families and old authorization codes; commits."""
+    """Delete expired refresh-token families and old authorization codes (one transaction)."""
     now = now or utcnow()
     dead_families = (
         sa.select(RefreshToken.family_id)
@@ -40,5 +42,4 @@ def purge_expired_oauth_rows(now: dt.datetime | None = None) -> PurgeResult:
     codes = db.session.execute(
         sa.delete(AuthorizationCode).where(AuthorizationCode.expires_at < now - CODE_REUSE_WINDOW)
     )
-    db.session.commit()
     return PurgeResult(tokens.rowcount or 0, codes.rowcount or 0)
