@@ -78,7 +78,7 @@ def _menu() -> dict[str, object]:
 
 # --- the work waiting ------------------------------------------------------------------------
 
-CASES_LIST = "cases_web.list_cases"  # the case list page, filtered by its query string
+CASES_LIST = "cases_web.case_list"  # the case list page, filtered by its query string
 
 
 @dataclass(frozen=True)

@@ -121,7 +121,7 @@ def test_a_districts_own_role_gets_the_counters_its_permissions_open(
 
 
 def test_desk_counters_when_the_case_list_exists(app, client, parepare, cast) -> None:
-    if "cases_web.list_cases" not in app.view_functions:
+    if "cases_web.case_list" not in app.view_functions:
         pytest.skip("the case list page is not part of this build yet")
     refer(client, cast)
     extra = post(
