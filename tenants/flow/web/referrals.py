@@ -57,6 +57,7 @@ from slrt.tenants.flow.api import (
 from slrt.tenants.flow.deadlines import overdue_clause, overdue_groups
 from slrt.tenants.flow.letters import verification_url
 from slrt.tenants.flow.models import Case, CaseNeed, Letter, Referral, Transition
+from slrt.tenants.programs.models import SECTOR_NAMES
 from slrt.tenants.regions.access import village_name
 from slrt.tenants.registry.actions import record_person_reads
 
@@ -78,6 +79,10 @@ RESPONSE_SCHEMAS = {
 RESPONSE_FIELDS = {"receive": "note", "accept": "note", "reject": "reason", "fulfil": "outcome"}
 
 ACTION_LABELS: dict[str, Msg] = {
+    "assess": Msg("Asesmen (back office)", "Assessment (back office)"),
+    "decide": Msg("Keputusan (manajer)", "Decision (manager)"),
+    "return": Msg("Kembalikan untuk diperbaiki", "Return for correction"),
+    "refer": Msg("Kirim rujukan dengan surat", "Send the referrals with their letters"),
     "send": Msg("Kirim ke OPD (manajer)", "Send to the agency (manager)"),
     "receive": Msg("Tandai sudah diterima", "Mark as received"),
     "accept": Msg("Setujui", "Accept"),
@@ -97,16 +102,20 @@ DONE_NOTICES: dict[str, tuple[str, str]] = {
     ),
 }
 
+# The sectors' Indonesian names are the program catalog's.
+_SECTORS_EN = {
+    "health": "Health",
+    "education": "Education",
+    "food": "Food",
+    "housing": "Housing",
+    "cash_transfer": "Cash transfer",
+    "social_rehabilitation": "Social rehabilitation",
+    "civil_registration": "Civil registration",
+    "employment": "Employment and livelihood",
+    "other": "Other",
+}
 SECTOR_LABELS: dict[str, Msg] = {
-    "health": Msg("Kesehatan", "Health"),
-    "education": Msg("Pendidikan", "Education"),
-    "food": Msg("Pangan", "Food"),
-    "housing": Msg("Perumahan", "Housing"),
-    "cash_transfer": Msg("Bantuan tunai", "Cash transfer"),
-    "social_rehabilitation": Msg("Rehabilitasi sosial", "Social rehabilitation"),
-    "civil_registration": Msg("Administrasi kependudukan", "Civil registration"),
-    "employment": Msg("Ketenagakerjaan dan ekonomi", "Employment and livelihood"),
-    "other": Msg("Lainnya", "Other"),
+    code: Msg(name, _SECTORS_EN.get(code, name)) for code, name in SECTOR_NAMES.items()
 }
 
 

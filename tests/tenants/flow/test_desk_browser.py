@@ -113,3 +113,51 @@ def test_agencies_answer_and_the_facilitator_closes_on_phones(
     screenshot(fac, tmp_path, "09-facilitator-done")
     fits(fac)
     fac.context.close()
+
+
+def test_supervisor_follows_an_escalation_on_a_phone(
+    app, client, parepare, chromium, live_server, tmp_path
+) -> None:
+    import datetime as dt
+
+    from slrt.platform import db
+    from slrt.platform.tenancy import tenant_context
+    from slrt.tenants.flow.escalation import escalate_overdue
+    from tests.tenants.flow.desk import set_due
+
+    cast = make_cast(app, parepare)
+    case = refer(client, cast)
+    ticket = case["ticket_number"]
+    set_due(app, parepare, case["pbi"]["id"], dt.datetime.now(dt.UTC) - dt.timedelta(days=2))
+    with app.app_context(), tenant_context(parepare.ref()):
+        escalate_overdue()
+        db.session.commit()
+        db.session.remove()
+
+    sup = phone_of(chromium, live_server, app, cast["supervisor"])
+    expect(sup.locator("#tile-overdue-region")).to_contain_text("1")
+    expect(sup.locator("#unread-notifications")).to_have_text("1 belum dibaca")
+    screenshot(sup, tmp_path, "10-supervisor-home")
+    fits(sup)
+    sup.get_by_role("link", name=re.compile("Rujukan terlambat di kecamatan saya")).click()
+    expect(sup.get_by_role("heading", name="Rujukan terlambat", exact=True)).to_be_visible()
+    expect(sup.locator("li.card.overdue", has_text=ticket)).to_contain_text("Terlambat 2 hari")
+    screenshot(sup, tmp_path, "11-supervisor-overdue")
+    fits(sup)
+    sup.get_by_role("navigation", name="Menu").get_by_role("link", name="Notifikasi").click()
+    screenshot(sup, tmp_path, "12-supervisor-notifications")
+    fits(sup)
+    sup.get_by_role("button", name=re.compile(f"Rujukan {ticket} melewati tenggat")).click()
+    expect(sup.get_by_role("heading", name=f"Rujukan {ticket}")).to_be_visible()
+    expect(sup.get_by_text("Diteruskan ke atasan (eskalasi)")).to_be_visible()
+    fits(sup)
+    sup.get_by_role("navigation", name="Menu").get_by_role("link", name="Beranda").click()
+    expect(sup.locator("#unread-notifications")).to_have_text("0 belum dibaca")
+    # In English, the same home speaks English only.
+    sup.get_by_role("link", name="English").click()
+    expect(sup.get_by_role("heading", name="Your work")).to_be_visible()
+    expect(sup.get_by_text("Overdue referrals in my kecamatan")).to_be_visible()
+    expect(sup.get_by_text("Pekerjaan Anda")).to_have_count(0)
+    screenshot(sup, tmp_path, "13-supervisor-home-english")
+    fits(sup)
+    sup.context.close()
