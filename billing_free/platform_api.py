@@ -21,7 +21,7 @@ from slrt.billing_free.access import access_visible_tenant_by_slug, resolve_plan
 from slrt.billing_free.api import current_plan_body
 from slrt.billing_free.meter import Metric
 from slrt.billing_free.models import Plan
-from slrt.billing_free.plans import plan_by_key, today_wib
+from slrt.billing_free.plans import district_today, plan_by_key
 from slrt.billing_free.schemas import (
     CurrentPlanSchema,
     MonthQuerySchema,
@@ -104,7 +104,7 @@ def set_tenant_plan(data: dict[str, Any], slug: str) -> dict[str, Any]:
 
 
 def _month_arg(query: dict[str, Any]) -> str:
-    return query.get("month") or today_wib().strftime("%Y-%m")
+    return query.get("month") or district_today().strftime("%Y-%m")  # national: WIB
 
 
 @blp.route("/usage/summary", methods=["GET"])
