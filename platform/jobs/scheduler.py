@@ -265,8 +265,10 @@ class Leadership:
 
 def run_scheduler(interval: float = 1.0, once: bool = False) -> None:
     from slrt.platform.jobs.handlers import load_handlers
+    from slrt.platform.logs import configure_logging
     from slrt.platform.runtime import database_url
 
+    configure_logging()
     db.init_engine(database_url())
     load_handlers()
     stopping = False

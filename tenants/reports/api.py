@@ -105,6 +105,7 @@ class DistrictFiguresSchema(FiguresSchema):
 @tenant_blp.route("")
 @tenant_blp.response(200, DistrictFiguresSchema)
 @require(P.REPORTS_READ)
+@db.reads_from_replica
 def district_dashboard() -> dict[str, Any]:
     """This district's latest aggregates (refreshed nightly)."""
     tenant = current_tenant()
