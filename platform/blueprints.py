@@ -55,6 +55,8 @@ WEB_BLUEPRINTS: list[str] = [
     "slrt.auth.signin.federation:bp",
     "slrt.tenants.flow.web.public:bp",
     "slrt.tenants.flow.web.cases:bp",
+    "slrt.tenants.flow.web.referrals:bp",
+    "slrt.tenants.notifications.web:bp",
     "slrt.billing_free.hooks:bp",  # API quota per minute, metering, soft-limit header
     "slrt.tenants.registry.web:bp",
     "slrt.tenants.proposals.web:bp",

@@ -110,7 +110,8 @@ TITLES = {
 
 
 class Problem(HTTPException):
-    """Raise anywhere to answer with a problem+json body."""
+    """Raise anywhere to answer with a problem+json body (an HTML page for a browser, with
+    `page_detail` instead of `detail` when given: words for a person where the API names keys)."""
 
     def __init__(
         self,
@@ -119,11 +120,13 @@ class Problem(HTTPException):
         *,
         errors: list[dict[str, str]] | None = None,
         headers: dict[str, str] | None = None,
+        page_detail: Msg | None = None,
         **extra: Any,
     ) -> None:
         super().__init__(description=str(detail) if detail else None)
         self.code = status
         self.detail = detail
+        self.page_detail = page_detail
         self.errors = errors
         self.extra = extra
         self.extra_headers = headers or {}
@@ -189,7 +192,7 @@ def handle_http_exception(exc: HTTPException) -> Response:
     status = exc.code or 500
     if isinstance(exc, Problem):
         if wants_html():
-            return _html_error(status, exc.detail)
+            return _html_error(status, exc.page_detail or exc.detail)
         return problem_response(status, exc.detail, exc.errors, exc.extra_headers, **exc.extra)
     errors = None
     data = getattr(exc, "data", None)  # webargs/flask-smorest put validation messages here

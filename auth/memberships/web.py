@@ -13,6 +13,7 @@ from slrt.auth.memberships.access import memberships_query, pending_invitation
 from slrt.auth.memberships.actions import accept_invitation, join_by_invitation
 from slrt.auth.memberships.models import Role
 from slrt.auth.permissions import P
+from slrt.auth.policy import authorize
 from slrt.auth.region_scope import describe_scope
 from slrt.auth.signin.client import enter_web_tenant
 from slrt.auth.signin.web import federation_name, signed_in_account, start_session
@@ -93,14 +94,7 @@ def members_page(slug: str):
     if entered is None:
         return redirect("/auth/login?" + urlencode({"next": f"/t/{slug}/members"}))
     account, principal = entered
-    if not principal.can(str(P.MEMBERS_READ)):
-        raise Problem(
-            403,
-            Msg(
-                f"Anda tidak memiliki izin '{P.MEMBERS_READ}'.",
-                f"You lack the permission '{P.MEMBERS_READ}'.",
-            ),
-        )
+    authorize(principal, str(P.MEMBERS_READ))  # 403 naming the permission in words
     rows = db.session.execute(
         memberships_query(principal, {}).add_columns(Account.name, Account.email, Role.name)
     ).all()

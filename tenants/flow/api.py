@@ -19,7 +19,7 @@ from marshmallow import fields, validate
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
-from slrt.platform import db, region_codes
+from slrt.platform import db
 from slrt.platform.api import Schema, TenantBlueprint, Text, check_if_match, page_of
 from slrt.platform.filestore import store
 from slrt.platform.region_codes import KECAMATAN_CODE, VILLAGE_CODE
@@ -35,7 +35,7 @@ from slrt.tenants.flow.access import (
     letter_of,
     referral_scope,
 )
-from slrt.tenants.flow.deadlines import overdue_clause
+from slrt.tenants.flow.deadlines import overdue_clause, overdue_groups
 from slrt.tenants.flow.letters import person_lines, render_pdf, verification_url
 from slrt.tenants.flow.models import (
     AttachmentKind,
@@ -664,38 +664,7 @@ class OverdueGroupSchema(Schema):
 def overdue_summary(query: dict) -> list[dict]:
     """Overdue referrals counted per village, kecamatan or agency (in the caller's scope), most
     overdue first: where escalation should look."""
-    if query["group_by"] == "agency":
-        key = sa.cast(Referral.agency_id, sa.String)
-        label = sa.func.min(Referral.agency_name)
-    elif query["group_by"] == "kecamatan":
-        key = sa.func.substr(Referral.village_code, 1, 8)
-        label = sa.null()
-    else:
-        key = Referral.village_code
-        label = sa.null()
-    rows = db.session.execute(
-        referral_scope(
-            sa.select(
-                key.label("key"),
-                label.label("name"),
-                sa.func.count().label("overdue"),
-                sa.func.min(Referral.due_at).label("oldest_due_at"),
-            ).where(overdue_clause())
-        )
-        .group_by(key)
-        .order_by(sa.func.min(Referral.due_at), key)
-    ).all()
-    out = []
-    for row in rows:
-        item = dict(row._mapping)
-        if item["name"] is None:
-            item["name"] = (
-                village_name(item["key"])
-                if query["group_by"] == "village"
-                else (region_codes.name_of(item["key"]))
-            )
-        out.append(item)
-    return out
+    return overdue_groups(query["group_by"], referral_scope)
 
 
 @referrals_blp.route("/<uuid:referral_id>")
