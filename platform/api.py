@@ -21,12 +21,15 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g, request
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint
-from marshmallow import RAISE, ValidationError, fields, validates_schema
+from marshmallow import RAISE, ValidationError, fields, validate, validates_schema
 from marshmallow import Schema as _Schema
 from sqlalchemy import inspect
+from webargs import core as webargs_core
+from webargs.flaskparser import FlaskParser, is_json_request
 
 from slrt.platform import db, errors
 from slrt.platform.errors import Msg, Problem
+from slrt.platform.input_guard import INT64_MAX, INT64_MIN, parse_json_body
 from slrt.platform.tenancy import enter_tenant
 
 API_PREFIX = "/api/v1"
@@ -42,6 +45,48 @@ class Schema(_Schema):
     class Meta:
         unknown = RAISE
         ordered = True
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        # A number past PostgreSQL's bigint would reach the database and fail there (500):
+        # every integer input is refused beyond it, with the field named (422).
+        bounded = any(
+            isinstance(v, validate.Range) and v.min is not None and v.max is not None
+            for v in field_obj.validators
+        )
+        if isinstance(field_obj, fields.Integer) and not field_obj.dump_only and not bounded:
+            field_obj.validators.append(validate.Range(min=INT64_MIN, max=INT64_MAX))
+
+
+class ArgumentsParser(FlaskParser):
+    """webargs' parser with request JSON read through the hostile-input guard (too deep, NUL)."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        if not is_json_request(req):
+            return webargs_core.missing
+        return parse_json_body(req.get_data(cache=True), webargs_core.parse_json)
+
+
+# The highest page number a list accepts (far past any real list: 100 a page): larger numbers
+# would overflow the database's OFFSET.
+MAX_PAGE = 1_000_000
+
+
+class _ApiBlueprint(Blueprint):
+    """What every API blueprint shares: the guarded parser and bounded page numbers."""
+
+    ARGUMENTS_PARSER = ArgumentsParser()
+    PAGINATION_ARGUMENTS_PARSER = ArgumentsParser()
+
+    def paginate(self, pager: Any = None, **kw: Any) -> Callable[[Any], Any]:
+        decorator = super().paginate(pager, **kw)
+
+        def bounded(func: Any) -> Any:
+            wrapper = decorator(func)
+            page_schema = wrapper._apidoc["pagination"]["parameters"]["schema"]
+            page_schema._declared_fields["page"].validators.append(validate.Range(max=MAX_PAGE))
+            return wrapper
+
+        return bounded
 
 
 PRECONDITION_REQUIRED = Msg(
@@ -126,7 +171,7 @@ class PathLookups:
                 lookup(value)
 
 
-class PlatformBlueprint(PathLookups, _LateEtagCheck, Blueprint):
+class PlatformBlueprint(PathLookups, _LateEtagCheck, _ApiBlueprint):
     def __init__(
         self,
         name: str,
@@ -141,7 +186,7 @@ class PlatformBlueprint(PathLookups, _LateEtagCheck, Blueprint):
         self.before_request(self.check_before_view)
 
 
-class TenantBlueprint(PathLookups, _LateEtagCheck, Blueprint):
+class TenantBlueprint(PathLookups, _LateEtagCheck, _ApiBlueprint):
     """Tenant routes: /api/v1/t/<tenant>/<url_prefix>/...; the tenant context is entered before
     the view, from the slug, so every query in the view is scoped to it.
 

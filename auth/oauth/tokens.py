@@ -25,6 +25,9 @@ from slrt.platform import db
 from slrt.platform.config import public_url, setting
 
 ALG = "ES256"
+# Clock skew tolerated when checking exp/nbf/iat: the servers of one deployment keep their clocks
+# in sync (NTP), so a few seconds suffice and an expired token stops working at once.
+LEEWAY_SECONDS = 5
 
 
 class InvalidToken(Exception):
@@ -206,7 +209,7 @@ def verify_access_token(token: str) -> dict[str, Any]:
             aud={"essential": True, "value": issuer() + "/api"},
             exp={"essential": True},
             sub={"essential": True},
-            leeway=30,
+            leeway=LEEWAY_SECONDS,
         )
         registry.validate(decoded.claims)
     except JoseError as exc:

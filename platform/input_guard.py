@@ -1,0 +1,116 @@
+"""Guards against hostile input, applied once for every request before any view reads it.
+
+- A NUL byte in the path, the query string, a form field or an uploaded file's name: 400 (422
+  for a form field, named), before routing reaches a database that would choke on it.
+- JSON request bodies: nesting deeper than `MAX_JSON_DEPTH` (or deep enough to exhaust Python's
+  recursion) answers 400; a NUL byte inside a JSON string answers 422 naming the field.
+  `parse_json_body` is the one reader of request JSON: the API's argument parser
+  (`slrt.platform.api.ArgumentsParser`) and `flask.request.get_json` both go through it.
+- `safe_int_range`: the range an integer input may take (PostgreSQL's bigint), added to every
+  integer field of the API's schemas by `slrt.platform.api.Schema`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, Request, request
+from flask import json as flask_json
+
+from slrt.platform.errors import Msg, Problem, field_error
+
+# Real request bodies nest a few levels (a case with its needs, a rule with its clauses).
+MAX_JSON_DEPTH = 32
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+TOO_DEEP = Msg(
+    f"JSON bersarang terlalu dalam (paling banyak {MAX_JSON_DEPTH} tingkat).",
+    f"The JSON is nested too deeply (at most {MAX_JSON_DEPTH} levels).",
+)
+NUL_IN_TEXT = Msg(
+    "Teks tidak boleh berisi karakter NUL (\\u0000).",
+    "Text must not contain the NUL character (\\u0000).",
+)
+NUL_IN_REQUEST = Msg(
+    "Alamat, parameter atau nama berkas berisi karakter NUL (%00); permintaan ditolak.",
+    "The address, a parameter or a file name contains the NUL character (%00); refused.",
+)
+
+
+def parse_json_body(raw: Any, loads: Callable[[Any], Any] = json.loads) -> Any:
+    """Decode a request's JSON with `loads`, refusing what no real client sends."""
+    try:
+        data = loads(raw)
+    except RecursionError:
+        raise Problem(400, TOO_DEEP) from None
+    check_json_tree(data)
+    return data
+
+
+def check_json_tree(data: Any) -> None:
+    """Walk decoded JSON without recursion: depth at most MAX_JSON_DEPTH, no NUL in any text."""
+    stack: list[tuple[Any, int, str]] = [(data, 1, "")]
+    while stack:
+        value, depth, path = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise Problem(422, errors=[field_error(path or "_schema", NUL_IN_TEXT)])
+            continue
+        if isinstance(value, dict):
+            items = list(value.items())
+        elif isinstance(value, list):
+            items = list(enumerate(value))
+        else:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise Problem(400, TOO_DEEP)
+        for key, item in items:
+            name = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and "\x00" in key:
+                raise Problem(422, errors=[field_error(path or "_schema", NUL_IN_TEXT)])
+            stack.append((item, depth + 1, name))
+
+
+class _RequestJson:
+    """What `flask.Request.get_json` decodes with: Flask's JSON, guarded."""
+
+    @staticmethod
+    def loads(raw: Any, **kw: Any) -> Any:
+        return parse_json_body(raw, lambda text: flask_json.loads(text, **kw))
+
+    dumps = staticmethod(flask_json.dumps)
+
+
+class GuardedRequest(Request):
+    """Flask's request, reading JSON through `parse_json_body`. Flask hands each request the
+    app's JSON provider; the guard keeps it and decodes through it."""
+
+    @property
+    def json_module(self) -> Any:
+        return _RequestJson
+
+    @json_module.setter
+    def json_module(self, provider: Any) -> None:
+        """The app's provider is what `_RequestJson` decodes with already (flask.json)."""
+
+
+def _refuse_nul(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """Runs before any blueprint's URL preprocessor (which may look a district up by slug)."""
+    if "\x00" in request.path or any(
+        "\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)
+    ):
+        raise Problem(400, NUL_IN_REQUEST)
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        for storage in request.files.values():
+            if "\x00" in (storage.filename or ""):
+                raise Problem(400, NUL_IN_REQUEST)
+        bad = [key for key, value in request.form.items(multi=True) if "\x00" in key + value]
+        if bad:
+            raise Problem(422, errors=[field_error(bad[0].replace("\x00", ""), NUL_IN_TEXT)])
+
+
+def init_app(app: Flask) -> None:
+    app.request_class = GuardedRequest
+    app.url_value_preprocessor(_refuse_nul)
