@@ -287,6 +287,22 @@ def handle_unexpected(exc: Exception) -> Response:
     return problem_response(500)
 
 
+def handle_redis_unreachable(exc: Exception) -> Response:
+    """What needs Redis and found it out of reach answers 503 with Retry-After, never 500 (the
+    callers that can do without it degrade before it comes to this)."""
+    from flask import current_app
+
+    from slrt.platform.redis_client import note_outage
+
+    note_outage(request.endpoint or request.path, exc)
+    current_app.logger.warning("503 for %s: Redis unreachable", request.path)
+    return handle_http_exception(service_unavailable())
+
+
 def init_app(app: Flask) -> None:
+    from slrt.platform.redis_client import UNREACHABLE
+
     app.register_error_handler(HTTPException, handle_http_exception)
+    for error in UNREACHABLE:
+        app.register_error_handler(error, handle_redis_unreachable)
     app.register_error_handler(Exception, handle_unexpected)

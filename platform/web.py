@@ -205,6 +205,11 @@ def notice(message: Msg) -> None:
 
 
 def take_notices() -> list[Msg]:
+    from slrt.platform.redis_client import redis_available
+
+    # While sessions are out of reach a page (the 503 page among them) simply has no notices.
+    if getattr(session, "unavailable", False) or not redis_available():
+        return []
     return [Msg(id_text, en_text) for id_text, en_text in session.pop("notices", [])]
 
 
