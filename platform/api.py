@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import http
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -21,7 +22,8 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g, request
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint
-from marshmallow import RAISE, ValidationError, fields, validate, validates_schema
+from flask_smorest.utils import prepare_response
+from marshmallow import INCLUDE, RAISE, ValidationError, fields, validate, validates_schema
 from marshmallow import Schema as _Schema
 from sqlalchemy import inspect
 from webargs import core as webargs_core
@@ -36,9 +38,57 @@ API_PREFIX = "/api/v1"
 SWAGGER_ASSETS = "/api/docs/assets/"
 
 
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldProblemSchema(_Schema):
+    class Meta:
+        unknown = INCLUDE
+
+    field = fields.String(metadata={"description": "The field, dotted for nested ones"})
+    message = fields.String(metadata={"description": "Indonesian"})
+    message_en = fields.String(metadata={"description": "English"})
+    line = fields.Integer(metadata={"description": "Where in a rule's text, if any"})
+    column = fields.Integer()
+
+
+class ProblemSchema(_Schema):
+    """RFC 9457 problem details, as every error of the API is answered. An error may add members
+    of its own (e.g. `quota`, `limit`, `used`, `retry_after`, `missing_permission`)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(metadata={"description": "about:blank or a problem type URI"})
+    title = fields.String(metadata={"description": "Indonesian"})
+    title_en = fields.String()
+    status = fields.Integer()
+    detail = fields.String(metadata={"description": "Indonesian"})
+    detail_en = fields.String()
+    instance = fields.String(allow_none=True)
+    errors = fields.List(fields.Nested(FieldProblemSchema))
+
+
 class Api(_Api):
+    """flask-smorest's Api answering and documenting errors as problem+json (`ProblemSchema`)."""
+
+    ERROR_SCHEMA = ProblemSchema
+
     def handle_http_exception(self, error):
         return errors.handle_http_exception(error)
+
+    def _register_responses(self) -> None:
+        # Every error response component (and the `default` response of every operation) is
+        # problem+json: what `errors.problem_response` sends.
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+                prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Error (RFC 9457 problem details)", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
 class Schema(_Schema):
@@ -55,6 +105,28 @@ class Schema(_Schema):
         )
         if isinstance(field_obj, fields.Integer) and not field_obj.dump_only and not bounded:
             field_obj.validators.append(validate.Range(min=INT64_MIN, max=INT64_MAX))
+
+
+def nullable_as(*models: Any) -> Callable[[type[_Schema]], type[_Schema]]:
+    """Class decorator for a schema that shows rows of `models`: each of its output-only fields
+    named like a nullable column is documented (and dumped) as nullable, so the description
+    says what the answers hold. Input fields keep their own rule (null accepted or not), and
+    fields that compute their value (Method, Function) are left as they are."""
+
+    def decorate(schema: type[_Schema]) -> type[_Schema]:
+        nullable = {
+            column.key
+            for model in models
+            for column in sa.inspect(model).columns
+            if column.nullable
+        }
+        for name, field in schema._declared_fields.items():
+            computed = isinstance(field, fields.Method | fields.Function)
+            if field.dump_only and not computed and (field.attribute or name) in nullable:
+                field.allow_none = True
+        return schema
+
+    return decorate
 
 
 class ArgumentsParser(FlaskParser):
@@ -87,6 +159,15 @@ class _ApiBlueprint(Blueprint):
             return wrapper
 
         return bounded
+
+    def _document_pagination_metadata(self, spec: Any, resp_doc: dict[str, Any]) -> None:
+        # The header's value is a JSON object serialised as text: say so (OpenAPI's header
+        # `content`), rather than document the header itself as an object.
+        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = {
+            "description": "Pagination metadata: a JSON object (total, total_pages, "
+            "first_page, last_page, page, previous_page, next_page)",
+            "content": {"application/json": {"schema": "PaginationMetadata"}},
+        }
 
 
 PRECONDITION_REQUIRED = Msg(

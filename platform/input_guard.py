@@ -18,12 +18,14 @@ from typing import Any
 
 from flask import Flask, Request, request
 from flask import json as flask_json
+from werkzeug.routing import IntegerConverter
 
 from slrt.platform.errors import Msg, Problem, field_error
 
 # Real request bodies nest a few levels (a case with its needs, a rule with its clauses).
 MAX_JSON_DEPTH = 32
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+INT32_MAX = 2**31 - 1
 
 TOO_DEEP = Msg(
     f"JSON bersarang terlalu dalam (paling banyak {MAX_JSON_DEPTH} tingkat).",
@@ -111,6 +113,17 @@ def _refuse_nul(endpoint: str | None, values: dict[str, Any] | None) -> None:
             raise Problem(422, errors=[field_error(bad[0].replace("\x00", ""), NUL_IN_TEXT)])
 
 
+class BoundedIntConverter(IntegerConverter):
+    """`<int:...>` in a route: ids are PostgreSQL integers, so a longer number is no id at all
+    (404, as for a missing one) instead of an overflow in the database (500)."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", INT32_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
 def init_app(app: Flask) -> None:
+    """Before any route is added: the routes' int converter, the request class, the NUL check."""
+    app.url_map.converters["int"] = BoundedIntConverter
     app.request_class = GuardedRequest
     app.url_value_preprocessor(_refuse_nul)

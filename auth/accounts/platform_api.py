@@ -17,7 +17,7 @@ from slrt.auth.permissions import PP
 from slrt.auth.policy import current_principal, require
 from slrt.auth.signin.sessions import end_sessions
 from slrt.platform import db
-from slrt.platform.api import PlatformBlueprint, Schema, check_if_match, page_of
+from slrt.platform.api import PlatformBlueprint, Schema, check_if_match, nullable_as, page_of
 from slrt.platform.audit.models import AuditKind
 from slrt.platform.audit.record import record_platform
 from slrt.platform.errors import Msg, Problem
@@ -25,6 +25,7 @@ from slrt.platform.errors import Msg, Problem
 blp = PlatformBlueprint("accounts", __name__, "/accounts", description="Accounts (global)")
 
 
+@nullable_as(Account)
 class AccountSchema(Schema):
     id = fields.UUID(dump_only=True)
     name = fields.String(dump_only=True)

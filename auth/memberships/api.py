@@ -25,7 +25,7 @@ from slrt.auth.policy import Principal, current_principal, require
 from slrt.auth.region_scope import codes_within_scope, covers_all, describe_scope, scope_errors
 from slrt.auth.signin.sessions import end_sessions
 from slrt.platform import db
-from slrt.platform.api import Schema, TenantBlueprint, check_if_match, page_of
+from slrt.platform.api import Schema, TenantBlueprint, check_if_match, nullable_as, page_of
 from slrt.platform.audit.models import AuditKind
 from slrt.platform.audit.record import changes, create_and_audit, record
 from slrt.platform.errors import Msg, Problem, field_error, field_problem
@@ -47,6 +47,7 @@ KEY_RE = r"^[a-z][a-z0-9_]{2,39}$"
 # --- schemas ------------------------------------------------------------------------------------
 
 
+@nullable_as(Membership)
 class MembershipSchema(Schema):
     id = fields.UUID(dump_only=True)
     account_id = fields.UUID(dump_only=True)
@@ -94,6 +95,7 @@ class InvitationCreateSchema(ScopeFields):
     name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
 
+@nullable_as(Invitation)
 class InvitationSchema(Schema):
     id = fields.UUID(dump_only=True)
     email = fields.String(dump_only=True, allow_none=True)
