@@ -186,7 +186,8 @@ def run_worker(burst: bool = False) -> None:
             worker.work(burst=burst, dequeue_strategy=DequeueStrategy.ROUND_ROBIN)
         except UNREACHABLE as exc:
             log.error("worker: Redis unreachable (%s); starting again in %.0f s", exc, backoff)
-        if burst or (worker is not None and worker._stop_requested):
+        # A stop request (SIGTERM/SIGINT) is the one reason to end; rq notes its time.
+        if burst or (worker is not None and worker._shutdown_requested_date is not None):
             return
         # rq ends its work loop on an error it does not handle (e.g. Redis gone longer than the
         # retries last): serve again rather than leave the district's jobs queued.

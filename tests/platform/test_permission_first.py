@@ -16,24 +16,20 @@ INVALID = {"zz_not_a_field": "\u00a0", "page": -1}
 
 
 def _path(rule) -> str:
+    """The rule's URL with a well-formed value for each of its parameters."""
+    from werkzeug.routing.converters import NumberConverter, UUIDConverter
+
     values = {}
     for name, converter in rule._converters.items():
-        kind = type(converter).__name__
         if name == "tenant":
             values[name] = "parepare"
-        elif kind == "UUIDConverter":
+        elif isinstance(converter, UUIDConverter):
             values[name] = str(uuid.uuid4())
-        elif kind in ("IntegerConverter", "NumberConverter"):
+        elif isinstance(converter, NumberConverter):
             values[name] = 1
         else:
             values[name] = "x"
-    path = rule.rule
-    for name, value in values.items():
-        path = path.replace(f"<{rule._converters[name].__class__.__name__}:{name}>", str(value))
-    for name, value in values.items():
-        for prefix in ("<uuid:", "<int:", "<path:", "<string:", "<"):
-            path = path.replace(f"{prefix}{name}>", str(value))
-    return path
+    return rule.build(values, append_unknown=False)[1]
 
 
 def _role_without_permissions(app, tenant) -> None:

@@ -208,3 +208,18 @@ def test_slrt_up_starts_a_dead_child_again() -> None:
         for proc in supervisor.processes:
             proc.kill()
             proc.wait()
+
+
+def test_a_worker_asked_to_stop_stops(services, app, parepare) -> None:
+    """Starting the work loop again is for failures only: SIGTERM still ends `slrt worker`."""
+    import signal
+
+    worker = _worker_process(services)
+    try:
+        job_id = ask(app, parepare, "test.noop")
+        _wait_for(lambda: job_row(app, parepare, job_id).status == "succeeded", 60)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0
+    finally:
+        if worker.poll() is None:
+            _kill_tree(worker)
