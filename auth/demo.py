@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from slrt.auth.accounts.actions import add_account
 from slrt.auth.accounts.models import Account, PlatformRoleGrant
-from slrt.auth.accounts.passwords import hash_password
 from slrt.auth.memberships.access import role_by_key
 from slrt.auth.memberships.actions import create_invitation, grant_membership, invitation_link
 from slrt.auth.memberships.models import Invitation
@@ -76,15 +76,12 @@ def load_demo_accounts() -> list[str]:
             sa.select(Account).where(Account.email == person["email"])
         ).scalar_one_or_none()
         if account is None:
-            account = Account(
+            account = add_account(
                 name=person["name"],
                 email=person["email"],
+                password=_password(person["email"]),
                 email_verified=True,
-                password_hash=hash_password(_password(person["email"])),
-                status="active",
             )
-            db.session.add(account)
-            db.session.flush()
         if person.get("platform"):
             db.session.add(PlatformRoleGrant(account_id=account.id, role=person["platform"]))
             continue

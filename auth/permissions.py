@@ -1,7 +1,10 @@
-"""The permission list and the default roles (DESIGN.md §1).
+"""The permission list, the built-in roles of a district and what platform roles may do.
 
 Every API operation declares one permission with `slrt.auth.policy.require`. District admins may
-define further roles from this list; the built-in roles below are created in every district.
+define further roles from this list; the built-in roles below (district admin, SLRT manager,
+supervisor, front and back office, Puskesos coordinator, facilitator, agency officer, viewer) are
+created in every district. Platform roles (Kemensos admin and viewer, provincial viewer) never
+reach personal data.
 """
 
 from __future__ import annotations

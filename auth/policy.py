@@ -26,7 +26,7 @@ from slrt.auth.memberships.models import Membership, MembershipStatus, Role
 from slrt.auth.oauth.tokens import InvalidToken, verify_access_token
 from slrt.auth.permissions import PLATFORM_ROLES, PP, P
 from slrt.platform import db
-from slrt.platform.actor import Actor, set_actor
+from slrt.platform.actor import SYSTEM, Actor, set_actor
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import current_tenant_or_none
 
@@ -290,6 +290,13 @@ def principal_for_account(account_id: uuid.UUID, client_id: str) -> Principal:
     g.principal = principal
     set_actor(principal.actor)
     return principal
+
+
+def operator_principal() -> Principal:
+    """Whoever runs `slrt` on a server, for the checks an action makes: the system, acting
+    district-wide with every district permission (a shell on the server reaches further than any
+    role already)."""
+    return Principal(actor=SYSTEM, permissions=frozenset(str(p) for p in P))
 
 
 def current_principal() -> Principal:

@@ -1,6 +1,6 @@
-"""Region scope helpers shared by every region-bearing list (memberships now, the registry and
-cases later): validating scope codes against the Kemendagri reference, naming them, and SQL
-conditions for rows that carry one village code or an array of codes.
+"""Region scope of memberships and invitations: validating scope codes against the Kemendagri
+reference, naming them, and SQL conditions (with a Python twin) for rows that carry one region
+code or a scope of several.
 
 A desa/kelurahan code `PP.KK.CC.XDDD` lies inside kecamatan `PP.KK.CC` by prefix.
 """

@@ -4,7 +4,6 @@ API), metering flush, statements."""
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import json
 import sys
 from pathlib import Path
@@ -15,33 +14,18 @@ from flask.cli import AppGroup
 
 from slrt.billing_free import actions, meter, quotas
 from slrt.billing_free.models import QUOTA_COLUMNS, Plan
-from slrt.billing_free.plans import ensure_standard_plans, plan_by_key, plan_history, today_wib
+from slrt.billing_free.plans import (
+    district_today,
+    ensure_standard_plans,
+    plan_by_key,
+    plan_history,
+)
 from slrt.billing_free.statements import build_statement, statement_csv, statement_pdf
 from slrt.platform import db
-from slrt.platform.actor import Actor, acting_as
+from slrt.platform.actor import acting_as
+from slrt.platform.commands.support import cli_actor, district, problem_text
 from slrt.platform.errors import Problem
 from slrt.platform.tenancy import tenant_context
-from slrt.platform.tenant import Tenant
-
-
-def _cli_actor() -> Actor:
-    return Actor(kind="system", label=f"cli:{getpass.getuser()}")
-
-
-def _problem_text(exc: Problem) -> str:
-    if exc.errors:
-        return "; ".join(e["message"] for e in exc.errors)
-    return str(exc.detail)
-
-
-def _tenant(ref: str) -> Tenant:
-    """A district by Kemendagri code (73.72) or slug (parepare)."""
-    tenant = db.session.execute(
-        sa.select(Tenant).where(sa.or_(Tenant.code == ref, Tenant.slug == ref))
-    ).scalar_one_or_none()
-    if tenant is None:
-        raise click.ClickException(f"kabupaten/kota '{ref}' tidak ditemukan / district not found")
-    return tenant
 
 
 @click.group("plans", cls=AppGroup)
@@ -88,11 +72,11 @@ def create_plan(key: str, name: str, description: str, duration_days: int | None
     if missing:
         raise click.UsageError("missing: " + ", ".join("--" + m.replace("_", "-") for m in missing))
     data = {"key": key, "name": name, "description": description, "duration_days": duration_days}
-    with acting_as(_cli_actor()):
+    with acting_as(cli_actor()):
         try:
             actions.create_plan({**data, **quota})
         except Problem as exc:
-            raise click.ClickException(_problem_text(exc)) from exc
+            raise click.ClickException(problem_text(exc)) from exc
         except sa.exc.IntegrityError as exc:  # what the API's schema refuses before
             raise click.ClickException(f"invalid plan: {exc.orig}") from exc
     click.echo(f"plan {key} created")
@@ -112,11 +96,11 @@ def update_plan(key: str, name: str | None, duration_days: int | None, **quota) 
         values["duration_days"] = duration_days
     if not values:
         raise click.UsageError("nothing to change")
-    with acting_as(_cli_actor()):
+    with acting_as(cli_actor()):
         try:
             actions.update_plan(plan_by_key(key), values)
         except Problem as exc:
-            raise click.ClickException(_problem_text(exc)) from exc
+            raise click.ClickException(problem_text(exc)) from exc
         except sa.exc.IntegrityError as exc:
             raise click.ClickException(f"invalid plan: {exc.orig}") from exc
     click.echo(f"plan {key} updated")
@@ -130,8 +114,8 @@ def update_plan(key: str, name: str | None, duration_days: int | None, **quota) 
 def assign(tenant_ref: str, plan_key: str, reason: str, expires_on: dt.datetime | None) -> None:
     """Move a district (code or slug) to a plan, e.g.
     `slrt plans assign 73.72 uji-coba --reason "uji coba 3 bulan"`."""
-    with acting_as(_cli_actor()):
-        tenant = _tenant(tenant_ref)
+    with acting_as(cli_actor()):
+        tenant = district(tenant_ref)
         try:
             ensure_standard_plans()
             plan = plan_by_key(plan_key)
@@ -139,7 +123,7 @@ def assign(tenant_ref: str, plan_key: str, reason: str, expires_on: dt.datetime 
                 tenant, plan, reason, expires_on=expires_on.date() if expires_on else None
             )
         except Problem as exc:
-            raise click.ClickException(_problem_text(exc)) from exc
+            raise click.ClickException(problem_text(exc)) from exc
     ends = f", berakhir {assignment.expires_on}" if assignment.expires_on else ""
     click.echo(f"{tenant.code} {tenant.name}: paket {plan.name}{ends}")
 
@@ -148,7 +132,7 @@ def assign(tenant_ref: str, plan_key: str, reason: str, expires_on: dt.datetime 
 @click.argument("tenant_ref")
 def history(tenant_ref: str) -> None:
     """A district's plan history, newest first."""
-    tenant = _tenant(tenant_ref)
+    tenant = district(tenant_ref)
     for assignment, plan in plan_history(tenant.id):
         click.echo(
             "\t".join(
@@ -186,7 +170,7 @@ def flush() -> None:
 @click.argument("tenant_ref")
 def show(tenant_ref: str) -> None:
     """Current use against every quota of a district."""
-    tenant = _tenant(tenant_ref)
+    tenant = district(tenant_ref)
     with tenant_context(tenant.ref()):
         plan = quotas.plan_for(tenant.id)
         click.echo(f"{tenant.code} {tenant.name}: paket {plan.name} (Rp 0)")
@@ -202,8 +186,8 @@ def show(tenant_ref: str) -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None)
 def statement(tenant_ref: str, month: str | None, fmt: str, output: Path | None) -> None:
     """A district's monthly statement (default: this month), as JSON, CSV or PDF."""
-    tenant = _tenant(tenant_ref)
-    month = month or today_wib().strftime("%Y-%m")
+    tenant = district(tenant_ref)
+    month = month or district_today(zone=tenant.zone).strftime("%Y-%m")
     with tenant_context(tenant.ref()):
         try:
             st = build_statement(tenant.ref(), month)

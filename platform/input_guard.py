@@ -3,9 +3,9 @@
 - A NUL byte in the path, the query string, a form field or an uploaded file's name: 400 (422
   for a form field, named), before routing reaches a database that would choke on it.
 - JSON request bodies: nesting deeper than `MAX_JSON_DEPTH` (or deep enough to exhaust Python's
-  recursion) answers 400; a NUL byte inside a JSON string answers 422 naming the field.
-  `parse_json_body` is the one reader of request JSON: the API's argument parser
-  (`slrt.platform.api.ArgumentsParser`) and `flask.request.get_json` both go through it.
+  recursion) answers 400. `parse_json_body` is the one reader of request JSON: the API's
+  argument parser (`slrt.platform.api.ArgumentsParser`) and `flask.request.get_json` both go
+  through it. (Control characters inside the text are the schemas' rule: `slrt.platform.api.Schema`.)
 - `safe_int_range`: the range an integer input may take (PostgreSQL's bigint), added to every
   integer field of the API's schemas by `slrt.platform.api.Schema`.
 """
@@ -21,6 +21,7 @@ from flask import json as flask_json
 from werkzeug.routing import IntegerConverter
 
 from slrt.platform.errors import Msg, Problem, field_error
+from slrt.platform.text import control_character_problem
 
 # Real request bodies nest a few levels (a case with its needs, a rule with its clauses).
 MAX_JSON_DEPTH = 32
@@ -30,10 +31,6 @@ INT32_MAX = 2**31 - 1
 TOO_DEEP = Msg(
     f"JSON bersarang terlalu dalam (paling banyak {MAX_JSON_DEPTH} tingkat).",
     f"The JSON is nested too deeply (at most {MAX_JSON_DEPTH} levels).",
-)
-NUL_IN_TEXT = Msg(
-    "Teks tidak boleh berisi karakter NUL (\\u0000).",
-    "Text must not contain the NUL character (\\u0000).",
 )
 NUL_IN_REQUEST = Msg(
     "Alamat, parameter atau nama berkas berisi karakter NUL (%00); permintaan ditolak.",
@@ -52,27 +49,19 @@ def parse_json_body(raw: Any, loads: Callable[[Any], Any] = json.loads) -> Any:
 
 
 def check_json_tree(data: Any) -> None:
-    """Walk decoded JSON without recursion: depth at most MAX_JSON_DEPTH, no NUL in any text."""
-    stack: list[tuple[Any, int, str]] = [(data, 1, "")]
+    """Walk decoded JSON without recursion: depth at most MAX_JSON_DEPTH."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:
-        value, depth, path = stack.pop()
-        if isinstance(value, str):
-            if "\x00" in value:
-                raise Problem(422, errors=[field_error(path or "_schema", NUL_IN_TEXT)])
-            continue
+        value, depth = stack.pop()
         if isinstance(value, dict):
-            items = list(value.items())
+            items = list(value.values())
         elif isinstance(value, list):
-            items = list(enumerate(value))
+            items = value
         else:
             continue
         if depth > MAX_JSON_DEPTH:
             raise Problem(400, TOO_DEEP)
-        for key, item in items:
-            name = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str) and "\x00" in key:
-                raise Problem(422, errors=[field_error(path or "_schema", NUL_IN_TEXT)])
-            stack.append((item, depth + 1, name))
+        stack.extend((item, depth + 1) for item in items)
 
 
 class _RequestJson:
@@ -108,9 +97,13 @@ def _refuse_nul(endpoint: str | None, values: dict[str, Any] | None) -> None:
         for storage in request.files.values():
             if "\x00" in (storage.filename or ""):
                 raise Problem(400, NUL_IN_REQUEST)
-        bad = [key for key, value in request.form.items(multi=True) if "\x00" in key + value]
-        if bad:
-            raise Problem(422, errors=[field_error(bad[0].replace("\x00", ""), NUL_IN_TEXT)])
+        # Forms that no schema reads (the sign-in form) must not carry a NUL to the database; the
+        # schemas refuse every control character with the same message.
+        for key, value in request.form.items(multi=True):
+            problem = control_character_problem(value) if "\x00" in key + value else None
+            if problem is not None or "\x00" in key:
+                message = problem or control_character_problem(key)
+                raise Problem(422, errors=[field_error(key.replace("\x00", ""), message)])
 
 
 class BoundedIntConverter(IntegerConverter):

@@ -1,38 +1,18 @@
-"""`slrt accounts ...`, `slrt clients ...`, `slrt keys ...`."""
+"""`slrt accounts create-admin|invite`: Kemensos admins and invitations into a district from the
+server's command line, through the same actions as the API; plus the helpers the auth commands
+share (a refused action as a command error, a district by slug)."""
 
 from __future__ import annotations
 
 import secrets
+import uuid
 
 import click
-import sqlalchemy as sa
 from flask.cli import AppGroup
 
-from slrt.auth.accounts.models import Account, PlatformRoleGrant
-from slrt.auth.accounts.passwords import hash_password, password_problems
-from slrt.platform import db
-from slrt.platform.audit.models import AuditKind
-from slrt.platform.audit.record import record_platform
+from slrt.platform.commands.support import district, fail_with
 from slrt.platform.errors import Problem
 from slrt.platform.tenancy import tenant_context
-from slrt.platform.tenant import Tenant
-
-
-def _fail(exc: Problem) -> None:
-    db.session.rollback()
-    text = (
-        "; ".join(e["message_en"] for e in exc.errors)
-        if exc.errors
-        else str(exc.detail.en if hasattr(exc.detail, "en") else exc.detail)
-    )
-    raise click.ClickException(text)
-
-
-def _tenant(slug: str) -> Tenant:
-    tenant = db.session.execute(sa.select(Tenant).where(Tenant.slug == slug)).scalar_one_or_none()
-    if tenant is None:
-        raise click.ClickException(f"no district with slug {slug!r} (see `slrt tenants list`)")
-    return tenant
 
 
 @click.group("accounts", cls=AppGroup)
@@ -46,38 +26,16 @@ def accounts() -> None:
 @click.option("--password", default=None, help="Default: a generated one, printed once.")
 def create_admin(email: str, name: str, password: str | None) -> None:
     """Create a Kemensos admin account (or give an existing account that role)."""
-    email = email.strip().lower()
+    from slrt.auth.accounts.actions import create_kemensos_admin
+
     generated = password is None
     password = password or secrets.token_urlsafe(15)
-    account = db.session.execute(
-        sa.select(Account).where(Account.email == email)
-    ).scalar_one_or_none()
-    if account is None:
-        problems = password_problems(password, email=email, name=name)
-        if problems:
-            raise click.ClickException("; ".join(p.en for p in problems))
-        account = Account(
-            name=name,
-            email=email,
-            email_verified=True,
-            password_hash=hash_password(password),
-            status="active",
-        )
-        db.session.add(account)
-        db.session.flush()
-    else:
-        generated = False
-    exists = db.session.execute(
-        sa.select(PlatformRoleGrant.id).where(
-            PlatformRoleGrant.account_id == account.id, PlatformRoleGrant.role == "kemensos_admin"
-        )
-    ).first()
-    if not exists:
-        db.session.add(PlatformRoleGrant(account_id=account.id, role="kemensos_admin"))
-    record_platform(AuditKind.security, "account.grant_kemensos_admin", "account", account.id)
-    db.session.commit()
-    click.echo(f"Kemensos admin: {email}")
-    if generated:
+    try:
+        account, created = create_kemensos_admin(email, name, password)
+    except Problem as exc:
+        fail_with(exc)
+    click.echo(f"Kemensos admin: {account.email}")
+    if generated and created:
         click.echo(f"password: {password}")
 
 
@@ -95,49 +53,36 @@ def create_admin(email: str, name: str, password: str | None) -> None:
 @click.option(
     "--scope-code", "scope_codes", multiple=True, help="kecamatan or desa code; repeatable"
 )
-@click.option("--agency-id", default=None, help="UUID of the agency (agency officers)")
-def invite(tenant_slug, email, phone, name, role_key, scope_kind, scope_codes, agency_id) -> None:
+@click.option(
+    "--agency-id", type=click.UUID, default=None, help="UUID of the agency (agency officers)"
+)
+def invite(
+    tenant_slug: str,
+    email: str | None,
+    phone: str | None,
+    name: str | None,
+    role_key: str,
+    scope_kind: str,
+    scope_codes: tuple[str, ...],
+    agency_id: uuid.UUID | None,
+) -> None:
     """Invite someone into a district; prints the single-use link (valid 7 days)."""
-    import uuid
+    from slrt.auth.memberships.actions import invite_member
+    from slrt.auth.policy import operator_principal
 
-    from slrt.auth.memberships.access import role_by_key
-    from slrt.auth.memberships.actions import create_invitation
-    from slrt.auth.region_scope import scope_errors
-
-    if not email and not phone:
-        raise click.ClickException("give --email or --phone")
-    tenant = _tenant(tenant_slug)
+    tenant = district(tenant_slug)
     with tenant_context(tenant.ref()):
-        role = role_by_key(role_key)
-        if role is None:
-            raise click.ClickException(f"no role {role_key!r} in {tenant.name}")
-        errors = scope_errors(tenant.code, scope_kind, list(scope_codes))
-        if role_key == "agency_officer" and not agency_id:
-            raise click.ClickException("agency officers need --agency-id")
-        if agency_id:
-            from slrt.tenants.agencies.access import resolve_agency_id
-
-            try:
-                resolve_agency_id(uuid.UUID(agency_id))
-            except (ValueError, Problem) as exc:
-                raise click.ClickException(
-                    f"no active agency {agency_id} in {tenant.name}"
-                ) from exc
-        if errors:
-            raise click.ClickException("; ".join(e["message_en"] for e in errors))
         try:
-            _, link = create_invitation(
-                role=role,
+            _, link = invite_member(
+                operator_principal(),
+                role_key=role_key,
                 email=email,
                 phone=phone,
                 name=name,
                 scope_kind=scope_kind,
                 scope_codes=list(scope_codes),
-                agency_id=uuid.UUID(agency_id) if agency_id else None,
-                invited_by=None,
+                agency_id=agency_id,
             )
-        except Problem as exc:  # e.g. the plan's accounts quota is full
-            db.session.rollback()
-            raise click.ClickException(str(exc.detail)) from exc
-        db.session.commit()
+        except Problem as exc:
+            fail_with(exc)
     click.echo(f"invitation link (single use, 7 days): {link}")

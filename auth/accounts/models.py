@@ -1,8 +1,7 @@
-"""Accounts (global) and memberships (per district).
-
-An account signs in once; a membership ties it to one district with a role, a region scope
-(the whole district, some kecamatan, or some desa/kelurahan) and, for agency officers, an agency.
-"""
+"""Accounts (global): the person who signs in once for every district, the outside-provider
+identities linked to an account, and the platform roles (Kemensos admin or viewer, provincial
+viewer) granted to it. What an account may do inside one district is its membership there
+(`slrt.auth.memberships.models`)."""
 
 from __future__ import annotations
 

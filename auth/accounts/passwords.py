@@ -12,7 +12,7 @@ import contextlib
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from slrt.platform.errors import Msg
+from slrt.platform.errors import Msg, field_error
 
 MIN_LENGTH = 10
 MAX_LENGTH = 128
@@ -101,3 +101,19 @@ def password_problems(password: str, *, email: str | None, name: str | None) -> 
             )
         )
     return problems
+
+
+def new_password_errors(
+    password: str, confirmation: str, *, email: str | None, name: str | None
+) -> list[dict[str, str]]:
+    """Field errors of a form that sets a new password (`password`, typed again as `password2`)."""
+    errors = [
+        field_error("password", p) for p in password_problems(password, email=email, name=name)
+    ]
+    if password != confirmation:
+        errors.append(
+            field_error(
+                "password2", Msg("Kedua kata sandi tidak sama.", "The two passwords differ.")
+            )
+        )
+    return errors

@@ -11,18 +11,20 @@ import uuid
 import sqlalchemy as sa
 from marshmallow import fields, validate
 
+from slrt.auth.accounts.access import access_account_by_id
+from slrt.auth.accounts.actions import set_account_status
 from slrt.auth.accounts.models import Account
-from slrt.auth.oauth.models import RefreshToken, utcnow
 from slrt.auth.permissions import PP
 from slrt.auth.policy import current_principal, require
-from slrt.auth.signin.sessions import end_sessions
-from slrt.platform import db
 from slrt.platform.api import PlatformBlueprint, Schema, check_if_match, nullable_as, page_of
-from slrt.platform.audit.models import AuditKind
-from slrt.platform.audit.record import record_platform
-from slrt.platform.errors import Msg, Problem
 
-blp = PlatformBlueprint("accounts", __name__, "/accounts", description="Accounts (global)")
+blp = PlatformBlueprint(
+    "accounts",
+    __name__,
+    "/accounts",
+    description="Accounts (global)",
+    lookups={"account_id": access_account_by_id},
+)
 
 
 @nullable_as(Account)
@@ -61,13 +63,6 @@ def _dump(account: Account) -> dict:
     }
 
 
-def access_account_by_id(account_id: uuid.UUID) -> Account:
-    account = db.session.get(Account, account_id)
-    if account is None:
-        raise Problem(404, Msg("Akun tidak ditemukan.", "Account not found."))
-    return account
-
-
 @blp.route("")
 @blp.arguments(AccountQuerySchema, location="query")
 @blp.response(200, AccountSchema(many=True))
@@ -101,28 +96,4 @@ def update_account(data: dict, account_id: uuid.UUID) -> dict:
     """Disable or re-enable an account (If-Match required)."""
     account = access_account_by_id(account_id)
     check_if_match(blp, account, AccountSchema, view=_dump)
-    if account.id == current_principal().account_id and data["status"] == "disabled":
-        raise Problem(
-            409, Msg("Anda tidak dapat menonaktifkan akun sendiri.", "You cannot disable yourself.")
-        )
-    before = account.status
-    account.status = data["status"]
-    if data["status"] == "disabled":
-        db.session.execute(
-            sa.update(RefreshToken)
-            .where(RefreshToken.account_id == account.id, RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        )
-    if before != account.status:
-        record_platform(
-            AuditKind.security,
-            "account.disable" if account.status == "disabled" else "account.enable",
-            "account",
-            account.id,
-            before={"status": before},
-            after={"status": account.status},
-        )
-    db.session.commit()
-    if account.status == "disabled":
-        end_sessions(account.id)  # its browsers are signed out, not merely refused
-    return _dump(account)
+    return _dump(set_account_status(current_principal(), account, data["status"]))

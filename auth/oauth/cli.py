@@ -1,16 +1,12 @@
-"""`slrt accounts ...`, `slrt clients ...`, `slrt keys ...`."""
+"""`slrt clients create` (OAuth clients), `slrt keys rotate|rewrap-fields` (signing keys and
+the secrets encrypted at rest) and `slrt auth purge` (expired OAuth rows)."""
 
 from __future__ import annotations
 
 import click
-import sqlalchemy as sa
 from flask.cli import AppGroup
 
-from slrt.auth.accounts.cli import _fail, _tenant
-from slrt.auth.accounts.models import Account
-from slrt.platform import db
-from slrt.platform.audit.models import AuditKind
-from slrt.platform.audit.record import record_platform
+from slrt.platform.commands.support import fail_with
 from slrt.platform.errors import Problem
 
 
@@ -31,22 +27,20 @@ def clients() -> None:
 )
 def create(name, kind, client_id, redirect_uris, post_logout, tenant_slug, permissions) -> None:
     """Register an OAuth client; prints its id and (once) its secret."""
-    from slrt.auth.oauth.actions import create_client
+    from slrt.auth.oauth.actions import register_client
 
-    tenant = _tenant(tenant_slug) if tenant_slug else None
     try:
-        client, secret = create_client(
+        client, secret = register_client(
             name=name,
             kind=kind,
             client_id=client_id,
             redirect_uris=list(redirect_uris),
             post_logout_redirect_uris=list(post_logout),
-            tenant=tenant,
+            tenant_slug=tenant_slug,
             permissions=list(permissions),
         )
     except Problem as exc:
-        _fail(exc)
-    db.session.commit()
+        fail_with(exc)
     click.echo(f"client_id: {client.client_id}")
     if secret:
         click.echo(f"client_secret: {secret}  (shown once)")
@@ -60,12 +54,9 @@ def keys() -> None:
 @keys.command("rotate")
 def rotate() -> None:
     """Make a new signing key active; older keys keep verifying until their tokens expire."""
-    from slrt.auth.oauth.tokens import retire_expired_keys, rotate_signing_keys
+    from slrt.auth.oauth.actions import rotate_signing_key
 
-    retired = retire_expired_keys()
-    key = rotate_signing_keys()
-    record_platform(AuditKind.security, "signing_key.rotate", "signing_key", key.kid)
-    db.session.commit()
+    key, retired = rotate_signing_key()
     click.echo(f"active key: {key.kid} (retired {retired} expired key(s))")
 
 
@@ -73,21 +64,10 @@ def rotate() -> None:
 def rewrap_fields() -> None:
     """Re-encrypt the secrets stored at rest (TOTP secrets) under the first SLRT_FIELD_KEY key,
     after a new key was put first; the old key can be dropped afterwards."""
-    from slrt.platform.field_crypto import rewrap_field
+    from slrt.auth.accounts.actions import rewrap_totp_secrets
 
-    # type_coerce: read and write the stored tokens as they are, without the column's decryption.
-    raw = sa.type_coerce(Account.totp_secret, sa.Text)
-    rows = db.session.execute(
-        sa.select(Account.id, raw).where(Account.totp_secret.is_not(None)).with_for_update()
-    ).all()
-    for account_id, token in rows:
-        db.session.execute(
-            sa.update(Account)
-            .where(Account.id == account_id)
-            .values({raw: sa.type_coerce(rewrap_field(token), sa.Text)})
-        )
-    db.session.commit()
-    click.echo(f"re-encrypted {len(rows)} TOTP secret(s) under the first SLRT_FIELD_KEY key")
+    count = rewrap_totp_secrets()
+    click.echo(f"re-encrypted {count} TOTP secret(s) under the first SLRT_FIELD_KEY key")
 
 
 @click.group("auth", cls=AppGroup)

@@ -1,5 +1,6 @@
 """HTTP endpoints of the OpenID provider: discovery, JWKS, authorize (with consent), token,
-revocation, userinfo, RP-initiated logout."""
+revocation, userinfo, RP-initiated logout. What they write (codes, consents, tokens, the first
+signing key) is written by the actions in `slrt.auth.oauth.actions`, around Authlib's flow."""
 
 from __future__ import annotations
 
@@ -14,7 +15,14 @@ from joserfc.jws import extract_compact
 
 from slrt.auth.accounts.models import Account
 from slrt.auth.oauth import tokens
-from slrt.auth.oauth.models import Consent, OAuthClient
+from slrt.auth.oauth.access import has_consent
+from slrt.auth.oauth.actions import (
+    authorization_response,
+    ensure_signing_key,
+    revocation_response,
+    token_response,
+)
+from slrt.auth.oauth.models import OAuthClient
 from slrt.auth.oauth.provider import SCOPES, query_client, server, user_info, verify_id_token
 from slrt.auth.signin.web import signed_in_account
 from slrt.platform import db
@@ -83,8 +91,7 @@ def discovery() -> Response:
 
 @bp.get("/oauth/jwks")
 def jwks() -> Response:
-    tokens.active_signing_key()  # the first key exists before any client caches the JWKS
-    db.session.commit()
+    ensure_signing_key()
     body = tokens.public_jwks()
     resp = jsonify(body)
     resp.headers["Cache-Control"] = "public, max-age=300"
@@ -126,14 +133,13 @@ def authorize():
     try:
         grant = server.get_consent_grant(end_user=account)
     except OAuth2Error as error:
-        db.session.rollback()
         # Redirect errors back only to a redirect URI that was checked against the client.
         if getattr(error, "redirect_uri", None):
             return server.handle_error_response(None, error)
         return _authorize_error_page(error)
     client: OAuthClient = grant.client
     scope = grant.request.scope or ""
-    if request.method == "GET" and not (client.first_party or _has_consent(account, client, scope)):
+    if request.method == "GET" and not (client.first_party or has_consent(account, client, scope)):
         allow_form_target(grant.redirect_uri or client.get_default_redirect_uri() or "")
         return render_template(
             "oauth/consent.html",
@@ -144,41 +150,20 @@ def authorize():
         )
     if request.method == "POST":
         if request.form.get("decision") != "allow":
-            response = server.create_authorization_response(grant_user=None, grant=grant)
-            db.session.rollback()
-            return response
-        _save_consent(account, client, scope)
-    response = server.create_authorization_response(grant_user=account, grant=grant)
-    db.session.commit()
-    return response
-
-
-def _has_consent(account: Account, client: OAuthClient, scope: str) -> bool:
-    row = db.session.get(Consent, (account.id, client.client_id))
-    return row is not None and set(scope.split()) <= set(row.scope.split())
-
-
-def _save_consent(account: Account, client: OAuthClient, scope: str) -> None:
-    row = db.session.get(Consent, (account.id, client.client_id))
-    if row is None:
-        db.session.add(Consent(account_id=account.id, client_id=client.client_id, scope=scope))
-    else:
-        row.scope = " ".join(sorted(set(row.scope.split()) | set(scope.split())))
+            # Refused: Authlib answers access_denied and stores nothing.
+            return server.create_authorization_response(grant_user=None, grant=grant)
+        return authorization_response(account, grant, consented=True)
+    return authorization_response(account, grant)
 
 
 @bp.post("/oauth/token")
 def token() -> Response:
-    response = server.create_token_response()
-    # Commit in every case: a refused reuse has revoked a token family.
-    db.session.commit()
-    return response
+    return token_response()
 
 
 @bp.post("/oauth/revoke")
 def revoke() -> Response:
-    response = server.create_endpoint_response("revocation")
-    db.session.commit()
-    return response
+    return revocation_response()
 
 
 @bp.route("/oauth/userinfo", methods=["GET", "POST"])

@@ -1,4 +1,5 @@
-"""OAuth clients, managed by Kemensos admins: /api/v1/oauth-clients."""
+"""OAuth clients, managed by Kemensos admins: /api/v1/oauth-clients (list, register, read,
+change or disable)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,21 @@ import uuid
 import sqlalchemy as sa
 from marshmallow import fields, validate
 
-from slrt.auth.oauth.actions import create_client, redirect_uri_errors
+from slrt.auth.oauth import actions
+from slrt.auth.oauth.access import access_client_by_id
 from slrt.auth.oauth.models import OAuthClient
 from slrt.auth.permissions import PP
 from slrt.auth.policy import require
 from slrt.platform import db
 from slrt.platform.api import PlatformBlueprint, Schema, check_if_match, nullable_as, page_of
-from slrt.platform.audit.models import AuditKind
-from slrt.platform.audit.record import changes, record_platform
-from slrt.platform.errors import Msg, Problem, field_problem
 from slrt.platform.tenant import Tenant
 
 blp = PlatformBlueprint(
-    "oauth_clients", __name__, "/oauth-clients", description="OAuth clients of the SLRT provider"
+    "oauth_clients",
+    __name__,
+    "/oauth-clients",
+    description="OAuth clients of the SLRT provider",
+    lookups={"id": access_client_by_id},
 )
 
 
@@ -74,13 +77,6 @@ def _dump(client: OAuthClient, secret: str | None = None) -> dict:
     }
 
 
-def access_client_by_id(client_id: uuid.UUID) -> OAuthClient:
-    client = db.session.get(OAuthClient, client_id)
-    if client is None or client.first_party:
-        raise Problem(404, Msg("Klien tidak ditemukan.", "Client not found."))
-    return client
-
-
 @blp.route("")
 @blp.response(200, ClientSchema(many=True))
 @blp.paginate()
@@ -99,30 +95,15 @@ def list_clients(pagination_parameters) -> list[dict]:
 def register_client(data: dict) -> dict:
     """Register a client: public (PKCE, no secret), confidential (secret), or machine
     (client_credentials, bound to one district with a permission set). The secret is shown once."""
-    tenant = None
-    if data.get("tenant"):
-        tenant = db.session.execute(
-            sa.select(Tenant).where(Tenant.slug == data["tenant"])
-        ).scalar_one_or_none()
-        if tenant is None:
-            raise field_problem(
-                422,
-                "tenant",
-                Msg(
-                    f"Kabupaten/kota '{data['tenant']}' tidak ada.",
-                    f"There is no district '{data['tenant']}'.",
-                ),
-            )
-    client, secret = create_client(
+    client, secret = actions.register_client(
         name=data["name"],
         kind=data["kind"],
         redirect_uris=data["redirect_uris"],
         post_logout_redirect_uris=data["post_logout_redirect_uris"],
-        tenant=tenant,
+        tenant_slug=data.get("tenant"),
         permissions=data["permissions"],
         client_id=data.get("client_id"),
     )
-    db.session.commit()
     return _dump(client, secret)
 
 
@@ -145,18 +126,4 @@ def update_client(data: dict, id: uuid.UUID) -> dict:
     client's tokens stop working on the next request."""
     client = access_client_by_id(id)
     check_if_match(blp, client, ClientSchema, view=_dump)
-    errors = redirect_uri_errors(data.get("redirect_uris", []))
-    errors += redirect_uri_errors(
-        data.get("post_logout_redirect_uris", []), "post_logout_redirect_uris"
-    )
-    if errors:
-        raise Problem(422, errors=errors)
-    before = {k: getattr(client, k) for k in data}
-    for key, value in data.items():
-        setattr(client, key, value)
-    b, a = changes(before, dict(data))
-    record_platform(
-        AuditKind.config, "oauth_client.update", "oauth_client", client.client_id, before=b, after=a
-    )
-    db.session.commit()
-    return _dump(client)
+    return _dump(actions.update_client(client, data))

@@ -51,6 +51,7 @@ from slrt.platform.audit.models import AuditKind
 from slrt.platform.audit.record import record_platform
 from slrt.platform.config import public_url, setting
 from slrt.platform.secrets_store import get_secret
+from slrt.platform.transaction import action
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +90,10 @@ def web_client_secret() -> str:
     return get_secret("oauth_web_client_secret")
 
 
+@action
 def ensure_web_client() -> None:
     """The web UI is a first-party confidential client of this provider. Its row is created on
-    first use and its URIs follow SLRT_PUBLIC_URL (committed in its own small transaction)."""
+    first use and its URIs follow SLRT_PUBLIC_URL (in its own small transaction)."""
     values = {
         "client_id": WEB_CLIENT_ID,
         "secret_hash": token_hash(web_client_secret()),
@@ -124,7 +126,6 @@ def ensure_web_client() -> None:
         },
     )
     db.session.execute(stmt)
-    db.session.commit()
 
 
 def client_permissions(client_id: str) -> tuple[bool, int | None, frozenset[str]] | None:
@@ -271,7 +272,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         if row is None:
             return None
         if row.used_at is not None:
-            # RFC 6749 §4.1.2: a code used twice revokes what it produced.
+            # A code presented twice was intercepted or replayed: what it produced is revoked.
             revoke_family(row.id, "authorization code reused")
             record_platform(
                 AuditKind.security,

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from slrt.auth.oauth.models import AuthorizationCode, RefreshToken, RevokedAccessToken, utcnow
 from slrt.platform import db
+from slrt.platform.transaction import action
 
 CODE_REUSE_WINDOW = dt.timedelta(days=1)
 
@@ -27,8 +28,9 @@ class PurgeResult:
     revoked_access_tokens: int = 0
 
 
+@action
 def purge_expired_oauth_rows(now: dt.datetime | None = None) -> PurgeResult:
-    """Delete expired refresh-token families and old authorization codes; commits."""
+    """Delete expired refresh-token families and old authorization codes (one transaction)."""
     now = now or utcnow()
     dead_families = (
         sa.select(RefreshToken.family_id)

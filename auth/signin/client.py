@@ -25,10 +25,10 @@ from werkzeug.test import EnvironBuilder
 from slrt.auth.accounts.models import Account
 from slrt.auth.memberships.models import Membership, Role
 from slrt.auth.oauth import tokens
+from slrt.auth.oauth.actions import revocation_response, token_response
 from slrt.auth.oauth.provider import (
     WEB_CLIENT_ID,
     ensure_web_client,
-    server,
     verify_id_token,
     web_client_secret,
     web_post_logout_uri,
@@ -114,10 +114,9 @@ def _exchange_code(code: str, verifier: str) -> dict[str, Any]:
         },
     )
     try:
-        response = server.create_token_response(Request(builder.get_environ()))
+        response = token_response(Request(builder.get_environ()))
     finally:
         builder.close()
-    db.session.commit()
     return json.loads(response.get_data(as_text=True))
 
 
@@ -273,10 +272,9 @@ def _revoke_in_process(refresh_token: str) -> None:
         },
     )
     try:
-        server.create_endpoint_response("revocation", Request(builder.get_environ()))
+        revocation_response(Request(builder.get_environ()))
     finally:
         builder.close()
-    db.session.commit()
 
 
 @bp.get("/auth/signed-out")

@@ -14,7 +14,6 @@ import time
 from typing import Any
 
 import requests
-import sqlalchemy as sa
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.requests_client import OAuth2Session
 from flask import Blueprint, redirect, render_template, request, session
@@ -22,16 +21,15 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from slrt.auth.accounts.models import Account, ExternalIdentity
-from slrt.auth.memberships.access import pending_invitation, session_invitation
-from slrt.auth.memberships.actions import accept_invitation
-from slrt.auth.signin.web import complete_sign_in, federation_name, safe_continue
+from slrt.auth.accounts.access import linked_identity
+from slrt.auth.accounts.actions import record_federated_refusal
+from slrt.auth.accounts.models import Account
+from slrt.auth.memberships.access import session_invitation
+from slrt.auth.memberships.actions import NeedsLocalSignIn, accept_invitation_by_federation
+from slrt.auth.signin.web import complete_sign_in, federation_name, safe_continue, start_session
 from slrt.platform import db
-from slrt.platform.audit.models import AuditKind
-from slrt.platform.audit.record import record_platform
 from slrt.platform.config import public_url, setting
 from slrt.platform.errors import Msg
-from slrt.platform.tenancy import tenant_context
 
 bp = Blueprint("federation", __name__, template_folder="templates")
 
@@ -173,11 +171,7 @@ def callback():
             400,
         )
     issuer, subject = meta["issuer"], str(claims["sub"])
-    link = db.session.execute(
-        sa.select(ExternalIdentity).where(
-            ExternalIdentity.issuer == issuer, ExternalIdentity.subject == subject
-        )
-    ).scalar_one_or_none()
+    link = linked_identity(issuer, subject)
     if link is not None:
         account = db.session.get(Account, link.account_id)
         session.pop("fed_invitation", None)
@@ -193,8 +187,16 @@ def callback():
         return complete_sign_in(account, pending["continue"], f"federated:{issuer}")
     invited = session_invitation()
     if invited is not None:
+        tenant, token = invited
         try:
-            account = _accept_by_federation(invited, issuer, subject, claims)
+            account = accept_invitation_by_federation(
+                tenant,
+                token,
+                issuer=issuer,
+                subject=subject,
+                claims=claims,
+                signed_in_account_id=session.get("uid"),
+            )
         except NeedsLocalSignIn as exc:
             return _refused(
                 Msg("Masuk dulu dengan akun SLRT", "Sign in with your SLRT account first"),
@@ -206,17 +208,11 @@ def callback():
                 ),
                 403,
             )
-        if account is not None:
+        if account is not None:  # linked, accepted and its sign-in recorded
             session.pop("fed_invitation", None)
-            return complete_sign_in(account, "/auth/login", f"federated-invitation:{issuer}")
-    record_platform(
-        AuditKind.security,
-        "account.federated_refused",
-        "external_identity",
-        f"{issuer}#{subject}"[:80],
-        note="no linked account and no pending invitation",
-    )
-    db.session.commit()
+            start_session(account)
+            return redirect("/auth/login")
+    record_federated_refusal(issuer, subject)
     return _refused(
         Msg("Akun belum terhubung", "Account not linked"),
         Msg(
@@ -228,59 +224,3 @@ def callback():
         ),
         403,
     )
-
-
-class NeedsLocalSignIn(Exception):
-    """The invitation names an existing account; its owner must sign in before linking."""
-
-
-def _accept_by_federation(invited, issuer: str, subject: str, claims: dict) -> Account | None:
-    tenant, token = invited
-    with tenant_context(tenant.ref()):
-        invitation = pending_invitation(token)
-        if invitation is None:
-            db.session.rollback()
-            return None
-        account = None
-        if invitation.email:
-            account = db.session.execute(
-                sa.select(Account).where(Account.email == invitation.email)
-            ).scalar_one_or_none()
-        if account is not None and session.get("uid") != str(account.id):
-            # The invited email already has an account: only its owner, signed in, may link an
-            # outside identity to it (a leaked invitation must not hand over an account).
-            db.session.rollback()
-            raise NeedsLocalSignIn(invitation.email)
-        if account is None:
-            email = invitation.email or (claims.get("email") or "").lower()
-            if (
-                not email
-                or db.session.execute(sa.select(Account.id).where(Account.email == email)).first()
-            ):
-                db.session.rollback()
-                return None
-            account = Account(
-                name=claims.get("name") or invitation.name or email.split("@")[0],
-                email=email,
-                email_verified=bool(invitation.email is None and claims.get("email_verified")),
-                phone=invitation.phone,
-                status="active",
-            )
-            db.session.add(account)
-            db.session.flush()
-        db.session.add(
-            ExternalIdentity(
-                account_id=account.id, issuer=issuer, subject=subject, email=claims.get("email")
-            )
-        )
-        accept_invitation(invitation, account)
-        record_platform(
-            AuditKind.security,
-            "account.federated_link",
-            "account",
-            account.id,
-            tenant_ref=tenant.id,
-            note=f"{issuer} {subject}",
-        )
-        db.session.flush()
-    return account

@@ -1,30 +1,32 @@
 """Signing in at the provider: password (argon2id), brute-force throttle, optional TOTP for
-admins, and the provider session (`uid` in the server-side session). Federation with an outside
-provider ends in the same `complete_sign_in`."""
+admins, and the provider session (`uid` in the server-side session); the pages for enrolling in
+TOTP and changing one's password. Federation with an outside provider ends in the same
+`complete_sign_in`; what these pages write is done by `slrt.auth.accounts.actions`."""
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 import uuid
 
 import pyotp
 import segno
-import sqlalchemy as sa
 from flask import Blueprint, Response, redirect, render_template, request, session
 
-from slrt.auth.accounts.models import Account, PlatformRoleGrant
-from slrt.auth.accounts.passwords import hash_password, needs_rehash, verify_password
-from slrt.auth.memberships.models import Membership, Role
+from slrt.auth.accounts import actions
+from slrt.auth.accounts.access import account_by_email, account_is_admin
+from slrt.auth.accounts.actions import (
+    TOTP_FOR_ADMINS_ONLY,
+    enrol_totp,
+    record_sign_in,
+    rehash_password_if_needed,
+)
+from slrt.auth.accounts.models import Account
+from slrt.auth.accounts.passwords import verify_password
 from slrt.auth.signin import throttle
 from slrt.platform import db
-from slrt.platform.actor import Actor, acting_as
-from slrt.platform.audit.models import AuditKind
-from slrt.platform.audit.record import record_platform
 from slrt.platform.config import setting
-from slrt.platform.errors import Msg, field_error
+from slrt.platform.errors import Msg, Problem
 from slrt.platform.redis_client import get_redis
-from slrt.platform.tenancy import platform_bypass
 from slrt.platform.web import allow_form_target
 
 bp = Blueprint("signin", __name__, template_folder="templates")
@@ -51,18 +53,20 @@ def signed_in_account() -> Account | None:
     return account
 
 
-def complete_sign_in(account: Account, continue_to: str, method: str) -> Response:
+def start_session(account: Account) -> None:
+    """Sign this browser in at the provider as `account` (a new session id, no session
+    fixation); the sign-in itself is recorded by the action that checked it."""
     session.regenerate()  # type: ignore[attr-defined]
     session.pop("pending_totp", None)
     session["uid"] = str(account.id)
     session["auth_time"] = int(time.time())
-    account.last_login_at = dt.datetime.now(dt.UTC)
-    with acting_as(Actor(kind="account", label=account.email, account_id=account.id)):
-        record_platform(
-            AuditKind.security, "account.sign_in", "account", account.id, note=f"method={method}"
-        )
-    db.session.commit()
     throttle.record_success(account.email)
+
+
+def complete_sign_in(account: Account, continue_to: str, method: str) -> Response:
+    """Record a checked sign-in, start the provider session and go on to `continue_to`."""
+    record_sign_in(account, method)
+    start_session(account)
     return redirect(safe_continue(continue_to))
 
 
@@ -117,9 +121,7 @@ def sign_in():
     wait = throttle.wait_seconds(email, ip)
     if wait:
         return _sign_in_page(throttle.throttled_message(wait), 429, email)
-    account = db.session.execute(
-        sa.select(Account).where(Account.email == email)
-    ).scalar_one_or_none()
+    account = account_by_email(email)
     # One argon2 verification whether or not the email has an account (an unknown email is
     # checked against a dummy hash), so the answer's timing does not tell which emails exist.
     password_ok = verify_password(account.password_hash if account else None, password)
@@ -140,42 +142,14 @@ def sign_in():
             403,
             email,
         )
-    if needs_rehash(account.password_hash or ""):
-        account.password_hash = hash_password(password)
+    rehash_password_if_needed(account, password)
     if account.totp_secret:
         session["pending_totp"] = {"uid": str(account.id), "continue": continue_to}
-        db.session.commit()
         return redirect("/auth/totp")
     return complete_sign_in(account, continue_to, "pwd")
 
 
 # --- TOTP ---------------------------------------------------------------------------------------
-
-
-def account_is_admin(account_id: uuid.UUID) -> bool:
-    """Kemensos admins and district admins may protect their sign-in with TOTP."""
-    if db.session.execute(
-        sa.select(PlatformRoleGrant.id).where(
-            PlatformRoleGrant.account_id == account_id,
-            PlatformRoleGrant.role == "kemensos_admin",
-        )
-    ).first():
-        return True
-    with platform_bypass("TOTP enrolment: is the signed-in account a district admin?"):
-        return bool(
-            db.session.execute(
-                sa.select(Membership.id)
-                .join(
-                    Role,
-                    sa.and_(Role.tenant_id == Membership.tenant_id, Role.id == Membership.role_id),
-                )
-                .where(
-                    Membership.account_id == account_id,
-                    Membership.status == "active",
-                    Role.key == "district_admin",
-                )
-            ).first()
-        )
 
 
 def verify_totp(account: Account, code: str) -> bool:
@@ -228,23 +202,18 @@ def totp_setup():
         return redirect("/auth/sign-in?continue=/auth/totp/setup")
     if not account_is_admin(account.id):
         return render_template(
-            "message.html",
-            title=Msg("Tidak tersedia", "Not available"),
-            body=Msg(
-                "Verifikasi dua langkah disediakan untuk admin Kemensos dan admin kabupaten/kota.",
-                "Two-step verification is offered to Kemensos and district admins.",
-            ),
+            "message.html", title=Msg("Tidak tersedia", "Not available"), body=TOTP_FOR_ADMINS_ONLY
         ), 403
     error = None
     if request.method == "POST":
-        secret = session.get("totp_candidate")
-        if secret and pyotp.TOTP(secret).verify(
-            (request.form.get("code") or "").replace(" ", ""), valid_window=1
-        ):
-            account.totp_secret = secret
+        try:
+            enrol_totp(account, session.get("totp_candidate"), request.form.get("code") or "")
+        except Problem as exc:
+            if exc.code != 422:
+                raise
+            error = exc.detail
+        else:
             session.pop("totp_candidate", None)
-            record_platform(AuditKind.security, "account.totp_enrol", "account", account.id)
-            db.session.commit()
             return render_template(
                 "message.html",
                 title=Msg("Verifikasi dua langkah aktif", "Two-step verification is on"),
@@ -255,7 +224,6 @@ def totp_setup():
                     "your password.",
                 ),
             )
-        error = Msg("Kode tidak cocok; coba lagi.", "The code does not match; try again.")
     secret = session.get("totp_candidate") or pyotp.random_base32()
     session["totp_candidate"] = secret
     uri = pyotp.TOTP(secret).provisioning_uri(name=account.email, issuer_name="SLRT")
@@ -275,49 +243,26 @@ def totp_setup():
 
 @bp.route("/auth/password", methods=["GET", "POST"])
 def change_password():
-    from slrt.auth.accounts.passwords import password_problems
-    from slrt.auth.oauth.models import RefreshToken, utcnow
-    from slrt.auth.signin.sessions import end_sessions
-
     account = signed_in_account()
     if account is None:
         return redirect("/auth/sign-in?continue=/auth/password")
     errors: list[dict[str, str]] = []
     if request.method == "POST":
-        current = request.form.get("current") or ""
-        new = request.form.get("password") or ""
-        if account.password_hash and not verify_password(account.password_hash, current):
-            errors.append(
-                field_error(
-                    "current", Msg("Kata sandi sekarang salah.", "The current password is wrong.")
-                )
+        try:
+            actions.change_password(
+                account,
+                current=request.form.get("current") or "",
+                new=request.form.get("password") or "",
+                confirmation=request.form.get("password2") or "",
+                # Other browsers signed in as this account are signed out; this one gets a
+                # fresh session id.
+                keep_session=session.sid,  # type: ignore[attr-defined]
             )
-        errors += [
-            field_error("password", p)
-            for p in password_problems(new, email=account.email, name=account.name)
-        ]
-        if new != (request.form.get("password2") or ""):
-            errors.append(
-                field_error(
-                    "password2", Msg("Kedua kata sandi tidak sama.", "The two passwords differ.")
-                )
-            )
-        if not errors:
-            account.password_hash = hash_password(new)
-            # Other devices' refresh tokens stop working; they sign in again.
-            db.session.execute(
-                sa.update(RefreshToken)
-                .where(RefreshToken.account_id == account.id, RefreshToken.revoked_at.is_(None))
-                .values(revoked_at=utcnow())
-            )
-            with acting_as(Actor(kind="account", label=account.email, account_id=account.id)):
-                record_platform(
-                    AuditKind.security, "account.password_change", "account", account.id
-                )
-            db.session.commit()
-            # Other browsers signed in as this account are signed out now; this one gets a
-            # fresh session id.
-            end_sessions(account.id, keep=session.sid)  # type: ignore[attr-defined]
+        except Problem as exc:
+            if exc.code != 422:
+                raise
+            errors = exc.errors or []
+        else:
             session.regenerate()  # type: ignore[attr-defined]
             return render_template(
                 "message.html",

@@ -45,6 +45,23 @@ def _actor_fields() -> dict[str, Any]:
     }
 
 
+def _add(model: type, kind: AuditKind, action: str, entity_type: str, entity_id: Any, **fields):
+    before, after = fields.pop("before", None), fields.pop("after", None)
+    event = model(
+        kind=str(kind),
+        action=action,
+        entity_type=entity_type,
+        entity_id=None if entity_id is None else str(entity_id),
+        before=_json_safe(before),
+        after=_json_safe(after),
+        **fields,
+        **_actor_fields(),
+        **_request_fields(),
+    )
+    db.session.add(event)
+    return event
+
+
 def record(
     kind: AuditKind,
     action: str,
@@ -56,19 +73,9 @@ def record(
     note: str | None = None,
 ) -> AuditEvent:
     """Add a tenant audit event to the current session (committed with the change it records)."""
-    event = AuditEvent(
-        kind=str(kind),
-        action=action,
-        entity_type=entity_type,
-        entity_id=None if entity_id is None else str(entity_id),
-        before=_json_safe(before),
-        after=_json_safe(after),
-        note=note,
-        **_actor_fields(),
-        **_request_fields(),
+    return _add(
+        AuditEvent, kind, action, entity_type, entity_id, before=before, after=after, note=note
     )
-    db.session.add(event)
-    return event
 
 
 def record_platform(
@@ -82,20 +89,19 @@ def record_platform(
     after: dict[str, Any] | None = None,
     note: str | None = None,
 ) -> PlatformAuditEvent:
-    event = PlatformAuditEvent(
-        kind=str(kind),
-        action=action,
-        entity_type=entity_type,
-        entity_id=None if entity_id is None else str(entity_id),
+    """Add a platform audit event (a decision about districts, accounts, plans; `tenant_ref`
+    files it under the district it concerns)."""
+    return _add(
+        PlatformAuditEvent,
+        kind,
+        action,
+        entity_type,
+        entity_id,
         tenant_ref=tenant_ref,
-        before=_json_safe(before),
-        after=_json_safe(after),
+        before=before,
+        after=after,
         note=note,
-        **_actor_fields(),
-        **_request_fields(),
     )
-    db.session.add(event)
-    return event
 
 
 def record_both(

@@ -4,7 +4,6 @@ the same actions as Kemensos's API."""
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import time
 
 import click
@@ -12,10 +11,10 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from slrt.platform import db, region_codes
-from slrt.platform.actor import Actor, set_actor
+from slrt.platform.commands.support import act_as_operator, district, problem_text
 from slrt.platform.errors import Problem
 from slrt.platform.tenancy import tenant_context
-from slrt.platform.tenant import Tenant, TenantStatus, tenant_by_code
+from slrt.platform.tenant import Tenant, TenantStatus
 from slrt.tenants.districts.actions import designate, onboard_tenant, set_tenant_status
 from slrt.tenants.regions.actions import sync_regions
 
@@ -23,17 +22,6 @@ from slrt.tenants.regions.actions import sync_regions
 @click.group("tenants", cls=AppGroup)
 def tenants() -> None:
     """Districts (kabupaten/kota) on the platform."""
-
-
-def _cli_actor() -> None:
-    # Audit entries made from the command line name the operating-system user.
-    set_actor(Actor(kind="system", label=f"cli:{getpass.getuser()}"))
-
-
-def _problem_text(exc: Problem) -> str:
-    if exc.errors:
-        return "; ".join(e["message"] for e in exc.errors)
-    return str(exc.detail)
 
 
 @tenants.command("create")
@@ -45,7 +33,7 @@ def create(codes: tuple[str, ...], all_: bool) -> None:
     so an interrupted run can simply be started again."""
     if all_ == bool(codes):
         raise click.UsageError("give district codes or --all (not both)")
-    _cli_actor()
+    act_as_operator()
     wanted = [r.code for r in region_codes.regencies()] if all_ else list(codes)
     failed = created_count = 0
     started = time.monotonic()
@@ -53,7 +41,7 @@ def create(codes: tuple[str, ...], all_: bool) -> None:
         try:
             tenant, created = onboard_tenant(code)
         except Problem as exc:
-            click.echo(f"{code}: {_problem_text(exc)}", err=True)
+            click.echo(f"{code}: {problem_text(exc)}", err=True)
             failed += 1
             continue
         created_count += created
@@ -79,19 +67,12 @@ def list_() -> None:
         click.echo(f"{tenant.code}\t{tenant.slug}\t{tenant.status}\t{tenant.name}")
 
 
-def _tenant(code: str) -> Tenant:
-    tenant = tenant_by_code(code.strip())
-    if tenant is None:
-        raise click.ClickException(f"{code}: kabupaten/kota belum terdaftar (not onboarded)")
-    return tenant
-
-
 def _change_status(code: str, status: TenantStatus, reason: str) -> None:
-    _cli_actor()
+    act_as_operator()
     try:
-        tenant = set_tenant_status(_tenant(code), status, reason)
+        tenant = set_tenant_status(district(code), status, reason)
     except Problem as exc:
-        raise click.ClickException(_problem_text(exc)) from None
+        raise click.ClickException(problem_text(exc)) from None
     click.echo(f"{tenant.code} {tenant.name}: {tenant.status}")
 
 
@@ -122,10 +103,10 @@ def designate_cmd(
     code: str, wave: int, year: int, decree_number: str, decree_date: dt.datetime, note: str | None
 ) -> None:
     """Record a lokus designation (wave, year, decree) for a district."""
-    _cli_actor()
+    act_as_operator()
     try:
         designate(
-            _tenant(code),
+            district(code),
             {
                 "wave": wave,
                 "year": year,
@@ -135,7 +116,7 @@ def designate_cmd(
             },
         )
     except Problem as exc:
-        raise click.ClickException(_problem_text(exc)) from None
+        raise click.ClickException(problem_text(exc)) from None
     click.echo(f"{code}: lokus tahap {wave} {year} ({decree_number})")
 
 
@@ -148,11 +129,11 @@ def sync_regions_cmd(codes: tuple[str, ...], all_: bool) -> None:
     as they are; nothing is deleted. One transaction per district; safe to run again."""
     if all_ == bool(codes):
         raise click.UsageError("give district codes or --all (not both)")
-    _cli_actor()
+    act_as_operator()
     if all_:
         wanted = list(db.session.execute(sa.select(Tenant).order_by(Tenant.code)).scalars())
     else:
-        wanted = [_tenant(code) for code in codes]
+        wanted = [district(code) for code in codes]
     for tenant in wanted:
         with tenant_context(tenant.ref()):
             kecamatan, villages = sync_regions(tenant)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import click
-import sqlalchemy as sa
 from flask.cli import AppGroup
 
-from slrt.platform import db
+from slrt.platform.commands.support import district, fail_with
 from slrt.platform.errors import Problem
 from slrt.platform.tenancy import tenant_context
-from slrt.platform.tenant import Tenant
 
 
 @click.group("flow", cls=AppGroup)
@@ -23,9 +21,7 @@ def overdue(slug: str) -> None:
     """List a district's open referrals past their due date, e.g. `slrt flow overdue parepare`."""
     from slrt.tenants.flow.deadlines import overdue_referrals
 
-    tenant = db.session.execute(sa.select(Tenant).where(Tenant.slug == slug)).scalar_one_or_none()
-    if tenant is None:
-        raise click.ClickException(f"no district with slug {slug!r}")
+    tenant = district(slug)
     with tenant_context(tenant.ref()):
         rows = overdue_referrals()
         for r in rows:
@@ -46,5 +42,5 @@ def demo_token(email: str) -> None:
     try:
         token = issue_demo_token(email)
     except Problem as exc:
-        raise click.ClickException(getattr(exc.detail, "en", str(exc.detail))) from None
+        fail_with(exc)
     click.echo(token)

@@ -19,18 +19,7 @@ WRITE_HELPERS = {"record", "record_platform", "apply_and_audit", "create_and_aud
 DML = {"insert", "update", "delete"}
 
 # Modules not yet moved onto actions; each entry must go, never grow.
-NOT_YET: set[str] = {
-    "auth/accounts/cli.py",
-    "auth/accounts/platform_api.py",
-    "auth/memberships/api.py",
-    "auth/memberships/web.py",
-    "auth/oauth/cli.py",
-    "auth/oauth/platform_api.py",
-    "auth/oauth/endpoints.py",
-    "auth/signin/web.py",
-    "auth/signin/client.py",
-    "auth/signin/federation.py",
-}
+NOT_YET: set[str] = set()
 
 ROUTE_OR_COMMAND = re.compile(
     r"^@\w+\.(route|get|post|put|patch|delete|command|group)\b|^@click\.(command|group)\b", re.M

@@ -20,6 +20,20 @@ def emails(resp) -> set[str]:
     return {m["email"] for m in resp.json}
 
 
+def add_agency(app, tenant) -> str:
+    from slrt.platform.tenancy import tenant_context
+    from slrt.tenants.agencies.models import Agency
+
+    with app.app_context():
+        with tenant_context(tenant.ref()):
+            agency = Agency(name="Dinas Kesehatan", kind="dinas")
+            db.session.add(agency)
+            db.session.commit()
+            agency_id = str(agency.id)
+        db.session.remove()
+    return agency_id
+
+
 def custom_role(client, admin, key: str, permissions: list[str]) -> dict:
     resp = client.post(
         "/api/v1/t/parepare/roles",
@@ -195,16 +209,7 @@ def test_invitation_validation(app, client, parepare) -> None:
         {"email": "opd@b.id", "role": "agency_officer", "agency_id": str(uuid.uuid4())}
     )
     assert missing.json["errors"][0]["message_en"] == "No such agency in this district."
-    with app.app_context():
-        from slrt.platform.tenancy import tenant_context
-        from slrt.tenants.agencies.models import Agency
-
-        with tenant_context(parepare.ref()):
-            agency = Agency(name="Dinas Kesehatan", kind="dinas")
-            db.session.add(agency)
-            db.session.commit()
-            agency_id = str(agency.id)
-        db.session.remove()
+    agency_id = add_agency(app, parepare)
     ok = invite({"email": "opd@b.id", "role": "agency_officer", "agency_id": agency_id})
     assert ok.status_code == 201 and ok.json["agency_id"] == agency_id
     not_opd = invite({"email": "v@b.id", "role": "viewer", "agency_id": agency_id})
@@ -213,6 +218,32 @@ def test_invitation_validation(app, client, parepare) -> None:
     assert nothing.status_code == 422
     # Supervisors lack members.manage.
     assert invite({"email": "x@b.id", "role": "viewer"}, sup).status_code == 403
+
+
+def test_the_cli_invites_through_the_same_grant_check_as_the_api(app, client, parepare) -> None:
+    from click.testing import CliRunner
+
+    from slrt.auth.memberships.models import Invitation
+    from slrt.platform.commands.main import main
+    from slrt.platform.tenancy import tenant_context
+
+    agency_id = add_agency(app, parepare)
+    admin = member(app, parepare, "district_admin")
+    body = {"email": "kadis@example.id", "role": "district_admin", "agency_id": agency_id}
+    api = client.post("/api/v1/t/parepare/invitations", json=body, headers=admin.headers)
+    assert api.status_code == 422
+    [error] = api.json["errors"]
+    assert error["field"] == "agency_id"
+    assert error["message_en"] == "Only agency officers are bound to an agency."
+    args = ["accounts", "invite", "parepare", "--email", "kadis@example.id"]
+    args += ["--role", "district_admin", "--agency-id", agency_id]
+    out = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert out.exit_code != 0
+    assert out.output.strip() == f"Error: {error['message']} / {error['message_en']}"
+    with app.app_context():
+        with tenant_context(parepare.ref()):
+            assert db.session.query(Invitation).count() == 0
+        db.session.remove()
 
 
 def test_roles_custom_and_builtin(app, client, parepare) -> None:

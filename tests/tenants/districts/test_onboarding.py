@@ -174,7 +174,7 @@ def test_cli_suspend_reactivate_and_designate(app, parepare) -> None:
     result = runner.invoke(tenants_cli, args=["reactivate", "73.72", "--reason", "uji"])
     assert result.exit_code == 0 and "active" in result.output
     result = runner.invoke(tenants_cli, args=["suspend", "11.01", "--reason", "uji"])
-    assert result.exit_code == 1 and "belum terdaftar" in result.output
+    assert result.exit_code == 1 and "tidak ditemukan" in result.output
     args = ["designate", "73.72", "--wave", "1", "--year", "2021"]
     args += ["--decree", "SK Mensos 12/HUK/2021", "--decree-date", "2021-03-01"]
     assert runner.invoke(tenants_cli, args=args).exit_code == 0

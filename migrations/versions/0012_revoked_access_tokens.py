@@ -1,8 +1,8 @@
 """Revoked access tokens kept in PostgreSQL too, so the revocation check works while Redis is
 out of reach.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 """
 
 import sqlalchemy as sa
@@ -10,8 +10,8 @@ from alembic import op
 
 from slrt.platform.rls import grant_platform_table
 
-revision = "0010"
-down_revision = "0009"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
