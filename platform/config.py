@@ -169,6 +169,11 @@ def setting(name: str) -> str | None:
     return value
 
 
+def max_upload_bytes() -> int:
+    """The largest file a person may upload (SLRT_MAX_UPLOAD_BYTES)."""
+    return int(setting("SLRT_MAX_UPLOAD_BYTES") or 20971520)
+
+
 def data_dir() -> Path:
     return Path(setting("SLRT_DATA_DIR") or "./var").resolve()
 

@@ -49,6 +49,38 @@ def no_store(blueprint: Blueprint) -> Blueprint:
     return blueprint
 
 
+# --- Content-Security-Policy -------------------------------------------------------------------
+# Every page loads only its own scripts and styles (no inline code, no other origin), embeds no
+# plugin, may not be framed, and posts forms only back to this site. Images may also be data:
+# URIs (the TOTP QR code, the API documentation's icons).
+CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "object-src": ["'none'"],
+    "frame-ancestors": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+}
+
+
+def allow_form_target(url: str) -> None:
+    """Let this page's form lead to `url`'s origin: browsers apply form-action to the redirects
+    after a post too, and the OAuth pages end at a registered client's redirect URI."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        g.setdefault("csp_form_targets", set()).add(f"{parts.scheme}://{parts.netloc}")
+
+
+def content_security_policy() -> str:
+    directives = {key: list(values) for key, values in CSP.items()}
+    directives["form-action"] += sorted(g.get("csp_form_targets", ()))
+    return "; ".join(f"{key} {' '.join(values)}" for key, values in directives.items())
+
+
 def sign_in_redirect() -> Response:
     target = request.full_path.rstrip("?") if request.method == "GET" else request.path
     return redirect("/auth/login?" + urlencode({"next": target}))
@@ -176,6 +208,11 @@ def notice(message: Msg) -> None:
 
 
 def take_notices() -> list[Msg]:
+    from slrt.platform.redis_client import redis_available
+
+    # While sessions are out of reach a page (the 503 page among them) simply has no notices.
+    if getattr(session, "unavailable", False) or not redis_available():
+        return []
     return [Msg(id_text, en_text) for id_text, en_text in session.pop("notices", [])]
 
 
@@ -215,7 +252,10 @@ class Page:
 def requested_page() -> int:
     """?page=N, where anything but a sensible whole number means the first page."""
     raw = request.args.get("page", "1")
-    return min(int(raw), MAX_PAGE) if raw.isdigit() and int(raw) >= 1 else 1
+    # ASCII digits only, and few of them: int() of thousands of digits is refused by Python.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or int(raw) < 1:
+        return 1
+    return min(int(raw), MAX_PAGE)
 
 
 def page_of(stmt: sa.Select, *order_by: Any, size: int = PAGE_SIZE) -> Page:

@@ -454,7 +454,7 @@ def verify_id_token(
             "iss": {"essential": True, "value": tokens.issuer()},
             "aud": {"essential": True, "value": audience},
             "sub": {"essential": True},
-            "leeway": 30,
+            "leeway": tokens.LEEWAY_SECONDS,
         }
         if check_exp:
             options["exp"] = {"essential": True}

@@ -27,6 +27,7 @@ from slrt.platform import db
 from slrt.platform.config import setting
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.redis_client import get_redis
+from slrt.platform.web import allow_form_target
 
 bp = Blueprint("signin", __name__, template_folder="templates")
 
@@ -75,7 +76,25 @@ def federation_name() -> str | None:
     return None
 
 
+def allow_continue_target(continue_to: str) -> None:
+    """After the sign-in form, the browser may be sent on through /oauth/authorize to a client's
+    registered redirect URI: that origin may receive the form's redirect chain (CSP form-action)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    from slrt.auth.oauth.provider import query_client
+
+    parts = urlsplit(continue_to)
+    if parts.path != "/oauth/authorize":
+        return
+    query = parse_qs(parts.query)
+    client = query_client((query.get("client_id") or [None])[0])
+    target = (query.get("redirect_uri") or [None])[0]
+    if client is not None and target and client.check_redirect_uri(target):
+        allow_form_target(target)
+
+
 def _sign_in_page(error: Msg | None = None, status: int = 200, email: str = ""):
+    allow_continue_target(safe_continue(request.values.get("continue")))
     return (
         render_template(
             "signin/sign_in.html",
@@ -103,7 +122,10 @@ def sign_in():
     if wait:
         return _sign_in_page(throttle.throttled_message(wait), 429, email)
     account = account_by_email(email)
-    if account is None or not verify_password(account.password_hash, password):
+    # One argon2 verification whether or not the email has an account (an unknown email is
+    # checked against a dummy hash), so the answer's timing does not tell which emails exist.
+    password_ok = verify_password(account.password_hash if account else None, password)
+    if account is None or not password_ok:
         throttle.record_failure(email, ip)
         wait = throttle.wait_seconds(email, ip)
         if wait:
@@ -169,6 +191,7 @@ def totp_step():
                 Msg("Kode tidak cocok atau sudah dipakai.", "The code is wrong or already used."),
                 401,
             )
+    allow_continue_target(pending["continue"])
     return render_template("signin/totp.html", error=error), status
 
 

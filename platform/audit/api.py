@@ -14,7 +14,7 @@ from marshmallow import fields, validate
 from slrt.auth.permissions import P
 from slrt.auth.policy import authorize, current_principal, require
 from slrt.platform import db
-from slrt.platform.api import Schema, TenantBlueprint, page_of
+from slrt.platform.api import Schema, TenantBlueprint, nullable_as, page_of
 from slrt.platform.audit.models import AuditEvent, AuditKind, PlatformAuditEvent
 from slrt.platform.errors import Msg, Problem
 
@@ -23,6 +23,7 @@ blp = TenantBlueprint("audit", __name__, "/audit-events", description="Audit tra
 PERSONAL_KINDS = {AuditKind.read, AuditKind.export, AuditKind.letter, AuditKind.erasure}
 
 
+@nullable_as(AuditEvent, PlatformAuditEvent)
 class AuditEventSchema(Schema):
     id = fields.UUID(dump_only=True)
     occurred_at = fields.DateTime(dump_only=True)

@@ -20,7 +20,7 @@ from marshmallow import fields, validate
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
 from slrt.platform import db
-from slrt.platform.api import Schema, TenantBlueprint, Text, check_if_match, page_of
+from slrt.platform.api import Schema, TenantBlueprint, Text, check_if_match, nullable_as, page_of
 from slrt.platform.filestore import store
 from slrt.platform.region_codes import KECAMATAN_CODE, VILLAGE_CODE
 from slrt.platform.tenancy import current_tenant
@@ -83,6 +83,7 @@ class CaseUpdateSchema(Schema):
     description = Text(validate=validate.Length(1, 5000))
 
 
+@nullable_as(Case)
 class CaseSchema(Schema):
     id = fields.UUID(dump_only=True)
     ticket_number = Text(dump_only=True)
@@ -485,6 +486,7 @@ referrals_blp = TenantBlueprint(
 )
 
 
+@nullable_as(Referral)
 class ReferralSchema(Schema):
     id = fields.UUID(dump_only=True)
     case_id = fields.UUID(dump_only=True)

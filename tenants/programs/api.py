@@ -20,6 +20,7 @@ from slrt.platform.api import (
     bool_arg,
     check_if_match,
     like_pattern,
+    nullable_as,
     page_of,
 )
 from slrt.tenants.agencies.access import resolve_agency_id
@@ -83,6 +84,7 @@ class CatalogFieldsSchema(Schema):
     updated_at = fields.DateTime(dump_only=True)
 
 
+@nullable_as(Program)
 class ProgramSchema(CatalogFieldsSchema):
     id = fields.UUID(dump_only=True)
     kind = Text(dump_only=True, metadata={"enum": ["national", "local"]})
@@ -90,6 +92,7 @@ class ProgramSchema(CatalogFieldsSchema):
     agency_id = fields.UUID(dump_only=True)
 
 
+@nullable_as(ProgramVersion)
 class ProgramVersionSchema(Schema):
     id = fields.UUID(dump_only=True)
     program_id = fields.UUID(dump_only=True)

@@ -21,7 +21,7 @@ from marshmallow import fields, validate
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
 from slrt.platform import db
-from slrt.platform.api import Schema, TenantBlueprint, Text, page_of
+from slrt.platform.api import Schema, TenantBlueprint, Text, nullable_as, page_of
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.filestore import store
 from slrt.platform.region_codes import VILLAGE_CODE
@@ -48,6 +48,7 @@ blp = TenantBlueprint(
 )
 
 
+@nullable_as(Proposal)
 class ProposalSchema(Schema):
     id = fields.UUID(dump_only=True)
     person_id = fields.UUID(required=True)
@@ -67,6 +68,7 @@ class ProposalQuerySchema(Schema):
     batch_id = fields.UUID()
 
 
+@nullable_as(ProposalBatch)
 class BatchSchema(Schema):
     id = fields.UUID(dump_only=True)
     village_code = Text(required=True, validate=VILLAGE_CODE)

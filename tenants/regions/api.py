@@ -17,6 +17,7 @@ from slrt.platform.api import (
     bool_arg,
     check_if_match,
     like_pattern,
+    nullable_as,
     page_of,
 )
 from slrt.tenants.regions.access import access_kecamatan_by_id, access_village_by_id
@@ -34,6 +35,7 @@ blp = TenantBlueprint(
 NAME = validate.Length(min=1, max=120)
 
 
+@nullable_as(Kecamatan)
 class KecamatanSchema(Schema):
     id = fields.UUID(dump_only=True)
     code = Text(dump_only=True, metadata={"example": "73.72.01"})
@@ -53,6 +55,7 @@ class KecamatanQuerySchema(Schema):
     q = Text(metadata={"description": "Part of the name"})
 
 
+@nullable_as(Village)
 class VillageSchema(Schema):
     id = fields.UUID(dump_only=True)
     kecamatan_id = fields.UUID(dump_only=True)

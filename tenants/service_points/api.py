@@ -18,6 +18,7 @@ from slrt.platform.api import (
     Text,
     bool_arg,
     check_if_match,
+    nullable_as,
     page_of,
 )
 from slrt.tenants.regions.models import Village
@@ -36,6 +37,7 @@ blp = TenantBlueprint(
 KIND = validate.OneOf([k.value for k in ServicePointKind])
 
 
+@nullable_as(ServicePoint)
 class ServicePointSchema(Schema):
     id = fields.UUID(dump_only=True)
     kind = Text(dump_only=True, metadata={"enum": [k.value for k in ServicePointKind]})

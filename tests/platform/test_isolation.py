@@ -31,6 +31,7 @@ PLATFORM_TABLES = {
     "oauth_authorization_codes",
     "oauth_refresh_tokens",
     "oauth_consents",
+    "revoked_access_tokens",  # token ids only, kept until the token would have expired
     # keyed NIK hash x district only (no NIK, no name): the cross-district signal for Kemensos
     "nik_registrations",
     # aggregates only, no personal data: counts per district per day for the Kemensos dashboard

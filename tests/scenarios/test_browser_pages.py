@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser import (
+    close_checked,
     fill_sign_in,
     horizontal_overflow,
     new_context,
@@ -171,7 +172,7 @@ def test_indonesian_leads_in_a_browser_set_to_english(chromium, live_server) -> 
     page.goto("/auth/login")
     expect(page.get_by_text("Kata sandi", exact=True)).to_be_visible()
     expect(page.get_by_role("link", name="English")).to_be_visible()
-    context.close()
+    close_checked(context)
 
 
 def test_sign_out_ends_the_session(app, page, parepare) -> None:
@@ -234,7 +235,7 @@ def test_demo_users_printed_by_slrt_up_see_what_their_scope_allows(
     members_link(page).click()
     for email in (admin, supervisor, facilitator):
         expect(page.locator("tr.member").filter(has_text=email)).to_be_visible()
-    page.context.close()
+    close_checked(page.context)
 
     page = signed_in(supervisor)
     expect(page.locator("#role")).to_contain_text("Supervisor")
@@ -245,10 +246,10 @@ def test_demo_users_printed_by_slrt_up_see_what_their_scope_allows(
     expect(rows.filter(has_text=admin)).to_have_count(0)
     for region in rows.locator("td:nth-child(3)").all_inner_texts():
         assert "33.24.01" in region, region
-    page.context.close()
+    close_checked(page.context)
 
     page = signed_in(facilitator)
     expect(page.locator("#role")).to_contain_text("Fasilitator")
     expect(page.locator("#scope")).to_contain_text("Desa Blumah (33.24.01.2001)")
     expect(members_link(page)).to_have_count(0)
-    page.context.close()
+    close_checked(page.context)
