@@ -53,6 +53,13 @@ WEB_BLUEPRINTS: list[str] = [
     "slrt.tenants.home.web:bp",
     "slrt.auth.signin.federation:bp",
     "slrt.tenants.flow.web.public:bp",
+    "slrt.tenants.districts.web:bp",
+    "slrt.tenants.regions.web:bp",
+    "slrt.tenants.service_points.web:bp",
+    "slrt.tenants.agencies.web:bp",
+    "slrt.tenants.programs.web:bp",
+    "slrt.platform.audit.web:bp",
+    "slrt.billing_free.web:bp",
     "slrt.billing_free.hooks:bp",  # API quota per minute, metering, soft-limit header
 ]
 

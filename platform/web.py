@@ -108,7 +108,10 @@ class Form:
     values: dict[str, Any]
     errors: dict[str, Msg]
 
-    def __bool__(self) -> bool:
+    # No __bool__: the form macros test `form` for "is there a form to show again", and a form
+    # that counted as false while it had errors would hide exactly those errors and values.
+    @property
+    def valid(self) -> bool:
         return not self.errors
 
 
@@ -128,6 +131,45 @@ def form_values(*, lists: tuple[str, ...] = ()) -> dict[str, Any]:
         if value:
             values[key] = value
     return values
+
+
+def edit_form(shown: Mapping[str, str], seen: str) -> Form:
+    """A change form as first shown: the record's values as text, a copy of each as
+    `shown.<name>` (hidden inputs, what `edited_values` compares with) and `seen`, the version
+    it was read at (`updated_at`, a version number...): a later change by someone else is then
+    noticed and shown as a choice rather than overwritten."""
+    return Form({**shown, **{f"shown.{k}": v for k, v in shown.items()}, "seen": seen}, {})
+
+
+def rebased_form(posted: Mapping[str, str], shown: Mapping[str, str], seen: str) -> Form:
+    """The posted form again, now based on the record as stored (`shown`, `seen`): the fields
+    the person changed keep what they typed, the others show the stored values; sent once more,
+    it applies the person's own edits over the other change and nothing else."""
+    values = dict(posted)
+    for name, now in shown.items():
+        if posted.get(name, "") == posted.get(f"shown.{name}", ""):
+            values[name] = now
+        values[f"shown.{name}"] = now
+    values["seen"] = seen
+    return Form(values, {})
+
+
+def edited_values(names: tuple[str, ...]) -> dict[str, Any]:
+    """What a change form (see `edit_form`) changes: each of `names` whose posted text differs
+    from the text it was shown with, a field the person emptied as None (the value removed).
+    Untouched fields are left out, so a default shown in a field is never stored as a choice and
+    a field someone else changed meanwhile is not put back."""
+    changed: dict[str, Any] = {}
+    for name in names:
+        posted = request.form.get(name, "").strip()
+        if posted != request.form.get(f"shown.{name}", "").strip():
+            changed[name] = posted or None
+    return changed
+
+
+def posted_values() -> dict[str, str]:
+    """Every posted field as typed (trimmed), for showing a form again."""
+    return {k: v.strip() for k, v in request.form.items() if k != "csrf_token"}
 
 
 def parse_form(

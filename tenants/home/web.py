@@ -32,6 +32,7 @@ class MenuItem:
 
 MENU: list[MenuItem] = [
     MenuItem("home.home", Msg("Beranda", "Home")),
+    MenuItem("districts_web.settings", Msg("Pengaturan", "Settings"), P.TENANT_CONFIGURE),
 ]
 
 

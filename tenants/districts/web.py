@@ -1,0 +1,211 @@
+"""The district's own settings pages: /t/<slug>/settings, the district admin's entry to every
+settings page it may open, and /t/<slug>/settings/profile, the letterhead referral letters print
+and the codes in their numbers. (Kemensos's pages about districts are in `platform_web`.)
+
+The profile is read with `tenant.read` and changed with `tenant.configure`, as in the API; the
+form is parsed with the API's profile schema and written by the profile action.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from flask import g, redirect, render_template, url_for
+
+from slrt.auth.permissions import P
+from slrt.auth.policy import current_principal, require
+from slrt.platform import db
+from slrt.platform.errors import Msg, Problem
+from slrt.platform.i18n import local_today
+from slrt.platform.tenant import Tenant
+from slrt.platform.web import (
+    Form,
+    TenantPages,
+    edit_form,
+    edited_values,
+    notice,
+    parse_form,
+    posted_values,
+    problem_form,
+    rebased_form,
+)
+from slrt.tenants.districts.actions import update_letterhead
+from slrt.tenants.districts.api import ProfileUpdateSchema
+from slrt.tenants.districts.settings import LETTERHEAD_KEYS, letter_number, letterhead
+
+bp = TenantPages("districts_web", __name__, "/settings")
+
+
+@dataclass(frozen=True)
+class SettingsPage:
+    endpoint: str
+    label: Msg
+    about: Msg
+    permission: P
+
+
+SETTINGS_PAGES: list[SettingsPage] = [
+    SettingsPage(
+        "regions_web.village_list",
+        Msg("Desa/kelurahan", "Villages"),
+        Msg(
+            "Sumber dana (intervensi Kemensos, APBD, Dana Desa), status dan Puskesos tiap desa.",
+            "Funding (Kemensos intervention, APBD, Dana Desa), status and Puskesos of each village.",
+        ),
+        P.TENANT_READ,
+    ),
+    SettingsPage(
+        "regions_web.kecamatan_list",
+        Msg("Kecamatan", "Kecamatan"),
+        Msg("Jumlah desa/kelurahan per kecamatan.", "Villages counted per kecamatan."),
+        P.TENANT_READ,
+    ),
+    SettingsPage(
+        "service_points_web.service_point_list",
+        Msg("Sekretariat dan Puskesos", "Secretariat and Puskesos"),
+        Msg("Alamat, SK dan petugas titik layanan.", "Addresses, decrees and staff."),
+        P.TENANT_READ,
+    ),
+    SettingsPage(
+        "agencies_web.agency_list",
+        Msg("Perangkat daerah (OPD)", "Agencies (OPD)"),
+        Msg("OPD penerima rujukan dan petugasnya.", "Agencies receiving referrals, officers."),
+        P.TENANT_READ,
+    ),
+    SettingsPage(
+        "programs_web.program_list",
+        Msg("Program", "Programs"),
+        Msg(
+            "Katalog nasional, program daerah, aturan kelayakan dan batas waktu layanan.",
+            "National catalog, local programs, eligibility rules and service deadlines.",
+        ),
+        P.PROGRAMS_READ,
+    ),
+    SettingsPage(
+        "districts_web.profile",
+        Msg("Kop surat dan penomoran surat", "Letterhead and letter numbers"),
+        Msg("Yang dicetak pada surat rujukan.", "What referral letters print."),
+        P.TENANT_READ,
+    ),
+    SettingsPage(
+        "billing_free_web.plan",
+        Msg("Paket dan pemakaian", "Plan and usage"),
+        Msg("Kuota, pemberitahuan dan laporan bulanan (Rp 0).", "Quotas, notices, statements."),
+        P.USAGE_READ,
+    ),
+    SettingsPage(
+        "audit_web.audit_trail",
+        Msg("Jejak audit", "Audit trail"),
+        Msg("Siapa mengubah apa, dan kapan.", "Who changed what, and when."),
+        P.AUDIT_READ,
+    ),
+]
+
+
+@bp.get("")
+@require(P.TENANT_CONFIGURE)
+def settings():
+    from slrt.tenants.agencies.web import people_url
+
+    principal = current_principal()
+    pages = [
+        {"url": url_for(p.endpoint), "label": p.label, "about": p.about}
+        for p in SETTINGS_PAGES
+        if principal.can(str(p.permission))
+    ]
+    people = people_url() if principal.can(str(P.MEMBERS_READ)) else None
+    return render_template("districts/settings.html", pages=pages, people_url=people)
+
+
+# --- the letterhead and letter numbers ----------------------------------------------------------
+
+FIELD_LABELS = {
+    "government_name": Msg("Nama pemerintah daerah", "Government name"),
+    "office_name": Msg("Nama dinas", "Office name"),
+    "address": Msg("Alamat", "Address"),
+    "phone": Msg("Telepon", "Phone"),
+    "email": Msg("Email", "Email"),
+    "website": Msg("Situs web", "Website"),
+    "city": Msg("Tempat penandatanganan", "Place of signing"),
+    "head_name": Msg("Nama kepala dinas", "Head of office"),
+    "head_title": Msg("Jabatan", "Title"),
+    "head_nip": Msg("NIP", "Civil servant number (NIP)"),
+    "letter_code": Msg("Kode klasifikasi arsip", "Archive classification code"),
+    "letter_unit": Msg("Kode unit", "Unit code"),
+}
+
+
+def _tenant() -> Tenant:
+    return db.session.get(Tenant, g.tenant.id)
+
+
+def _shown(tenant: Tenant) -> dict[str, str]:
+    return {k: "" if v is None else str(v) for k, v in letterhead(tenant).items()}
+
+
+def _seen(tenant: Tenant) -> str:
+    """The letterhead's version as read: a digest of what it prints."""
+    text = json.dumps(letterhead(tenant), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _profile_page(
+    form: Form | None = None,
+    status: int = 200,
+    conflict: list[dict[str, Any]] | None = None,
+):
+    tenant = _tenant()
+    head = letterhead(tenant)
+    return render_template(
+        "districts/profile.html",
+        tenant=tenant,
+        head=head,
+        example_number=letter_number(head, 1, local_today().year),
+        form=form or edit_form(_shown(tenant), _seen(tenant)),
+        conflict=conflict,
+        keys=LETTERHEAD_KEYS,
+        can_configure=current_principal().can(str(P.TENANT_CONFIGURE)),
+    ), status
+
+
+@bp.get("/profile")
+@require(P.TENANT_READ)
+def profile():
+    return _profile_page()
+
+
+@bp.post("/profile")
+@require(P.TENANT_CONFIGURE)
+def change_profile():
+    posted = posted_values()
+    changed = edited_values(LETTERHEAD_KEYS)
+    data, parsed = parse_form(ProfileUpdateSchema(), {"letterhead": changed})
+    form = Form(posted, {k.removeprefix("letterhead."): v for k, v in parsed.errors.items()})
+    if data is None:
+        return _profile_page(form, 422)
+    tenant = _tenant()
+    db.session.refresh(tenant, with_for_update=True)  # as stored now, and held until saved
+    current, seen = _shown(tenant), _seen(tenant)
+    if posted.get("seen") != seen and posted.get("apply") != "mine":
+        differing = [
+            {
+                "label": FIELD_LABELS[name],
+                "theirs": Msg(current[name] or "—", current[name] or "—"),
+                "mine": Msg(posted.get(name) or "—", posted.get(name) or "—"),
+            }
+            for name in changed
+            if current[name] != posted.get(name, "")
+        ]
+        if differing:  # changed by someone else since this form was read: theirs or mine
+            return _profile_page(rebased_form(posted, current, seen), 409, differing)
+    try:
+        update_letterhead(tenant, data["letterhead"])
+    except Problem as exc:
+        refused = problem_form(exc, posted)
+        refused.errors = {k.removeprefix("letterhead."): v for k, v in refused.errors.items()}
+        return _profile_page(refused, exc.code or 422)
+    notice(Msg("Kop surat disimpan.", "Letterhead saved."))
+    return redirect(url_for(".profile"))
