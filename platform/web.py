@@ -27,7 +27,7 @@ from marshmallow import Schema, ValidationError
 
 from slrt.platform import db
 from slrt.platform.api import PathLookups, enter_tenant_from_url
-from slrt.platform.errors import Msg, flatten_messages
+from slrt.platform.errors import Msg, Problem, flatten_messages
 
 bp = Blueprint("web", __name__)
 
@@ -154,6 +154,31 @@ def rebased_form(posted: Mapping[str, str], shown: Mapping[str, str], seen: str)
     return Form(values, {})
 
 
+def conflict_rows(
+    posted: Mapping[str, str],
+    edited: Mapping[str, Any],
+    stored: Mapping[str, str],
+    seen: str,
+    labels: Mapping[str, Msg],
+    shown: Callable[[str, str], Msg],
+) -> list[dict[str, Msg]]:
+    """The choice to offer when a change form was read before someone else's change (`seen`,
+    the version stored now, differs from the one posted) and the person has not chosen to apply
+    theirs anyway: one row per field they changed whose value differs from the stored one
+    (label, stored value, their value, each in words by `shown`). [] means: go ahead."""
+    if posted.get("seen") == seen or posted.get("apply") == "mine":
+        return []
+    return [
+        {
+            "label": labels[name],
+            "theirs": shown(name, stored[name]),
+            "mine": shown(name, posted.get(name, "")),
+        }
+        for name in edited
+        if stored[name] != posted.get(name, "")
+    ]
+
+
 def edited_values(names: tuple[str, ...]) -> dict[str, Any]:
     """What a change form (see `edit_form`) changes: each of `names` whose posted text differs
     from the text it was shown with, a field the person emptied as None (the value removed).
@@ -165,6 +190,43 @@ def edited_values(names: tuple[str, ...]) -> dict[str, Any]:
         if posted != request.form.get(f"shown.{name}", "").strip():
             changed[name] = posted or None
     return changed
+
+
+def submit_change(
+    record: Any,
+    schema: Schema,
+    names: tuple[str, ...],
+    *,
+    stored: Callable[[], dict[str, str]],
+    version: Callable[[], str],
+    labels: Mapping[str, Msg],
+    words: Callable[[str, str], Msg],
+    save: Callable[[dict[str, Any]], Any],
+    page: Callable[..., Any],
+    body: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> Any | None:
+    """Handle a posted change form (see `edit_form`) the same way on every page: the fields the
+    person changed (`names`), shaped by `body` and loaded with the API's `schema`; the record
+    re-read and held (as the API's If-Match check does); when someone else changed it since
+    the form was read, the choice (`conflict_rows`); else the area's action (`save`). Returns
+    the page to answer with (`page(form, status, conflict=None)`: problems, conflict or
+    refusal), or None when the change is saved."""
+    posted = posted_values()
+    edited = edited_values(names)
+    data, form = parse_form(schema, body(edited) if body else edited)
+    form.values = posted
+    if data is None:
+        return page(form, 422)
+    db.session.refresh(record, with_for_update=True)  # as stored now, and held until saved
+    current, seen = stored(), version()
+    differing = conflict_rows(posted, edited, current, seen, labels, words)
+    if differing:  # changed by someone else since this form was read: theirs or mine
+        return page(rebased_form(posted, current, seen), 409, differing)
+    try:
+        save(data)
+    except Problem as exc:
+        return page(problem_form(exc, posted), exc.code or 422)
+    return None
 
 
 def posted_values() -> dict[str, str]:

@@ -26,13 +26,11 @@ from slrt.platform.web import (
     Form,
     TenantPages,
     edit_form,
-    edited_values,
     notice,
     page_of,
     parse_form,
-    posted_values,
     problem_form,
-    rebased_form,
+    submit_change,
 )
 from slrt.tenants.agencies import actions
 from slrt.tenants.agencies.access import access_agency_by_id
@@ -180,30 +178,19 @@ def agency_page(agency_id: uuid.UUID):
 @require(P.TENANT_CONFIGURE)
 def change_agency(agency_id: uuid.UUID):
     agency = access_agency_by_id(agency_id)
-    posted = posted_values()
-    body = edited_values(EDITABLE)
-    data, form = parse_form(AgencyUpdateSchema(), body)
-    form.values = posted
-    if data is None:
-        return _page(agency, form, 422)
-    db.session.refresh(agency, with_for_update=True)  # as stored now, and held until saved
-    current, seen = _shown(agency), agency.updated_at.isoformat()
-    if posted.get("seen") != seen and posted.get("apply") != "mine":
-        differing = [
-            {
-                "label": FIELD_LABELS[name],
-                "theirs": _readable(name, current[name]),
-                "mine": _readable(name, posted.get(name, "")),
-            }
-            for name in body
-            if current[name] != posted.get(name, "")
-        ]
-        if differing:  # changed by someone else since this form was read: theirs or mine
-            return _page(agency, rebased_form(posted, current, seen), 409, conflict=differing)
-    try:
-        actions.update_agency(agency, data)
-    except Problem as exc:
-        return _page(agency, problem_form(exc, posted), exc.code or 422)
+    refused = submit_change(
+        agency,
+        AgencyUpdateSchema(),
+        EDITABLE,
+        stored=lambda: _shown(agency),
+        version=lambda: agency.updated_at.isoformat(),
+        labels=FIELD_LABELS,
+        words=_readable,
+        save=lambda data: actions.update_agency(agency, data),
+        page=lambda form, status, conflict=None: _page(agency, form, status, conflict),
+    )
+    if refused is not None:
+        return refused
     notice(Msg(f"{agency.name} disimpan.", f"{agency.name} saved."))
     return redirect(url_for(".agency_page", agency_id=agency.id))
 

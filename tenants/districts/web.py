@@ -18,19 +18,15 @@ from flask import g, redirect, render_template, url_for
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
-from slrt.platform.errors import Msg, Problem
+from slrt.platform.errors import Msg
 from slrt.platform.i18n import local_today
 from slrt.platform.tenant import Tenant
 from slrt.platform.web import (
     Form,
     TenantPages,
     edit_form,
-    edited_values,
     notice,
-    parse_form,
-    posted_values,
-    problem_form,
-    rebased_form,
+    submit_change,
 )
 from slrt.tenants.districts.actions import update_letterhead
 from slrt.tenants.districts.api import ProfileUpdateSchema
@@ -138,6 +134,10 @@ FIELD_LABELS = {
 }
 
 
+def _plain(_name: str, value: str) -> Msg:
+    return Msg(value or "—", value or "—")
+
+
 def _tenant() -> Tenant:
     return db.session.get(Tenant, g.tenant.id)
 
@@ -180,32 +180,26 @@ def profile():
 @bp.post("/profile")
 @require(P.TENANT_CONFIGURE)
 def change_profile():
-    posted = posted_values()
-    changed = edited_values(LETTERHEAD_KEYS)
-    data, parsed = parse_form(ProfileUpdateSchema(), {"letterhead": changed})
-    form = Form(posted, {k.removeprefix("letterhead."): v for k, v in parsed.errors.items()})
-    if data is None:
-        return _profile_page(form, 422)
     tenant = _tenant()
-    db.session.refresh(tenant, with_for_update=True)  # as stored now, and held until saved
-    current, seen = _shown(tenant), _seen(tenant)
-    if posted.get("seen") != seen and posted.get("apply") != "mine":
-        differing = [
-            {
-                "label": FIELD_LABELS[name],
-                "theirs": Msg(current[name] or "—", current[name] or "—"),
-                "mine": Msg(posted.get(name) or "—", posted.get(name) or "—"),
-            }
-            for name in changed
-            if current[name] != posted.get(name, "")
-        ]
-        if differing:  # changed by someone else since this form was read: theirs or mine
-            return _profile_page(rebased_form(posted, current, seen), 409, differing)
-    try:
-        update_letterhead(tenant, data["letterhead"])
-    except Problem as exc:
-        refused = problem_form(exc, posted)
-        refused.errors = {k.removeprefix("letterhead."): v for k, v in refused.errors.items()}
-        return _profile_page(refused, exc.code or 422)
+
+    def page(form: Form, status: int, conflict: list[dict[str, Any]] | None = None):
+        # The API names the fields inside `letterhead`; the form names them plainly.
+        form.errors = {k.removeprefix("letterhead."): v for k, v in form.errors.items()}
+        return _profile_page(form, status, conflict)
+
+    refused = submit_change(
+        tenant,
+        ProfileUpdateSchema(),
+        LETTERHEAD_KEYS,
+        stored=lambda: _shown(tenant),
+        version=lambda: _seen(tenant),
+        labels=FIELD_LABELS,
+        words=_plain,
+        save=lambda data: update_letterhead(tenant, data["letterhead"]),
+        page=page,
+        body=lambda edited: {"letterhead": edited},
+    )
+    if refused is not None:
+        return refused
     notice(Msg("Kop surat disimpan.", "Letterhead saved."))
     return redirect(url_for(".profile"))

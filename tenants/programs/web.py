@@ -31,14 +31,13 @@ from slrt.platform.web import (
     Form,
     TenantPages,
     edit_form,
-    edited_values,
     form_values,
     notice,
     page_of,
     parse_form,
     posted_values,
     problem_form,
-    rebased_form,
+    submit_change,
 )
 from slrt.tenants.agencies.access import resolve_agency_id
 from slrt.tenants.agencies.models import Agency
@@ -329,12 +328,13 @@ def create_program():
 # --- the rule, checked as it is typed ------------------------------------------------------------
 
 
-@bp.post("/rules/check")
+@bp.route("/rules/check", methods=["GET", "POST"])
 @require(P.PROGRAMS_READ)
 def check_rule():
-    """For the rule editor's script: the rule's problems, with line and column, in the page's
-    language. Nothing is stored."""
-    text = request.form.get("rule_text")
+    """For the rule editor's script (which posts the text as it is typed): the rule's problems,
+    with line and column, in the page's language. Nothing is stored, so a GET with
+    ?rule_text= answers the same."""
+    text = request.values.get("rule_text")
     if text is None or len(text) > 4000:
         return jsonify({"valid": False, "problems": []}), 422
     problems = rule_problems(text)
@@ -459,37 +459,25 @@ def edit_program(program_id: uuid.UUID):
 @require(P.PROGRAMS_MANAGE)
 def change_program(program_id: uuid.UUID):
     program = access_program_by_id(program_id)
-    posted = posted_values()
-    editable = NATIONAL_EDITABLE if program.national_program_id else LOCAL_EDITABLE
-    if posted.get("action") == "check":
+    if request.form.get("action") == "check":  # "check the rule" without saving
+        posted = posted_values()
         status = 422 if rule_problems(posted.get("rule_text")) else 200
         return _edit_page(program, Form(posted, {}), status, checked=True)
-    body = edited_values(editable)
-    if "required_documents" in body:
-        body["required_documents"] = _documents(body["required_documents"])
-    data, form = parse_form(ProgramUpdateSchema(), body)
-    form.values = posted
-    if data is None or ("rule_text" in body and rule_problems(posted.get("rule_text"))):
-        return _edit_page(program, form, 422)
-    db.session.refresh(program, with_for_update=True)  # as stored now, and held until saved
-    current, seen = _shown(program), str(program.version)
-    if posted.get("seen") != seen and posted.get("apply") != "mine":
-        agencies = dict(_agency_options())
-        differing = [
-            {
-                "label": FIELD_LABELS[name],
-                "theirs": _readable(name, current[name], agencies),
-                "mine": _readable(name, posted.get(name, ""), agencies),
-            }
-            for name in body
-            if current[name] != posted.get(name, "")
-        ]
-        if differing:  # changed by someone else since this form was read: theirs or mine
-            return _edit_page(program, rebased_form(posted, current, seen), 409, differing)
-    try:
-        actions.update_program(program, data)
-    except Problem as exc:
-        return _edit_page(program, problem_form(exc, posted), exc.code or 422)
+    agencies = dict(_agency_options())
+    refused = submit_change(
+        program,
+        ProgramUpdateSchema(),
+        NATIONAL_EDITABLE if program.national_program_id else LOCAL_EDITABLE,
+        stored=lambda: _shown(program),
+        version=lambda: str(program.version),
+        labels=FIELD_LABELS,
+        words=lambda name, value: _readable(name, value, agencies),
+        save=lambda data: actions.update_program(program, data),
+        page=lambda form, status, conflict=None: _edit_page(program, form, status, conflict),
+        body=_with_documents,
+    )
+    if refused is not None:
+        return refused
     notice(
         Msg(
             f"Program {program.code} disimpan (versi {program.version}).",
@@ -497,6 +485,13 @@ def change_program(program_id: uuid.UUID):
         )
     )
     return redirect(url_for(".program_page", program_id=program.id))
+
+
+def _with_documents(edited: dict[str, Any]) -> dict[str, Any]:
+    """The documents field as the API's list, one per line."""
+    if "required_documents" in edited:
+        return {**edited, "required_documents": _documents(edited["required_documents"])}
+    return edited
 
 
 def _readable(name: str, value: str, agencies: dict[str, str]) -> Msg:

@@ -25,14 +25,12 @@ from slrt.platform.web import (
     Form,
     TenantPages,
     edit_form,
-    edited_values,
     form_values,
     notice,
     page_of,
     parse_form,
-    posted_values,
     problem_form,
-    rebased_form,
+    submit_change,
 )
 from slrt.tenants.regions.access import (
     access_kecamatan_by_id,
@@ -359,30 +357,19 @@ def village_page(village_id: uuid.UUID):
 @require(P.TENANT_CONFIGURE)
 def change_village(village_id: uuid.UUID):
     village = access_village_by_id(village_id)
-    posted = posted_values()
-    body = edited_values(EDITABLE)
-    data, form = parse_form(VillageUpdateSchema(), body)
-    form.values = posted
-    if data is None:
-        return _village_page(village, form, 422)
-    db.session.refresh(village, with_for_update=True)  # as stored now, and held until saved
-    current, seen = _village_values(village), village.updated_at.isoformat()
-    if posted.get("seen") != seen and posted.get("apply") != "mine":
-        differing = [
-            {
-                "label": FIELD_LABELS[name],
-                "theirs": _shown(name, current[name]),
-                "mine": _shown(name, posted.get(name, "")),
-            }
-            for name in body
-            if current[name] != posted.get(name, "")
-        ]
-        if differing:  # changed by someone else since this form was read: theirs or mine
-            return _village_page(village, rebased_form(posted, current, seen), 409, differing)
-    try:
-        update_village(village, data)
-    except Problem as exc:
-        return _village_page(village, problem_form(exc, posted), exc.code or 422)
+    refused = submit_change(
+        village,
+        VillageUpdateSchema(),
+        EDITABLE,
+        stored=lambda: _village_values(village),
+        version=lambda: village.updated_at.isoformat(),
+        labels=FIELD_LABELS,
+        words=_shown,
+        save=lambda data: update_village(village, data),
+        page=lambda form, status, conflict=None: _village_page(village, form, status, conflict),
+    )
+    if refused is not None:
+        return refused
     notice(Msg(f"{village.name} disimpan.", f"{village.name} saved."))
     return redirect(url_for(".village_page", village_id=village.id))
 

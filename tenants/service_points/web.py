@@ -22,13 +22,11 @@ from slrt.platform.web import (
     Form,
     TenantPages,
     edit_form,
-    edited_values,
     notice,
     page_of,
     parse_form,
-    posted_values,
     problem_form,
-    rebased_form,
+    submit_change,
 )
 from slrt.tenants.regions.models import Kecamatan, Village
 from slrt.tenants.service_points import actions
@@ -48,16 +46,8 @@ KINDS: dict[str, Msg] = {
     ServicePointKind.puskesos: Msg("Puskesos", "Puskesos (village welfare centre)"),
 }
 ACTIVE = [("true", Msg("Aktif", "Active")), ("false", Msg("Tidak aktif", "Inactive"))]
-EDITABLE = (
-    "name",
-    "village_id",
-    "address",
-    "phone",
-    "decree_number",
-    "decree_date",
-    "opened_on",
-    "active",
-)
+# Everything but the kind (a secretariat never becomes a Puskesos, nor the other way round).
+EDITABLE = tuple(name for name in actions.FIELDS if name != "kind")
 FIELD_LABELS = {
     "name": Msg("Nama", "Name"),
     "village_id": Msg("Desa/kelurahan", "Village"),
@@ -185,31 +175,20 @@ def service_point_page(service_point_id: uuid.UUID):
 @require(P.TENANT_CONFIGURE)
 def change_service_point(service_point_id: uuid.UUID):
     point = access_service_point_by_id(service_point_id)
-    posted = posted_values()
-    body = edited_values(EDITABLE)
-    data, form = parse_form(ServicePointUpdateSchema(), body)
-    form.values = posted
-    if data is None:
-        return _page(point, form, 422)
-    db.session.refresh(point, with_for_update=True)  # as stored now, and held until saved
-    current, seen = _shown(point), point.updated_at.isoformat()
-    if posted.get("seen") != seen and posted.get("apply") != "mine":
-        villages = dict(_village_options())
-        differing = [
-            {
-                "label": FIELD_LABELS[name],
-                "theirs": _readable(name, current[name], villages),
-                "mine": _readable(name, posted.get(name, ""), villages),
-            }
-            for name in body
-            if current[name] != posted.get(name, "")
-        ]
-        if differing:  # changed by someone else since this form was read: theirs or mine
-            return _page(point, rebased_form(posted, current, seen), 409, conflict=differing)
-    try:
-        actions.update_service_point(point, data)
-    except Problem as exc:
-        return _page(point, problem_form(exc, posted), exc.code or 422)
+    villages = dict(_village_options())
+    refused = submit_change(
+        point,
+        ServicePointUpdateSchema(),
+        EDITABLE,
+        stored=lambda: _shown(point),
+        version=lambda: point.updated_at.isoformat(),
+        labels=FIELD_LABELS,
+        words=lambda name, value: _readable(name, value, villages),
+        save=lambda data: actions.update_service_point(point, data),
+        page=lambda form, status, conflict=None: _page(point, form, status, conflict),
+    )
+    if refused is not None:
+        return refused
     notice(Msg(f"{point.name} disimpan.", f"{point.name} saved."))
     return redirect(url_for(".service_point_page", service_point_id=point.id))
 

@@ -10,6 +10,8 @@ and future, is covered without being listed here.
 
 from __future__ import annotations
 
+import uuid
+
 import sqlalchemy as sa
 
 from slrt.platform import db
@@ -48,7 +50,7 @@ def test_district_pages_send_a_stranger_to_sign_in(app, monkeypatch) -> None:
     rules = [r for r in district_rules(app) if is_signed_in_page(app, r)]
     assert rules, "the app has signed-in district pages"
     for rule in rules:
-        url = fill(rule, parepare.slug, {"uuid": [str(parepare.id)], "string": ["x"]})
+        url = fill(rule, parepare.slug, {"uuid": [str(uuid.uuid4())], "string": ["x"]})
         resp = client.get(url)
         assert resp.status_code == 302, url
         assert resp.headers["Location"].startswith("/auth/login?next="), url

@@ -110,3 +110,29 @@ def in_district(app, tenant) -> Iterator[None]:
             yield
         finally:
             db.session.remove()
+
+
+def resident(app, tenant, *, desil: int = 2) -> str:
+    """A woman born in 1950, head of a family listed in DTKS (desil 2) in Kelurahan Lompoe of
+    Parepare; returns her id."""
+    from flask import g
+
+    from slrt.auth.policy import operator_principal
+    from slrt.tenants.registry.actions import create_household, create_person
+
+    with in_district(app, tenant):
+        g.principal = operator_principal()
+        household = create_household(
+            {
+                "kk_number": "7372010101200001",
+                "address": "RT 001 / RW 002",
+                "village_code": "73.72.01.1004",
+                "dtks_status": "in_dtks",
+                "desil": desil,
+            }
+        )
+        person = create_person(
+            {"nik": "7372014101500001", "name": "Hasnah Lamude", "relation": "kepala_keluarga"},
+            household,
+        )
+        return str(person.id)

@@ -21,7 +21,7 @@ def test_menu_and_settings_page_lead_to_working_pages(app, monkeypatch, parepare
     assert f'href="{P}/settings"' in home.text and "Pengaturan" in text(home)
     settings = client.get(f"{P}/settings")
     assert settings.status_code == 200
-    links = re.findall(r'<li><a href="([^"]+)"', settings.text.split('class="tiles settings"')[1])
+    links = re.findall(r'<li><a href="([^"]+)"', settings.text.split('class="settings-list"')[1])
     assert len(links) == 9  # eight pages and the people page
     for link in links:
         assert client.get(link).status_code == 200, link

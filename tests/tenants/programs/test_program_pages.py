@@ -6,14 +6,13 @@ rule on a resident or on typed facts, the versions with who changed what, and pe
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import g
 
 from slrt.platform import db
 from slrt.platform.audit.models import AuditEvent
 from slrt.tenants.programs.actions import update_program
 from slrt.tenants.programs.models import Program
 from tests.fixtures import flow_catalog
-from tests.tenants.districts.pages import form_fields, in_district, post, signed_in, text
+from tests.tenants.districts.pages import form_fields, in_district, post, resident, signed_in, text
 
 P = "/t/parepare"
 RULE = "umur >= 60 and terdaftar_dtks and desil <= 4"
@@ -27,29 +26,6 @@ LOCAL = {
     "deadline_days": "21",
     "rule_text": RULE,
 }
-
-
-def _resident(app, tenant, *, desil: int = 2) -> str:
-    """A woman born in 1950 on a family card listed in DTKS; returns her id."""
-    from slrt.auth.policy import operator_principal
-    from slrt.tenants.registry.actions import create_household, create_person
-
-    with in_district(app, tenant):
-        g.principal = operator_principal()
-        household = create_household(
-            {
-                "kk_number": "7372010101200001",
-                "address": "RT 001 / RW 002",
-                "village_code": "73.72.01.1004",
-                "dtks_status": "in_dtks",
-                "desil": desil,
-            }
-        )
-        person = create_person(
-            {"nik": "7372014101500001", "name": "Hasnah Lamude", "relation": "kepala_keluarga"},
-            household,
-        )
-        return str(person.id)
 
 
 def _new_local(client, ids, **changes):
@@ -218,7 +194,7 @@ def test_national_program_changes_only_what_is_the_districts(app, monkeypatch, p
 
 def test_try_the_rule_on_a_resident_and_on_typed_facts(app, monkeypatch, parepare) -> None:
     ids = flow_catalog(app, parepare)
-    person_id = _resident(app, parepare)
+    person_id = resident(app, parepare)
     client, _ = signed_in(app, monkeypatch, parepare)
     program_url = _new_local(client, ids).headers["Location"]
     found = client.get(f"{program_url}/try?q=hasnah")
@@ -247,7 +223,7 @@ def test_try_the_rule_on_a_resident_and_on_typed_facts(app, monkeypatch, parepar
 
 def test_who_may_do_what(app, monkeypatch, parepare) -> None:
     ids = flow_catalog(app, parepare)
-    person_id = _resident(app, parepare)
+    person_id = resident(app, parepare)
     viewer, _ = signed_in(app, monkeypatch, parepare, "viewer")
     assert viewer.get(f"{P}/programs").status_code == 200
     assert "Tambah program daerah" not in text(viewer.get(f"{P}/programs"))
@@ -272,3 +248,10 @@ def test_who_may_do_what(app, monkeypatch, parepare) -> None:
         elsewhere.get(f"{P}/programs/{ids['pbi']}/try?q=hasnah")
     )
     assert elsewhere.get(f"{P}/programs/{ids['pbi']}/try?person={person_id}").status_code == 404
+
+
+def test_the_rule_check_answers_a_get_too(app, monkeypatch, parepare) -> None:
+    client, _ = signed_in(app, monkeypatch, parepare)
+    answer = client.get(f"{P}/programs/rules/check?rule_text=umur%20%3E%3D").json
+    assert answer["valid"] is False and answer["problems"][0]["where"] == "Baris 1, kolom 8"
+    assert client.get(f"{P}/programs/rules/check").status_code == 422
