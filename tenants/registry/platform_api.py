@@ -63,6 +63,7 @@ def _grouped():
 @blp.response(200, SignalSchema(many=True))
 @blp.paginate()
 @require(PP.REPORTS_READ)
+@db.reads_from_replica
 def list_signals(query: dict, pagination_parameters) -> list[dict]:
     """NIK hashes registered in more than one district (optionally: involving one district)."""
     stmt = _grouped().having(sa.func.count() > 1)
