@@ -22,7 +22,7 @@ from slrt.billing_free.api import current_plan_body
 from slrt.billing_free.funding import FUNDING_LABELS
 from slrt.billing_free.meter import COUNTERS, METRIC_LABELS, Metric, unflushed
 from slrt.billing_free.models import UsageDaily
-from slrt.billing_free.plans import QUOTA_LABELS, Quota, today_wib
+from slrt.billing_free.plans import QUOTA_LABELS, Quota, district_today
 from slrt.billing_free.statements import (
     build_statement,
     statement_csv,
@@ -93,7 +93,7 @@ def _quota_rows(tenant_id: int) -> list[dict[str, Any]]:
 def _daily(tenant_id: int) -> list[dict[str, Any]]:
     """The last days' counts per metric (newest first), today's including what is not
     flushed to the database yet."""
-    today = today_wib()
+    today = district_today()
     first = today - dt.timedelta(days=DAYS_SHOWN - 1)
     totals: dict[dt.date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     rows = db.session.execute(
@@ -133,7 +133,7 @@ def plan():
         daily=_daily(tenant.id),
         metrics=[Msg(*METRIC_LABELS[m]) for m in DAILY_METRICS],
         months=_months(tenant.id),
-        this_month=today_wib().strftime("%Y-%m"),
+        this_month=district_today().strftime("%Y-%m"),
     )
 
 

@@ -225,6 +225,9 @@ VALUES: dict[str, Msg] = {
     "civil_registration": Msg("Administrasi kependudukan", "Civil registration"),
     "employment": Msg("Ketenagakerjaan dan ekonomi", "Employment and livelihood"),
     "district": Msg("Seluruh kabupaten/kota", "Whole district"),
+    "Asia/Jakarta": Msg("WIB (Asia/Jakarta)", "WIB (Asia/Jakarta)"),
+    "Asia/Makassar": Msg("WITA (Asia/Makassar)", "WITA (Asia/Makassar)"),
+    "Asia/Jayapura": Msg("WIT (Asia/Jayapura)", "WIT (Asia/Jayapura)"),
     "village": Msg("Desa/kelurahan", "Villages"),
 }
 

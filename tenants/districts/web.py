@@ -1,6 +1,7 @@
 """The district's own settings pages: /t/<slug>/settings, the district admin's entry to every
-settings page it may open, and /t/<slug>/settings/profile, the letterhead referral letters print
-and the codes in their numbers. (Kemensos's pages about districts are in `platform_web`.)
+settings page it may open, and /t/<slug>/settings/profile: the letterhead referral letters print,
+the codes in their numbers and the district's time zone. (Kemensos's pages about districts are
+in `platform_web`.)
 
 The profile is read with `tenant.read` and changed with `tenant.configure`, as in the API; the
 form is parsed with the API's profile schema and written by the profile action.
@@ -20,6 +21,7 @@ from slrt.auth.policy import current_principal, require
 from slrt.platform import db
 from slrt.platform.errors import Msg
 from slrt.platform.i18n import local_today
+from slrt.platform.region_codes import ZONE_LABELS, province_zone
 from slrt.platform.tenant import Tenant
 from slrt.platform.web import (
     Form,
@@ -28,7 +30,7 @@ from slrt.platform.web import (
     notice,
     submit_change,
 )
-from slrt.tenants.districts.actions import update_letterhead
+from slrt.tenants.districts.actions import ZONES, update_profile
 from slrt.tenants.districts.api import ProfileUpdateSchema
 from slrt.tenants.districts.settings import LETTERHEAD_KEYS, letter_number, letterhead
 
@@ -82,8 +84,11 @@ SETTINGS_PAGES: list[SettingsPage] = [
     ),
     SettingsPage(
         "districts_web.profile",
-        Msg("Kop surat dan penomoran surat", "Letterhead and letter numbers"),
-        Msg("Yang dicetak pada surat rujukan.", "What referral letters print."),
+        Msg("Kop surat, penomoran surat dan zona waktu", "Letterhead, letter numbers, time zone"),
+        Msg(
+            "Yang dicetak pada surat rujukan; zona hari dan bulan.",
+            "What referral letters print; the zone of days and months.",
+        ),
         P.TENANT_READ,
     ),
     SettingsPage(
@@ -131,10 +136,27 @@ FIELD_LABELS = {
     "head_nip": Msg("NIP", "Civil servant number (NIP)"),
     "letter_code": Msg("Kode klasifikasi arsip", "Archive classification code"),
     "letter_unit": Msg("Kode unit", "Unit code"),
+    "timezone": Msg("Zona waktu", "Time zone"),
 }
+PROFILE_FIELDS = (*LETTERHEAD_KEYS, "timezone")
 
 
-def _plain(_name: str, value: str) -> Msg:
+def _zone_words(zone: str) -> Msg:
+    return Msg(f"{ZONE_LABELS[zone]} ({zone})", f"{ZONE_LABELS[zone]} ({zone})")
+
+
+def _zone_options(tenant: Tenant) -> list[tuple[str, Msg]]:
+    """The zones to choose from; the empty choice follows the province."""
+    own = province_zone(tenant.province_code)
+    return [
+        ("", Msg(f"Ikuti provinsi: {ZONE_LABELS[own]}", f"The province's: {ZONE_LABELS[own]}")),
+        *((zone, _zone_words(zone)) for zone in ZONES),
+    ]
+
+
+def _plain(name: str, value: str) -> Msg:
+    if name == "timezone":
+        return _zone_words(value) if value in ZONES else Msg("—", "—")
     return Msg(value or "—", value or "—")
 
 
@@ -143,13 +165,28 @@ def _tenant() -> Tenant:
 
 
 def _shown(tenant: Tenant) -> dict[str, str]:
-    return {k: "" if v is None else str(v) for k, v in letterhead(tenant).items()}
+    """The profile as its form shows it: the letterhead as printed and the zone chosen (empty
+    while the district follows its province)."""
+    shown = {k: "" if v is None else str(v) for k, v in letterhead(tenant).items()}
+    shown["timezone"] = (tenant.settings or {}).get("timezone") or ""
+    return shown
 
 
 def _seen(tenant: Tenant) -> str:
-    """The letterhead's version as read: a digest of what it prints."""
-    text = json.dumps(letterhead(tenant), sort_keys=True)
+    """The profile's version as read: a digest of what it says."""
+    text = json.dumps(_shown(tenant), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _profile_body(edited: dict[str, Any]) -> dict[str, Any]:
+    """The changed fields as the API's profile body: letterhead fields inside `letterhead`."""
+    body: dict[str, Any] = {}
+    head = {k: v for k, v in edited.items() if k in LETTERHEAD_KEYS}
+    if head:
+        body["letterhead"] = head
+    if "timezone" in edited:
+        body["timezone"] = edited["timezone"]
+    return body
 
 
 def _profile_page(
@@ -166,7 +203,9 @@ def _profile_page(
         example_number=letter_number(head, 1, local_today().year),
         form=form or edit_form(_shown(tenant), _seen(tenant)),
         conflict=conflict,
-        keys=LETTERHEAD_KEYS,
+        keys=PROFILE_FIELDS,
+        zones=_zone_options(tenant),
+        zone_now=ZONE_LABELS[tenant.zone],
         can_configure=current_principal().can(str(P.TENANT_CONFIGURE)),
     ), status
 
@@ -190,16 +229,16 @@ def change_profile():
     refused = submit_change(
         tenant,
         ProfileUpdateSchema(),
-        LETTERHEAD_KEYS,
+        PROFILE_FIELDS,
         stored=lambda: _shown(tenant),
         version=lambda: _seen(tenant),
         labels=FIELD_LABELS,
         words=_plain,
-        save=lambda data: update_letterhead(tenant, data["letterhead"]),
+        save=lambda data: update_profile(tenant, data),
         page=page,
-        body=lambda edited: {"letterhead": edited},
+        body=_profile_body,
     )
     if refused is not None:
         return refused
-    notice(Msg("Kop surat disimpan.", "Letterhead saved."))
+    notice(Msg("Profil disimpan.", "Profile saved."))
     return redirect(url_for(".profile"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from slrt.billing_free.meter import Metric, count
-from slrt.billing_free.plans import today_wib
+from slrt.billing_free.plans import district_today
 from slrt.platform.tenancy import tenant_context
 from tests.fixtures import member, put_on_plan
 from tests.tenants.districts.pages import signed_in, text
@@ -46,7 +46,7 @@ def test_daily_usage_and_statements(app, monkeypatch, parepare) -> None:
     client, _ = signed_in(app, monkeypatch, parepare)
     words = text(client.get(f"{P}/plan"))
     assert "Pemakaian 14 hari terakhir" in words
-    month = today_wib().strftime("%Y-%m")
+    month = district_today(zone=parepare.zone).strftime("%Y-%m")
     assert f"{month} bulan berjalan · Rp 0" in words
     statement = client.get(f"{P}/plan/statements/{month}")
     assert statement.status_code == 200
@@ -67,5 +67,5 @@ def test_daily_usage_and_statements(app, monkeypatch, parepare) -> None:
 def test_only_with_usage_read(app, monkeypatch, parepare) -> None:
     facilitator, _ = signed_in(app, monkeypatch, parepare, "facilitator")
     assert facilitator.get(f"{P}/plan").status_code == 403
-    month = today_wib().strftime("%Y-%m")
+    month = district_today(zone=parepare.zone).strftime("%Y-%m")
     assert facilitator.get(f"{P}/plan/statements/{month}/csv").status_code == 403

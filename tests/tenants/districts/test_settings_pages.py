@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+import sqlalchemy as sa
+
 from slrt.platform import db
 from slrt.platform.tenant import Tenant
 from slrt.tenants.districts.actions import update_letterhead
@@ -53,7 +55,7 @@ def test_letterhead_and_letter_numbers(app, monkeypatch, parepare) -> None:
         follow_redirects=True,
     )
     words = text(done)
-    assert "Kop surat disimpan." in words
+    assert "Profil disimpan." in words
     assert re.search(r"460/0001/DINSOS-SLRT/20\d\d", words)
     assert "Jl. Jend. Sudirman No. 78, Parepare" in words
     with in_district(app, parepare):
@@ -88,3 +90,36 @@ def test_letterhead_refusals_and_conflict(app, monkeypatch, parepare) -> None:
     viewer, _ = signed_in(app, monkeypatch, parepare, "viewer")
     assert viewer.get(url).status_code == 200
     assert post(viewer, url, {**form, "office_name": "X"}).status_code == 403
+
+
+def test_the_districts_time_zone(app, monkeypatch, parepare) -> None:
+    from slrt.platform.audit.models import AuditEvent
+
+    client, _ = signed_in(app, monkeypatch, parepare)
+    url = f"{P}/settings/profile"
+    page = client.get(url)
+    assert "Ikuti provinsi: WITA" in text(page) and "Sekarang: WITA." in text(page)
+    done = post(
+        client,
+        url,
+        {**form_fields(page.text, "seen"), "timezone": "Asia/Jakarta"},
+        follow_redirects=True,
+    )
+    assert "Profil disimpan." in text(done) and "Sekarang: WIB." in text(done)
+    with in_district(app, parepare):
+        event = db.session.execute(
+            sa.select(AuditEvent).where(AuditEvent.action == "profile.timezone")
+        ).scalar_one()
+        assert (event.before, event.after) == (
+            {"timezone": "Asia/Makassar"},
+            {"timezone": "Asia/Jakarta"},
+        )
+    audit = text(client.get(f"{P}/audit"))
+    assert "Zona waktu diubah" in audit
+    assert "Zona waktu WITA (Asia/Makassar) WIB (Asia/Jakarta)" in audit
+    back = post(
+        client, url, {**form_fields(done.text, "seen"), "timezone": ""}, follow_redirects=True
+    )
+    assert "Sekarang: WITA." in text(back)
+    wrong = post(client, url, {**form_fields(back.text, "seen"), "timezone": "Europe/Paris"})
+    assert wrong.status_code == 422 and 'id="f-timezone-error"' in wrong.text
