@@ -165,6 +165,7 @@ def _page(
         kind_options=list(KINDS.items()),
         active_options=ACTIVE,
         can_configure=principal.can(str(P.TENANT_CONFIGURE)),
+        can_audit=principal.can(str(P.AUDIT_READ)),
     ), status
 
 

@@ -332,6 +332,7 @@ def _village_page(
         active_options=ACTIVE,
         kinds=KINDS,
         can_configure=current_principal().can(str(P.TENANT_CONFIGURE)),
+        can_audit=current_principal().can(str(P.AUDIT_READ)),
     ), status
 
 

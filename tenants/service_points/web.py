@@ -162,6 +162,7 @@ def _page(
         villages=_village_options(),
         active_options=ACTIVE,
         can_configure=principal.can(str(P.TENANT_CONFIGURE)),
+        can_audit=principal.can(str(P.AUDIT_READ)),
     ), status
 
 
