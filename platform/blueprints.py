@@ -57,6 +57,13 @@ WEB_BLUEPRINTS: list[str] = [
     "slrt.tenants.flow.web.cases:bp",
     "slrt.tenants.flow.web.referrals:bp",
     "slrt.tenants.notifications.web:bp",
+    "slrt.tenants.districts.web:bp",
+    "slrt.tenants.regions.web:bp",
+    "slrt.tenants.service_points.web:bp",
+    "slrt.tenants.agencies.web:bp",
+    "slrt.tenants.programs.web:bp",
+    "slrt.platform.audit.web:bp",
+    "slrt.billing_free.web:bp",
     "slrt.billing_free.hooks:bp",  # API quota per minute, metering, soft-limit header
     "slrt.tenants.registry.web:bp",
     "slrt.tenants.proposals.web:bp",

@@ -27,7 +27,7 @@ from marshmallow import Schema, ValidationError
 
 from slrt.platform import db
 from slrt.platform.api import PathLookups, enter_tenant_from_url
-from slrt.platform.errors import Msg, flatten_messages
+from slrt.platform.errors import Msg, Problem, flatten_messages
 
 bp = Blueprint("web", __name__)
 
@@ -163,6 +163,107 @@ def form_values(*, lists: tuple[str, ...] = ()) -> dict[str, Any]:
         if value:
             values[key] = value
     return values
+
+
+def edit_form(shown: Mapping[str, str], seen: str) -> Form:
+    """A change form as first shown: the record's values as text, a copy of each as
+    `shown.<name>` (hidden inputs, what `edited_values` compares with) and `seen`, the version
+    it was read at (`updated_at`, a version number...): a later change by someone else is then
+    noticed and shown as a choice rather than overwritten."""
+    return Form({**shown, **{f"shown.{k}": v for k, v in shown.items()}, "seen": seen}, {})
+
+
+def rebased_form(posted: Mapping[str, str], shown: Mapping[str, str], seen: str) -> Form:
+    """The posted form again, now based on the record as stored (`shown`, `seen`): the fields
+    the person changed keep what they typed, the others show the stored values; sent once more,
+    it applies the person's own edits over the other change and nothing else."""
+    values = dict(posted)
+    for name, now in shown.items():
+        if posted.get(name, "") == posted.get(f"shown.{name}", ""):
+            values[name] = now
+        values[f"shown.{name}"] = now
+    values["seen"] = seen
+    return Form(values, {})
+
+
+def conflict_rows(
+    posted: Mapping[str, str],
+    edited: Mapping[str, Any],
+    stored: Mapping[str, str],
+    seen: str,
+    labels: Mapping[str, Msg],
+    shown: Callable[[str, str], Msg],
+) -> list[dict[str, Msg]]:
+    """The choice to offer when a change form was read before someone else's change (`seen`,
+    the version stored now, differs from the one posted) and the person has not chosen to apply
+    theirs anyway: one row per field they changed whose value differs from the stored one
+    (label, stored value, their value, each in words by `shown`). [] means: go ahead."""
+    if posted.get("seen") == seen or posted.get("apply") == "mine":
+        return []
+    return [
+        {
+            "label": labels[name],
+            "theirs": shown(name, stored[name]),
+            "mine": shown(name, posted.get(name, "")),
+        }
+        for name in edited
+        if stored[name] != posted.get(name, "")
+    ]
+
+
+def edited_values(names: tuple[str, ...]) -> dict[str, Any]:
+    """What a change form (see `edit_form`) changes: each of `names` whose posted text differs
+    from the text it was shown with, a field the person emptied as None (the value removed).
+    Untouched fields are left out, so a default shown in a field is never stored as a choice and
+    a field someone else changed meanwhile is not put back."""
+    changed: dict[str, Any] = {}
+    for name in names:
+        posted = request.form.get(name, "").strip()
+        if posted != request.form.get(f"shown.{name}", "").strip():
+            changed[name] = posted or None
+    return changed
+
+
+def submit_change(
+    record: Any,
+    schema: Schema,
+    names: tuple[str, ...],
+    *,
+    stored: Callable[[], dict[str, str]],
+    version: Callable[[], str],
+    labels: Mapping[str, Msg],
+    words: Callable[[str, str], Msg],
+    save: Callable[[dict[str, Any]], Any],
+    page: Callable[..., Any],
+    body: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> Any | None:
+    """Handle a posted change form (see `edit_form`) the same way on every page: the fields the
+    person changed (`names`), shaped by `body` and loaded with the API's `schema`; the record
+    re-read and held (as the API's If-Match check does); when someone else changed it since
+    the form was read, the choice (`conflict_rows`); else the area's action (`save`). Returns
+    the page to answer with (`page(form, status, conflict=None)`: problems, conflict or
+    refusal), or None when the change is saved."""
+    posted = posted_values()
+    edited = edited_values(names)
+    data, form = parse_form(schema, body(edited) if body else edited)
+    form.values = posted
+    if data is None:
+        return page(form, 422)
+    db.session.refresh(record, with_for_update=True)  # as stored now, and held until saved
+    current, seen = stored(), version()
+    differing = conflict_rows(posted, edited, current, seen, labels, words)
+    if differing:  # changed by someone else since this form was read: theirs or mine
+        return page(rebased_form(posted, current, seen), 409, differing)
+    try:
+        save(data)
+    except Problem as exc:
+        return page(problem_form(exc, posted), exc.code or 422)
+    return None
+
+
+def posted_values() -> dict[str, str]:
+    """Every posted field as typed (trimmed), for showing a form again."""
+    return {k: v.strip() for k, v in request.form.items() if k != "csrf_token"}
 
 
 def parse_form(

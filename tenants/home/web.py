@@ -53,6 +53,7 @@ MENU: list[MenuItem] = [
     MenuItem("referrals_web.inbox", Msg("Rujukan masuk", "Referrals in"), P.REFERRALS_RESPOND),
     MenuItem("referrals_web.followups", Msg("Tindak lanjut", "Follow-up"), P.CASES_FOLLOW_UP),
     MenuItem("notifications_web.notifications", Msg("Notifikasi", "Notifications")),
+    MenuItem("districts_web.settings", Msg("Pengaturan", "Settings"), P.TENANT_CONFIGURE),
 ]
 
 
