@@ -32,6 +32,7 @@ class MenuItem:
 
 MENU: list[MenuItem] = [
     MenuItem("home.home", Msg("Beranda", "Home")),
+    MenuItem("people.people", Msg("Pengguna", "People"), P.MEMBERS_READ),
 ]
 
 
