@@ -67,14 +67,20 @@ def plans():
     )
 
 
-def _plan_values() -> dict[str, Any]:
+def _plan_body(values: dict[str, Any]) -> dict[str, Any]:
     """The posted plan form as the API's JSON: checkboxes as booleans, an empty duration as
     "no end"."""
-    values = form_values()
+    body = {k: v for k, v in values.items() if k not in ("version", "force")}
     for flag in FLAGS:
-        values[flag] = values.get(flag) == "1"
-    values["duration_days"] = values.get("duration_days") or None
-    return values
+        body[flag] = values.get(flag) == "1"
+    body["duration_days"] = values.get("duration_days") or None
+    return body
+
+
+def _parse_plan(schema: Any, values: dict[str, Any]) -> tuple[dict[str, Any] | None, Form]:
+    data, form = parse_form(schema, _plan_body(values))
+    form.values = values  # shown again as typed
+    return data, form
 
 
 def _plan_page(plan: Plan | None, form: Form | None = None, status: int = 200, **kw: Any):
@@ -98,7 +104,7 @@ def new_plan_form():
 @bp.post("/plans/new")
 @require(PP.PLANS_MANAGE)
 def new_plan():
-    data, form = parse_form(PlanSchema(), _plan_values())
+    data, form = _parse_plan(PlanSchema(), form_values())
     if data is None:
         return _plan_page(None, form, 422)
     try:
@@ -119,12 +125,11 @@ def plan(key: str):
 @require(PP.PLANS_MANAGE)
 def change_plan(key: str):
     plan = plan_by_key(key)
-    values = _plan_values()
-    version, force = values.pop("version", None), values.pop("force", None)
-    if version != plan.updated_at.isoformat() and force != "1":
+    values = form_values()
+    if values.get("version") != plan.updated_at.isoformat() and values.get("force") != "1":
         # Changed by someone else since this form was read: show theirs, offer to apply mine.
         return _plan_page(plan, Form(values, {}), 409, conflict=True)
-    data, form = parse_form(PlanUpdateSchema(), values)
+    data, form = _parse_plan(PlanUpdateSchema(), values)
     if data is None:
         return _plan_page(plan, form, 422)
     try:

@@ -87,14 +87,19 @@ def catalog():
     )
 
 
-def _program_values() -> dict[str, Any]:
-    """The posted form as the API's JSON: one required document per line, an empty rule as
-    "no rule"."""
-    values = form_values()
-    documents = values.pop("required_documents", "")
-    values["required_documents"] = [line.strip() for line in documents.splitlines() if line.strip()]
-    values.setdefault("rule_text", None)
-    return values
+def _parse_program(schema: Any, values: dict[str, Any]) -> tuple[dict[str, Any] | None, Form]:
+    """The posted form read as the API's JSON (one required document per line, an empty rule
+    as "no rule", the active box as a boolean when the schema has it); the form keeps the
+    values as typed."""
+    body = {k: v for k, v in values.items() if k not in ("version", "force", "active")}
+    lines = values.get("required_documents", "").splitlines()
+    body["required_documents"] = [line.strip() for line in lines if line.strip()]
+    body.setdefault("rule_text", None)
+    if "active" in schema.fields:
+        body["active"] = values.get("active") == "1"
+    data, form = parse_form(schema, body)
+    form.values = values
+    return data, form
 
 
 def _program_page(
@@ -124,8 +129,8 @@ def new_program_form():
 @bp.post("/new")
 @require(PP.CATALOG_MANAGE)
 def new_program():
-    values = _program_values()
-    data, form = parse_form(NationalProgramCreateSchema(), values)
+    values = form_values()
+    data, form = _parse_program(NationalProgramCreateSchema(), values)
     if data is None:
         return _program_page(None, form, 422)
     try:
@@ -146,13 +151,11 @@ def program(national_program_id: uuid.UUID):
 @require(PP.CATALOG_MANAGE)
 def change_program(national_program_id: uuid.UUID):
     program = access_national_program_by_id(national_program_id)
-    values = _program_values()
-    version, force = values.pop("version", None), values.pop("force", None)
-    values["active"] = values.get("active") == "1"
-    if version != program.updated_at.isoformat() and force != "1":
+    values = form_values()
+    if values.get("version") != program.updated_at.isoformat() and values.get("force") != "1":
         # Changed by someone else since this form was read: show theirs, offer to apply mine.
         return _program_page(program, Form(values, {}), 409, conflict=True)
-    data, form = parse_form(NationalProgramUpdateSchema(), values)
+    data, form = _parse_program(NationalProgramUpdateSchema(), values)
     if data is None:
         return _program_page(program, form, 422)
     try:
