@@ -9,7 +9,6 @@ read-only platform bypass, and only as counts, dates and decree numbers.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -244,8 +243,8 @@ def national_totals(rows: list[DistrictRow]) -> ProvinceRow:
 @dataclass
 class TrendPoint:
     day: dt.date
-    new_intakes: int
-    new_referrals: int
+    new_intakes: int | None  # None: the first day, with nothing to grow from
+    new_referrals: int | None
     overdue: int
     answered: int
     on_time: int
@@ -257,8 +256,9 @@ class TrendPoint:
 
 def trend(district_ids: list[int], days: int, today: dt.date | None = None) -> list[TrendPoint]:
     """Per day over the last `days` days, summed over the districts: new intakes and referrals
-    (the growth of each district's totals since its previous row), overdue referrals and the
-    referrals answered (on time) so far. Days without any row are left out."""
+    (the growth of each district's totals since its previous row; unknown on a first row),
+    overdue referrals and the referrals answered (on time) so far. Days without any row are
+    left out."""
     if not district_ids:
         return []
     today = today or dt.datetime.now(dt.UTC).date()
@@ -285,8 +285,8 @@ def trend(district_ids: list[int], days: int, today: dt.date | None = None) -> l
     rows = db.session.execute(
         sa.select(
             per_district.c.day,
-            sa.func.coalesce(sa.func.sum(sa.func.greatest(per_district.c.new_intakes, 0)), 0),
-            sa.func.coalesce(sa.func.sum(sa.func.greatest(per_district.c.new_referrals, 0)), 0),
+            sa.func.sum(_growth(per_district.c.new_intakes)),
+            sa.func.sum(_growth(per_district.c.new_referrals)),
             sa.func.sum(per_district.c.referrals_overdue),
             sa.func.sum(per_district.c.referrals_answered),
             sa.func.sum(per_district.c.referrals_on_time),
@@ -296,12 +296,16 @@ def trend(district_ids: list[int], days: int, today: dt.date | None = None) -> l
         .order_by(per_district.c.day)
     ).all()
     return [
-        TrendPoint(day, int(i), int(r), int(o), int(ans), int(ot)) for day, i, r, o, ans, ot in rows
+        TrendPoint(day, _int(i), _int(r), int(o), int(ans), int(ot))
+        for day, i, r, o, ans, ot in rows
     ]
 
 
-def counts_by_province(rows: list[DistrictRow]) -> dict[str, list[DistrictRow]]:
-    grouped: dict[str, list[DistrictRow]] = defaultdict(list)
-    for row in rows:
-        grouped[row.tenant.province_code].append(row)
-    return grouped
+def _growth(column: Any) -> Any:
+    """A district's growth since its previous row: unknown (NULL) on its first row, never below
+    zero (a lawful erasure lowers a total; that is no negative intake)."""
+    return sa.case((column < 0, 0), else_=column)
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)

@@ -9,7 +9,6 @@ The console's menu (`KEMENSOS_MENU`) is kept here, with the landing page it star
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -25,7 +24,15 @@ from slrt.platform.tenant import Tenant
 from slrt.platform.web import PlatformPages, requested_page
 from slrt.tenants.districts.access import access_visible_tenant_by_id, designations_of
 from slrt.tenants.reports.aggregates import OUTCOMES, as_dict, latest
-from slrt.tenants.reports.charts import bar_chart, line_chart, svg_response
+from slrt.tenants.reports.charts import (
+    AMBER,
+    GREEN,
+    GREY,
+    RED,
+    line_chart,
+    stacked_bar_chart,
+    svg_response,
+)
 from slrt.tenants.reports.national import (
     DistrictRow,
     Filters,
@@ -128,6 +135,7 @@ OUTCOME_WORDS = {
     "fulfilled": Msg("Dilayani", "Served"),
     "rejected": Msg("Ditolak", "Rejected"),
 }
+OUTCOME_COLOURS = {"pending": GREY, "in_progress": AMBER, "fulfilled": GREEN, "rejected": RED}
 STATUS_WORDS = {
     "active": Msg("Aktif", "Active"),
     "suspended": Msg("Ditangguhkan", "Suspended"),
@@ -306,17 +314,11 @@ def district(tenant_id: int):
             (words(CHANNELS, k), v)
             for k, v in (figures or {}).get("intakes_by_channel", {}).items()
         ],
-        outcomes=[
-            (words(OUTCOME_WORDS, k), (figures or {}).get("referrals_by_outcome", {}).get(k, 0))
-            for k in OUTCOMES
-        ],
         outcome_names=[words(OUTCOME_WORDS, k) for k in OUTCOMES],
         programs=(figures or {}).get("referrals_by_program", []),
         outcome_keys=OUTCOMES,
         status=words(STATUS_WORDS, tenant.status),
         can_manage=current_principal().can(str(PP.TENANTS_MANAGE)),
-        can_plan=current_principal().can(str(PP.REPORTS_READ)),
-        today=dt.date.today(),
     )
 
 
@@ -334,9 +336,10 @@ def district_programs_svg(tenant_id: int):
     tenant = access_visible_tenant_by_id(tenant_id)
     figures = _district_figures(tenant.id) or {}
     programs = figures.get("referrals_by_program", [])
-    svg = bar_chart(
+    svg = stacked_bar_chart(
         _lang(Msg("Rujukan per program", "Referrals by program")),
         [p["program"] for p in programs],
         [(_lang(words(OUTCOME_WORDS, k)), [p.get(k, 0) for p in programs]) for k in OUTCOMES],
+        colors=[OUTCOME_COLOURS[k] for k in OUTCOMES],
     )
     return svg_response(svg)
