@@ -16,8 +16,8 @@ from slrt.billing_free.models import QUOTA_COLUMNS, Plan, PlanAssignment
 from slrt.billing_free.plans import (
     current_assignment,
     default_plan,
+    district_today,
     ensure_standard_plans,
-    today_wib,
 )
 from slrt.billing_free.quotas import forget_snapshot
 from slrt.platform import db
@@ -115,11 +115,13 @@ def update_plan(plan: Plan, values: dict[str, Any]) -> Plan:
 # --- which plan a district is on ------------------------------------------------------------------
 
 
-def _expiry(plan: Plan, expires_on: dt.date | None, start: dt.datetime) -> dt.date | None:
+def _expiry(
+    plan: Plan, expires_on: dt.date | None, start: dt.datetime, zone: str
+) -> dt.date | None:
     if expires_on is not None:
         return expires_on
     if plan.duration_days:
-        return today_wib(start) + dt.timedelta(days=plan.duration_days)
+        return district_today(start, zone) + dt.timedelta(days=plan.duration_days)
     return None
 
 
@@ -142,7 +144,7 @@ def _open_period(
         tenant_ref=tenant.id,
         plan_id=plan.id,
         started_at=now,
-        expires_on=_expiry(plan, expires_on, now),
+        expires_on=_expiry(plan, expires_on, now, tenant.zone),
         reason=reason,
         actor_label=actor.label[:200],
         actor_account_id=actor.account_id,
@@ -177,7 +179,7 @@ def assign_plan(
             Msg(f"Paket '{plan.key}' tidak aktif lagi.", f"Plan '{plan.key}' is no longer active."),
         )
     now = _now()
-    if expires_on is not None and expires_on <= today_wib(now):
+    if expires_on is not None and expires_on <= district_today(now, tenant.zone):
         raise field_problem(
             422,
             "expires_on",

@@ -18,7 +18,13 @@ from slrt.auth.policy import require
 from slrt.billing_free import quotas
 from slrt.billing_free.meter import COUNTERS, GAUGES, unflushed
 from slrt.billing_free.models import UsageDaily
-from slrt.billing_free.plans import QUOTA_COLUMN, QUOTA_LABELS, Quota, plan_history, today_wib
+from slrt.billing_free.plans import (
+    QUOTA_COLUMN,
+    QUOTA_LABELS,
+    Quota,
+    district_today,
+    plan_history,
+)
 from slrt.billing_free.schemas import (
     CurrentPlanSchema,
     NoticeSchema,
@@ -92,10 +98,10 @@ def get_plan() -> dict[str, Any]:
 @blp.response(200, UsageNowSchema)
 @require(P.USAGE_READ)
 def get_usage() -> dict[str, Any]:
-    """Current use against every quota, today's and this month's usage (WIB days), including
+    """Current use against every quota, today's and this month's usage (the district's days), including
     counts not yet flushed to the database."""
     tenant = current_tenant()
-    today = today_wib()
+    today = district_today()
     month_start = today.replace(day=1)
     today_totals: dict[str, int] = defaultdict(int)
     month_totals: dict[str, int] = defaultdict(int)
@@ -189,7 +195,7 @@ def list_statements(pagination_parameters) -> list[dict[str, Any]]:
     pagination_parameters.item_count = len(months)
     first = pagination_parameters.first_item
     page = months[first : first + pagination_parameters.page_size]
-    this_month = today_wib().strftime("%Y-%m")
+    this_month = district_today().strftime("%Y-%m")
     return [{"month": m, "final": m != this_month, "total_idr": 0} for m in page]
 
 

@@ -14,7 +14,12 @@ from flask.cli import AppGroup
 
 from slrt.billing_free import actions, meter, quotas
 from slrt.billing_free.models import QUOTA_COLUMNS, Plan
-from slrt.billing_free.plans import ensure_standard_plans, plan_by_key, plan_history, today_wib
+from slrt.billing_free.plans import (
+    district_today,
+    ensure_standard_plans,
+    plan_by_key,
+    plan_history,
+)
 from slrt.billing_free.statements import build_statement, statement_csv, statement_pdf
 from slrt.platform import db
 from slrt.platform.actor import acting_as
@@ -182,7 +187,7 @@ def show(tenant_ref: str) -> None:
 def statement(tenant_ref: str, month: str | None, fmt: str, output: Path | None) -> None:
     """A district's monthly statement (default: this month), as JSON, CSV or PDF."""
     tenant = district(tenant_ref)
-    month = month or today_wib().strftime("%Y-%m")
+    month = month or district_today(zone=tenant.zone).strftime("%Y-%m")
     with tenant_context(tenant.ref()):
         try:
             st = build_statement(tenant.ref(), month)

@@ -32,7 +32,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from slrt.billing_free.funding import DISTRICT_LEVEL, funding_sources
 from slrt.billing_free.models import UsageDaily, UsageFlushBatch
-from slrt.billing_free.plans import today_wib
+from slrt.billing_free.plans import district_today
 from slrt.platform import db
 from slrt.platform.config import setting
 from slrt.platform.redis_client import get_redis
@@ -77,7 +77,7 @@ METRIC_LABELS: dict[Metric, tuple[str, str]] = {
 def field_for(
     tenant_id: int, metric: Metric | str, village_code: str | None = None, day=None
 ) -> str:
-    day = day or today_wib()
+    day = day or district_today()
     return f"{tenant_id}|{day.isoformat()}|{metric}|{village_code or ''}"
 
 
@@ -96,7 +96,7 @@ def count(
     village_code: str | None = None,
     tenant_id: int | None = None,
 ) -> None:
-    """Count `n` units of `metric` for the current district (today, WIB), after commit.
+    """Count `n` units of `metric` for the current district (its today), after commit.
 
     Pass the village code for usage that happens in a village (intakes, referrals) so statements
     can split it by the village's funding source."""
@@ -230,11 +230,11 @@ def flush_gauges() -> int:
     from slrt.billing_free.plans import Quota
     from slrt.billing_free.quotas import active_accounts, current_use
 
-    day = today_wib()
     tenants = list(db.session.execute(sa.select(Tenant).order_by(Tenant.id)).scalars())
     written = 0
     for tenant in tenants:
         with tenant_context(tenant.ref()):
+            day = district_today()
             for metric, measure in (
                 (Metric.ACTIVE_ACCOUNTS, active_accounts),
                 (Metric.STORAGE_BYTES, lambda: current_use(Quota.STORAGE)),

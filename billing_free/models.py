@@ -107,7 +107,8 @@ class PlanAssignment(Base):
 
 
 class UsageDaily(TenantScoped, Base):
-    """Usage of one district on one day (WIB), per metric and village ('' = district level)."""
+    """Usage of one district on one of its days (in its own zone), per metric and village ('' =
+    district level)."""
 
     __tablename__ = "usage_daily"
 

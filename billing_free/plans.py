@@ -22,9 +22,9 @@ from slrt.billing_free.models import QUOTA_COLUMNS, Plan, PlanAssignment
 from slrt.platform import db
 from slrt.platform.db import one_or_404
 from slrt.platform.errors import Msg
+from slrt.platform.i18n import local_date, local_midnight
 
 GIB = 1024**3
-WIB = dt.timezone(dt.timedelta(hours=7), "WIB")  # no daylight saving: a fixed offset is exact
 
 
 def utcnow() -> dt.datetime:
@@ -32,14 +32,15 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def today_wib(now: dt.datetime | None = None) -> dt.date:
-    """Daily quotas and usage days run on Jakarta time (WIB), the national reference."""
-    return (now or utcnow()).astimezone(WIB).date()
+def district_today(now: dt.datetime | None = None, zone: str | None = None) -> dt.date:
+    """The day of daily quotas and usage: the district's own calendar day, in its zone (WIB,
+    WITA or WIT; the district in context unless `zone` is given, WIB outside any district)."""
+    return local_date(now or utcnow(), zone)
 
 
-def next_midnight_wib(now: dt.datetime | None = None) -> dt.datetime:
-    day = today_wib(now) + dt.timedelta(days=1)
-    return dt.datetime.combine(day, dt.time(0), tzinfo=WIB)
+def next_district_midnight(now: dt.datetime | None = None, zone: str | None = None) -> dt.datetime:
+    """When the district's next day begins (a daily quota is fresh again)."""
+    return local_midnight(district_today(now, zone) + dt.timedelta(days=1), zone)
 
 
 class Quota(enum.StrEnum):

@@ -9,7 +9,8 @@
   request by `slrt.billing_free.hooks`) and the daily ones (`take_daily` / `require_daily` for
   import rows and exports) answer 429 with Retry-After.
 - Never by losing data: `take_daily` grants what is left of today's allowance; an import takes
-  its chunk, stores the granted rows, and holds the rest until `resume_at` (next 00:00 WIB).
+  its chunk, stores the granted rows, and holds the rest until `resume_at` (the district's next
+  midnight, in its own zone: a "day" is the district's day).
   With an idempotency key a retried chunk gets the same grant again instead of a second one.
 - The jobs cap: `jobs_cap(tenant_id)` is the plan's "jobs running at once".
 - Soft limit at 80%: `warnings()` feeds the SLRT-Quota-Warning header, `notices()` the district
@@ -38,12 +39,13 @@ from slrt.billing_free.plans import (
     QUOTA_LABELS,
     EffectivePlan,
     Quota,
+    district_today,
     effective_plan,
-    next_midnight_wib,
-    today_wib,
+    next_district_midnight,
 )
 from slrt.platform import db
 from slrt.platform.errors import Msg, Problem
+from slrt.platform.i18n import zone_label
 from slrt.platform.jobs.models import Job, JobFile
 from slrt.platform.redis_client import get_redis
 from slrt.platform.tenancy import current_tenant
@@ -352,7 +354,7 @@ return {grant, used}
 @dataclass(frozen=True)
 class Grant:
     """What a daily quota allows now: `granted` of `requested`; the rest waits for
-    `resume_at` (next 00:00 WIB)."""
+    `resume_at` (the district's next midnight)."""
 
     quota: Quota
     requested: int
@@ -405,7 +407,7 @@ def take_daily(
         raise ValueError(f"{quota} is not a daily quota")
     tenant = current_tenant()
     plan = plan_for(tenant.id)
-    day = today_wib(now)
+    day = district_today(now)
     counter = _daily_key(tenant.id, quota, day)
     grant_key = f"slrt:quota:grant:{tenant.id}:{day.isoformat()}:{quota}:{key or ''}"
     conn = get_redis()
@@ -429,7 +431,7 @@ def take_daily(
         requested=n,
         granted=int(granted),
         limit=plan.limit(quota),
-        resume_at=next_midnight_wib(now),
+        resume_at=next_district_midnight(now),
     )
 
 
@@ -445,7 +447,7 @@ def require_daily(quota: Quota, n: int = 1) -> Grant:
 
 
 def daily_used(tenant_id: int, quota: Quota, day: dt.date | None = None) -> int:
-    day = day or today_wib()
+    day = day or district_today()
     value = get_redis().get(_daily_key(tenant_id, quota, day))
     if value is None:
         return _daily_seed(tenant_id, quota, day)
@@ -581,11 +583,12 @@ def notices(tenant_id: int) -> list[dict[str, Any]]:
                 f"({_fmt_en(s.quota, s.used)} of {_fmt_en(s.quota, s.limit)}).",
             )
         if s.quota == Quota.IMPORT_ROWS and s.level == "limit":
+            label = zone_label()
             text = Msg(
                 text + " Impor yang melewati batas ditahan dan dilanjutkan otomatis besok "
-                "pukul 00.00 WIB, tanpa baris yang hilang.",
+                f"pukul 00.00 {label}, tanpa baris yang hilang.",
                 text.en + " Imports over the limit are held and resume automatically tomorrow "
-                "at 00:00 WIB, with no row lost.",
+                f"at 00:00 {label}, with no row lost.",
             )
         out.append(
             {**s.as_dict(), "code": f"quota.{s.level}", "message": str(text), "message_en": text.en}
@@ -611,7 +614,7 @@ def notices(tenant_id: int) -> list[dict[str, Any]]:
             }
         )
     if plan.expires_on is not None:
-        days = (plan.expires_on - today_wib()).days
+        days = (plan.expires_on - district_today()).days
         if days <= 14:
             if days < 0:
                 text = Msg(

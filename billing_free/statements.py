@@ -24,9 +24,10 @@ from fpdf.enums import XPos, YPos
 from slrt.billing_free.funding import DISTRICT_LEVEL, FUNDING_LABELS, Funding, funding_sources
 from slrt.billing_free.meter import COUNTERS, GAUGES, METRIC_LABELS, Metric, unflushed
 from slrt.billing_free.models import QUOTA_COLUMNS, UsageDaily
-from slrt.billing_free.plans import QUOTA_COLUMN, QUOTA_LABELS, WIB, plans_during, today_wib
+from slrt.billing_free.plans import QUOTA_COLUMN, QUOTA_LABELS, district_today, plans_during
 from slrt.platform import db
 from slrt.platform.errors import Msg, Problem
+from slrt.platform.i18n import local_date, local_midnight
 from slrt.platform.tabular.write import neutralise
 from slrt.platform.tenancy import TenantRef
 
@@ -116,20 +117,19 @@ class Statement:
         }
 
 
-def _plan_periods(tenant_id: int, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
-    start_ts = dt.datetime.combine(start, dt.time(0), tzinfo=WIB)
-    end_ts = dt.datetime.combine(end, dt.time(0), tzinfo=WIB)
+def _plan_periods(tenant_id: int, start: dt.date, end: dt.date, zone: str) -> list[dict[str, Any]]:
+    start_ts, end_ts = local_midnight(start, zone), local_midnight(end, zone)
     periods = []
     for assignment, plan in plans_during(tenant_id, start_ts, end_ts):
         quotas = plan.quotas()
         stop = min(assignment.ended_at, end_ts) if assignment.ended_at else end_ts
-        last_day = stop.astimezone(WIB).date() - dt.timedelta(days=1 if stop == end_ts else 0)
+        last_day = local_date(stop, zone) - dt.timedelta(days=1 if stop == end_ts else 0)
         periods.append(
             {
                 "key": plan.key,
                 "name": plan.name,
                 "price_idr": plan.price_idr,
-                "from": max(assignment.started_at, start_ts).astimezone(WIB).date(),
+                "from": local_date(max(assignment.started_at, start_ts), zone),
                 "to": last_day,
                 "expires_on": assignment.expires_on,
                 "reason": assignment.reason,
@@ -150,7 +150,7 @@ def _plan_periods(tenant_id: int, start: dt.date, end: dt.date) -> list[dict[str
 def build_statement(tenant: TenantRef, month: str) -> Statement:
     """The statement of `month` for `tenant` (call inside the tenant's context)."""
     start, end = parse_month(month)
-    today = today_wib()
+    today = district_today(zone=tenant.zone)
     if start > today:
         raise Problem(
             404,
@@ -204,7 +204,7 @@ def build_statement(tenant: TenantRef, month: str) -> Statement:
         period_start=start,
         period_end=end - dt.timedelta(days=1),
         final=final,
-        plans=_plan_periods(tenant.id, start, end),
+        plans=_plan_periods(tenant.id, start, end, tenant.zone),
         lines=lines,
         generated_at=dt.datetime.now(dt.UTC),
     )
@@ -212,7 +212,7 @@ def build_statement(tenant: TenantRef, month: str) -> Statement:
 
 def statement_months(first_day: dt.date) -> list[str]:
     """Months from the district's first day on the platform to this month, newest first."""
-    today = today_wib()
+    today = district_today()
     months = []
     year, month = today.year, today.month
     while (year, month) >= (first_day.year, first_day.month):

@@ -14,7 +14,7 @@ from slrt.auth.policy import current_principal
 from slrt.billing_free.funding import DISTRICT_LEVEL, funding_sources
 from slrt.billing_free.meter import GAUGES, Metric, unflushed_all
 from slrt.billing_free.models import Plan, PlanAssignment, UsageDaily
-from slrt.billing_free.plans import today_wib
+from slrt.billing_free.plans import district_today
 from slrt.billing_free.statements import parse_month
 from slrt.platform import db
 from slrt.platform.tenancy import platform_bypass, tenant_context
@@ -55,7 +55,9 @@ def national_summary(month: str) -> dict[str, Any]:
         ).all()
     db.session.rollback()  # end the read-only transaction before anything else runs
     rows = [tuple(r) for r in rows]
-    if end > today_wib():  # the running month also counts what is not flushed yet
+    # A month still running (by WIB, the last of the three zones to finish a month) also counts
+    # what is not flushed yet; each district's days are its own.
+    if end > district_today():
         rows += _unflushed_rows(tenants, start, end)
     per_tenant: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_funding: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))

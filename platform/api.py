@@ -8,8 +8,10 @@
   id lookup, so a stranger or a foreign id answers 404 rather than 428). A district blueprint
   declares how each id in its paths is looked up (`lookups=`), and resolves them before the
   request body is validated.
-- `Schema`: the marshmallow base that refuses unknown fields; `Text`, `bool_arg`, `page_of`,
-  `like_pattern`: the small field and query helpers every list and form uses.
+- `Schema`: the marshmallow base that refuses unknown fields, and control characters in any
+  string of a body, query or form (`slrt.platform.text`); `Text` (trimmed, no-break spaces made
+  plain), `bool_arg`, `page_of`, `like_pattern`: the small field and query helpers every list
+  and form uses.
 """
 
 from __future__ import annotations
@@ -21,13 +23,14 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g, request
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint
-from marshmallow import RAISE, ValidationError, fields, validates_schema
+from marshmallow import RAISE, ValidationError, fields, pre_load, validates_schema
 from marshmallow import Schema as _Schema
 from sqlalchemy import inspect
 
 from slrt.platform import db, errors
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import enter_tenant
+from slrt.platform.text import control_character_problem, plain_spaces
 
 API_PREFIX = "/api/v1"
 SWAGGER_ASSETS = "/api/docs/assets/"
@@ -39,9 +42,41 @@ class Api(_Api):
 
 
 class Schema(_Schema):
+    """Refuses unknown fields, and control characters in any string it is given (every body,
+    query and form goes through a subclass: the one place that rule is applied to requests)."""
+
     class Meta:
         unknown = RAISE
         ordered = True
+
+    @pre_load
+    def _refuse_control_characters(self, data: Any, **kw: Any) -> Any:
+        problems = _control_characters(data)
+        if problems:
+            raise ValidationError(problems)
+        return data
+
+
+def _control_characters(value: Any) -> Any:
+    """{field: [Msg]} (nested like the input) for every string holding a control character."""
+    if isinstance(value, str):
+        problem = control_character_problem(value)
+        return [problem] if problem is not None else None
+    if isinstance(value, Mapping):
+        getlist = getattr(value, "getlist", None)  # query strings and forms: every value counts
+        found = {}
+        for key in value:
+            items = getlist(key) if getlist is not None else [value[key]]
+            for item in (key, *items):
+                problems = _control_characters(item)
+                if problems:
+                    found[str(key)] = problems
+                    break
+        return found or None
+    if isinstance(value, list | tuple):
+        found = {i: p for i, item in enumerate(value) if (p := _control_characters(item))}
+        return found or None
+    return None
 
 
 PRECONDITION_REQUIRED = Msg(
@@ -97,11 +132,12 @@ def like_pattern(text: str) -> str:
 
 
 class Text(fields.String):
-    """A string with surrounding whitespace removed before validation (so "  " is empty)."""
+    """A string with surrounding whitespace removed before validation (so "  " is empty) and
+    no-break spaces made plain (`slrt.platform.text`)."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
         result = super()._deserialize(value, attr, data, **kwargs)
-        return result.strip() if isinstance(result, str) else result
+        return plain_spaces(result).strip() if isinstance(result, str) else result
 
 
 class PathLookups:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from slrt.platform import db, errors
+from slrt.platform import db, errors, metrics
 from slrt.platform.api import init_api
 from slrt.platform.assets import init_assets
 from slrt.platform.blueprints import register_all
 from slrt.platform.config import data_dir, public_url, setting
 from slrt.platform.i18n import init_i18n
+from slrt.platform.logs import configure_logging
 from slrt.platform.runtime import database_url
 from slrt.platform.secrets_store import get_secret
 from slrt.platform.tenancy import leave_tenant
@@ -30,7 +30,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         static_folder=None,  # served fingerprinted and compressed (slrt.platform.assets)
         template_folder="templates",
     )
-    logging.basicConfig(level=setting("SLRT_LOG_LEVEL") or "INFO")
+    configure_logging()
     secure = setting("SLRT_SECURE_COOKIES")
     app.config.update(
         SECRET_KEY=setting("SLRT_SECRET_KEY") or get_secret("flask_secret_key"),
@@ -53,6 +53,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     init_i18n(app)
     init_web(app)
     errors.init_app(app)
+    metrics.init_app(app)
     api = init_api(app)
     register_all(app, api)
 

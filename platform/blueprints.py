@@ -45,6 +45,7 @@ API_BLUEPRINTS: list[str] = [
 # Plain Flask blueprints: health checks, OAuth endpoints, web pages.
 WEB_BLUEPRINTS: list[str] = [
     "slrt.platform.health:bp",
+    "slrt.platform.metrics:bp",
     "slrt.platform.web:bp",
     "slrt.auth.oauth.endpoints:bp",
     "slrt.auth.signin.web:bp",

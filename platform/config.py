@@ -30,6 +30,16 @@ SETTINGS: list[Setting] = [
         "PostgreSQL URL of the role that owns the schema; used only by migrations. Defaults to the embedded server's owner role.",
     ),
     Setting(
+        "DATABASE_REPLICA_URL",
+        None,
+        "PostgreSQL URL of the app role on a streaming replica (hot standby). The heavy read-only paths (dashboards, national summaries, NIK signals, exports, aggregates, monthly reports) read there; everything else, and every request that writes, uses DATABASE_URL. Unset: those read from the primary too.",
+    ),
+    Setting(
+        "SLRT_DB_PREPARED_STATEMENTS",
+        "1",
+        "0: never use server-side prepared statements, needed behind PgBouncer before 1.21 in transaction pooling (a statement prepared on one backend is missing on the next). 1: psycopg prepares a query after its fifth run on a connection.",
+    ),
+    Setting(
         "DATABASE_ADMIN_URL",
         None,
         "Optional superuser URL that `slrt db create-roles` uses to create the owner and app roles on an external server.",
@@ -135,6 +145,16 @@ SETTINGS: list[Setting] = [
         "Sender of outgoing mail, e.g. `SLRT Kemensos <noreply@slrt.kemensos.go.id>`. Default: noreply at the host of SLRT_PUBLIC_URL.",
     ),
     Setting("SLRT_LOG_LEVEL", "INFO", "Python log level."),
+    Setting(
+        "SLRT_LOG_FORMAT",
+        "json",
+        "`json`: one JSON object per log line (time, level, logger, message, request_id, tenant, method, route, status, duration_ms), for journald and log shippers. `text`: plain lines for a terminal.",
+    ),
+    Setting(
+        "SLRT_METRICS_TOKEN",
+        None,
+        "Bearer token that /metrics (Prometheus) requires. Unset: /metrics answers 404.",
+    ),
     Setting(
         "SLRT_TRUSTED_PROXIES",
         "0",

@@ -92,6 +92,24 @@ def local_today(zone: str | None = None) -> dt.date:
     return dt.datetime.now(ZoneInfo(zone or current_zone())).date()
 
 
+def local_date(moment: dt.datetime, zone: str | None = None) -> dt.date:
+    """The district's calendar day of an instant (naive instants are UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(ZoneInfo(zone or current_zone())).date()
+
+
+def local_midnight(day: dt.date, zone: str | None = None) -> dt.datetime:
+    """The instant a district's calendar day begins: where its "day" and "month" start."""
+    return dt.datetime.combine(day, dt.time(0), tzinfo=ZoneInfo(zone or current_zone()))
+
+
+def zone_label(zone: str | None = None) -> str:
+    """WIB, WITA or WIT."""
+    zone = zone or current_zone()
+    return ZONE_LABELS.get(zone, zone)
+
+
 def lang_url(lang: str) -> str:
     """This page in another language (the switch keeps every other query argument)."""
     from urllib.parse import urlencode

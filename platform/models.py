@@ -15,6 +15,7 @@ MODEL_MODULES: list[str] = [
     "slrt.auth.memberships.models",
     "slrt.auth.oauth.models",
     "slrt.platform.jobs.models",
+    "slrt.platform.tabular.models",
     "slrt.tenants.regions.models",
     "slrt.tenants.agencies.models",
     "slrt.tenants.service_points.models",

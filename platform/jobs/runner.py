@@ -3,6 +3,12 @@
 rq forks a work horse per job. The horse inherits the parent's database pool and Redis sockets,
 which still belong to the parent: `_fresh_process` forgets them without closing them (closing
 would send a ROLLBACK or QUIT on the parent's connections) and opens new ones.
+
+How a job fails: a handler's refusal (`JobRejected`) and a data error PostgreSQL raises for the
+values themselves (SQLSTATE class 22: a NUL byte, a value too long, an impossible date) fail
+the job at once, since running it again would meet the same data; anything else is retried up
+to the job's attempts. The error a job shows never carries SQL or its parameters (which hold
+personal data): only the kind of error and the database's own one-line reason.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from slrt.platform import db
 from slrt.platform.actor import acting_as
 from slrt.platform.jobs.handlers import handler_for
 from slrt.platform.jobs.models import TERMINAL, Job, JobFile, JobStatus
+from slrt.platform.logs import request_id_context
 from slrt.platform.tenancy import tenant_context
 from slrt.platform.transaction import joined
 
@@ -188,12 +195,40 @@ class JobContext:
             existing.size, existing.content = len(data), data
 
 
+def describe_error(exc: BaseException) -> str:
+    """`Kind: reason` for a job's error, without SQL: a database error's statement and
+    parameters (SQLAlchemy appends them) are left out, and only the driver's first line kept."""
+    if isinstance(exc, sa.exc.StatementError) and exc.orig is not None:
+        reason = str(exc.orig).strip().splitlines()
+        return f"{type(exc.orig).__name__}: {reason[0] if reason else ''}".strip(": ")
+    return f"{type(exc).__name__}: {exc}"
+
+
+def data_error_summary(exc: sa.exc.DataError) -> str:
+    reason = describe_error(exc)
+    return (
+        f"Data tidak dapat disimpan dan tidak akan berhasil bila diulang ({reason}). Perbaiki "
+        f"datanya lalu jalankan lagi. / The data cannot be stored and would fail again on a "
+        f"retry ({reason}). Correct the data and run it again."
+    )[:2000]
+
+
+def _log_status(job: Job, status: JobStatus) -> None:
+    log.info(
+        "job %s %s",
+        job.kind,
+        status.value,
+        extra={"job_id": str(job.id), "job_kind": job.kind, "job_status": status.value},
+    )
+
+
 def _finish(job: Job, status: JobStatus, **values: Any) -> None:
     job.status = status.value
     job.finished_at = _now()
     for key, value in values.items():
         setattr(job, key, value)
     db.session.commit()
+    _log_status(job, status)
 
 
 def run_job(tenant_id: int, job_id: str) -> dict[str, Any]:
@@ -208,7 +243,14 @@ def run_job(tenant_id: int, job_id: str) -> dict[str, Any]:
         ref = tenant.ref()
         db.session.commit()
         with tenant_context(ref):
-            return _run_in_tenant(uuid.UUID(job_id))
+            uid = uuid.UUID(job_id)
+            # The log lines of the job carry the id of the request that asked for it.
+            request_id = db.session.execute(
+                sa.select(Job.request_id).where(Job.id == uid)
+            ).scalar_one_or_none()
+            db.session.commit()
+            with request_id_context(request_id):
+                return _run_in_tenant(uid)
     finally:
         db.session.remove()
 
@@ -236,6 +278,7 @@ def _run_in_tenant(job_id: uuid.UUID) -> dict[str, Any]:
     job.started_at = job.started_at or _now()
     job.error_summary = None
     db.session.commit()
+    _log_status(job, JobStatus.running)
     ctx = JobContext(job)
     with acting_as(job.actor()), joined():
         try:
@@ -265,11 +308,16 @@ def _run_in_tenant(job_id: uuid.UUID) -> dict[str, Any]:
             summary = f"{exc.msg} / {getattr(exc.msg, 'en', '')}".strip(" /")
             _finish(job, JobStatus.failed, error_summary=summary[:2000])
             return {"rejected": True}
+        except sa.exc.DataError as exc:
+            db.session.rollback()
+            log.warning("job %s failed on its data: %s", job.id, describe_error(exc))
+            _finish(job, JobStatus.failed, error_summary=data_error_summary(exc))
+            return {"rejected": True}
         except BaseException as exc:
             db.session.rollback()
             rq_job = get_current_job()
             retrying = bool(rq_job and rq_job.retries_left)
-            summary = f"{type(exc).__name__}: {exc}"[:2000]
+            summary = describe_error(exc)[:2000]
             if retrying:
                 job.status = JobStatus.queued.value
                 job.error_summary = summary

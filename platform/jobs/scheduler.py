@@ -18,7 +18,14 @@ scheduler calls that function itself, once per period, not once per district.
 
 Schedules are rows of `job_schedules` (a platform table; a Kemensos operator may disable or move
 one). Features declare their defaults in SCHEDULES; the scheduler inserts missing rows at start
-and never overwrites a row an operator changed. Times are UTC (19:00 UTC is 02:00 WIB).
+and never overwrites a row an operator changed.
+
+Times are UTC, one moment for every district, chosen to fall in the night in all three of
+Indonesia's zones: the nightly work runs between 18:00 and 20:00 UTC, which is 01:00-03:00 WIB,
+02:00-04:00 WITA and 03:00-05:00 WIT, after every district's midnight and before its offices
+open. What a run counts as "today" or "last month" is the district's own (its zone: its
+province's, or its admin's choice), so the single UTC moment shifts nobody's figures: the
+monthly report on the 1st at 20:00 UTC finds the previous month closed in every zone.
 """
 
 from __future__ import annotations
@@ -261,8 +268,10 @@ class Leadership:
 
 def run_scheduler(interval: float = 1.0, once: bool = False) -> None:
     from slrt.platform.jobs.handlers import load_handlers
+    from slrt.platform.logs import configure_logging
     from slrt.platform.runtime import database_url
 
+    configure_logging()
     db.init_engine(database_url())
     load_handlers()
     stopping = False

@@ -146,9 +146,10 @@ def make_worker(connection=None, **kw) -> FairWorker:
 def run_worker(burst: bool = False) -> None:
     from slrt.platform import db
     from slrt.platform.jobs.handlers import load_handlers
+    from slrt.platform.logs import configure_logging
     from slrt.platform.runtime import database_url
 
-    logging.basicConfig(level=setting("SLRT_LOG_LEVEL") or "INFO")
+    configure_logging()
     db.init_engine(database_url())
     load_handlers()  # import once in the parent; every forked horse inherits them
     make_worker().work(burst=burst, dequeue_strategy=DequeueStrategy.ROUND_ROBIN)

@@ -2,10 +2,13 @@
 
     @job_handler("registry.import", timeout=3 * 3600)
     def import_registry(ctx):
-        return run_import_job(ctx, REGISTRY_SHEET, upsert_batch)
+        return run_import_job(ctx, sheet, RegistryWriter(ctx.job_id, ctx.job.created_at, ...))
 
 A refused file (hostile, wrong type, missing columns) fails the job at once with the reason in
-Indonesian and English; it is not retried, since a retry cannot make the file better.
+Indonesian and English; it is not retried, since a retry cannot make the file better. A file
+with a header and no rows succeeds, saying so in its message and result. Rows the sink held
+back (`slrt.platform.tabular.conflicts`: counted by the sink as "conflict_rows" and
+"out_of_region_rows") are listed in the error report and named in the final message.
 """
 
 from __future__ import annotations
@@ -14,13 +17,16 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slrt.billing_free import meter
 from slrt.billing_free.meter import Metric
-from slrt.billing_free.plans import WIB, Quota
+from slrt.billing_free.plans import Quota
 from slrt.billing_free.quotas import take_daily
 from slrt.platform.errors import Msg, Problem, field_problem
+from slrt.platform.i18n import current_zone, zone_label
 from slrt.platform.jobs.runner import JobContext, JobRejected
+from slrt.platform.tabular.conflicts import conflict_errors
 from slrt.platform.tabular.imports import RowsHeld, Sink, run_import
 from slrt.platform.tabular.read import FileRejected, check_size, estimate_rows, sniff_kind
 from slrt.platform.tabular.validate import Sheet
@@ -69,18 +75,20 @@ def run_import_job(
                 batch_size=batch_size,
                 total_hint=total,
                 allow=allow,
+                conflicts=lambda: conflict_errors(ctx.job_id),
             )
         except FileRejected as exc:
             raise JobRejected(exc.msg) from None
         except RowsHeld as exc:
             until = held_until[-1]
+            local, label = until.astimezone(ZoneInfo(current_zone())), zone_label()
             ctx.hold(
                 until,
                 Msg(
                     f"Ditahan: kuota baris impor hari ini habis setelah baris {exc.last_row}; "
-                    f"dilanjutkan otomatis {until.astimezone(WIB):%Y-%m-%d %H.%M} WIB",
+                    f"dilanjutkan otomatis {local:%Y-%m-%d %H.%M} {label}",
                     f"Held: today's import rows quota ran out after row {exc.last_row}; "
-                    f"resumes by itself at {until.astimezone(WIB):%Y-%m-%d %H:%M} WIB",
+                    f"resumes by itself at {local:%Y-%m-%d %H:%M} {label}",
                 ),
             )
         summary = outcome.summary()
@@ -94,14 +102,38 @@ def run_import_job(
                 outcome.report.xlsx_path,
                 role="errors",
             )
-    ctx.progress(
-        outcome.rows,
-        outcome.rows,
-        f"Selesai: {outcome.good} baris masuk, {outcome.bad} baris bermasalah / "
-        f"done: {outcome.good} rows in, {outcome.bad} rows with errors",
-        counts=summary,
-    )
+    message = done_message(outcome.rows, outcome.bad, summary)
+    if outcome.rows == 0:
+        summary["notice"], summary["notice_en"] = message, message.en
+    ctx.progress(outcome.rows, outcome.rows, f"{message} / {message.en}", counts=summary)
     return summary
+
+
+def done_message(rows: int, bad: int, counts: dict[str, Any]) -> Msg:
+    """What the finished import says: rows in, rows with errors, rows held back."""
+    if rows == 0:
+        return Msg(
+            "Berkas hanya berisi baris judul, tanpa baris data: tidak ada yang diimpor.",
+            "The file holds only the header row, no data rows: nothing was imported.",
+        )
+    held = int(counts.get("conflict_rows") or 0)
+    outside = int(counts.get("out_of_region_rows") or 0)
+    written = rows - bad - held - outside
+    text = Msg(
+        f"Selesai: {written} baris masuk, {bad} baris bermasalah",
+        f"Done: {written} rows in, {bad} rows with errors",
+    )
+    if held:
+        text = Msg(
+            f"{text}, {held} baris konflik dengan perubahan yang lebih baru (lihat laporan)",
+            f"{text.en}, {held} rows in conflict with newer changes (see the report)",
+        )
+    if outside:
+        text = Msg(
+            f"{text}, {outside} baris di luar wilayah Anda",
+            f"{text.en}, {outside} rows outside your region",
+        )
+    return text
 
 
 def accept_upload(data: bytes, filename: str) -> str:

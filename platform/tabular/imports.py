@@ -6,7 +6,11 @@
   `batch_size`, errors go straight to the CSV and XLSX report files; memory does not grow with
   the file.
 - `sink(batch)` writes a batch (upserts keyed by natural keys, so writing a row twice changes
-  nothing) and returns counts such as {"inserted": 3, "updated": 1, "unchanged": 996}.
+  nothing) and returns counts such as {"inserted": 3, "updated": 1, "unchanged": 996}. A sink
+  may hold rows back instead of writing them (a record changed in the system after the upload:
+  a conflict); it keeps them with its writes and `conflicts()` lists them once every row is
+  done, so they join the report after the rows' own errors (also those held back by an earlier
+  attempt of a resumed job).
 - `checkpoint(done, total, message, counts, state)` runs after every batch. In a job it is
   `ctx.progress`, which commits the batch and the progress in one transaction; `state["row"]` is
   the last spreadsheet row written, so a retried job passes it back as `resume_after` and only
@@ -16,13 +20,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from slrt.platform.tabular.read import iter_rows
-from slrt.platform.tabular.validate import Sheet, validate_rows
+from slrt.platform.tabular.validate import CellError, Sheet, validate_rows
 from slrt.platform.tabular.write import ErrorReport
 
 Sink = Callable[[list[tuple[int, dict[str, Any]]]], dict[str, int]]
@@ -82,6 +86,7 @@ def run_import(
     total_hint: int | None = None,
     max_bytes: int | None = None,
     allow: Callable[[int, int], int] | None = None,
+    conflicts: Callable[[], Iterable[CellError]] | None = None,
 ) -> ImportOutcome:
     info, rows = iter_rows(path, max_bytes=max_bytes)
     report = ErrorReport(workdir)
@@ -136,7 +141,10 @@ def run_import(
                 flush()
             elif outcome.rows - flushed_at >= batch_size:
                 flush()  # progress also moves through long runs of bad rows
+        flush()
+        for error in conflicts() if conflicts is not None else ():
+            report.add([error])
+            outcome.errors += 1
     finally:
         report.close()
-    flush()
     return outcome

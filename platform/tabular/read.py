@@ -11,6 +11,14 @@ Nothing is guessed silently:
   every large member are checked (zip bombs), and the sheet's declared dimension is checked for
   too many columns or rows. openpyxl parses the XML with defusedxml (installed), so entity
   expansion attacks fail too.
+- Memory stays bounded whatever the parts hold. Worksheets are streamed; every other part that
+  openpyxl reads whole (workbook, styles, theme, properties) may unpack to `MAX_PART_BYTES`; the
+  shared strings, which openpyxl keeps in memory, may unpack to a little more than the
+  worksheets could ever point at (`SHARED_STRINGS_PER_SHEET_BYTE` per byte of worksheet, plus
+  `SHARED_STRINGS_SLACK`, at most `MAX_SHARED_STRINGS_BYTES`), checked from the ZIP directory
+  before anything is parsed. They are then read by our own streaming reader, which also caps
+  their number (one per cell the worksheets can hold) and each string's length (Excel's own
+  limit for a cell). A 20-row sheet with 100 MB of strings is refused before they are read.
 """
 
 from __future__ import annotations
@@ -33,7 +41,19 @@ MAX_UNCOMPRESSED = 2 * 1024**3  # bytes, all members of an XLSX together
 MAX_RATIO = 100  # uncompressed / compressed, for members above RATIO_FLOOR bytes
 RATIO_FLOOR = 1024 * 1024
 MAX_MEMBERS = 2000
+MAX_PART_BYTES = 16 * 1024**2  # each part openpyxl parses whole (not worksheets, not media)
+MAX_SHARED_STRINGS_BYTES = 256 * 1024**2
+SHARED_STRINGS_PER_SHEET_BYTE = 16  # a cell is ~30 bytes of sheet; its text rarely 16 times that
+SHARED_STRINGS_SLACK = 1024 * 1024
+MIN_CELL_BYTES = 16  # the smallest cell pointing at a shared string: <c t="s"><v>1</v></c>
+MAX_STRING_CHARS = 32767  # Excel's limit for the text of one cell
 _CHUNK = 1024 * 1024
+SHARED_STRINGS_TYPE = (
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+)
+WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+# Parts that may be parsed whole (media, e.g. a logo picture, are never read).
+_PARSED_SUFFIXES = (".xml", ".rels", ".vml")
 
 
 class FileRejected(Exception):
@@ -155,7 +175,48 @@ def iter_csv(path: Path, info: TabularFile) -> Iterator[tuple[int, list[Any]]]:
 # --- XLSX --------------------------------------------------------------------------------------
 
 
-def check_xlsx_container(path: Path) -> None:
+@dataclass(frozen=True)
+class XlsxParts:
+    """What the ZIP directory says about a workbook's parts (sizes are the unpacked ones)."""
+
+    sizes: dict[str, int]
+    worksheets: tuple[str, ...]
+    shared_strings: tuple[str, ...]
+
+    @property
+    def sheet_bytes(self) -> int:
+        return sum(self.sizes.get(name, 0) for name in self.worksheets)
+
+    @property
+    def shared_strings_allowed(self) -> int:
+        return min(
+            MAX_SHARED_STRINGS_BYTES,
+            SHARED_STRINGS_SLACK + SHARED_STRINGS_PER_SHEET_BYTE * self.sheet_bytes,
+        )
+
+    @property
+    def strings_allowed(self) -> int:
+        """How many shared strings the worksheets could point at (one per cell), and a few."""
+        return 1000 + self.sheet_bytes // MIN_CELL_BYTES
+
+
+def _content_types(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Part name (without the leading slash) -> declared content type (the Override entries,
+    which are what openpyxl follows)."""
+    from defusedxml.ElementTree import fromstring
+
+    info = zf.getinfo("[Content_Types].xml")
+    if info.file_size > MAX_PART_BYTES:
+        raise _part_too_large(info.filename, info.file_size, MAX_PART_BYTES)
+    root = fromstring(zf.read(info))
+    return {
+        node.get("PartName", "").lstrip("/"): node.get("ContentType", "")
+        for node in root
+        if node.tag.endswith("}Override")
+    }
+
+
+def check_xlsx_container(path: Path) -> XlsxParts:
     not_xlsx = Msg(
         "Berkas bukan XLSX yang sah (isinya bukan buku kerja Excel).",
         "The file is not a valid XLSX (its content is not an Excel workbook).",
@@ -178,8 +239,135 @@ def check_xlsx_container(path: Path) -> None:
                     raise _zip_bomb()
             if total > MAX_UNCOMPRESSED:
                 raise _zip_bomb()
+            try:
+                types = _content_types(zf)
+            except FileRejected:
+                raise
+            except Exception:  # defusedxml refuses entities; a broken manifest is not XLSX
+                raise FileRejected(not_xlsx) from None
     except zipfile.BadZipFile:
         raise FileRejected(not_xlsx) from None
+    sizes = {i.filename: i.file_size for i in infos}
+    parts = XlsxParts(
+        sizes=sizes,
+        worksheets=tuple(n for n, t in types.items() if t == WORKSHEET_TYPE and n in sizes),
+        shared_strings=tuple(n for n, t in types.items() if t == SHARED_STRINGS_TYPE),
+    )
+    for name, size in sizes.items():
+        if name in parts.shared_strings:
+            if size > parts.shared_strings_allowed:
+                raise _too_much_text(name, size, parts)
+        elif (
+            name not in parts.worksheets
+            and name.endswith(_PARSED_SUFFIXES)
+            and size > MAX_PART_BYTES
+        ):
+            raise _part_too_large(name, size, MAX_PART_BYTES)
+    return parts
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1024**2:.1f} MB" if size >= 1024**2 else f"{max(1, size // 1024)} KB"
+
+
+def _part_too_large(name: str, size: int, limit: int) -> FileRejected:
+    return FileRejected(
+        Msg(
+            f"XLSX ditolak: bagian '{name}' terlalu besar setelah dibuka ({_mb(size)}; paling "
+            f"besar {_mb(limit)}). Simpan ulang dari Excel sebagai buku kerja baru atau kirim "
+            f"sebagai CSV.",
+            f"XLSX refused: part '{name}' is too large once unpacked ({_mb(size)}; at most "
+            f"{_mb(limit)}). Save it from Excel as a new workbook or send it as CSV.",
+        )
+    )
+
+
+def _too_much_text(name: str, size: int, parts: XlsxParts) -> FileRejected:
+    return FileRejected(
+        Msg(
+            f"XLSX ditolak: teks bersama ('{name}') berukuran {_mb(size)}, jauh melebihi yang "
+            f"dapat dipakai lembar kerjanya ({_mb(parts.sheet_bytes)}; paling besar "
+            f"{_mb(parts.shared_strings_allowed)}). Salin data ke buku kerja baru atau kirim "
+            f"sebagai CSV.",
+            f"XLSX refused: its shared strings ('{name}') take {_mb(size)}, far more than its "
+            f"worksheets can use ({_mb(parts.sheet_bytes)}; at most "
+            f"{_mb(parts.shared_strings_allowed)}). Copy the data to a new workbook or send it "
+            f"as CSV.",
+        )
+    )
+
+
+def _too_many_strings(parts: XlsxParts) -> FileRejected:
+    return FileRejected(
+        Msg(
+            f"XLSX ditolak: teks bersama lebih banyak dari sel yang dapat memakainya (paling "
+            f"banyak {parts.strings_allowed:,}).".replace(",", "."),
+            f"XLSX refused: more shared strings than cells that could use them (at most "
+            f"{parts.strings_allowed:,}).",
+        )
+    )
+
+
+def _string_too_long() -> FileRejected:
+    return FileRejected(
+        Msg(
+            f"XLSX ditolak: ada teks lebih panjang dari {MAX_STRING_CHARS:,} karakter, batas satu "
+            f"sel Excel.".replace(",", "."),
+            f"XLSX refused: a text is longer than {MAX_STRING_CHARS:,} characters, the limit of "
+            f"one Excel cell.",
+        )
+    )
+
+
+def read_shared_strings(source: Any, parts: XlsxParts) -> list[str]:
+    """The shared strings, streamed: refused past `parts.strings_allowed` strings or a string
+    longer than `MAX_STRING_CHARS`; parsed elements are dropped as soon as they are read."""
+    from defusedxml.ElementTree import iterparse
+    from openpyxl.cell.text import Text
+    from openpyxl.xml.constants import SHEET_MAIN_NS
+
+    string_tag = f"{{{SHEET_MAIN_NS}}}si"
+    strings: list[str] = []
+    root = None
+    for event, node in iterparse(source, events=("start", "end")):
+        if root is None:
+            root = node
+        if event != "end" or node.tag != string_tag:
+            continue
+        text = Text.from_tree(node).content.replace("x005F_", "")  # as openpyxl reads it
+        if len(text) > MAX_STRING_CHARS:
+            raise _string_too_long()
+        strings.append(text)
+        if len(strings) > parts.strings_allowed:
+            raise _too_many_strings(parts)
+        root.clear()  # the strings read so far are kept as text, not as elements
+    return strings
+
+
+def _open_workbook(path: Path, handle: Any, *, strings: bool = True) -> Any:
+    """openpyxl's read-only workbook after `check_xlsx_container`, with the shared strings read
+    by `read_shared_strings` (or not at all, when only the dimension is wanted)."""
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.xml.constants import SHARED_STRINGS
+
+    parts = check_xlsx_container(path)
+
+    class CappedReader(ExcelReader):
+        def read_strings(self) -> None:
+            part = self.package.find(SHARED_STRINGS)
+            if part is None or not strings:
+                return
+            name = part.PartName[1:]
+            if name not in parts.shared_strings:  # declared other than as checked: refuse
+                raise FileRejected(
+                    Msg("XLSX dengan struktur tidak dikenal.", "XLSX of an unknown structure.")
+                )
+            with self.archive.open(name) as source:
+                self.shared_strings = read_shared_strings(source, parts)
+
+    reader = CappedReader(handle, read_only=True, data_only=True, keep_links=False)
+    reader.read()
+    return reader.wb
 
 
 def _zip_bomb() -> FileRejected:
@@ -210,14 +398,14 @@ def _too_many_rows() -> FileRejected:
 
 
 def iter_xlsx(path: Path, info: TabularFile) -> Iterator[tuple[int, list[Any]]]:
-    from openpyxl import load_workbook
-
-    check_xlsx_container(path)
     # A file object, not the path: openpyxl would judge a path by its extension, and the
-    # content has already been checked here.
+    # content is checked here.
     handle = path.open("rb")
     try:
-        wb = load_workbook(handle, read_only=True, data_only=True)
+        wb = _open_workbook(path, handle)
+    except FileRejected:
+        handle.close()
+        raise
     except Exception as exc:  # openpyxl raises many types on malformed parts
         handle.close()
         raise FileRejected(
@@ -277,10 +465,8 @@ def estimate_rows(path: Path) -> int | None:
     dimension of an XLSX (None when it has none). An estimate: quoted newlines count too."""
     try:
         if sniff_kind(path) == "xlsx":
-            from openpyxl import load_workbook
-
             with path.open("rb") as handle:
-                wb = load_workbook(handle, read_only=True)
+                wb = _open_workbook(path, handle, strings=False)
                 rows = wb.worksheets[0].max_row
                 wb.close()
             return max(0, rows - 1) if rows else None
@@ -289,7 +475,7 @@ def estimate_rows(path: Path) -> int | None:
             while chunk := f.read(_CHUNK):
                 lines += chunk.count(b"\n")
         return max(0, lines - 1)
-    except (FileRejected, OSError, zipfile.BadZipFile, KeyError, ValueError):
+    except Exception:  # the import itself reads the file again and says what is wrong
         return None
 
 

@@ -2,39 +2,68 @@
 
 A `Sheet` spec names the columns (with header aliases) and what each holds. `validate_rows` turns
 the raw rows of tabular_read into (row number, clean values) for good rows and `CellError`s for
-bad ones; every bad row is reported, with every problem in it.
+bad ones; every bad row is reported with every problem in it (a bad cell does not hide the
+row's other checks).
 
 Damage that Excel does to identity numbers and dates, each with its own message:
 - NIK/KK stored as a number: Excel keeps 15 significant digits, so a 16-digit number has already
   lost its last digit; it shows as 3.32E+15 (scientific notation) or as a 15-digit number (a
-  leading zero or a digit gone). Such values are refused, never padded or "fixed".
-- Dates as Excel serial numbers (e.g. 29315) are refused, not converted.
-- Dates in mixed formats in one column (some real date cells or ISO, some DD/MM/YYYY text) are
-  refused from the first deviation: Excel converts only the dates it can read in its own locale,
-  so a mixed column is the sign of silently swapped days and months. Two-digit years and
-  month/day order are refused too.
+  leading zero or a digit gone). Such values are refused, never padded or "fixed"; so is a
+  number typed with a leading apostrophe as plain text (the apostrophe is named).
+- Dates are read cell by cell; what one cell says is never taken as a sign about the others
+  (real district files mix date cells, ISO text and DD/MM/YYYY text in one column). Accepted:
+  date cells, YYYY-MM-DD, DD-MM-YYYY, "3 Agustus 1980" / "3 Agu 1980" (Indonesian month names and
+  their abbreviations) and DD/MM/YYYY when it can only be read one way (the day above 12, or day
+  and month equal). A slashed date whose day and month are both 12 or less is what an Excel with
+  American settings makes of a swapped date, so it is refused as ambiguous, unless the row
+  settles it (the column's `settle`: e.g. the birth date a NIK carries equals one reading).
+  Refused too: Excel serial numbers (29315), two-digit years, month/day order.
+- A column marked `unique` (the NIK) may hold a value once per file: a second row with it is
+  refused, naming the first, instead of silently replacing it.
+- Control characters in any cell are refused (`slrt.platform.text`); no-break spaces in text
+  become plain spaces.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from slrt.platform.errors import Msg
+from slrt.platform.i18n import local_today
 from slrt.platform.tabular.read import FileRejected, cell_text, is_blank
+from slrt.platform.text import control_character_problem, plain_spaces
 
 SCIENTIFIC = re.compile(r"^[0-9]+([.,][0-9]+)?[eE][+-]?[0-9]+$")
 DECIMAL = re.compile(r"^[0-9]+[.,][0-9]+$")
 DIGITS = re.compile(r"^[0-9]+$")
-DATE_FORMATS = {
-    "iso": (re.compile(r"^\d{4}-\d{2}-\d{2}$"), "%Y-%m-%d", "YYYY-MM-DD"),
-    "dmy-slash": (re.compile(r"^\d{1,2}/\d{1,2}/\d{4}$"), "%d/%m/%Y", "DD/MM/YYYY"),
-    "dmy-dash": (re.compile(r"^\d{1,2}-\d{1,2}-\d{4}$"), "%d-%m-%Y", "DD-MM-YYYY"),
-}
-TWO_DIGIT_YEAR = re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2}$")
+APOSTROPHES = ("'", "\u2018", "\u2019", "`")
+ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+DMY_DASH = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$")
+DMY_SLASH = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+NAMED_MONTH = re.compile(r"^(\d{1,2})[\s-]+([^\W\d_]+)\.?[\s-]+(\d{4})$")
+TWO_DIGIT_YEAR = re.compile(r"^\d{1,2}([/.-]\d{1,2}[/.-]|[\s-]+[^\W\d_]+\.?[\s-]+)\d{2}$")
+# Indonesian month names as people write them: full (first), abbreviated, older spellings.
+MONTH_SPELLINGS = (
+    ("januari", "jan"),
+    ("februari", "pebruari", "feb", "peb"),
+    ("maret", "mar"),
+    ("april", "apr"),
+    ("mei",),
+    ("juni", "jun"),
+    ("juli", "jul"),
+    ("agustus", "agu", "agt", "ags", "agus", "agust"),
+    ("september", "sep", "sept"),
+    ("oktober", "okt"),
+    ("november", "nopember", "nov", "nop"),
+    ("desember", "des"),
+)
+MONTHS = {name: n for n, names in enumerate(MONTH_SPELLINGS, start=1) for name in names}
+MONTH_NAMES = {n: names[0].capitalize() for n, names in enumerate(MONTH_SPELLINGS, start=1)}
 
 
 @dataclass(frozen=True)
@@ -44,6 +73,7 @@ class CellError:
     value: str
     message: str  # Indonesian
     message_en: str
+    stored: str = ""  # a conflict: the value stored in the system that the file would replace
 
 
 @dataclass
@@ -57,6 +87,11 @@ class Column:
     label: str | None = None  # as named in messages, e.g. "NIK"
     # Further check of a clean value (e.g. the registry's NIK validator): Msg on failure.
     check: Callable[[Any], Msg | None] | None = None
+    # A value may appear in one row of a file only (the NIK: one person, one row).
+    unique: bool = False
+    # Dates: the date the row's other clean values imply (e.g. the birth date in a NIK), used
+    # to settle a cell that reads two ways.
+    settle: Callable[[dict[str, Any]], dt.date | None] | None = None
 
     @property
     def title(self) -> str:
@@ -112,12 +147,27 @@ def map_header(sheet: Sheet, header: list[Any]) -> tuple[dict[int, Column], list
     return positions, ignored
 
 
-class DateColumnState:
-    """Remembers the first date format seen in a column, to catch mixed formats."""
+@dataclass(frozen=True)
+class Ambiguous:
+    """A date cell that reads as two dates (day first, month first): settled by the row or
+    refused."""
 
-    def __init__(self) -> None:
-        self.format: str | None = None
-        self.first_row: int | None = None
+    text: str
+    day_first: dt.date
+    month_first: dt.date
+
+
+def leading_apostrophe_problem(title: str, text: str) -> Msg | None:
+    """A number typed with a leading apostrophe (to keep Excel from turning it into a number)
+    that reached us as text with the apostrophe in it."""
+    if not text.startswith(APOSTROPHES):
+        return None
+    return Msg(
+        f"{title} diawali tanda petik ({text[0]}): hapus tanda petiknya; {title} hanya berisi "
+        f"angka. Agar Excel tidak mengubahnya, format kolom sebagai Teks.",
+        f"{title} starts with an apostrophe ({text[0]}): remove it; a {title} holds digits "
+        f"only. To keep Excel from changing it, format the column as Text.",
+    )
 
 
 def _id16(col: Column, value: Any) -> tuple[Any, Msg | None]:
@@ -136,6 +186,9 @@ def _id16(col: Column, value: Any) -> tuple[Any, Msg | None]:
             f"from the document.",
         )
     text = str(value).strip()
+    quoted = leading_apostrophe_problem(t, text)
+    if quoted is not None:
+        return None, quoted
     if SCIENTIFIC.match(text):
         return None, Msg(
             f"{t} dalam notasi ilmiah ({text}): digitnya sudah hilang di Excel. Format kolom "
@@ -168,74 +221,116 @@ def _id16(col: Column, value: Any) -> tuple[Any, Msg | None]:
     return text, None
 
 
-def _date(col: Column, value: Any, state: DateColumnState, row: int) -> tuple[Any, Msg | None]:
+def _real_date(t: str, text: str, year: int, month: int, day: int) -> tuple[Any, Msg | None]:
+    try:
+        return dt.date(year, month, day), None
+    except ValueError:
+        return None, Msg(
+            f"{t} '{text}' bukan tanggal yang ada.", f"{t} '{text}' is not a real date."
+        )
+
+
+def _month_day_order(t: str, text: str) -> Msg:
+    return Msg(
+        f"{t} '{text}' tampak berurutan bulan/hari (format Amerika); gunakan DD/MM/YYYY.",
+        f"{t} '{text}' looks like month/day order (US format); use DD/MM/YYYY.",
+    )
+
+
+def _date(col: Column, value: Any) -> tuple[Any, Msg | None]:
+    """One cell on its own: a date, an `Ambiguous` pair for the row to settle, or a problem."""
     t = col.title
     if isinstance(value, dt.datetime | dt.date):
-        fmt, parsed = "excel-date", value.date() if isinstance(value, dt.datetime) else value
-    elif isinstance(value, int | float) and not isinstance(value, bool):
+        return (value.date() if isinstance(value, dt.datetime) else value), None
+    if isinstance(value, int | float) and not isinstance(value, bool):
         return None, _serial(t, value)
-    else:
-        text = str(value).strip()
-        if DIGITS.match(text) or DECIMAL.match(text):
-            return None, _serial(t, text)
-        if TWO_DIGIT_YEAR.match(text):
-            return None, Msg(
-                f"{t} '{text}' memakai tahun dua digit; tulis tahun lengkap (DD/MM/YYYY).",
-                f"{t} '{text}' has a two-digit year; write the full year (DD/MM/YYYY).",
-            )
-        fmt = next((k for k, (rx, _, _) in DATE_FORMATS.items() if rx.match(text)), None)
-        if fmt is None:
-            return None, Msg(
-                f"{t} '{text}' bukan tanggal yang dikenali; gunakan DD/MM/YYYY atau YYYY-MM-DD.",
-                f"{t} '{text}' is not a recognised date; use DD/MM/YYYY or YYYY-MM-DD.",
-            )
-        try:
-            parsed = dt.datetime.strptime(text, DATE_FORMATS[fmt][1]).date()
-        except ValueError:
-            parts = re.split(r"[/-]", text)
-            if fmt != "iso" and int(parts[1]) > 12 and int(parts[0]) <= 12:
-                return None, Msg(
-                    f"{t} '{text}' tampak berurutan bulan/hari (format Amerika); gunakan "
-                    f"DD/MM/YYYY.",
-                    f"{t} '{text}' looks like month/day order (US format); use DD/MM/YYYY.",
-                )
-            return None, Msg(
-                f"{t} '{text}' bukan tanggal yang ada.", f"{t} '{text}' is not a real date."
-            )
-    if state.format is None:
-        state.format, state.first_row = fmt, row
-    elif fmt != state.format:
-        names = {"excel-date": "sel tanggal Excel / Excel date cell"} | {
-            k: v[2] for k, v in DATE_FORMATS.items()
-        }
+    text = " ".join(str(value).split())
+    if DIGITS.match(text) or DECIMAL.match(text):
+        return None, _serial(t, text)
+    if TWO_DIGIT_YEAR.match(text):
         return None, Msg(
-            f"Format {t} campuran: baris ini {names[fmt]}, baris {state.first_row} "
-            f"{names[state.format]}. Excel mungkin telah menukar hari dan bulan; periksa dan "
-            f"samakan formatnya.",
-            f"Mixed {t} formats: this row is {names[fmt]}, row {state.first_row} is "
-            f"{names[state.format]}. Excel may have swapped days and months; check and use one "
-            f"format.",
+            f"{t} '{text}' memakai tahun dua digit; tulis tahun lengkap (DD-MM-YYYY).",
+            f"{t} '{text}' has a two-digit year; write the full year (DD-MM-YYYY).",
         )
-    if parsed.year < 1900 or parsed > dt.date.today():
-        return None, Msg(
-            f"{t} {parsed.isoformat()} tidak masuk akal.",
-            f"{t} {parsed.isoformat()} is not plausible.",
+    if match := ISO_DATE.match(text):
+        year, month, day = (int(g) for g in match.groups())
+        return _real_date(t, text, year, month, day)
+    if match := NAMED_MONTH.match(text):
+        month = MONTHS.get(match[2].lower())
+        if month is None:
+            return None, Msg(
+                f"{t} '{text}': nama bulan '{match[2]}' tidak dikenal; tulis nama bulan dalam "
+                f"bahasa Indonesia (mis. 3 Agustus 1980 atau 3 Agu 1980).",
+                f"{t} '{text}': month name '{match[2]}' is not recognised; write the Indonesian "
+                f"month name (e.g. 3 Agustus 1980 or 3 Agu 1980).",
+            )
+        return _real_date(t, text, int(match[3]), month, int(match[1]))
+    if match := DMY_DASH.match(text):
+        day, month, year = (int(g) for g in match.groups())
+        if month > 12 and 0 < day <= 12:
+            return None, _month_day_order(t, text)
+        return _real_date(t, text, year, month, day)
+    if match := DMY_SLASH.match(text):
+        first, second, year = (int(g) for g in match.groups())
+        if second > 12 and 0 < first <= 12:
+            return None, _month_day_order(t, text)
+        if first > 12 or second > 12 or first == second or 0 in (first, second):
+            return _real_date(t, text, year, second, first)
+        return Ambiguous(text, dt.date(year, second, first), dt.date(year, first, second)), None
+    return None, Msg(
+        f"{t} '{text}' bukan tanggal yang dikenali; gunakan DD-MM-YYYY, YYYY-MM-DD atau "
+        f"nama bulan (3 Agustus 1980).",
+        f"{t} '{text}' is not a recognised date; use DD-MM-YYYY, YYYY-MM-DD or a month name "
+        f"(3 Agustus 1980).",
+    )
+
+
+def _plausible(col: Column, day: dt.date) -> Msg | None:
+    if day.year < 1900 or day > local_today():
+        return Msg(
+            f"{col.title} {day.isoformat()} tidak masuk akal.",
+            f"{col.title} {day.isoformat()} is not plausible.",
         )
-    return parsed, None
+    return None
+
+
+def _settle(col: Column, cell: Ambiguous, values: dict[str, Any]) -> tuple[Any, Msg | None]:
+    """The reading the row confirms (e.g. the NIK's birth date), else the cell is refused."""
+    hint = col.settle(values) if col.settle is not None else None
+    if hint in (cell.day_first, cell.month_first):
+        return hint, None
+    t, a, b = col.title, cell.day_first, cell.month_first
+    text = Msg(
+        f"{t} '{cell.text}' bisa dibaca {a:%d-%m-%Y} atau {b:%d-%m-%Y} (Excel berpengaturan "
+        f"Amerika menukar hari dan bulan). Tulis DD-MM-YYYY, YYYY-MM-DD atau dengan nama bulan "
+        f"(mis. {a.day} {MONTH_NAMES[a.month]} {a.year}).",
+        f"{t} '{cell.text}' reads as {a:%d-%m-%Y} or {b:%d-%m-%Y} (an Excel with American "
+        f"settings swaps day and month). Write DD-MM-YYYY, YYYY-MM-DD or the month's name "
+        f"(e.g. {a.day} {MONTH_NAMES[a.month]} {a.year}).",
+    )
+    if hint is not None:
+        text = Msg(
+            f"{text} Keduanya tidak sesuai dengan tanggal lahir di NIK ({hint:%d-%m-%Y}).",
+            f"{text.en} Neither matches the birth date in the NIK ({hint:%d-%m-%Y}).",
+        )
+    return None, text
 
 
 def _serial(title: str, value: Any) -> Msg:
     return Msg(
         f"{title} berupa nomor seri Excel ({value}), bukan tanggal. Format sel sebagai tanggal "
-        f"atau tulis DD/MM/YYYY.",
+        f"atau tulis DD-MM-YYYY.",
         f"{title} is an Excel serial number ({value}), not a date. Format the cell as a date or "
-        f"write DD/MM/YYYY.",
+        f"write DD-MM-YYYY.",
     )
 
 
-def _clean(
-    col: Column, value: Any, date_state: DateColumnState | None, row: int
-) -> tuple[Any, Msg | None]:
+def _clean(col: Column, value: Any) -> tuple[Any, Msg | None]:
+    if isinstance(value, str):
+        problem = control_character_problem(value)
+        if problem is not None:
+            return None, Msg(f"{col.title}: {problem}", f"{col.title}: {problem.en}")
+        value = plain_spaces(value)
     empty = value is None or (isinstance(value, str) and not value.strip())
     if empty:
         if col.required:
@@ -244,8 +339,10 @@ def _clean(
     if col.kind == "id16":
         clean, err = _id16(col, value)
     elif col.kind == "date":
-        assert date_state is not None
-        clean, err = _date(col, value, date_state, row)
+        clean, err = _date(col, value)
+        if isinstance(clean, dt.date):
+            err = _plausible(col, clean)
+            clean = None if err else clean
     elif col.kind == "choice":
         key = str(value).strip().lower()
         if key in col.choices:
@@ -272,11 +369,39 @@ def _clean(
             )
         else:
             clean, err = text, None
-    if err is None and col.check is not None:
+    if err is None and col.check is not None and not isinstance(clean, Ambiguous):
         err = col.check(clean)
         if err is not None:
             clean = None
     return clean, err
+
+
+class FirstRows:
+    """Where each value of a `unique` column first appeared. Kept in a private temporary SQLite
+    database (on disk once it outgrows a small cache), so a file of a million NIKs does not hold
+    them all in memory."""
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect("")
+        self._db.execute("CREATE TABLE seen (value TEXT PRIMARY KEY, row INTEGER) WITHOUT ROWID")
+
+    def first_row(self, value: str, row: int) -> int | None:
+        """None the first time `value` is seen (remembered with `row`), else its first row."""
+        if self._db.execute("INSERT OR IGNORE INTO seen VALUES (?, ?)", (value, row)).rowcount:
+            return None
+        return self._db.execute("SELECT row FROM seen WHERE value = ?", (value,)).fetchone()[0]
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _repeated(col: Column, value: str, first: int) -> Msg:
+    return Msg(
+        f"{col.title} {value} sudah ada di baris {first} berkas ini; satu {col.title} hanya "
+        f"boleh satu baris. Baris ini tidak diimpor: gabungkan kedua baris.",
+        f"{col.title} {value} is already in row {first} of this file; a {col.title} may have "
+        f"one row only. This row is not imported: merge the two rows.",
+    )
 
 
 @dataclass
@@ -291,32 +416,68 @@ def validate_rows(
 ) -> Iterator[Validated]:
     """The first non-blank row is the header; every later non-blank row is validated."""
     positions: dict[int, Column] | None = None
-    date_states: dict[str, DateColumnState] = {}
-    for number, cells in rows:
-        if is_blank(cells):
-            continue
-        if positions is None:
-            positions, ignored = map_header(sheet, cells)
-            if header_out is not None:
-                header_out["ignored_columns"] = ignored
-                header_out["header_row"] = number
-            date_states = {c.name: DateColumnState() for c in sheet.columns if c.kind == "date"}
-            continue
-        values: dict[str, Any] = {}
-        errors: list[CellError] = []
-        for i, col in positions.items():
-            raw = cells[i] if i < len(cells) else None
-            clean, err = _clean(col, raw, date_states.get(col.name), number)
-            if err is not None:
-                errors.append(CellError(number, col.name, cell_text(raw), str(err), err.en))
-            values[col.name] = clean
-        if not errors:
-            for check in sheet.row_checks:
-                for column, msg in check(values):
-                    raw = values.get(column)
-                    errors.append(CellError(number, column, cell_text(raw), str(msg), msg.en))
-        yield Validated(number, None if errors else values, errors)
+    seen = {c.name: FirstRows() for c in sheet.columns if c.unique}
+    try:
+        for number, cells in rows:
+            if is_blank(cells):
+                continue
+            if positions is None:
+                positions, ignored = map_header(sheet, cells)
+                if header_out is not None:
+                    header_out["ignored_columns"] = ignored
+                    header_out["header_row"] = number
+                continue
+            yield _validate_row(sheet, positions, seen, number, cells)
+    finally:
+        for first_rows in seen.values():
+            first_rows.close()
     if positions is None:
         raise FileRejected(
             Msg("Berkas kosong: tidak ada baris judul.", "The file is empty: no header row.")
         )
+
+
+def _validate_row(
+    sheet: Sheet,
+    positions: dict[int, Column],
+    seen: dict[str, FirstRows],
+    number: int,
+    cells: list[Any],
+) -> Validated:
+    values: dict[str, Any] = {}
+    raws: dict[str, Any] = {}
+    errors: list[CellError] = []
+
+    def refuse(col: Column, msg: Msg) -> None:
+        errors.append(CellError(number, col.name, cell_text(raws.get(col.name)), str(msg), msg.en))
+
+    for i, col in positions.items():
+        raws[col.name] = cells[i] if i < len(cells) else None
+        clean, err = _clean(col, raws[col.name])
+        if err is not None:
+            refuse(col, err)
+        values[col.name] = clean
+    # Second pass, with every cell of the row cleaned: dates the row settles, repeated values.
+    for col in positions.values():
+        value = values[col.name]
+        if isinstance(value, Ambiguous):
+            value, err = _settle(col, value, values)
+            if value is not None:
+                err = _plausible(col, value) or (col.check(value) if col.check else None)
+            values[col.name] = None if err else value
+            if err is not None:
+                refuse(col, err)
+        if col.unique and values[col.name] is not None:
+            first = seen[col.name].first_row(str(values[col.name]), number)
+            if first is not None:
+                refuse(col, _repeated(col, values[col.name], first))
+    order = {col.name: i for i, col in enumerate(positions.values())}
+    errors.sort(key=lambda e: order[e.column])  # the cells' problems in the columns' order
+    # Checks across the row run on whatever is clean (each check skips what it lacks), so a
+    # row with a bad cell still hears of every other problem it has.
+    for check in sheet.row_checks:
+        for column, msg in check(values):
+            errors.append(
+                CellError(number, column, cell_text(values.get(column)), str(msg), msg.en)
+            )
+    return Validated(number, None if errors else values, errors)

@@ -5,6 +5,12 @@ is evaluated by spreadsheet programs. Every text cell written here goes through 
 which prefixes such text with an apostrophe (OWASP's advice); in XLSX the cell is also typed as
 a string, so it is never a formula. Numbers and dates are written as such. `neutralise` is the
 platform's one guard: spreadsheets written elsewhere (usage statements) call it too.
+
+Control characters: XML cannot hold them, so one in a stored name would make every XLSX export
+fail. They are refused at every input now (`slrt.platform.text`), but data stored before may
+still hold some: `neutralise` writes each as its visible Unicode picture (NUL as U+2400 "␀",
+U+0001 as "␁", ...), in CSV and XLSX alike, so the export works and the reader sees where the
+record needs correcting.
 """
 
 from __future__ import annotations
@@ -18,14 +24,20 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
+from slrt.platform.text import visible_controls
+
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def neutralise(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(DANGEROUS_PREFIXES):
+    """Text that a spreadsheet would run as a formula gets a leading apostrophe; control
+    characters become their visible pictures."""
+    if not isinstance(value, str):
+        return value
+    value = visible_controls(value)
+    if value.startswith(DANGEROUS_PREFIXES):
         return "'" + value
     return value
 
@@ -83,7 +95,14 @@ class XlsxWriter:
         self._wb.save(self.path)
 
 
-ERROR_HEADER = ["baris / row", "kolom / column", "nilai / value", "pesan", "message"]
+ERROR_HEADER = [
+    "baris / row",
+    "kolom / column",
+    "nilai / value",
+    "pesan",
+    "message",
+    "nilai di sistem / stored value",
+]
 
 
 class ErrorReport:
@@ -98,7 +117,7 @@ class ErrorReport:
 
     def add(self, errors: Iterable[Any]) -> None:
         for e in errors:
-            row = [e.row, e.column, e.value, e.message, e.message_en]
+            row = [e.row, e.column, e.value, e.message, e.message_en, getattr(e, "stored", "")]
             self._csv.write(row)
             self._xlsx.write(row)
             self.count += 1

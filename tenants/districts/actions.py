@@ -16,6 +16,8 @@ from slrt.platform import db, region_codes
 from slrt.platform.audit.models import AuditKind
 from slrt.platform.audit.record import changes, record, record_both
 from slrt.platform.errors import Msg, Problem, field_problem
+from slrt.platform.i18n import local_today
+from slrt.platform.region_codes import WIB, WIT, WITA
 from slrt.platform.tenancy import tenant_context
 from slrt.platform.tenant import Tenant, TenantStatus, tenant_by_code
 from slrt.platform.transaction import action
@@ -152,7 +154,7 @@ DECREE_IN_FUTURE = Msg("Tanggal SK tidak boleh di masa depan.", "The decree date
 
 
 def decree_in_future(day: dt.date) -> bool:
-    return day > dt.date.today()
+    return day > local_today()
 
 
 @action
@@ -198,7 +200,54 @@ def designate(tenant: Tenant, data: dict[str, Any]) -> LokusDesignation:
     return designation
 
 
-# --- the district's letterhead ----------------------------------------------------------------
+# --- the district's profile: letterhead and time zone ------------------------------------------
+
+# Indonesia's three zones; a district takes its province's unless its admin chose one (a district
+# on a zone border, or a province whose default does not fit it).
+ZONES = (WIB, WITA, WIT)
+
+
+@action
+def update_profile(tenant: Tenant, values: dict[str, Any]) -> Tenant:
+    """The district admin's change of its profile: letterhead fields and/or its time zone."""
+    if "letterhead" in values:
+        update_letterhead(tenant, values["letterhead"])
+    if "timezone" in values:
+        set_timezone(tenant, values["timezone"])
+    return tenant
+
+
+@action
+def set_timezone(tenant: Tenant, zone: str | None) -> Tenant:
+    """The zone of the district's days and months (reports, quotas, usage, letters); None
+    restores its province's. Audited when the zone in force changes."""
+    if zone is not None and zone not in ZONES:
+        raise field_problem(
+            422,
+            "timezone",
+            Msg(
+                f"Zona waktu harus salah satu dari: {', '.join(ZONES)}.",
+                f"The time zone must be one of: {', '.join(ZONES)}.",
+            ),
+        )
+    before = tenant.zone
+    settings = dict(tenant.settings or {})
+    if zone is None:
+        settings.pop("timezone", None)
+    else:
+        settings["timezone"] = zone
+    tenant.settings = settings
+    db.session.flush()
+    if tenant.zone != before:
+        record(
+            AuditKind.config,
+            "profile.timezone",
+            "tenant",
+            tenant.id,
+            before={"timezone": before},
+            after={"timezone": tenant.zone},
+        )
+    return tenant
 
 
 @action

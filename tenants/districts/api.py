@@ -22,7 +22,7 @@ from slrt.platform.api import (
     page_of,
 )
 from slrt.platform.tenant import Tenant
-from slrt.tenants.districts.actions import DECREE_IN_FUTURE, decree_in_future, update_letterhead
+from slrt.tenants.districts.actions import DECREE_IN_FUTURE, ZONES, decree_in_future, update_profile
 from slrt.tenants.districts.models import LokusDesignation
 from slrt.tenants.districts.settings import letterhead
 
@@ -107,20 +107,39 @@ class ProfileSchema(Schema):
     province_code = Text(dump_only=True)
     province_name = Text(dump_only=True)
     status = Text(dump_only=True)
+    timezone = Text(
+        dump_only=True,
+        metadata={
+            "description": "The zone of the district's days and months (reports, quotas, usage, "
+            "letters): its own choice, else its province's"
+        },
+    )
     letterhead = fields.Nested(LetterheadSchema, dump_only=True)
 
 
 class ProfileUpdateSchema(PatchSchema):
-    letterhead = fields.Nested(LetterheadSchema, required=True)
+    letterhead = fields.Nested(LetterheadSchema)
+    timezone = Text(
+        validate=validate.OneOf(ZONES),
+        allow_none=True,
+        metadata={
+            "description": "Asia/Jakarta (WIB), Asia/Makassar (WITA), Asia/Jayapura (WIT); "
+            "null restores the province's zone"
+        },
+    )
 
     @validates_schema
     def _not_empty(self, data: dict[str, Any], **kw: Any) -> None:
-        # The change is inside `letterhead`: an empty one is the empty change PatchSchema refuses.
-        PatchSchema._not_empty(self, data.get("letterhead") or {}, **kw)
+        # A change inside `letterhead` counts: an empty one alone is the empty change refused.
+        PatchSchema._not_empty(
+            self, {k: v for k, v in data.items() if k != "letterhead" or v}, **kw
+        )
 
 
 def _profile(tenant: Tenant) -> dict[str, Any]:
-    data = {name: getattr(tenant, name) for name in ProfileSchema().fields if name != "letterhead"}
+    own = ("letterhead", "timezone")
+    data = {name: getattr(tenant, name) for name in ProfileSchema().fields if name not in own}
+    data["timezone"] = tenant.zone
     data["letterhead"] = letterhead(tenant)
     return data
 
@@ -144,11 +163,12 @@ def get_profile() -> dict[str, Any]:
 @blp.response(200, ProfileSchema)
 @require(P.TENANT_CONFIGURE)
 def patch_profile(data: dict) -> dict[str, Any]:
-    """Change letterhead fields (send If-Match); null restores a field's default."""
+    """Change letterhead fields and/or the district's time zone (send If-Match); null restores
+    a field's default (the province's zone for `timezone`)."""
     tenant = _tenant()
     db.session.refresh(tenant, with_for_update=True)
     check_if_match(blp, _profile(tenant), ProfileSchema)
-    return _profile(update_letterhead(tenant, data["letterhead"]))
+    return _profile(update_profile(tenant, data))
 
 
 def _not_in_future(day: dt.date) -> None:

@@ -24,6 +24,7 @@ from slrt.platform.audit.record import record
 from slrt.platform.config import setting
 from slrt.platform.errors import Msg, Problem, field_problem
 from slrt.platform.filestore import DOCUMENTS, check_upload, new_key, store
+from slrt.platform.i18n import local_date, local_today
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.transaction import action
 from slrt.tenants.flow import workflow
@@ -99,7 +100,7 @@ def register_case(data: dict[str, Any]) -> Case:
         household = db.session.get(Household, (person.tenant_id, person.household_id))
     code = data.get("village_code") or (person.village_code if person else household.village_code)
     code = check_village(code)
-    year = now().year
+    year = local_today().year  # the district's year: a ticket of 1 January is of the new year
     case = Case(
         ticket_number=ticket_number(year),
         kind=data["kind"],
@@ -178,7 +179,7 @@ def assess_case(case: Case, data: dict[str, Any]) -> Case:
             )
         household.dtks_status = dtks["status"]
         household.desil = dtks.get("desil") if dtks["status"] == DtksStatus.in_dtks else None
-        household.dtks_checked_on = dtks.get("checked_on") or dt.date.today()
+        household.dtks_checked_on = dtks.get("checked_on") or local_today()
     if "needs" in data:
         _replace_needs(case, data["needs"])
     db.session.flush()
@@ -253,7 +254,7 @@ def refer_case(case: Case, note: str | None) -> list[Referral]:
         workflow.apply("referral", referral, "send", case_id=case.id, note=note)
         letter = Letter(
             referral_id=referral.id,
-            number=new_number(tenant, sent.year),
+            number=new_number(tenant, local_date(sent).year),
             token=new_token(),
             signer_name=case.decided_by_name or _actor_name(),
             signer_title=case.decided_by_title or signer_title(),

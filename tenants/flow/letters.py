@@ -16,6 +16,7 @@ import segno
 from fpdf import FPDF
 
 from slrt.platform.config import public_url
+from slrt.platform.i18n import local_date, local_today
 from slrt.platform.region_codes import name_of
 from slrt.platform.tenant import Tenant
 from slrt.tenants.districts.settings import letterhead
@@ -100,7 +101,7 @@ def render_pdf(
     pdf.line(20, y, 190, y)
     pdf.set_y(y + 5)
 
-    issued = letter.issued_at.date() if letter.issued_at else dt.date.today()
+    issued = local_date(letter.issued_at) if letter.issued_at else local_today()
     pdf.set_font("helvetica", "B", 12)
     pdf.cell(0, 6, "SURAT RUJUKAN / REKOMENDASI", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("helvetica", "", 10)

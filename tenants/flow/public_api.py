@@ -19,6 +19,7 @@ from slrt.auth.policy import public
 from slrt.platform import db
 from slrt.platform.api import Schema, TenantBlueprint, Text
 from slrt.platform.errors import Msg, Problem
+from slrt.platform.i18n import local_date
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.throttle import check
 from slrt.tenants.flow import workflow
@@ -186,7 +187,7 @@ def verify_letter(token: str) -> dict | None:
     return {
         "genuine": letter.revoked_at is None,
         "number": letter.number,
-        "issued_on": letter.issued_at.date(),
+        "issued_on": local_date(letter.issued_at),
         "district": current_tenant().name,
         "program": program,
         "status": state,

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from slrt.platform import db
 from slrt.platform.errors import Msg, field_problem
+from slrt.platform.i18n import local_today
 from slrt.tenants.agencies.models import Agency
 from slrt.tenants.programs.access import current_version
 from slrt.tenants.programs.models import Program
@@ -30,7 +31,7 @@ def age_on(born: dt.date | None, today: dt.date) -> int | None:
 
 def person_facts(person: Person | None, household: Household | None) -> dict[str, Any]:
     """The rule fields (tenants.rule_fields) for one person; unknown facts are None."""
-    today = dt.date.today()
+    today = local_today()
     members: list[Person] = []
     if household is not None:
         members = list(

@@ -23,6 +23,7 @@ from slrt.platform.audit.models import AuditKind
 from slrt.platform.audit.record import record
 from slrt.platform.errors import Msg, Problem, field_problem
 from slrt.platform.filestore import DOCUMENTS, check_upload, new_key, store
+from slrt.platform.i18n import local_today
 from slrt.platform.tabular.write import XLSX_MEDIA_TYPE, CsvWriter, XlsxWriter
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.transaction import action, after_commit
@@ -259,7 +260,7 @@ def record_result(
             "desil",
             Msg("Desil hanya diisi bila usulan diterima.", "A desil is only given when accepted."),
         )
-    decided_on = decided_on or dt.date.today()
+    decided_on = decided_on or local_today()
     proposal.result_desil = desil
     proposal.result_on = decided_on
     person = db.session.get(Person, (proposal.tenant_id, proposal.person_id))

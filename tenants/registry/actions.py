@@ -25,8 +25,10 @@ from slrt.platform.audit.models import AuditKind
 from slrt.platform.audit.record import record
 from slrt.platform.errors import Msg, Problem, field_errors, field_problem
 from slrt.platform.filestore import store
+from slrt.platform.i18n import local_today
 from slrt.platform.jobs.actions import add_input_file, enqueue
-from slrt.platform.jobs.models import Job
+from slrt.platform.jobs.models import TERMINAL, Job, JobStatus
+from slrt.platform.tabular import conflicts
 from slrt.platform.tabular.exports import requester_scope
 from slrt.platform.tabular.import_job import accept_upload
 from slrt.platform.tabular.write import XLSX_MEDIA_TYPE
@@ -53,7 +55,7 @@ def validate_dtks(data: dict[str, Any], current: Household | None = None) -> Non
             ),
         )
     if "dtks_status" in data and data["dtks_status"] != DtksStatus.unknown:
-        data.setdefault("dtks_checked_on", dt.date.today())
+        data.setdefault("dtks_checked_on", local_today())
 
 
 # --- reads of personal data ---------------------------------------------------------------------
@@ -330,6 +332,7 @@ def erase_person(person: Person, reason: str) -> dict[str, int]:
         raise Problem(409, Msg("Data orang ini sudah dihapus.", "This person's data was erased."))
     if person.nik:
         unregister_nik(person.nik)
+        conflicts.forget(person.nik)  # rows an import held back for this person
     person.nik = None
     person.name = ERASED_NAME
     person.birth_place = None
@@ -413,4 +416,62 @@ def start_export(what: str, file_format: str) -> Job:
     require_daily(Quota.EXPORTS)  # the plan's exports per day: 429 with Retry-After
     return enqueue(
         f"{what}.export", {"format": file_format, **requester_scope(current_principal())}
+    )
+
+
+IMPORT_KINDS = ("registry.import", "registry.apply_conflicts")
+
+
+@action
+def apply_import_conflicts(source: Job) -> Job:
+    """Queue the writing of the rows `source` (a finished registry import, or an earlier
+    application) held back because the persons changed after the file's upload: the district's
+    decision that the file is right. Persons changed again after this call are held back once
+    more. The job is audited when it has run."""
+    if source.kind not in IMPORT_KINDS:
+        raise Problem(
+            409,
+            Msg("Pekerjaan ini bukan impor registri.", "This job is not a registry import."),
+        )
+    if source.status != JobStatus.succeeded.value:
+        raise Problem(
+            409,
+            Msg(
+                "Konflik dapat diterapkan setelah impor selesai.",
+                "Conflicts can be applied once the import has finished.",
+            ),
+        )
+    running = db.session.execute(
+        sa.select(sa.func.count())
+        .select_from(Job)
+        .where(
+            Job.kind == "registry.apply_conflicts",
+            Job.params["source_job_id"].astext == str(source.id),
+            Job.status.not_in([s.value for s in TERMINAL]),
+        )
+    ).scalar_one()
+    if running:
+        raise Problem(
+            409,
+            Msg(
+                "Konflik impor ini sedang diterapkan.",
+                "This import's conflicts are being applied already.",
+            ),
+        )
+    waiting = conflicts.count_pending(source.id)
+    if not waiting:
+        raise Problem(
+            409,
+            Msg(
+                "Tidak ada baris konflik yang dapat diterapkan pada pekerjaan ini.",
+                "This job has no held-back rows left to apply.",
+            ),
+        )
+    return enqueue(
+        "registry.apply_conflicts",
+        {
+            "source_job_id": str(source.id),
+            "rows": waiting,
+            **requester_scope(current_principal()),
+        },
     )

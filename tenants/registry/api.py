@@ -18,6 +18,7 @@ from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
 from slrt.platform.api import Schema, TenantBlueprint, Text, check_if_match, page_of
+from slrt.platform.jobs.access import access_job_by_id
 from slrt.platform.jobs.api import JobSchema
 from slrt.platform.jobs.models import Job
 from slrt.platform.region_codes import KECAMATAN_CODE, VILLAGE_CODE
@@ -291,7 +292,11 @@ def erase(data: dict, person_id: uuid.UUID) -> dict:
 
 
 transfer_blp = TenantBlueprint(
-    "registry_jobs", __name__, "", description="Registry import and exports (background jobs)"
+    "registry_jobs",
+    __name__,
+    "",
+    description="Registry import and exports (background jobs)",
+    lookups={"job_id": access_job_by_id},
 )
 
 
@@ -317,6 +322,16 @@ def import_registry(files: dict):
     same file changes nothing. Bad rows are reported in a downloadable error report."""
     upload = files["file"]
     return _accepted(actions.start_registry_import(upload.filename, upload.read()))
+
+
+@transfer_blp.route("/imports/registry/<uuid:job_id>/apply-conflicts", methods=["POST"])
+@transfer_blp.response(202, JobSchema)
+@require(P.IMPORTS_RUN)
+def apply_import_conflicts(job_id: uuid.UUID):
+    """Write the rows a finished import held back because the persons were changed in the
+    system after the file's upload (listed as conflicts in its error report): the district
+    decides the file is right. Persons changed again since are held back once more."""
+    return _accepted(actions.apply_import_conflicts(access_job_by_id(job_id, lock=True)))
 
 
 def _export_job(what: str, data: dict):

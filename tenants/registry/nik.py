@@ -17,8 +17,10 @@ from functools import cache
 
 from slrt.platform.config import setting
 from slrt.platform.errors import Msg
+from slrt.platform.i18n import local_today
 from slrt.platform.region_codes import kecamatan_by_compact
 from slrt.platform.secrets_store import get_secret
+from slrt.platform.tabular.validate import leading_apostrophe_problem
 
 DIGITS16 = re.compile(r"^\d{16}$")
 
@@ -55,6 +57,9 @@ def nik_problems(
 ) -> list[Msg]:
     """Every way `nik` is wrong (empty list when it is valid and agrees with sex/birth date)."""
     nik = (nik or "").strip()
+    quoted = leading_apostrophe_problem("NIK", nik)
+    if quoted is not None:
+        return [quoted]
     if not DIGITS16.match(nik):
         if re.fullmatch(r"\d[\d.,]*[eE]\+?\d+", nik):
             return [
@@ -119,7 +124,7 @@ def parse_nik(nik: str, *, today: dt.date | None = None) -> NikParts | None:
     if day > 40:
         day -= 40
         sex = "P"
-    born = _birth_date(day, month, yy, today or dt.date.today())
+    born = _birth_date(day, month, yy, today or local_today())
     if born is None:
         return None
     code = f"{nik[0:2]}.{nik[2:4]}.{nik[4:6]}"
@@ -128,6 +133,9 @@ def parse_nik(nik: str, *, today: dt.date | None = None) -> NikParts | None:
 
 def kk_problems(kk: str) -> list[Msg]:
     kk = (kk or "").strip()
+    quoted = leading_apostrophe_problem("Nomor KK", kk)
+    if quoted is not None:
+        return [quoted]
     if not DIGITS16.match(kk):
         return [
             Msg(

@@ -71,6 +71,7 @@ def shared_niks(district_code: str | None = None) -> sa.Select:
 @blp.response(200, SignalSchema(many=True))
 @blp.paginate()
 @require(PP.REPORTS_READ)
+@db.reads_from_replica
 def list_signals(query: dict, pagination_parameters) -> list[dict]:
     """NIK hashes registered in more than one district (optionally: involving one district)."""
     sub = shared_niks(query.get("district_code")).subquery()

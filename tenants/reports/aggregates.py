@@ -3,15 +3,17 @@
 `district_aggregates` is a PLATFORM table of counts only: no names, NIKs, ticket numbers or
 record ids, so Kemensos and provincial viewers may read it across districts without touching
 any district's personal data. The job computes one district's figures inside that district's
-context (RLS restricts every read to it) and upserts one row per district per day.
+context (RLS restricts every read to it) and upserts one row per district per day: the
+district's own calendar day (WIB, WITA or WIT), not UTC's.
 
 Figures (as of the run):
-- intakes: all cases, by kind and by channel, and those of the last 30 days;
+- intakes: all cases, by kind and by channel, and those of the last 30 days (the district's
+  calendar days: today and the 29 before, from its midnight);
 - referrals by program and by outcome (pending, in_progress = sent/received/accepted,
   fulfilled, rejected);
 - on-time rate: of the referrals the agency answered (accepted or rejected), the share answered
   by their due date; None when nothing was answered yet;
-- overdue referrals now, active villages (a case registered in the last 30 days), open cases.
+- overdue referrals now, active villages (a case registered in those 30 days), open cases.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from slrt.platform import db
+from slrt.platform.i18n import local_date, local_midnight
 from slrt.platform.tenancy import current_tenant
 from slrt.tenants.flow.deadlines import overdue_clause
 from slrt.tenants.flow.models import Case, Referral
 from slrt.tenants.reports.models import DistrictAggregate
 
-ACTIVE_WINDOW = dt.timedelta(days=30)
+ACTIVE_DAYS = 30
 
 OUTCOMES = ("pending", "in_progress", "fulfilled", "rejected")
 
@@ -62,10 +65,16 @@ def _grouped(column: sa.ColumnElement) -> dict[str, int]:
     return {str(key): n for key, n in sorted(rows)}
 
 
+def window_start(at: dt.datetime) -> dt.datetime:
+    """The district's midnight that opens its last `ACTIVE_DAYS` calendar days up to `at`."""
+    today = local_date(at, current_tenant().zone)
+    return local_midnight(today - dt.timedelta(days=ACTIVE_DAYS - 1), current_tenant().zone)
+
+
 def compute(at: dt.datetime | None = None) -> dict[str, Any]:
     """The current district's figures at `at` (reads go through RLS: this district only)."""
     at = at or dt.datetime.now(dt.UTC)
-    since = at - ACTIVE_WINDOW
+    since = window_start(at)
     count = sa.func.count
     cases = db.session.execute(
         sa.select(
@@ -112,10 +121,14 @@ def compute(at: dt.datetime | None = None) -> dict[str, Any]:
 
 
 def refresh(at: dt.datetime | None = None) -> DistrictAggregate:
-    """Compute the current district's figures and upsert its row for `at`'s day (UTC)."""
+    """Compute the current district's figures and upsert its row for `at`'s day (the district's
+    calendar day)."""
     at = at or dt.datetime.now(dt.UTC)
-    figures = compute(at)
-    values = {"district_id": current_tenant().id, "day": at.date(), "computed_at": at, **figures}
+    with db.on_replica(fresh=True):
+        figures = compute(at)
+    tenant = current_tenant()
+    day = local_date(at, tenant.zone)
+    values = {"district_id": tenant.id, "day": day, "computed_at": at, **figures}
     db.session.execute(
         postgresql.insert(DistrictAggregate)
         .values(values)

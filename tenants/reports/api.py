@@ -15,6 +15,7 @@ from slrt.auth.policy import require
 from slrt.platform import db
 from slrt.platform.api import Schema, TenantBlueprint, Text
 from slrt.platform.errors import Msg, Problem
+from slrt.platform.i18n import local_today
 from slrt.platform.jobs.api import JobSchema
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.tenant import Tenant
@@ -35,7 +36,7 @@ class MonthQuerySchema(Schema):
             raise ValidationError(
                 Msg("Format bulan harus YYYY-MM, mis. 2026-01.", "Use YYYY-MM, e.g. 2026-01.")
             ) from None
-        if len(value) != 7 or day > dt.date.today() or day.year < 2000:
+        if len(value) != 7 or day > local_today() or day.year < 2000:
             raise ValidationError(
                 Msg("Bulan tidak sah atau belum tiba.", "Invalid month, or not begun yet.")
             )
@@ -104,6 +105,7 @@ class DistrictFiguresSchema(FiguresSchema):
 @tenant_blp.route("")
 @tenant_blp.response(200, DistrictFiguresSchema)
 @require(P.REPORTS_READ)
+@db.reads_from_replica
 def district_dashboard() -> dict[str, Any]:
     """This district's latest aggregates (refreshed nightly)."""
     tenant = current_tenant()

@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from slrt.platform import db
+from slrt.platform.i18n import local_date
 from slrt.platform.jobs.handlers import job_handler
 from slrt.platform.jobs.runner import JobContext
 from slrt.platform.tabular.write import XLSX_MEDIA_TYPE
@@ -30,8 +32,11 @@ def monthly_report_job(ctx: JobContext) -> dict[str, Any]:
     the month before the scheduled period. Retries replace the files (save_file)."""
     month = ctx.params.get("month")
     if not month:
-        month = previous_month(dt.datetime.fromisoformat(ctx.params["period"]).date())
-    report = build(month)
+        # The month before the district's day at the scheduled time (the schedule's period is
+        # an instant, in UTC).
+        month = previous_month(local_date(dt.datetime.fromisoformat(ctx.params["period"])))
+    with db.on_replica(fresh=True):
+        report = build(month)
     xlsx_name, pdf_name = file_names(month)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / xlsx_name

@@ -7,7 +7,8 @@ downloaded through /api/v1/t/<slug>/jobs/<id>/files/<name>.
 Contents: the month's intakes (by kind and channel), referrals sent in the month by program and
 outcome, the on-time rate of referrals answered in the month, and the referrals overdue at the
 end of the month that are still open, by agency. No personal data beyond ticket numbers.
-Months are calendar months in UTC.
+Months are the district's calendar months: from its midnight on the first, in its own zone
+(WIB, WITA or WIT), and due dates are its calendar days.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 from fpdf import FPDF
 
 from slrt.platform import db
+from slrt.platform.i18n import local_date, local_midnight
 from slrt.platform.tabular.write import XlsxWriter
 from slrt.platform.tenancy import current_tenant
 from slrt.tenants.flow.letters import MONTHS_ID
@@ -59,10 +61,12 @@ class MonthlyReport:
         return f"{MONTHS_ID[month - 1]} {year}"
 
 
-def month_bounds(month: str) -> tuple[dt.datetime, dt.datetime]:
+def month_bounds(month: str, zone: str | None = None) -> tuple[dt.datetime, dt.datetime]:
+    """The instants a district's calendar month starts and ends (the district in context unless
+    `zone` is given)."""
     year, mon = (int(x) for x in month.split("-"))
-    start = dt.datetime(year, mon, 1, tzinfo=dt.UTC)
-    end = dt.datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=dt.UTC)
+    start = local_midnight(dt.date(year, mon, 1), zone)
+    end = local_midnight(dt.date(year + (mon == 12), mon % 12 + 1, 1), zone)
     return start, end
 
 
@@ -74,8 +78,9 @@ def previous_month(day: dt.date) -> str:
 def build(month: str, now: dt.datetime | None = None) -> MonthlyReport:
     """The current district's figures for `month` (reads through RLS: this district only)."""
     now = now or dt.datetime.now(dt.UTC)
-    start, end = month_bounds(month)
-    report = MonthlyReport(district=current_tenant().name, month=month)
+    tenant = current_tenant()
+    start, end = month_bounds(month, tenant.zone)
+    report = MonthlyReport(district=tenant.name, month=month)
     in_month = sa.and_(Case.created_at >= start, Case.created_at < end)
     for column, target in ((Case.kind, "intakes_by_kind"), (Case.channel, "intakes_by_channel")):
         rows = db.session.execute(
@@ -119,7 +124,7 @@ def build(month: str, now: dt.datetime | None = None) -> MonthlyReport:
             "agency": r.agency_name,
             "ticket_number": r.ticket_number,
             "program": r.program_name,
-            "due_on": r.due_at.date(),
+            "due_on": local_date(r.due_at, tenant.zone),
             "days_late": (cutoff - r.due_at).days,
             "escalation_level": r.escalation_level,
         }

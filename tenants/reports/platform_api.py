@@ -43,6 +43,7 @@ class DashboardQuerySchema(Schema):
 @blp.arguments(DashboardQuerySchema, location="query")
 @blp.response(200, DashboardSchema)
 @require(PP.REPORTS_READ)
+@db.reads_from_replica
 def national_dashboard(query: dict) -> dict[str, Any]:
     """National summary and each district's latest aggregates (filter by province)."""
     stmt = sa.select(Tenant).order_by(Tenant.code)

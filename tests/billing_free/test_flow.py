@@ -9,7 +9,7 @@ import io
 import pytest
 
 from slrt.billing_free import meter
-from slrt.billing_free.plans import today_wib
+from slrt.billing_free.plans import district_today
 from slrt.platform import db
 from tests.fixtures import flow_catalog, member, put_on_plan
 from tests.tenants.flow.test_flow import BASE, LOMPOE, PNG, SOREANG, post, register_resident
@@ -93,7 +93,7 @@ def test_intakes_and_referrals_are_metered_by_village_funding(app, client, parep
     with app.app_context():
         meter.flush()
         db.session.remove()
-    month = today_wib().strftime("%Y-%m")
+    month = district_today(zone=parepare.zone).strftime("%Y-%m")
     st = client.get(f"{BASE}/statements/{month}", headers=crew["admin"].headers).json
     lines = {line["metric"]: line for line in st["lines"]}
     split = {

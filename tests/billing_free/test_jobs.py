@@ -5,11 +5,11 @@ cap is the plan's; jobs run, rows imported and exports are metered."""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from slrt.billing_free import meter, plans
-from slrt.billing_free.plans import WIB
 from slrt.platform import db
 from slrt.platform.jobs.queue import concurrency_cap
 from slrt.platform.tenancy import tenant_context
@@ -52,8 +52,11 @@ def test_import_over_daily_rows_is_held_and_resumes_next_day_with_nothing_lost(
     job = client.get(job_url, headers=parepare_admin.headers).get_json()
     assert job["status"] == "held"
     assert "Ditahan: kuota baris impor hari ini habis setelah baris" in job["progress"]["message"]
-    tomorrow = (dt.datetime.now(WIB) + dt.timedelta(days=1)).strftime("%Y-%m-%d")
-    assert f"{tomorrow} 00.00 WIB" in job["progress"]["message"]
+    # Parepare's midnight (WITA), not Jakarta's
+    tomorrow = (dt.datetime.now(ZoneInfo(parepare.zone)) + dt.timedelta(days=1)).strftime(
+        "%Y-%m-%d"
+    )
+    assert f"{tomorrow} 00.00 WITA" in job["progress"]["message"]
     assert len(_persons(app, parepare)) == 2500  # today's allowance, not a row more
     notices = client.get("/api/v1/t/parepare/usage/notices", headers=parepare_admin.headers)
     codes = {n["code"] for n in notices.get_json()}

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from slrt.billing_free import meter
 from slrt.billing_free.meter import Metric
 from slrt.billing_free.models import UsageDaily
-from slrt.billing_free.plans import today_wib
+from slrt.billing_free.plans import district_today
 from slrt.platform import db
 from slrt.platform.commands.embedded import EmbeddedRedis, free_port
 from slrt.platform.redis_client import get_redis, reset_redis
@@ -21,7 +21,7 @@ from tests.fixtures import member
 def stored(app, tenant, metric: Metric, village: str | None = None) -> int:
     with app.app_context(), tenant_context(tenant.ref()):
         stmt = sa.select(sa.func.coalesce(sa.func.sum(UsageDaily.value), 0)).where(
-            UsageDaily.metric == str(metric), UsageDaily.day == today_wib()
+            UsageDaily.metric == str(metric), UsageDaily.day == district_today()
         )
         if village is not None:
             stmt = stmt.where(UsageDaily.village_code == village)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from slrt.billing_free.cli import plans
 from slrt.billing_free.models import Plan, PlanAssignment
-from slrt.billing_free.plans import today_wib
+from slrt.billing_free.plans import district_today
 from slrt.platform import db
 from slrt.platform.audit.models import AuditEvent, PlatformAuditEvent
 from slrt.platform.tenancy import tenant_context
@@ -40,7 +40,8 @@ def test_kemensos_moves_parepare_to_trial_with_history_and_audit(
     )
     assert resp.status_code == 200, resp.json
     assert resp.json["plan"] == "uji-coba"
-    assert resp.json["expires_on"] == (today_wib() + dt.timedelta(days=90)).isoformat()
+    trial_end = district_today(zone=parepare.zone) + dt.timedelta(days=90)
+    assert resp.json["expires_on"] == trial_end.isoformat()
     history = resp.json["history"]
     assert [h["plan"] for h in history] == ["uji-coba", "lokus-kemensos"]
     assert history[0]["actor_label"] == "admin@kemensos.go.id"

@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from slrt.billing_free import quotas
-from slrt.billing_free.plans import WIB, Quota
+from slrt.billing_free.plans import Quota
 from slrt.platform import db, errors
 from slrt.platform.tenancy import tenant_context
 from tests.fixtures import member, put_on_plan
@@ -223,15 +224,16 @@ def test_exports_per_day_under_at_over_and_next_day(app, parepare):
         assert exc.code == 429
         assert exc.extra["quota"] == "exports_per_day"
         assert exc.extra["limit"] == 2 and exc.extra["used"] == 2
+        zone = ZoneInfo(parepare.zone)  # Parepare's day (WITA), not Jakarta's
         midnight = dt.datetime.combine(
-            dt.datetime.now(WIB).date() + dt.timedelta(days=1), dt.time(0), tzinfo=WIB
+            dt.datetime.now(zone).date() + dt.timedelta(days=1), dt.time(0), tzinfo=zone
         )
         expected = (midnight - dt.datetime.now(dt.UTC)).total_seconds()
         assert abs(int(exc.extra_headers["Retry-After"]) - expected) < 5
         assert "Coba lagi dalam" in str(exc.detail)
         # A refused request takes nothing: still 2 used.
         assert quotas.daily_used(parepare.id, Quota.EXPORTS) == 2
-        # Tomorrow (WIB) the allowance is fresh.
+        # Tomorrow (Parepare's) the allowance is fresh.
         tomorrow = midnight + dt.timedelta(minutes=1)
         assert quotas.take_daily(Quota.EXPORTS, 1, partial=False, now=tomorrow).granted == 1
         db.session.remove()
@@ -246,7 +248,8 @@ def test_import_rows_grant_is_partial_and_idempotent(app, parepare):
         assert quotas.daily_used(parepare.id, Quota.IMPORT_ROWS) == 60
         grant = quotas.take_daily(Quota.IMPORT_ROWS, 60, key="job1:60")
         assert grant.granted == 40 and grant.held  # just over: the rest waits
-        assert grant.resume_at.tzinfo is not None and grant.resume_at.astimezone(WIB).hour == 0
+        resumes = grant.resume_at.astimezone(ZoneInfo(parepare.zone))
+        assert resumes.hour == resumes.minute == 0  # Parepare's midnight
         assert quotas.take_daily(Quota.IMPORT_ROWS, 1, key="job2:0").granted == 0  # at the limit
         db.session.remove()
 
@@ -270,11 +273,12 @@ def test_import_over_daily_rows_is_held_and_resumes_next_day_with_nothing_lost(a
     rows = list(range(130))
     stored: list[int] = []
     today = dt.datetime.now(dt.UTC)
+    zone = ZoneInfo(parepare.zone)
     with app.app_context(), tenant_context(parepare.ref()):
         position, held_until = _run_import(rows, 0, stored, "imp", now=today)
         assert position == 60 and stored == rows[:60]
         assert held_until == dt.datetime.combine(
-            today.astimezone(WIB).date() + dt.timedelta(days=1), dt.time(0), tzinfo=WIB
+            today.astimezone(zone).date() + dt.timedelta(days=1), dt.time(0), tzinfo=zone
         )
         # Resuming the same day grants nothing more.
         assert _run_import(rows, position, stored, "imp", now=today) == (60, held_until)
@@ -350,7 +354,7 @@ def test_import_rows_notice_says_held_imports_resume(app, client, parepare, pare
 
 
 def test_trial_end_notice(app, client, parepare, parepare_admin, kemensos_admin):
-    soon = (dt.datetime.now(WIB).date() + dt.timedelta(days=5)).isoformat()
+    soon = (dt.datetime.now(ZoneInfo(parepare.zone)).date() + dt.timedelta(days=5)).isoformat()
     resp = client.put(
         "/api/v1/platform/tenants/parepare/plan",
         json={"plan": "uji-coba", "reason": "uji coba singkat", "expires_on": soon},

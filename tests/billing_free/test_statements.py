@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from slrt.billing_free import funding, meter
 from slrt.billing_free.meter import Metric
-from slrt.billing_free.plans import today_wib
+from slrt.billing_free.plans import district_today
 from slrt.billing_free.statements import Statement, statement_csv
 from slrt.platform import db
 from slrt.platform.tenancy import TenantRef, tenant_context
@@ -32,7 +32,7 @@ def _flush(app) -> None:
 
 
 def _month() -> str:
-    return today_wib().strftime("%Y-%m")
+    return district_today(zone="Asia/Makassar").strftime("%Y-%m")  # Parepare's month
 
 
 def _line(statement: dict, metric: str) -> dict:

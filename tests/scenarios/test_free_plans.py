@@ -8,7 +8,7 @@ import re
 from urllib.parse import urlsplit
 
 from slrt.billing_free import meter
-from slrt.billing_free.plans import today_wib
+from slrt.billing_free.plans import district_today
 from slrt.platform import db
 from tests.fixtures import member
 
@@ -81,7 +81,7 @@ def test_trial_plan_account_quota_and_rp0_statement(app, client, parepare, kemen
         meter.flush()
         db.session.remove()
 
-    month = today_wib().strftime("%Y-%m")
+    month = district_today(zone="Asia/Makassar").strftime("%Y-%m")  # Parepare's month
     statements = {}
     for who, headers in (("district", admin.headers), ("kemensos", kemensos_admin.headers)):
         resp = client.get(f"/api/v1/t/parepare/statements/{month}", headers=headers)

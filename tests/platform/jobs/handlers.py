@@ -123,3 +123,22 @@ def slow(ctx) -> dict:
     ctx.progress(1, 2, "started")
     time.sleep(float(ctx.params["seconds"]))
     return {}
+
+
+@job_handler("test.data_error", max_attempts=3)
+def data_error(ctx) -> dict:
+    """Stores a value PostgreSQL refuses (as a NUL byte in an imported name was): the same data
+    fails every time."""
+    db.session.execute(
+        sa.text("SELECT CAST(:name AS text), :nik"),
+        {"name": "Andi\x00Baso", "nik": "7372010305800001"},
+    )
+    return {}
+
+
+@job_handler("test.sql_error", max_attempts=1)
+def sql_error(ctx) -> dict:
+    db.session.execute(
+        sa.text("SELECT * FROM no_such_table WHERE nik = :nik"), {"nik": "7372010305800001"}
+    )
+    return {}

@@ -119,6 +119,32 @@ def test_failed_job_is_visible_to_the_district_admin_with_its_error(
     assert jobs[0]["attempts"] == 1
 
 
+def test_a_data_error_fails_the_job_at_once_and_shows_no_sql(
+    app, client, parepare, parepare_admin
+) -> None:
+    """Retrying cannot make PostgreSQL accept the same data: the first failure is final, and
+    the error names the problem without the statement or its parameters (personal data)."""
+    job_id = ask(app, parepare, "test.data_error")
+    run_burst()
+    job = client.get(f"/api/v1/t/parepare/jobs/{job_id}", headers=parepare_admin.headers)
+    body = job.get_json()
+    assert (body["status"], body["attempts"]) == ("failed", 1)
+    assert "tidak akan berhasil bila diulang" in body["error_summary"]
+    assert "NUL" in body["error_summary"]
+    for leak in ("SELECT", "[SQL", "parameters", "7372010305800001", "Andi"):
+        assert leak not in body["error_summary"]
+
+
+def test_a_database_error_is_summarised_without_sql(app, client, parepare, parepare_admin) -> None:
+    job_id = ask(app, parepare, "test.sql_error")
+    run_burst()
+    body = client.get(
+        f"/api/v1/t/parepare/jobs/{job_id}", headers=parepare_admin.headers
+    ).get_json()
+    assert body["status"] == "failed"
+    assert body["error_summary"] == 'UndefinedTable: relation "no_such_table" does not exist'
+
+
 def test_cancel_waiting_job_and_refuse_finished_one(app, client, parepare, parepare_admin) -> None:
     waiting = ask(app, parepare, "test.noop")
     resp = client.post(f"/api/v1/t/parepare/jobs/{waiting}/cancel", headers=parepare_admin.headers)
@@ -445,8 +471,8 @@ def test_import_job_reports_progress_errors_and_files(
         f"/api/v1/t/parepare/jobs/{job_id}", headers=parepare_admin.headers
     ).get_json()
     assert body["status"] == "succeeded", body["error_summary"]
-    assert body["counts"]["good_rows"] == 2 and body["counts"]["bad_rows"] == 8
-    assert body["counts"]["encoding"] == "cp1252" and body["counts"]["stored"] == 2
+    assert body["counts"]["good_rows"] == 3 and body["counts"]["bad_rows"] == 7
+    assert body["counts"]["encoding"] == "cp1252" and body["counts"]["stored"] == 3
     assert body["progress"]["done"] == body["progress"]["total"] == 10
     names = {f["name"]: f["role"] for f in body["files"]}
     assert names["laporan-kesalahan.csv"] == names["laporan-kesalahan.xlsx"] == "errors"

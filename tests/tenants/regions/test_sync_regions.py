@@ -87,4 +87,4 @@ def test_sync_regions_fills_in_what_is_missing_and_keeps_local_changes(
     assert "73.72 Kota Parepare: +0 kecamatan, +0 desa/kelurahan" in again.output
     assert "33.24 Kabupaten Kendal: +0 kecamatan, +0 desa/kelurahan" in again.output
     unknown = runner.invoke(tenants_cli, args=["sync-regions", "11.01"])
-    assert unknown.exit_code == 1 and "belum terdaftar" in unknown.output
+    assert unknown.exit_code == 1 and "tidak ditemukan" in unknown.output
