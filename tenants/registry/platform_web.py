@@ -54,6 +54,7 @@ def _page(form: Form | None = None, found: dict | None = None, status: int = 200
 
 @bp.get("")
 @require(PP.REPORTS_READ)
+@db.reads_from_replica
 def signals():
     return _page()
 

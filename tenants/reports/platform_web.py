@@ -180,6 +180,7 @@ def sort_url(key: str, filters: Filters) -> str:
 
 @bp.get("/")
 @require(PP.REPORTS_READ)
+@db.reads_from_replica
 def national():
     rows = _visible_rows()
     filters = Filters.from_args(request.args)
@@ -211,6 +212,7 @@ def national():
 
 @bp.get("/provinces")
 @require(PP.REPORTS_READ)
+@db.reads_from_replica
 def provinces():
     rows = _visible_rows()
     return render_template(
@@ -257,6 +259,7 @@ def _trend_svg(points, title: Msg) -> bytes:
 
 @bp.get("/trend")
 @require(PP.REPORTS_READ)
+@db.reads_from_replica
 def trend_page():
     days, province = _trend_args()
     points, rows = _trend_points(days, province)
@@ -276,6 +279,7 @@ def trend_page():
 
 @bp.get("/trend.svg")
 @require(PP.REPORTS_READ)
+@db.reads_from_replica
 def trend_svg():
     days, province = _trend_args()
     points, _ = _trend_points(days, province)
@@ -292,6 +296,7 @@ def _district_figures(tenant_id: int) -> dict[str, Any] | None:
 
 @bp.get("/districts/<int:tenant_id>")
 @require(PP.REPORTS_READ)
+@db.reads_from_replica
 def district(tenant_id: int):
     from slrt.tenants.districts.platform_api import tenant_detail
 
@@ -324,6 +329,7 @@ def district(tenant_id: int):
 
 @bp.get("/districts/<int:tenant_id>/trend.svg")
 @require(PP.REPORTS_READ)
+@db.reads_from_replica
 def district_trend_svg(tenant_id: int):
     tenant = access_visible_tenant_by_id(tenant_id)
     points = trend([tenant.id], 90)
@@ -332,6 +338,7 @@ def district_trend_svg(tenant_id: int):
 
 @bp.get("/districts/<int:tenant_id>/programs.svg")
 @require(PP.REPORTS_READ)
+@db.reads_from_replica
 def district_programs_svg(tenant_id: int):
     tenant = access_visible_tenant_by_id(tenant_id)
     figures = _district_figures(tenant.id) or {}

@@ -1,7 +1,7 @@
 """Mail that goes out, password resets, sign-in by phone, language and digest preferences.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 """
 
 import sqlalchemy as sa
@@ -10,8 +10,8 @@ from alembic import op
 from slrt.auth.accounts.phones import normalise_phone
 from slrt.platform.rls import grant_platform_table
 
-revision = "0010"
-down_revision = "0009"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
