@@ -255,3 +255,51 @@ PERSONAL_DATA = {
     P.PERSONAL_DATA_ERASE,
 }
 assert not any(PERSONAL_DATA & r["tenant"] for r in PLATFORM_ROLES.values())
+
+
+# The district permissions in the order and groups a role form shows them, as words.
+GROUPS: list[tuple[Msg, list[P]]] = [
+    (
+        Msg("Pengaturan", "Settings"),
+        [
+            P.TENANT_READ,
+            P.TENANT_CONFIGURE,
+            P.PROGRAMS_READ,
+            P.PROGRAMS_MANAGE,
+            P.MEMBERS_READ,
+            P.MEMBERS_MANAGE,
+            P.ROLES_MANAGE,
+            P.AUDIT_READ,
+        ],
+    ),
+    (
+        Msg("Data pribadi", "Personal data"),
+        [P.REGISTRY_READ, P.REGISTRY_WRITE, P.PERSONAL_DATA_AUDIT, P.PERSONAL_DATA_ERASE],
+    ),
+    (
+        Msg("Layanan dan rujukan", "Service and referrals"),
+        [
+            P.CASES_READ,
+            P.CASES_REGISTER,
+            P.CASES_ASSESS,
+            P.CASES_DECIDE,
+            P.CASES_FOLLOW_UP,
+            P.CASES_CLOSE,
+            P.REFERRALS_READ,
+            P.REFERRALS_RESPOND,
+            P.LETTERS_ISSUE,
+            P.PROPOSALS_MANAGE,
+            P.PROPOSALS_VERIFY,
+        ],
+    ),
+    (
+        Msg("Berkas, laporan dan pemakaian", "Files, reports and usage"),
+        [P.IMPORTS_RUN, P.EXPORTS_RUN, P.JOBS_READ, P.JOBS_MANAGE, P.REPORTS_READ, P.USAGE_READ],
+    ),
+]
+assert {p for _, group in GROUPS for p in group} == set(P)
+
+
+def permission_label(key: str) -> Msg:
+    """A permission in words (a key unknown to the list as itself)."""
+    return PERMISSION_LABELS.get(key) or Msg(key, key)

@@ -149,7 +149,7 @@ def _principal_from_claims(claims: dict[str, Any]) -> Principal:
     principal = Principal(
         actor=Actor(
             kind="account",
-            label=account.email,
+            label=account.label,
             account_id=account.id,
             client_id=claims.get("client_id"),
         ),

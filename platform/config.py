@@ -134,6 +134,16 @@ SETTINGS: list[Setting] = [
         None,
         "1: session cookies carry the Secure flag. Default: on when SLRT_PUBLIC_URL is https.",
     ),
+    Setting(
+        "SLRT_SMTP_URL",
+        None,
+        "Mail server for invitations, password resets and digests: `smtp://host:25`, `smtp://user:pass@host:587?starttls=1` (STARTTLS) or `smtps://user:pass@host:465` (TLS); credentials percent-encoded; optional `timeout=` seconds and `cafile=` for a private CA. Unset: nothing is mailed and pages show invitation links to pass on by hand.",
+    ),
+    Setting(
+        "SLRT_MAIL_FROM",
+        None,
+        "Sender of outgoing mail, e.g. `SLRT Kemensos <noreply@slrt.kemensos.go.id>`. Default: noreply at the host of SLRT_PUBLIC_URL.",
+    ),
     Setting("SLRT_LOG_LEVEL", "INFO", "Python log level."),
     Setting(
         "SLRT_LOG_FORMAT",

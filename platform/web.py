@@ -9,6 +9,11 @@ same access helpers as the API (`lookups=`): another district's or another regio
 404. The view then parses the form with the same marshmallow schema, calls the same action and renders.
 Signed-in pages are never cached by the browser.
 
+The Kemensos console (`/kemensos/...`, for accounts holding a platform role) is built the same
+way on `PlatformPages` blueprints in the areas' `platform_web.py`: sign-in redirect, 404 for an
+account without a platform role, `@require(PP.X)`, path ids through `lookups` (a provincial
+viewer's lookups answer 404 for another province's district), no-store.
+
 Forms post back to their own URL; a refused form is shown again with each field's problem beside
 it (status 422), a successful one redirects (post/redirect/get) with a notice.
 """
@@ -96,6 +101,40 @@ def _web_guard() -> Response | None:
         return sign_in_redirect()
     authorize(principal, None)
     return None
+
+
+def _platform_guard() -> Response | None:
+    """A signed-in holder of a platform role, or a redirect to sign in; anyone else gets 404
+    (the console is not there for them, as a district is not for a stranger)."""
+    from slrt.auth.signin.client import web_principal
+    from slrt.platform.errors import Problem
+
+    principal = web_principal()
+    if principal is None:
+        return sign_in_redirect()
+    if not principal.platform_roles:
+        raise Problem(404, Msg("Halaman tidak ditemukan.", "Page not found."))
+    return None
+
+
+class PlatformPages(PathLookups, Blueprint):
+    """Signed-in pages of the Kemensos console: /kemensos<url_prefix>/..."""
+
+    def __init__(
+        self,
+        name: str,
+        import_name: str,
+        url_prefix: str = "",
+        *,
+        lookups: Mapping[str, Callable[[Any], Any]] | None = None,
+        **kw: Any,
+    ) -> None:
+        kw.setdefault("template_folder", "templates")
+        super().__init__(name, import_name, url_prefix=f"/kemensos{url_prefix}", **kw)
+        self.lookups: dict[str, Callable[[Any], Any]] = dict(lookups or {})
+        self.before_request(_platform_guard)
+        self.before_request(self.check_before_view)
+        no_store(self)
 
 
 class TenantPages(PathLookups, Blueprint):

@@ -73,6 +73,7 @@ SCHEDULES: list[Schedule] = [
     Schedule("refresh-aggregates", "reports.aggregates", "daily", minute=0, hour=18),
     Schedule("monthly-report", "reports.monthly", "monthly", minute=0, hour=20, day=1),
     Schedule("purge-oauth", "auth.purge_oauth", "daily", minute=45, hour=19),
+    Schedule("mail-digest", "mail.digest", "daily", minute=0, hour=23),  # 06:00 WIB
 ]
 
 
@@ -219,11 +220,20 @@ def tick(now: dt.datetime | None = None, *, relay_only: bool = False) -> None:
     from slrt.billing_free.meter import flush_if_due
     from slrt.platform.jobs.outbox import relay_pending
     from slrt.platform.jobs.recovery import recover, requeue_lost
+    from slrt.platform.mail import deliver_due
 
     steps = [relay_pending]
     if not relay_only:
         # flush_if_due: usage counters from Redis to PostgreSQL every SLRT_USAGE_FLUSH_SECONDS.
-        steps += [promote_retries, recover, requeue_lost, lambda: fire_due(now), flush_if_due]
+        # deliver_due: mail outside any district (password resets), which has no district job.
+        steps += [
+            promote_retries,
+            recover,
+            requeue_lost,
+            lambda: fire_due(now),
+            flush_if_due,
+            deliver_due,
+        ]
     for step in steps:
         try:
             step()

@@ -54,6 +54,7 @@ MENU: list[MenuItem] = [
     MenuItem("referrals_web.followups", Msg("Tindak lanjut", "Follow-up"), P.CASES_FOLLOW_UP),
     MenuItem("notifications_web.notifications", Msg("Notifikasi", "Notifications")),
     MenuItem("districts_web.settings", Msg("Pengaturan", "Settings"), P.TENANT_CONFIGURE),
+    MenuItem("people.people", Msg("Pengguna", "People"), P.MEMBERS_READ),
 ]
 
 

@@ -39,6 +39,10 @@ PLATFORM_TABLES = {
     "plans",  # national plan catalogue kept by Kemensos
     "plan_assignments",  # Kemensos decisions about districts (tenant_ref), with history
     "usage_flush_batches",  # idempotency ids of metering flushes; one batch spans districts
+    "password_resets",  # an account's single-use reset links (hashes only); accounts are global
+    # mail to staff (invitations, resets, digests); a reset concerns no district; bodies are
+    # encrypted and cleared once sent
+    "outgoing_mail",
 }
 
 TENANT_TABLES = sorted(t.name for t in metadata.sorted_tables if is_tenant_table(t))

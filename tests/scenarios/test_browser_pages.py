@@ -30,7 +30,8 @@ def person(app, tenant, role: str, **kw):
 
 
 def members_link(page: Page):
-    return page.get_by_role("link", name="Pengguna", exact=True)
+    menu = page.get_by_role("navigation", name="Menu")
+    return menu.get_by_role("link", name="Pengguna", exact=True)
 
 
 def test_facilitator_of_one_desa_sees_role_and_desa_only(app, page, kendal) -> None:
@@ -63,7 +64,7 @@ def test_supervisor_sees_own_kecamatan_and_only_its_members(app, page, parepare)
     expect(page.locator("#role")).to_contain_text("Supervisor")
     expect(page.locator("#scope")).to_contain_text("Kecamatan Bacukiki (73.72.01)")
     members_link(page).click()
-    expect(page).to_have_url(re.compile(r"/t/parepare/members$"))
+    expect(page).to_have_url(re.compile(r"/t/parepare/people$"))
     rows = page.locator("tr.member")
     expect(rows.filter(has_text=inside.email)).to_contain_text("Kelurahan Lompoe")
     expect(rows.filter(has_text=user.email)).to_have_count(1)
