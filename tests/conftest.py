@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from slrt.platform.commands.dbroles import RolePasswords, ensure_roles_and_database
+from slrt.platform.commands.dbroles import RolePasswords, ensure_roles_and_database, seal_audit
 from slrt.platform.commands.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 
 pytest_plugins = ["tests.fixtures"]
@@ -44,6 +44,7 @@ def services() -> Iterator[dict[str, str]]:
     from slrt.platform.commands import migrate
 
     migrate.upgrade(urls["DATABASE_OWNER_URL"])
+    seal_audit(urls["DATABASE_ADMIN_URL"])
     try:
         yield {**urls, "pg_port": str(pg.port), "redis_port": str(redis.port), "root": str(root)}
     finally:
@@ -82,8 +83,18 @@ def app(services: dict[str, str]):
     return application
 
 
+@pytest.fixture(scope="session")
+def admin_engine(services: dict[str, str]) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(services["DATABASE_ADMIN_URL"])
+    yield engine
+    engine.dispose()
+
+
 def _truncate_all(engine: sa.Engine) -> None:
+    """As the superuser with triggers off: the audit tables refuse TRUNCATE to every role, and
+    wiping them between tests is exactly what the product must never do."""
     with engine.begin() as conn:
+        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
         tables = (
             conn.execute(
                 sa.text(
@@ -106,7 +117,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     ):
         yield
         return
-    engine = request.getfixturevalue("owner_engine")
+    engine = request.getfixturevalue("admin_engine")
     _truncate_all(engine)
     from slrt.platform.redis_client import get_redis, reset_redis
 

@@ -3,7 +3,9 @@
 Configuration changes (who, when, before/after) and personal-data access (reads, exports,
 letters) go to `audit_events`, a tenant table the app role may INSERT and SELECT but never
 UPDATE or DELETE (grants in the migration). Platform-level actions (onboarding a district,
-plan changes, cross-tenant reads) go to `platform_audit_events`, equally append-only."""
+plan changes, cross-tenant reads) go to `platform_audit_events`, equally append-only. Database
+triggers refuse UPDATE, DELETE and TRUNCATE for every role and chain each event to the one before
+(see the privacy migration); the only delete is the retention purge, `purge_before`."""
 
 from __future__ import annotations
 
@@ -44,6 +46,11 @@ class _AuditColumns:
     before: Mapped[dict[str, Any] | None] = mapped_column()
     after: Mapped[dict[str, Any] | None] = mapped_column()
     note: Mapped[str | None] = mapped_column(sa.Text)
+    # Filled by the database's insert trigger: the event's place in its district's hash chain,
+    # the previous link's hash and its own (`slrt audit verify` recomputes them).
+    chain_seq: Mapped[int] = mapped_column(sa.BigInteger, server_default=sa.FetchedValue())
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64), server_default=sa.FetchedValue())
+    chain_hash: Mapped[str] = mapped_column(sa.String(64), server_default=sa.FetchedValue())
 
 
 class AuditEvent(_AuditColumns, TenantScoped, Base):

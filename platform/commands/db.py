@@ -9,7 +9,12 @@ import sqlalchemy as sa
 from flask.cli import AppGroup
 
 from slrt.platform.commands import backup, migrate
-from slrt.platform.commands.dbroles import RolePasswords, ensure_roles_and_database
+from slrt.platform.commands.dbroles import (
+    RolePasswords,
+    ensure_roles_and_database,
+    seal_audit,
+    unseal_audit,
+)
 from slrt.platform.config import setting
 from slrt.platform.runtime import DATABASE_NAME, database_owner_url, normalise_pg_url
 
@@ -83,3 +88,19 @@ def restore_command(path: Path) -> None:
     except backup.BackupError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"restored {path}")
+
+
+@db.command("seal-audit", with_appcontext=False)
+def seal_audit_command() -> None:
+    """Give the audit tables to slrt_audit_owner, so even slrt_owner cannot rewrite them
+    (connects with DATABASE_ADMIN_URL, or the embedded server's superuser). `slrt up` does it."""
+    changed = seal_audit(backup.admin_url().render_as_string(hide_password=False))
+    click.echo("audit trail sealed" if changed else "audit trail already sealed")
+
+
+@db.command("unseal-audit", with_appcontext=False)
+def unseal_audit_command() -> None:
+    """Hand the audit tables back to slrt_owner for a migration that changes them; run
+    `slrt db seal-audit` right after. Each use belongs in the operations log."""
+    changed = unseal_audit(backup.admin_url().render_as_string(hide_password=False))
+    click.echo("audit trail unsealed" if changed else "audit trail was not sealed")

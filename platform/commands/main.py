@@ -23,6 +23,7 @@ COMMAND_GROUPS: list[str] = [
     "slrt.tenants.flow.cli:flow",
     "slrt.billing_free.cli:plans",
     "slrt.billing_free.cli:usage",
+    "slrt.platform.audit.cli:audit",
 ]
 
 

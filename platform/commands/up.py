@@ -175,6 +175,12 @@ def up(no_demo: bool) -> None:
     try:
         migrate.upgrade(database_owner_url())
         echo(f"migrations at {migrate.head_revision()}")
+        if pg is not None or setting("DATABASE_ADMIN_URL"):
+            from slrt.platform.commands.backup import admin_url
+            from slrt.platform.commands.dbroles import seal_audit
+
+            if seal_audit(admin_url().render_as_string(hide_password=False)):
+                echo("audit trail sealed (owned by slrt_audit_owner)")
         env = child_env()
         if setting("SLRT_DEMO") == "1" and not no_demo:
             result = subprocess.run(

@@ -105,9 +105,11 @@ def test_key_rotation_keeps_old_secrets_readable(app, parepare, owner_engine, mo
 
 def test_migration_encrypts_plaintext_secrets(app, parepare, owner_engine, services) -> None:
     from slrt.platform.commands import migrate
+    from slrt.platform.commands.dbroles import seal_audit, unseal_audit
 
     user = member(app, parepare, "district_admin")
     secret = pyotp.random_base32()
+    unseal_audit(services["DATABASE_ADMIN_URL"])  # migrations below change the audit tables
     migrate.downgrade(services["DATABASE_OWNER_URL"], "0007")
     try:
         with owner_engine.begin() as conn:
@@ -117,6 +119,7 @@ def test_migration_encrypts_plaintext_secrets(app, parepare, owner_engine, servi
             )
     finally:
         migrate.upgrade(services["DATABASE_OWNER_URL"])
+        seal_audit(services["DATABASE_ADMIN_URL"])
     raw = stored(owner_engine, user.account_id)
     assert raw != secret and raw.startswith("gAAAAA")
     assert read_secret(app, user.account_id) == secret

@@ -58,11 +58,13 @@ def test_events_read_in_words(app, monkeypatch, parepare) -> None:
 
 
 def test_filters_by_kind_and_by_days_in_the_districts_zone(
-    app, monkeypatch, parepare, owner_engine
+    app, monkeypatch, parepare, admin_engine
 ) -> None:
     _lompoe(app, parepare)
-    with owner_engine.begin() as conn:  # the change happened at 23.30 WITA on 1 March 2026
-        conn.execute(sa.select(sa.func.set_config("slrt.tenant_id", str(parepare.id), True)))
+    # The change happened at 23.30 WITA on 1 March 2026: backdated as the superuser with
+    # triggers off, since nobody else may change an audit event.
+    with admin_engine.begin() as conn:
+        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
         conn.execute(
             sa.update(AuditEvent.__table__)
             .where(AuditEvent.__table__.c.action == "village.update")
