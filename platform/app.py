@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from slrt.platform import db, errors, input_guard, metrics
 from slrt.platform.api import init_api
 from slrt.platform.assets import init_assets
+from slrt.platform.audit.reads import init_personal_reads
 from slrt.platform.blueprints import register_all
 from slrt.platform.config import data_dir, public_url, setting
 from slrt.platform.i18n import init_i18n
@@ -57,6 +58,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     metrics.init_app(app)
     api = init_api(app)
     register_all(app, api)
+    init_personal_reads(app)
 
     @app.teardown_request
     def _end_request(exc: BaseException | None) -> None:

@@ -17,6 +17,7 @@ from slrt.platform import db
 from slrt.platform.api import Schema, TenantBlueprint, nullable_as, page_of
 from slrt.platform.audit.access import PERSONAL_KINDS, visible_events
 from slrt.platform.audit.models import AuditEvent, AuditKind, PlatformAuditEvent
+from slrt.platform.audit.reads import personal_data
 from slrt.platform.errors import Msg, Problem
 
 blp = TenantBlueprint("audit", __name__, "/audit-events", description="Audit trail (append-only)")
@@ -67,6 +68,7 @@ def event_filters(
 @blp.response(200, AuditEventSchema(many=True))
 @blp.paginate()
 @require(P.AUDIT_READ)
+@personal_data("audit.read")
 def list_audit_events(query: dict, pagination_parameters) -> list[AuditEvent]:
     """Audit events, newest first; filter by kind, entity, actor and time."""
     stmt = visible_events(current_principal(), query.get("kind")).where(
@@ -78,6 +80,7 @@ def list_audit_events(query: dict, pagination_parameters) -> list[AuditEvent]:
 @blp.route("/<uuid:event_id>")
 @blp.response(200, AuditEventSchema)
 @require(P.AUDIT_READ)
+@personal_data("audit.read")
 def get_audit_event(event_id: uuid.UUID) -> AuditEvent:
     """One audit event."""
     event = db.session.execute(

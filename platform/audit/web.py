@@ -24,6 +24,7 @@ from slrt.platform.api import like_pattern
 from slrt.platform.audit.access import PERSONAL_KINDS, visible_events
 from slrt.platform.audit.api import AuditQuerySchema, event_filters
 from slrt.platform.audit.models import AuditEvent, AuditKind
+from slrt.platform.audit.reads import personal_data
 from slrt.platform.audit.words import (
     ENTITIES,
     KINDS,
@@ -120,6 +121,7 @@ def _names(ids: set[str]) -> dict[str, str]:
 
 @bp.get("")
 @require(P.AUDIT_READ)
+@personal_data("audit.read")
 def audit_trail():
     principal = current_principal()
     query, form = _filters()

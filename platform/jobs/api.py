@@ -17,6 +17,7 @@ from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
 from slrt.platform.api import Schema, TenantBlueprint, nullable_as, page_of
+from slrt.platform.audit.reads import note_subjects, personal_data
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.jobs.access import access_job_by_id
 from slrt.platform.jobs.actions import cancel_job as cancel_job_action
@@ -126,6 +127,7 @@ def cancel_job(job_id: uuid.UUID) -> Job:
 @blp.route("/<uuid:job_id>/files/<string:name>")
 @blp.response(200, {"format": "binary", "type": "string"}, content_type="application/octet-stream")
 @require(P.JOBS_READ)
+@personal_data("job_file.download")
 def download_job_file(job_id: uuid.UUID, name: str) -> Response:
     """Download a file the job produced (export, error report)."""
     job = access_job_by_id(job_id)
@@ -148,6 +150,9 @@ def download_job_file(job_id: uuid.UUID, name: str) -> Response:
     ).scalar_one_or_none()
     if f is None:
         raise Problem(404, Msg("Berkas tidak ditemukan.", "File not found."))
+    # An export names everyone in it; its read is filed under the job (whose export event says
+    # what it holds).
+    note_subjects([("job", job.id)])
     return Response(
         f.content,
         mimetype=f.media_type,

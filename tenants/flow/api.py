@@ -21,6 +21,7 @@ from slrt.auth.permissions import P
 from slrt.auth.policy import require
 from slrt.platform import db
 from slrt.platform.api import Schema, TenantBlueprint, Text, check_if_match, nullable_as, page_of
+from slrt.platform.audit.reads import personal_data
 from slrt.platform.filestore import store
 from slrt.platform.region_codes import KECAMATAN_CODE, VILLAGE_CODE
 from slrt.platform.tenancy import current_tenant
@@ -300,6 +301,7 @@ def _shown(case: Case) -> Case:
 @blp.response(200, CaseSchema(many=True))
 @blp.paginate()
 @require(P.CASES_READ)
+@personal_data("case.list")
 def list_cases(query: dict, pagination_parameters) -> list[Case]:
     """Cases in the caller's region, newest first; filter by status, kind, channel, village,
     kecamatan, person, ticket number."""
@@ -325,6 +327,7 @@ def register(data: dict) -> Case:
 @blp.etag
 @blp.response(200, CaseDetailSchema)
 @require(P.CASES_READ)
+@personal_data("case.read")
 def get_case(case_id: uuid.UUID) -> Case:
     """One case with its person, needs, suggestions, referrals and attachments (audited read)."""
     return _shown(access_case_by_id(case_id))
@@ -346,6 +349,7 @@ def patch_case(data: dict, case_id: uuid.UUID) -> Case:
 @blp.route("/<uuid:case_id>/transitions")
 @blp.response(200, TransitionSchema(many=True))
 @require(P.CASES_READ)
+@personal_data("case.transitions")
 def list_transitions(case_id: uuid.UUID) -> list:
     """The case's history: every state change of it and its referrals (actor, time, note)."""
     case = access_case_by_id(case_id)
@@ -361,6 +365,7 @@ def list_transitions(case_id: uuid.UUID) -> list:
 @blp.route("/<uuid:case_id>/suggestions")
 @blp.response(200, SuggestionSchema(many=True))
 @require(P.CASES_ASSESS)
+@personal_data("case.read")
 def get_suggestions(case_id: uuid.UUID) -> list:
     """Programs of the district evaluated against the person's current facts, eligible first,
     each with the explanation of its rule."""
@@ -448,6 +453,7 @@ def upload(form: dict, files: dict, case_id: uuid.UUID) -> CaseAttachment:
 @blp.route("/<uuid:case_id>/attachments/<uuid:attachment_id>")
 @blp.response(200, description="The file")
 @require(P.CASES_READ)
+@personal_data("attachment.read")
 def download(case_id: uuid.UUID, attachment_id: uuid.UUID) -> Response:
     """Download an attachment (audited as a read of the person's data)."""
     case = access_case_by_id(case_id)
@@ -607,6 +613,7 @@ def _with_extras(rows) -> list[Referral]:
 @referrals_blp.response(200, ReferralSchema(many=True))
 @referrals_blp.paginate()
 @require(P.REFERRALS_READ)
+@personal_data("referral.list")
 def list_referrals(query: dict, pagination_parameters) -> list[Referral]:
     """Referrals in the caller's region (agency officers: their agency's only); filter by status,
     agency, village, kecamatan, case, overdue."""
@@ -672,6 +679,7 @@ def overdue_summary(query: dict) -> list[dict]:
 @referrals_blp.route("/<uuid:referral_id>")
 @referrals_blp.response(200, ReferralDetailSchema)
 @require(P.REFERRALS_READ)
+@personal_data("referral.read")
 def get_referral(referral_id: uuid.UUID) -> Referral:
     """One referral with the person it is for (audited read)."""
     return _referral_shown(access_referral_by_id(referral_id))
@@ -722,6 +730,7 @@ def fulfil(data: dict, referral_id: uuid.UUID) -> Referral:
 @referrals_blp.route("/<uuid:referral_id>/letter")
 @referrals_blp.response(200, LetterSchema)
 @require(P.REFERRALS_READ)
+@personal_data("letter.read")
 def get_letter(referral_id: uuid.UUID) -> Letter:
     """The referral letter's number and verification link."""
     referral = access_referral_by_id(referral_id)
@@ -738,6 +747,7 @@ def _with_links(referral: Referral, letter: Letter) -> Letter:
 @referrals_blp.route("/<uuid:referral_id>/letter.pdf")
 @referrals_blp.response(200, description="The letter as PDF")
 @require(P.REFERRALS_READ)
+@personal_data("letter.print")
 def letter_pdf(referral_id: uuid.UUID) -> Response:
     """The referral letter as a PDF with the district letterhead and a QR code (audited)."""
     return letter_pdf_response(access_referral_by_id(referral_id))

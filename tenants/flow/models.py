@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
 
+from slrt.platform.audit.reads import follow_column, follow_subject, personal_rows
 from slrt.platform.db import Base, TenantScoped, Timestamps, tenant_fk
 
 
@@ -246,3 +247,16 @@ class Counter(TenantScoped, Base):
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "name", "year", name="uq_counters_tenant_name_year"),
     )
+
+
+# --- whose personal data these rows hold (reads are recorded by construction) -------------------
+
+
+personal_rows(Case, lambda c: ("person", c.person_id) if c.person_id else ("case", c.id))
+for _model in (CaseNeed, CaseAttachment, Referral, Transition):
+    personal_rows(_model, lambda row: ("case", row.case_id))
+personal_rows(Letter, lambda letter: ("referral", letter.referral_id))
+follow_subject("case", follow_column(Case.id, Case.person_id, "person"))
+follow_subject("referral", follow_column(Referral.id, Referral.case_id, "case"))
+follow_subject("letter", follow_column(Letter.id, Letter.referral_id, "referral"))
+follow_subject("case_attachment", follow_column(CaseAttachment.id, CaseAttachment.case_id, "case"))

@@ -24,6 +24,7 @@ from slrt.auth.permissions import P
 from slrt.auth.policy import authorize, current_principal, require
 from slrt.platform import db
 from slrt.platform.audit.models import AuditEvent
+from slrt.platform.audit.reads import personal_data
 from slrt.platform.audit.words import change_rows, ids_in
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.i18n import text_of
@@ -535,6 +536,7 @@ def _people(q: str) -> list[Any]:
 
 @bp.get("/<uuid:program_id>/try")
 @require(P.PROGRAMS_READ)
+@personal_data("person.read")
 def try_rule(program_id: uuid.UUID):
     from slrt.tenants.programs.eligibility import person_facts
     from slrt.tenants.registry.access import access_person_by_id

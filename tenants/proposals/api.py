@@ -22,6 +22,7 @@ from slrt.auth.permissions import P
 from slrt.auth.policy import require
 from slrt.platform import db
 from slrt.platform.api import Schema, TenantBlueprint, Text, nullable_as, page_of
+from slrt.platform.audit.reads import note_subjects, personal_data
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.filestore import store
 from slrt.platform.region_codes import VILLAGE_CODE
@@ -110,6 +111,7 @@ class ResultSchema(Schema):
 @blp.response(200, ProposalSchema(many=True))
 @blp.paginate()
 @require(P.REGISTRY_READ)
+@personal_data("proposal.list")
 def list_proposals(query: dict, pagination_parameters) -> list[Proposal]:
     """DTKS proposals in the caller's region, with the person's name (the list the village
     meeting reads; the read is audited)."""
@@ -156,6 +158,7 @@ def record_result(data: dict, proposal_id: uuid.UUID) -> Proposal:
 @blp.response(200, BatchSchema(many=True))
 @blp.paginate()
 @require(P.REGISTRY_READ)
+@personal_data("proposal_batch.list")
 def list_batches(query: dict, pagination_parameters) -> list[ProposalBatch]:
     """Proposal batches in the caller's region."""
     stmt = batch_scope(sa.select(ProposalBatch))
@@ -189,6 +192,7 @@ def create_batch(data: dict) -> ProposalBatch:
 @blp.route("/dtks-proposal-batches/<uuid:batch_id>")
 @blp.response(200, BatchSchema)
 @require(P.REGISTRY_READ)
+@personal_data("proposal_batch.read")
 def get_batch(batch_id: uuid.UUID) -> ProposalBatch:
     """One proposal batch."""
     return actions.batch_size(access_batch_by_id(batch_id))
@@ -208,6 +212,7 @@ def upload_minutes(files: dict, batch_id: uuid.UUID) -> ProposalBatch:
 @blp.route("/dtks-proposal-batches/<uuid:batch_id>/minutes")
 @blp.response(200, description="The meeting minutes as uploaded")
 @require(P.REGISTRY_READ)
+@personal_data("minutes.read")
 def download_minutes(batch_id: uuid.UUID) -> Response:
     """The meeting minutes (berita acara) of a batch, for the district's verification."""
     return minutes_response(access_batch_by_id(batch_id))
@@ -220,6 +225,13 @@ def minutes_response(batch: ProposalBatch) -> Response:
             404, Msg("Berita acara belum diunggah.", "The minutes have not been uploaded.")
         )
     extension = PurePath(batch.minutes_filename or "").suffix
+    # The minutes name everyone the meeting discussed: their read is recorded.
+    note_subjects(
+        ("person", person_id)
+        for person_id in db.session.execute(
+            sa.select(Proposal.person_id).where(Proposal.batch_id == batch.id)
+        ).scalars()
+    )
     return Response(
         store().get(batch.minutes_key),
         mimetype=batch.minutes_content_type,

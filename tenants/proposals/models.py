@@ -14,6 +14,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from slrt.platform.audit.reads import follow_column, follow_subject, personal_rows
 from slrt.platform.db import Base, TenantScoped, Timestamps, tenant_fk
 
 
@@ -71,3 +72,9 @@ class Proposal(TenantScoped, Timestamps, Base):
             "result_desil IS NULL OR result_desil BETWEEN 1 AND 10", name="result_desil_range"
         ),
     )
+
+
+# Whose personal data these rows hold: reads of them are recorded by construction. A batch's
+# minutes name every person in it; the minutes' route names them itself.
+personal_rows(Proposal, lambda proposal: ("person", proposal.person_id))
+follow_subject("dtks_proposal", follow_column(Proposal.id, Proposal.person_id, "person"))

@@ -18,6 +18,7 @@ from flask import redirect, render_template, request, url_for
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
+from slrt.platform.audit.reads import personal_data
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.web import Form, TenantPages, notice, page_of, parse_form, problem_form
 from slrt.tenants.flow import workflow
@@ -77,6 +78,7 @@ def _village(code: str | None) -> str:
 
 @bp.get("/")
 @require(P.REGISTRY_READ)
+@personal_data("proposal.read")
 def index():
     """New proposals waiting per village, the batches, and the proposals by state."""
     status = request.args.get("status", "")
@@ -140,6 +142,7 @@ def _names(person_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
 
 @bp.route("/propose/<uuid:person_id>", methods=["GET", "POST"])
 @require(P.PROPOSALS_MANAGE)
+@personal_data("proposal.read")
 def propose(person_id: uuid.UUID):
     """Propose a person missing from DTKS (the person's page posts here)."""
     person = access_person_by_id(person_id)
@@ -259,6 +262,7 @@ def _batch_page(batch: ProposalBatch, form: Form | None = None, status: int = 20
 
 @bp.get("/batches/<uuid:batch_id>")
 @require(P.REGISTRY_READ)
+@personal_data("proposal.read")
 def batch(batch_id: uuid.UUID):
     return _batch_page(access_batch_by_id(batch_id))
 
@@ -297,6 +301,7 @@ def upload_minutes(batch_id: uuid.UUID):
 
 @bp.get("/batches/<uuid:batch_id>/minutes")
 @require(P.REGISTRY_READ)
+@personal_data("minutes.read")
 def minutes(batch_id: uuid.UUID):
     """The minutes as uploaded, for the district's verification."""
     return minutes_response(access_batch_by_id(batch_id))

@@ -22,6 +22,7 @@ from slrt.billing_free.plans import Quota
 from slrt.billing_free.quotas import check_count, require_daily
 from slrt.platform import db
 from slrt.platform.audit.models import AuditKind
+from slrt.platform.audit.reads import record_subject_reads
 from slrt.platform.audit.record import record
 from slrt.platform.errors import Msg, Problem, field_errors, field_problem
 from slrt.platform.filestore import store
@@ -65,16 +66,7 @@ def _record_reads(
     entity_type: str, audit_action: str, ids: Sequence[uuid.UUID], note: str | None
 ) -> None:
     # One record names its entity; a list names them all in one event.
-    if not ids:
-        return
-    record(
-        AuditKind.read,
-        audit_action,
-        entity_type,
-        ids[0] if len(ids) == 1 else None,
-        after={f"{entity_type}_ids": [str(i) for i in ids]} if len(ids) != 1 else None,
-        note=note,
-    )
+    record_subject_reads(entity_type, audit_action, [str(i) for i in ids], note, AuditKind.read)
 
 
 @action

@@ -18,6 +18,7 @@ from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
 from slrt.platform.api import Schema, TenantBlueprint, Text, check_if_match, nullable_as, page_of
+from slrt.platform.audit.reads import personal_data
 from slrt.platform.jobs.access import access_job_by_id
 from slrt.platform.jobs.api import JobSchema
 from slrt.platform.jobs.models import Job
@@ -153,6 +154,7 @@ def _in_region(model: type[Household] | type[Person], query: dict) -> sa.Select:
 @blp.response(200, HouseholdSchema(many=True))
 @blp.paginate()
 @require(P.REGISTRY_READ)
+@personal_data("household.list")
 def list_households(query: dict, pagination_parameters) -> list[Household]:
     """Households in the caller's region; filter by village, kecamatan, KK, DTKS status."""
     stmt = _in_region(Household, query)
@@ -178,6 +180,7 @@ def post_household(data: dict) -> Household:
 @blp.etag
 @blp.response(200, HouseholdSchema)
 @require(P.REGISTRY_READ)
+@personal_data("household.read")
 def get_household(household_id: uuid.UUID) -> Household:
     """One household."""
     household = access_household_by_id(household_id)
@@ -200,6 +203,7 @@ def patch_household(data: dict, household_id: uuid.UUID) -> Household:
 @blp.route("/households/<uuid:household_id>/members")
 @blp.response(200, PersonSchema(many=True))
 @require(P.REGISTRY_READ)
+@personal_data("person.list")
 def household_members(household_id: uuid.UUID) -> list[Person]:
     """The persons on a family card."""
     household = access_household_by_id(household_id)
@@ -220,6 +224,7 @@ def household_members(household_id: uuid.UUID) -> list[Person]:
 @blp.response(200, PersonSchema(many=True))
 @blp.paginate()
 @require(P.REGISTRY_READ)
+@personal_data("person.list")
 def list_persons(query: dict, pagination_parameters) -> list[Person]:
     """Persons in the caller's region; filter by village, kecamatan, household, exact NIK, name."""
     stmt = _in_region(Person, query)
@@ -251,6 +256,7 @@ def post_person(data: dict) -> Person:
 @blp.etag
 @blp.response(200, PersonSchema)
 @require(P.REGISTRY_READ)
+@personal_data("person.read")
 def get_person(person_id: uuid.UUID) -> Person:
     """One person's record (the read is audited)."""
     person = access_person_by_id(person_id)
@@ -277,6 +283,7 @@ def patch_person(data: dict, person_id: uuid.UUID) -> Person:
 @blp.route("/persons/<uuid:person_id>/export")
 @blp.response(200)
 @require(P.PERSONAL_DATA_AUDIT)
+@personal_data("person.export")
 def export_person(person_id: uuid.UUID) -> dict:
     """Everything held about one person, as JSON, for a lawful request (audited as an export)."""
     return actions.export_person(access_person_by_id(person_id))

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from slrt.platform.api import like_pattern
+from slrt.platform.audit.reads import personal_rows
 from slrt.platform.db import Base, TenantScoped, Timestamps, tenant_fk
 
 
@@ -113,3 +114,8 @@ class NikRegistration(Base):
     registered_at: Mapped[dt.datetime] = mapped_column(
         sa.DateTime(timezone=True), server_default=sa.func.now()
     )
+
+
+# Whose personal data these rows hold: reads of them are recorded by construction.
+personal_rows(Person, lambda person: ("person", person.id))
+personal_rows(Household, lambda household: ("household", household.id))

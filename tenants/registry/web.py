@@ -23,6 +23,7 @@ from flask_smorest.etag import EtagMixin
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
+from slrt.platform.audit.reads import personal_data
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.i18n import day
 from slrt.platform.region_codes import name_of
@@ -223,6 +224,7 @@ def _labels() -> dict[str, Any]:
 
 @bp.get("/")
 @require(P.REGISTRY_READ)
+@personal_data("person.list")
 def search():
     """One box for a NIK, a KK number or a name; or a village's households."""
     q = request.args.get("q", "").strip()
@@ -335,6 +337,7 @@ def new_household():
 
 @bp.get("/households/<uuid:household_id>")
 @require(P.REGISTRY_READ)
+@personal_data("household.read")
 def household(household_id: uuid.UUID):
     household = access_household_by_id(household_id)
     members = members_of(household)
@@ -351,6 +354,7 @@ def household(household_id: uuid.UUID):
 
 @bp.route("/households/<uuid:household_id>/edit", methods=["GET", "POST"])
 @require(P.REGISTRY_WRITE)
+@personal_data("household.read")
 def edit_household(household_id: uuid.UUID):
     """Address and DTKS/DTSEN status, with the optimistic lock."""
     household = access_household_by_id(household_id)
@@ -408,6 +412,7 @@ DUPLICATE_NIK = Msg("NIK ini sudah terdaftar.", "This NIK is already registered.
 
 @bp.route("/households/<uuid:household_id>/members/new", methods=["GET", "POST"])
 @require(P.REGISTRY_WRITE)
+@personal_data("person.read")
 def add_member(household_id: uuid.UUID):
     """Add one member to the family card; "save and add another" comes back here empty, so a
     whole family is registered one member after another."""
@@ -455,6 +460,7 @@ def add_member(household_id: uuid.UUID):
 
 @bp.get("/persons/<uuid:person_id>")
 @require(P.REGISTRY_READ)
+@personal_data("person.read")
 def person(person_id: uuid.UUID):
     from slrt.tenants.flow.workflow import label
     from slrt.tenants.proposals.models import Proposal
@@ -489,6 +495,7 @@ def person(person_id: uuid.UUID):
 
 @bp.route("/persons/<uuid:person_id>/edit", methods=["GET", "POST"])
 @require(P.REGISTRY_WRITE)
+@personal_data("person.read")
 def edit_person(person_id: uuid.UUID):
     """Correct a person's record, with the optimistic lock: a change made by someone else since
     the form was opened is shown beside this one, to keep either."""
@@ -565,6 +572,7 @@ def _conflict_page(obj: Household | Person, mine: dict[str, Any], posted: dict):
 
 @bp.get("/nik-check")
 @require(P.REGISTRY_WRITE)
+@personal_data("person.read")
 def nik_check():
     """The NIK's problems in words, as a fragment of the form (the script puts it beside the
     field while the NIK is typed). Rate-limited per member."""

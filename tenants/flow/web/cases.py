@@ -34,6 +34,7 @@ from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
 from slrt.platform.audit.models import AuditEvent
+from slrt.platform.audit.reads import personal_data
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.i18n import current_zone, local_today, text_of
 from slrt.platform.tenancy import current_tenant
@@ -336,6 +337,7 @@ def explained_suggestions(person: Person | None, household: Household | None) ->
 
 @bp.get("")
 @require(P.CASES_READ)
+@personal_data("case.list")
 def case_list():
     principal = current_principal()
     args = {k: v.strip() for k, v in request.args.items() if v.strip()}
@@ -500,6 +502,7 @@ def _default_channel() -> str:
 
 @bp.get("/new")
 @require(P.CASES_REGISTER)
+@personal_data("case.read")
 def intake():
     return _intake_page(None)
 
@@ -611,6 +614,7 @@ def _place(case: Case) -> dict[str, Any]:
 
 @bp.get("/<uuid:case_id>/receipt")
 @require(P.CASES_READ)
+@personal_data("case.read")
 def receipt(case_id: uuid.UUID):
     case = access_case_by_id(case_id)
     token = (session.get("receipts") or {}).get(str(case.id))
@@ -794,12 +798,14 @@ def _case_page(case: Case, forms: dict[str, Form] | None = None, status: int = 2
 
 @bp.get("/<uuid:case_id>")
 @require(P.CASES_READ)
+@personal_data("case.read")
 def case_page(case_id: uuid.UUID):
     return _case_page(access_case_by_id(case_id))
 
 
 @bp.get("/<uuid:case_id>/attachments/<uuid:attachment_id>")
 @require(P.CASES_READ)
+@personal_data("attachment.read")
 def attachment(case_id: uuid.UUID, attachment_id: uuid.UUID):
     """A document of the case, shown in the browser (its type was checked by content on
     upload); handing it out is audited as a read of the person's data."""
@@ -872,6 +878,7 @@ def _dtks_errors(form: Form) -> None:
 
 @bp.get("/<uuid:case_id>/assess")
 @require(permission_of("case", "assess"))
+@personal_data("case.read")
 def assess_form(case_id: uuid.UUID):
     return _assess_page(access_case_by_id(case_id), None)
 
@@ -965,6 +972,7 @@ def _decide_page(
 
 @bp.get("/<uuid:case_id>/decide")
 @require(permission_of("case", "decide"))
+@personal_data("case.read")
 def decide_form(case_id: uuid.UUID):
     return _decide_page(access_case_by_id(case_id), None)
 
@@ -1066,6 +1074,7 @@ def _referral_of(case_id: uuid.UUID, referral_id: uuid.UUID) -> tuple[Case, Refe
 
 @bp.get("/<uuid:case_id>/letters/<uuid:referral_id>.pdf")
 @require(P.REFERRALS_READ)
+@personal_data("letter.print")
 def letter_pdf(case_id: uuid.UUID, referral_id: uuid.UUID):
     """The referral letter to print: the API's PDF, its printing audited the same way."""
     _case, referral = _referral_of(case_id, referral_id)
@@ -1107,23 +1116,27 @@ def revoke_letter(case_id: uuid.UUID, referral_id: uuid.UUID):
 
 @bp.get("/<uuid:case_id>/attachments")
 @require(P.CASES_READ)
+@personal_data("case.read")
 def attach_page(case_id: uuid.UUID):
     return redirect(url_for(".case_page", case_id=case_id) + "#dokumen")
 
 
 @bp.get("/<uuid:case_id>/refer")
 @require(P.CASES_READ)
+@personal_data("case.read")
 def refer_page(case_id: uuid.UUID):
     return redirect(url_for(".case_page", case_id=case_id) + "#rujukan")
 
 
 @bp.get("/<uuid:case_id>/letters/<uuid:referral_id>/revoke")
 @require(P.CASES_READ)
+@personal_data("case.read")
 def revoke_page(case_id: uuid.UUID, referral_id: uuid.UUID):
     return redirect(url_for(".case_page", case_id=case_id) + "#rujukan")
 
 
 @bp.get("/<uuid:case_id>/return")
 @require(P.CASES_READ)
+@personal_data("case.read")
 def return_page(case_id: uuid.UUID):
     return redirect(url_for(".decide_form", case_id=case_id))

@@ -29,6 +29,7 @@ from slrt.auth.accounts.models import Account
 from slrt.auth.permissions import P
 from slrt.auth.policy import authorize, current_principal, require
 from slrt.platform import db
+from slrt.platform.audit.reads import personal_data
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.i18n import current_zone, local_today
 from slrt.platform.web import (
@@ -285,6 +286,7 @@ def _uuid(text: str | None) -> uuid.UUID | None:
 
 @bp.get("/referrals")
 @require(P.REFERRALS_RESPOND)
+@personal_data("referral.list")
 def inbox():
     show = request.args.get("show", "open")
     show = show if show in SHOWS else "open"
@@ -428,6 +430,7 @@ def _referral_page(
 
 @bp.get("/referrals/<uuid:referral_id>")
 @require(P.REFERRALS_READ)
+@personal_data("referral.read")
 def referral(referral_id: uuid.UUID):
     return _referral_page(access_referral_by_id(referral_id))
 
@@ -482,6 +485,7 @@ def overdue_count() -> int:
 
 @bp.get("/referrals/overdue")
 @require(P.REFERRALS_READ)
+@personal_data("referral.read")
 def overdue():
     stmt = overdue_scope()
     village = request.args.get("village") or None
@@ -568,6 +572,7 @@ def case_items(cases: list[Case]) -> list[CaseItem]:
 
 @bp.get("/follow-up")
 @require(P.CASES_FOLLOW_UP)
+@personal_data("referral.list")
 def followups():
     page = page_of(followup_scope(), Case.updated_at, Case.id)
     return render_template(
@@ -606,6 +611,7 @@ def _followup_page(case: Case, form: Form | None = None, failed: str | None = No
 
 @bp.get("/follow-up/<uuid:case_id>")
 @require(P.CASES_FOLLOW_UP)
+@personal_data("referral.read")
 def followup(case_id: uuid.UUID):
     return _followup_page(access_case_by_id(case_id))
 

@@ -1,0 +1,229 @@
+"""Reads of personal data, recorded by construction.
+
+An area declares which of its rows hold personal data and whose they are
+(`personal_rows(Case, lambda c: ("person", c.person_id))`), and how to follow one kind of
+subject to a more precise one (`follow_subject("case", ...)`: a case to its person). A route that
+returns personal data declares it: `@personal_data("case.read")` on the view (API operation or
+page). While any request runs, every such row the ORM loads is noted; after a declared route
+answered with success, one read event per kind of subject is written (actor, subjects by id,
+the route, the address, the declared purpose), unless the view already recorded those subjects
+itself. Reads that bypass the ORM name their subjects with `note_subjects`.
+
+A test generated from the URL map calls every GET route with seeded marker persons and fails
+when a response shows a marker without a read event naming that person.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, Response, current_app, g, has_request_context, request
+from sqlalchemy import event
+
+from slrt.platform.audit.models import AuditEvent, AuditKind
+from slrt.platform.db import Base
+from slrt.platform.tenancy import current_tenant_or_none
+
+Subject = tuple[str, str]  # (kind, id), e.g. ("person", "7d1c...")
+
+_SUBJECT_OF: dict[type, Callable[[Any], Subject | None]] = {}
+_FOLLOW: dict[str, Callable[[list[str]], dict[str, Subject]]] = {}
+# Audit events about these entities say something about a resident.
+_AUDITED_ENTITIES: set[str] = {"person", "household", "case"}
+
+
+@dataclass(frozen=True)
+class PersonalRead:
+    """A route's declaration: the audit action of its reads and, where it has one, why the
+    data is shown."""
+
+    action: str
+    purpose: str | None = None
+
+
+def personal_rows(model: type, subject: Callable[[Any], Subject | None]) -> None:
+    """Rows of `model` hold personal data of `subject(row)` (None: of nobody in particular)."""
+    _SUBJECT_OF[model] = subject
+
+
+def follow_subject(
+    kind: str, resolve: Callable[[list[str]], dict[str, Subject]], *, audited: bool = True
+) -> None:
+    """Subjects of `kind` stand for someone more precise: `resolve(ids)` maps each id to it
+    (a case to its person, a referral to its case); ids it leaves out stay as they are.
+    `audited`: audit events about this kind of entity name a resident too."""
+    _FOLLOW[kind] = resolve
+    if audited:
+        _AUDITED_ENTITIES.add(kind)
+
+
+def follow_column(key: Any, target: Any, kind: str) -> Callable[[list[str]], dict[str, Subject]]:
+    """A resolver for `follow_subject`: rows whose `key` column is one of the ids point to the
+    `kind` subject in their `target` column (e.g. Case.id -> Case.person_id as a person)."""
+
+    def resolve(ids: list[str]) -> dict[str, Subject]:
+        import uuid
+
+        import sqlalchemy as sa
+
+        from slrt.platform import db
+
+        wanted = []
+        for ident in ids:
+            try:
+                wanted.append(uuid.UUID(ident))
+            except ValueError:
+                continue
+        rows = db.session.execute(sa.select(key, target).where(key.in_(wanted)))
+        return {str(a): (kind, str(b)) for a, b in rows if b is not None}
+
+    return resolve
+
+
+def personal_data(
+    action: str, *, purpose: str | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare that a view returns personal data: its reads are recorded after it answers."""
+
+    def mark(view: Callable[..., Any]) -> Callable[..., Any]:
+        view.personal_read = PersonalRead(action, purpose)  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def declaration_of(view: Callable[..., Any] | None) -> PersonalRead | None:
+    """The declaration on a view or on any function it wraps."""
+    while view is not None:
+        found = getattr(view, "personal_read", None)
+        if isinstance(found, PersonalRead):
+            return found
+        view = getattr(view, "__wrapped__", None) or getattr(view, "view_class", None)
+    return None
+
+
+def note_subjects(subjects: Iterable[Subject]) -> None:
+    """Name subjects a view shows without loading their rows through the ORM."""
+    if has_request_context():
+        g.setdefault("personal_subjects", set()).update(
+            (kind, str(ident)) for kind, ident in subjects if ident is not None
+        )
+
+
+def _audit_subject(event_row: AuditEvent) -> Subject | None:
+    if event_row.entity_type in _AUDITED_ENTITIES and event_row.entity_id:
+        return (event_row.entity_type, event_row.entity_id)
+    return None
+
+
+personal_rows(AuditEvent, _audit_subject)
+
+
+def _on_load(target: Any, context: Any) -> None:
+    subject_of = _SUBJECT_OF.get(type(target))
+    if subject_of is None or not has_request_context():
+        return
+    subject = subject_of(target)
+    if subject is not None and subject[1] is not None:
+        g.setdefault("personal_subjects", set()).add((subject[0], str(subject[1])))
+
+
+event.listen(Base, "load", _on_load, propagate=True)
+
+
+def _followed(subjects: set[Subject]) -> set[Subject]:
+    """Each subject followed to the most precise one known (a few hops at most)."""
+    for _ in range(4):
+        by_kind: dict[str, list[str]] = {}
+        for kind, ident in subjects:
+            if kind in _FOLLOW:
+                by_kind.setdefault(kind, []).append(ident)
+        if not by_kind:
+            return subjects
+        changed = False
+        result = set()
+        for kind, ident in subjects:
+            result.add((kind, ident))
+        for kind, ids in by_kind.items():
+            mapping = _FOLLOW[kind](sorted(set(ids)))
+            for ident in ids:
+                target = mapping.get(ident)
+                if target is not None and target[1] is not None:
+                    result.discard((kind, ident))
+                    result.add((target[0], str(target[1])))
+                    changed = True
+        subjects = result
+        if not changed:
+            return subjects
+    return subjects
+
+
+def remember_recorded(kind: str, ids: Iterable[Any]) -> None:
+    """A view recorded these reads itself: the declaration does not repeat them."""
+    if has_request_context():
+        g.setdefault("personal_recorded", set()).update((kind, str(i)) for i in ids)
+
+
+def record_subject_reads(
+    kind: str, action: str, ids: list[str], note: str | None, audit_kind: AuditKind
+) -> None:
+    """One audit event naming every subject of one kind (a single one by entity id)."""
+    from slrt.platform.audit.record import record
+
+    if not ids:
+        return
+    record(
+        audit_kind,
+        action,
+        kind,
+        ids[0] if len(ids) == 1 else None,
+        after={f"{kind}_ids": ids} if len(ids) != 1 else None,
+        note=note,
+    )
+    remember_recorded(kind, ids)
+
+
+def _write_reads(declared: PersonalRead, subjects: set[Subject]) -> None:
+    from slrt.platform.transaction import action
+
+    @action
+    def write() -> None:
+        grouped: dict[str, list[str]] = {}
+        for kind, ident in sorted(subjects):
+            grouped.setdefault(kind, []).append(ident)
+        for kind, ids in grouped.items():
+            record_subject_reads(kind, declared.action, ids, declared.purpose, AuditKind.read)
+
+    write()
+
+
+def _after_request(response: Response) -> Response:
+    subjects = g.pop("personal_subjects", None)
+    if not subjects or response.status_code >= 400:
+        return response
+    if request.method not in ("GET", "HEAD") and response.status_code != 200:
+        return response  # a form posted and redirected: the write is audited by its action
+    view = current_app.view_functions.get(request.endpoint or "")
+    declared = declaration_of(view)
+    if declared is None or current_tenant_or_none() is None:
+        return response
+    pending = _followed(set(subjects)) - g.get("personal_recorded", set())
+    if pending:
+        # Fails closed: if the read cannot be recorded, the answer is an error, not the data.
+        _write_reads(declared, pending)
+    return response
+
+
+def init_personal_reads(app: Flask) -> None:
+    app.after_request(_after_request)
+
+
+@functools.cache
+def declared_endpoints(app: Flask) -> frozenset[str]:
+    """Endpoints whose views declare personal data (for the generated coverage test)."""
+    return frozenset(
+        endpoint for endpoint, view in app.view_functions.items() if declaration_of(view)
+    )
