@@ -8,6 +8,12 @@ so one id finds the nginx line, the app's request line and every line of the job
 The request line replaces gunicorn's access log: it names the route (the URL rule, e.g.
 `/api/v1/t/<tenant>/persons/<uuid:person_id>`), never the path with its query string, which
 can hold a NIK.
+
+Whatever else reaches a log line (an exception quoting the SQL parameters or a constraint's
+`Key (nik)=(...)`, a URL in a library's message, a job's parameters) is masked on the way out
+by `redact`: 16-digit numbers (NIK, KK), phone numbers, the values of personal query or form
+parameters (q, name, nik, phone, address, email...) and bearer tokens, secrets and cookies.
+Logs are then free of personal data by construction, not by every caller's care.
 """
 
 from __future__ import annotations
@@ -76,6 +82,45 @@ class ContextFilter(logging.Filter):
         return True
 
 
+_PERSONAL_PARAMS = (
+    "q|name|nama|nik|kk|kk_number|no_kk|phone|telepon|hp|address|alamat|email|reporter_name|"
+    "reporter_contact|birth_date|description|note|reason|outcome|password|token|access_token|"
+    "refresh_token|id_token|code|code_verifier|client_secret|csrf_token|secret"
+)
+_REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # key=value in query strings, form bodies and "key": "value" in JSON
+    (
+        re.compile(rf"(?i)(?<![A-Za-z0-9_])((?:{_PERSONAL_PARAMS})=)[^&\s\"',;)]*"),
+        r"\1[redacted]",
+    ),
+    (
+        re.compile(rf'(?i)("(?:{_PERSONAL_PARAMS})"\s*:\s*)"(?:[^"\\]|\\.)*"'),
+        r'\1"[redacted]"',
+    ),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 [redacted]"),
+    (re.compile(r"(?i)(cookie:\s*|session=)[^\s;]+"), r"\1[redacted]"),
+    # a NIK or KK number: 16 digits, also in a constraint message such as (1, 7372...)=
+    (re.compile(r"(?<!\d)\d{16}(?!\d)"), "[nik/kk]"),
+    # Indonesian phone numbers: 08..., +62 8..., 62 8... (9 to 13 digits, separators allowed)
+    (re.compile(r"(?<![\w+])(?:\+?62|0)[ -]?8(?:[ -]?\d){7,11}(?!\d)"), "[phone]"),
+)
+
+
+def redact(text: str) -> str:
+    """`text` with NIKs, KK numbers, phone numbers, personal parameters and credentials
+    masked."""
+    for pattern, replacement in _REDACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactingFormatter(logging.Formatter):
+    """The plain text format, masked like the JSON lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -93,6 +138,9 @@ class JsonFormatter(logging.Formatter):
                 entry[name] = getattr(record, name)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
+        for key, value in entry.items():
+            if isinstance(value, str):
+                entry[key] = redact(value)
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
@@ -109,7 +157,7 @@ def configure_logging() -> None:
     mine = [h for h in root.handlers if any(isinstance(f, ContextFilter) for f in h.filters)]
     handler = mine[0] if mine else logging.StreamHandler(sys.stderr)
     if setting("SLRT_LOG_FORMAT") == "text":
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
+        handler.setFormatter(RedactingFormatter(TEXT_FORMAT))
     else:
         handler.setFormatter(JsonFormatter())
     if not any(isinstance(f, ContextFilter) for f in handler.filters):

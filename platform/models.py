@@ -22,6 +22,7 @@ MODEL_MODULES: list[str] = [
     "slrt.tenants.programs.models",
     "slrt.tenants.districts.models",
     "slrt.tenants.registry.models",
+    "slrt.platform.personal_text",
     "slrt.tenants.flow.models",
     "slrt.tenants.proposals.models",
     "slrt.tenants.notifications.models",

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from slrt.platform.commands.dbroles import AUDIT_FUNCTIONS, AUDIT_TABLES
+from slrt.platform.rls import secure_tenant_table
 
 revision = "0016"
 down_revision = "0015"
@@ -212,7 +213,25 @@ END $$
 """)  # noqa: S608 - table names are constants
 
 
+def _person_keys() -> None:
+    """Residents' data keys (crypto-shredding of their free text): erasure deletes the row."""
+    op.create_table(
+        "person_keys",
+        sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenants.id", ondelete="RESTRICT"),
+                  nullable=False),
+        sa.Column("id", sa.Uuid, nullable=False),
+        sa.Column("wrapped_key", sa.Text, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(),
+                  nullable=False),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name="pk_person_keys"),
+        sa.ForeignKeyConstraint(["tenant_id", "id"], ["persons.tenant_id", "persons.id"],
+                                ondelete="CASCADE", name="fk_person_keys_person"),
+    )  # fmt: skip
+    secure_tenant_table("person_keys")
+
+
 def upgrade() -> None:
+    _person_keys()
     for table in TABLES:
         op.add_column(table, sa.Column("chain_seq", sa.BigInteger))
         op.add_column(table, sa.Column("prev_hash", sa.String(64)))
@@ -256,6 +275,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("person_keys")
     for table in TABLES:
         for trigger in ("link", "append_only", "no_truncate"):
             op.execute(f"DROP TRIGGER {table}_{trigger} ON {table}")

@@ -15,7 +15,13 @@ from slrt.auth.permissions import P
 from slrt.auth.policy import authorize, current_principal, require
 from slrt.platform import db
 from slrt.platform.api import Schema, TenantBlueprint, nullable_as, page_of
-from slrt.platform.audit.access import PERSONAL_KINDS, visible_events
+from slrt.platform.audit.access import (
+    PERSONAL_KINDS,
+    is_oversight,
+    shown_event,
+    visible_events,
+)
+from slrt.platform.audit.actions import record_oversight_read
 from slrt.platform.audit.models import AuditEvent, AuditKind, PlatformAuditEvent
 from slrt.platform.audit.reads import personal_data
 from slrt.platform.errors import Msg, Problem
@@ -71,10 +77,17 @@ def event_filters(
 @personal_data("audit.read")
 def list_audit_events(query: dict, pagination_parameters) -> list[AuditEvent]:
     """Audit events, newest first; filter by kind, entity, actor and time."""
-    stmt = visible_events(current_principal(), query.get("kind")).where(
+    principal = current_principal()
+    stmt = visible_events(principal, query.get("kind")).where(
         *event_filters(AuditEvent, query, ("entity_type", "entity_id", "actor_account_id"))
     )
-    return page_of(stmt, pagination_parameters, AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+    events = page_of(
+        stmt, pagination_parameters, AuditEvent.occurred_at.desc(), AuditEvent.id.desc()
+    )
+    shown = [shown_event(e, principal) for e in events]
+    if is_oversight(principal):
+        record_oversight_read(query)
+    return shown
 
 
 @blp.route("/<uuid:event_id>")
@@ -88,6 +101,10 @@ def get_audit_event(event_id: uuid.UUID) -> AuditEvent:
     ).scalar_one_or_none()
     if event is None:
         raise Problem(404, Msg("Catatan audit tidak ditemukan.", "Audit event not found."))
+    principal = current_principal()
     if event.kind in PERSONAL_KINDS:
-        authorize(current_principal(), str(P.PERSONAL_DATA_AUDIT))
-    return event
+        authorize(principal, str(P.PERSONAL_DATA_AUDIT))
+    shown = shown_event(event, principal)
+    if is_oversight(principal):
+        record_oversight_read({"event_id": event_id})
+    return shown

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from slrt.platform.db import Base, TenantScoped
+from slrt.platform.personal_text import PersonalText
 
 
 class AuditKind(enum.StrEnum):
@@ -45,7 +46,10 @@ class _AuditColumns:
     ip: Mapped[str | None] = mapped_column(sa.String(64))
     before: Mapped[dict[str, Any] | None] = mapped_column()
     after: Mapped[dict[str, Any] | None] = mapped_column()
-    note: Mapped[str | None] = mapped_column(sa.Text)
+    # Free text about a resident (workflow notes, a letter's revocation) is sealed under the
+    # resident's key (slrt.platform.personal_text): erasing them leaves the event unreadable
+    # but whole.
+    note: Mapped[str | None] = mapped_column(PersonalText)
     # Filled by the database's insert trigger: the event's place in its district's hash chain,
     # the previous link's hash and its own (`slrt audit verify` recomputes them).
     chain_seq: Mapped[int] = mapped_column(sa.BigInteger, server_default=sa.FetchedValue())
@@ -55,6 +59,10 @@ class _AuditColumns:
 
 class AuditEvent(_AuditColumns, TenantScoped, Base):
     __tablename__ = "audit_events"
+
+    def seals_personal_text(self) -> bool:
+        return self.kind in (AuditKind.workflow, AuditKind.letter)
+
     __table_args__ = (
         sa.Index("ix_audit_events_entity", "tenant_id", "entity_type", "entity_id"),
         sa.Index("ix_audit_events_actor", "tenant_id", "actor_account_id", "occurred_at"),

@@ -80,6 +80,7 @@ def follow_column(key: Any, target: Any, kind: str) -> Callable[[list[str]], dic
         rows = db.session.execute(sa.select(key, target).where(key.in_(wanted)))
         return {str(a): (kind, str(b)) for a, b in rows if b is not None}
 
+    resolve.step = (key, target, kind)  # type: ignore[attr-defined]
     return resolve
 
 
@@ -111,6 +112,22 @@ def note_subjects(subjects: Iterable[Subject]) -> None:
         g.setdefault("personal_subjects", set()).update(
             (kind, str(ident)) for kind, ident in subjects if ident is not None
         )
+
+
+def subject_of(row: Any) -> Subject | None:
+    """Whose personal data `row` holds, as declared by its area (None: nobody's)."""
+    subject = _SUBJECT_OF.get(type(row))
+    return subject(row) if subject is not None else None
+
+
+def subject_step(kind: str) -> tuple[Any, Any, str] | None:
+    """How a subject of `kind` leads to the next: (key column, target column, next kind)."""
+    return getattr(_FOLLOW.get(kind), "step", None)
+
+
+def names_resident(entity_type: str | None) -> bool:
+    """Whether audit events about this kind of entity concern a resident."""
+    return entity_type in _AUDITED_ENTITIES
 
 
 def _audit_subject(event_row: AuditEvent) -> Subject | None:
@@ -210,7 +227,7 @@ def _after_request(response: Response) -> Response:
     declared = declaration_of(view)
     if declared is None or current_tenant_or_none() is None:
         return response
-    pending = _followed(set(subjects)) - g.get("personal_recorded", set())
+    pending = _followed(set(subjects)) - _followed(set(g.get("personal_recorded", set())))
     if pending:
         # Fails closed: if the read cannot be recorded, the answer is an error, not the data.
         _write_reads(declared, pending)

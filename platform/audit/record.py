@@ -72,7 +72,15 @@ def record(
     after: dict[str, Any] | None = None,
     note: str | None = None,
 ) -> AuditEvent:
-    """Add a tenant audit event to the current session (committed with the change it records)."""
+    """Add a tenant audit event to the current session (committed with the change it records).
+    A read of personal data recorded here is not recorded again by the route's declaration."""
+    if kind in (AuditKind.read, AuditKind.export, AuditKind.letter):
+        from slrt.platform.audit.reads import remember_recorded
+
+        if entity_id is not None:
+            remember_recorded(entity_type, [entity_id])
+        if after and after.get("person_id"):
+            remember_recorded("person", [after["person_id"]])
     return _add(
         AuditEvent, kind, action, entity_type, entity_id, before=before, after=after, note=note
     )

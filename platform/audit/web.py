@@ -21,7 +21,13 @@ from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
 from slrt.platform.api import like_pattern
-from slrt.platform.audit.access import PERSONAL_KINDS, visible_events
+from slrt.platform.audit.access import (
+    PERSONAL_KINDS,
+    is_oversight,
+    shown_event,
+    visible_events,
+)
+from slrt.platform.audit.actions import record_oversight_read
 from slrt.platform.audit.api import AuditQuerySchema, event_filters
 from slrt.platform.audit.models import AuditEvent, AuditKind
 from slrt.platform.audit.reads import personal_data
@@ -131,6 +137,9 @@ def audit_trail():
     if query.get("who"):
         stmt = stmt.where(AuditEvent.actor_label.ilike(like_pattern(query["who"])))
     page = page_of(stmt, AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+    page.items = [shown_event(e, principal) for e in page.items]
+    if is_oversight(principal):
+        record_oversight_read(query)
     ids = {e.entity_id for e in page.items if e.entity_id}
     for event in page.items:
         ids |= ids_in(event.before, event.after)

@@ -2,7 +2,9 @@
 
 No access log: the app writes one line per request itself (`slrt.platform.metrics`), with the
 route instead of the path, because query strings can hold NIKs. gunicorn's own lines (workers
-booting, timeouts) go through the app's formatter, so the whole output is one format.
+booting, timeouts) go through the app's formatter, so the whole output is one format, masked of
+personal data (`slrt.platform.logs.redact`). Should an operator turn gunicorn's access log on,
+`access_log_format` logs the path without its query string.
 """
 
 from __future__ import annotations
@@ -10,12 +12,16 @@ from __future__ import annotations
 from slrt.platform.config import setting
 
 accesslog = None
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)s'
 # gunicorn's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl): two
 # instances on one machine (nodes, `slrt up` beside a service) would take it from each other.
 control_socket_disable = True
 
 _formatter = (
-    {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(tenant)s] %(message)s"}
+    {
+        "()": "slrt.platform.logs.RedactingFormatter",
+        "fmt": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(tenant)s] %(message)s",
+    }
     if setting("SLRT_LOG_FORMAT") == "text"
     else {"()": "slrt.platform.logs.JsonFormatter"}
 )

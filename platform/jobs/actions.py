@@ -113,3 +113,44 @@ def cancel_job(job: Job) -> Job:
     db.session.flush()
     db.session.refresh(job)
     return job
+
+
+# --- erasure ---------------------------------------------------------------------------------
+
+
+def _readable(content: bytes) -> bytes:
+    """A file's bytes, with every member of a zip (XLSX) unpacked: names in a spreadsheet are
+    not in its compressed bytes."""
+    import io
+    import zipfile
+
+    if content[:2] != b"PK":
+        return content
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            return content + b"".join(archive.read(name) for name in archive.namelist())
+    except zipfile.BadZipFile:
+        return content
+
+
+def forget_files_holding(needles: list[str]) -> int:
+    """Delete the district's job files (exports, uploaded imports, error reports) that hold any
+    of `needles` (an erased person's NIK, KK, name...), and blank error summaries that quote
+    them. Called by an erasure, in its transaction; returns the number of files deleted."""
+    wanted = [n.encode() for n in needles if n]
+    deleted = 0
+    rows = db.session.execute(
+        sa.select(JobFile.id, JobFile.content).execution_options(yield_per=20)
+    )
+    doomed = [file_id for file_id, content in rows if any(w in _readable(content) for w in wanted)]
+    if doomed:
+        deleted = db.session.execute(sa.delete(JobFile).where(JobFile.id.in_(doomed))).rowcount
+    for job in db.session.execute(
+        sa.select(Job).where(
+            sa.or_(*(Job.error_summary.contains(n) for n in needles if n))
+            if needles
+            else sa.false()
+        )
+    ).scalars():
+        job.error_summary = "(dihapus: memuat data pribadi yang dihapus)"
+    return int(deleted or 0)

@@ -385,7 +385,12 @@ def register_case_with_attachments(
 def record_attachment_read(case: Case, attachment: CaseAttachment) -> None:
     """An attachment (a scan of a KTP, KK...) was handed out: a read of the person's data."""
     record(
-        AuditKind.read, "attachment.read", "case_attachment", attachment.id, note=case.ticket_number
+        AuditKind.read,
+        "attachment.read",
+        "case_attachment",
+        attachment.id,
+        after={"person_id": str(case.person_id)} if case.person_id else None,
+        note=case.ticket_number,
     )
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from slrt.platform.audit.reads import follow_column, follow_subject, personal_rows
 from slrt.platform.db import Base, TenantScoped, Timestamps, tenant_fk
+from slrt.platform.personal_text import PersonalText
 
 
 class CaseKind(enum.StrEnum):
@@ -53,7 +54,7 @@ class Case(TenantScoped, Timestamps, Base):
     person_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     household_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     village_code: Mapped[str] = mapped_column(sa.String(13))
-    description: Mapped[str] = mapped_column(sa.Text)
+    description: Mapped[str] = mapped_column(PersonalText)
     status: Mapped[str] = mapped_column(sa.String(16), default="registered")
     registered_by: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     # The receipt's secret status link opens the case's public status without the NIK digits:
@@ -66,7 +67,7 @@ class Case(TenantScoped, Timestamps, Base):
     reporter_phone: Mapped[str | None] = mapped_column(sa.String(32))
     reporter_nik: Mapped[str | None] = mapped_column(sa.String(16))
     # Assessment (back office)
-    assessment_note: Mapped[str | None] = mapped_column(sa.Text)
+    assessment_note: Mapped[str | None] = mapped_column(PersonalText)
     suggestions: Mapped[list[dict[str, Any]] | None] = mapped_column(postgresql.JSONB)
     assessed_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     # Decision (manager / Puskesos coordinator)
@@ -74,7 +75,7 @@ class Case(TenantScoped, Timestamps, Base):
     decided_by_title: Mapped[str | None] = mapped_column(sa.String(120))
     decided_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     # Follow-up and closure (facilitator)
-    follow_up_note: Mapped[str | None] = mapped_column(sa.Text)
+    follow_up_note: Mapped[str | None] = mapped_column(PersonalText)
     resolution: Mapped[str | None] = mapped_column(sa.String(12))
     closed_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
@@ -109,7 +110,7 @@ class CaseNeed(TenantScoped, Base):
 
     case_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
     sector: Mapped[str] = mapped_column(sa.String(24))
-    description: Mapped[str] = mapped_column(sa.Text)
+    description: Mapped[str] = mapped_column(PersonalText)
 
     __table_args__ = (
         tenant_fk("case_id", "cases", ondelete="CASCADE"),
@@ -158,8 +159,8 @@ class Referral(TenantScoped, Timestamps, Base):
     received_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     responded_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     fulfilled_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
-    rejection_reason: Mapped[str | None] = mapped_column(sa.Text)
-    outcome: Mapped[str | None] = mapped_column(sa.Text)
+    rejection_reason: Mapped[str | None] = mapped_column(PersonalText)
+    outcome: Mapped[str | None] = mapped_column(PersonalText)
     # SLA escalation (tenants.escalation): 0 none, 1 supervisor, 2 manager, 3 flagged to the
     # district; the time of the last step starts the wait for the next one.
     escalation_level: Mapped[int] = mapped_column(sa.SmallInteger, default=0, server_default="0")
@@ -203,7 +204,7 @@ class Transition(TenantScoped, Base):
     to_state: Mapped[str] = mapped_column(sa.String(16))
     actor_account_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     actor_label: Mapped[str] = mapped_column(sa.String(200))
-    note: Mapped[str | None] = mapped_column(sa.Text)
+    note: Mapped[str | None] = mapped_column(PersonalText)
     occurred_at: Mapped[dt.datetime] = mapped_column(
         sa.DateTime(timezone=True), server_default=sa.func.now()
     )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from slrt.platform.audit.reads import follow_column, follow_subject, personal_rows
 from slrt.platform.db import Base, TenantScoped, Timestamps, tenant_fk
+from slrt.platform.personal_text import PersonalText
 
 
 class ProposalBatch(TenantScoped, Timestamps, Base):
@@ -46,7 +47,7 @@ class Proposal(TenantScoped, Timestamps, Base):
     person_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
     village_code: Mapped[str] = mapped_column(sa.String(13))
     batch_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
-    reason: Mapped[str | None] = mapped_column(sa.Text)
+    reason: Mapped[str | None] = mapped_column(PersonalText)
     status: Mapped[str] = mapped_column(sa.String(12), default="proposed")
     result_desil: Mapped[int | None] = mapped_column(sa.SmallInteger)
     result_on: Mapped[dt.date | None] = mapped_column(sa.Date)

@@ -27,8 +27,9 @@ from slrt.platform.audit.record import record
 from slrt.platform.errors import Msg, Problem, field_errors, field_problem
 from slrt.platform.filestore import store
 from slrt.platform.i18n import local_today
-from slrt.platform.jobs.actions import add_input_file, enqueue
+from slrt.platform.jobs.actions import add_input_file, enqueue, forget_files_holding
 from slrt.platform.jobs.models import TERMINAL, Job, JobStatus
+from slrt.platform.personal_text import shred
 from slrt.platform.tabular import conflicts
 from slrt.platform.tabular.exports import requester_scope
 from slrt.platform.tabular.import_job import accept_upload
@@ -328,6 +329,16 @@ def erase_person(person: Person, reason: str) -> dict[str, int]:
     if person.erased_at is not None:
         raise Problem(409, Msg("Data orang ini sudah dihapus.", "This person's data was erased."))
     cases = _cases_of(person)
+    household = (
+        db.session.get(Household, (person.tenant_id, person.household_id))
+        if (person.household_id)
+        else None
+    )
+    identifiers = [person.nik, person.name, person.phone]
+    # Files that hold the person (exports, uploaded imports) are deleted before the key is,
+    # while their identifiers are still known.
+    files_deleted = forget_files_holding([i for i in identifiers if i])
+    shred(person.id)  # everything sealed under their key is unreadable from here on
     if person.nik:
         unregister_nik(person.nik)
         conflicts.forget(person.nik)  # rows an import held back for this person
@@ -356,6 +367,17 @@ def erase_person(person: Person, reason: str) -> dict[str, int]:
             .where(Transition.case_id.in_(case_ids), Transition.note.is_not(None))
             .values(note=ERASED_NAME)
         )
+        # Texts written before they were sealed: overwritten, the states and dates stay.
+        db.session.execute(
+            sa.update(Referral)
+            .where(Referral.case_id.in_(case_ids), Referral.rejection_reason.is_not(None))
+            .values(rejection_reason=ERASED_NAME)
+        )
+        db.session.execute(
+            sa.update(Referral)
+            .where(Referral.case_id.in_(case_ids), Referral.outcome.is_not(None))
+            .values(outcome=ERASED_NAME)
+        )
         files = store()
         attachments = list(
             db.session.execute(
@@ -365,8 +387,29 @@ def erase_person(person: Person, reason: str) -> dict[str, int]:
         for attachment in attachments:
             files.delete(attachment.storage_key)
             db.session.delete(attachment)
+    from slrt.tenants.proposals.models import Proposal, ProposalBatch
+
+    db.session.execute(
+        sa.update(Proposal)
+        .where(Proposal.person_id == person.id, Proposal.reason.is_not(None))
+        .values(reason=ERASED_NAME)
+    )
+    # The minutes of a meeting that discussed them name them: the file goes (the district
+    # uploads the minutes again without them, if it still needs them).
+    batches = db.session.execute(
+        sa.select(ProposalBatch).where(
+            ProposalBatch.minutes_key.is_not(None),
+            ProposalBatch.id.in_(
+                sa.select(Proposal.batch_id).where(Proposal.person_id == person.id)
+            ),
+        )
+    ).scalars()
+    for batch in batches:
+        store().delete(batch.minutes_key)
+        batch.minutes_key = batch.minutes_filename = batch.minutes_content_type = None
+        files_deleted += 1
     household_erased = False
-    if person.household_id:
+    if household is not None:
         others = db.session.execute(
             sa.select(sa.func.count()).where(
                 Person.household_id == person.household_id,
@@ -384,7 +427,11 @@ def erase_person(person: Person, reason: str) -> dict[str, int]:
         "person.erase",
         "person",
         person.id,
-        after={"cases": len(case_ids), "household_erased": household_erased},
+        after={
+            "cases": len(case_ids),
+            "household_erased": household_erased,
+            "files_deleted": files_deleted,
+        },
         note=reason,
     )
     return {"cases": len(case_ids), "household_erased": int(household_erased)}

@@ -7,15 +7,21 @@ a route without a `@personal_data` declaration."""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import re
 import zlib
+from collections.abc import Iterator
+from urllib.parse import quote
 
+import pytest
 import sqlalchemy as sa
 
 from slrt.platform import db
 from slrt.platform.audit.reads import declared_endpoints
 from slrt.platform.commands.demo import load_demo
+from slrt.platform.logs import ContextFilter, JsonFormatter
 from slrt.platform.tenant import Tenant
 from tests.fixtures import member, put_on_plan, set_password
 from tests.privacy import Marked, seed_marked_person
@@ -119,7 +125,30 @@ def _district_get_rules(app) -> list:
     )
 
 
-def test_every_route_that_shows_a_person_records_the_read(app, owner_engine, monkeypatch):
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """Every log line of the test as the app's handler writes it (JSON, masked)."""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(ContextFilter())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield out
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+def test_every_route_that_shows_a_person_records_the_read(
+    app, owner_engine, monkeypatch, log_lines
+):
+    """Also the walk-through for the logs: afterwards no log line holds the resident's NIK, KK,
+    name or phone, though every route was called with them in its query and the seeding ran the
+    whole flow, a registry export and their log lines."""
     monkeypatch.setenv("SLRT_PUBLIC_URL", "http://localhost")
     parepare = _parepare(app)
     put_on_plan(app, parepare, api_requests_per_minute=1_000_000)
@@ -136,7 +165,12 @@ def test_every_route_that_shows_a_person_records_the_read(app, owner_engine, mon
         is_api = rule.rule.startswith("/api/")
         for url in _urls(rule, parepare.slug, values):
             # (a search for part of the name: the whole name in the answer is then the record's)
-            for query in ("", f"?q={marked.name.split()[0]}", f"?case_id={marked.case_id}"):
+            for query in (
+                "",
+                f"?q={marked.name.split()[0]}",
+                f"?case_id={marked.case_id}",
+                f"?name={quote(marked.name)}&nik={marked.nik}&phone={marked.phone}",
+            ):
                 before = _last_seq(owner_engine, parepare.id)
                 if is_api:
                     resp = api.get(url + query, headers=admin.headers)
@@ -151,6 +185,39 @@ def test_every_route_that_shows_a_person_records_the_read(app, owner_engine, mon
                 events = _events_since(owner_engine, parepare.id, before)
                 if not _names_subject(events, marked):
                     unrecorded.append(f"{url}{query} ({resp.status_code}) shows {shown}")
+    # A duplicate NIK: the database's refusal quotes it, the log line must not.
+    dup = api.post(
+        f"/api/v1/t/{parepare.slug}/persons",
+        json={
+            "nik": marked.nik,
+            "name": marked.name,
+            "phone": marked.phone,
+            "sex": "L",
+            "village_code": "73.72.01.1001",
+        },
+        headers=admin.headers,
+    )
+    assert dup.status_code in (409, 422), dup.get_json()
+    logging.getLogger("slrt.test").exception(
+        "simulated failure for %s (NIK %s, KK %s, HP %s)",
+        "request?q=" + quote(marked.name),
+        marked.nik,
+        marked.kk,
+        marked.phone,
+    )
+    logged = log_lines.getvalue()
+    assert logged.count("\n") > 100, "the walk-through was logged"
+    leaked = [
+        (what, line[:300])
+        for line in logged.splitlines()
+        for what, value in {
+            **marked.texts,
+            "KK": marked.kk,
+            "name(url)": quote(marked.name),
+        }.items()
+        if what != "address" and value in line
+    ]
+    assert not leaked, leaked
     assert not unrecorded and not undeclared, (
         "personal data shown without a read event:\n"
         + "\n".join(sorted(set(unrecorded)))
