@@ -177,7 +177,9 @@ def test_every_route_that_shows_a_person_records_the_read(
                 else:
                     resp = browser.get(url + query)
                 shown = _shown(resp.data, marked)
-                if not shown:
+                if not shown or query.startswith("?name="):
+                    # (that query is for the logs: pages echo it in their links, which is the
+                    # caller's own input, not a read of stored data)
                     continue
                 shown_by.add(rule.endpoint)
                 if rule.endpoint not in declared:
