@@ -21,7 +21,7 @@ from slrt.auth.policy import current_principal
 from slrt.billing_free.plans import Quota
 from slrt.billing_free.quotas import check_count, require_daily
 from slrt.platform import db
-from slrt.platform.audit.models import AuditKind
+from slrt.platform.audit.models import AuditEvent, AuditKind
 from slrt.platform.audit.reads import record_subject_reads
 from slrt.platform.audit.record import record
 from slrt.platform.errors import Msg, Problem, field_errors, field_problem
@@ -36,7 +36,14 @@ from slrt.platform.tabular.import_job import accept_upload
 from slrt.platform.tabular.write import XLSX_MEDIA_TYPE
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.transaction import action
-from slrt.tenants.flow.models import Case, CaseAttachment, CaseNeed, Referral, Transition
+from slrt.tenants.flow.models import (
+    Case,
+    CaseAttachment,
+    CaseNeed,
+    Letter,
+    Referral,
+    Transition,
+)
 from slrt.tenants.regions.access import check_village
 from slrt.tenants.registry.models import DtksStatus, Household, NikRegistration, Person
 from slrt.tenants.registry.nik import kk_problems, nik_hash, nik_problems, parse_nik
@@ -312,7 +319,106 @@ def person_export(person: Person) -> dict[str, Any]:
             for c in cases
         ],
         "dtks_proposals": [_row(p) for p in proposals],
+        "letters": [
+            _row(letter, ("tenant_id", "token"))
+            for letter in db.session.execute(
+                sa.select(Letter).where(Letter.referral_id.in_([r.id for r in referrals]))
+            ).scalars()
+        ],
+        "read_history": read_history(person),
     }
+
+
+def read_history(person: Person) -> list[dict[str, Any]]:
+    """Who read, exported or printed the person's data, when and through what (the right of
+    access covers the recipients too)."""
+    pid = str(person.id)
+    named = sa.or_(
+        sa.and_(AuditEvent.entity_type == "person", AuditEvent.entity_id == pid),
+        AuditEvent.after["person_ids"].contains([pid]),
+        AuditEvent.after["person_id"].astext == pid,
+    )
+    events = db.session.execute(
+        sa.select(
+            AuditEvent.occurred_at,
+            AuditEvent.kind,
+            AuditEvent.action,
+            AuditEvent.actor_label,
+            AuditEvent.endpoint,
+        )
+        .where(AuditEvent.kind.in_(["read", "export", "letter"]), named)
+        .order_by(AuditEvent.chain_seq)
+    )
+    return [
+        {
+            "at": e.occurred_at.isoformat(),
+            "kind": e.kind,
+            "action": e.action,
+            "by": e.actor_label,
+            "through": e.endpoint,
+        }
+        for e in events
+    ]
+
+
+def _summary(data: dict[str, Any]) -> str:
+    """The export in words, for the person (Indonesian; the JSON beside it is the full record)."""
+    person = data["person"]
+    lines = [
+        f"Data pribadi yang disimpan SLRT {data['district']}",
+        f"Dibuat: {data['exported_at']}",
+        "",
+        f"Nama: {person['name']}",
+        f"NIK: {person['nik'] or '-'}",
+        f"Telepon: {person['phone'] or '-'}",
+        f"Alamat: {(data['household'] or {}).get('address') or '-'}",
+        f"Nomor KK: {(data['household'] or {}).get('kk_number') or '-'}",
+        "",
+        f"Layanan ({len(data['cases'])}):",
+    ]
+    for case in data["cases"]:
+        lines.append(f"- {case['ticket_number']} ({case['status']}): {case['description']}")
+        for referral in case["referrals"]:
+            said = referral.get("outcome") or referral.get("rejection_reason") or ""
+            lines.append(f"  rujukan {referral['program_name']}: {referral['status']} {said}")
+        for attachment in case["attachments"]:
+            lines.append(f"  dokumen: {attachment['filename']} (berkas terlampir)")
+    lines += ["", f"Surat ({len(data['letters'])}):"]
+    lines += [f"- {letter['number']}, {letter['issued_at']}" for letter in data["letters"]]
+    lines += ["", f"Usulan DTKS ({len(data['dtks_proposals'])}):"]
+    lines += [f"- {p['status']}: {p['reason'] or '-'}" for p in data["dtks_proposals"]]
+    lines += ["", f"Siapa yang membaca data ini ({len(data['read_history'])} kali):"]
+    lines += [f"- {r['at']} {r['by']} ({r['action']})" for r in data["read_history"]]
+    return "\n".join(lines) + "\n"
+
+
+@action
+def export_person_archive(person: Person) -> bytes:
+    """Everything held about one person as a zip: `data.json` (machine-readable, as the JSON
+    export), `ringkasan.txt` (the same in words) and the documents of their cases under
+    `dokumen/`. Audited as an export."""
+    import io
+    import json
+    import zipfile
+
+    data = person_export(person)
+    buffer = io.BytesIO()
+    files = store()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("data.json", json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        archive.writestr("ringkasan.txt", _summary(data))
+        attachments = db.session.execute(
+            sa.select(CaseAttachment).where(
+                CaseAttachment.case_id.in_([c["id"] for c in data["cases"]])
+            )
+        ).scalars()
+        for attachment in attachments:
+            archive.writestr(
+                f"dokumen/{attachment.id.hex[:8]}-{attachment.filename}",
+                files.get(attachment.storage_key),
+            )
+    record(AuditKind.export, "person.export", "person", person.id, after={"format": "zip"})
+    return buffer.getvalue()
 
 
 @action

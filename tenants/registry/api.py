@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
-from flask import url_for
+from flask import Response, url_for
 from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
@@ -287,6 +287,24 @@ def patch_person(data: dict, person_id: uuid.UUID) -> Person:
 def export_person(person_id: uuid.UUID) -> dict:
     """Everything held about one person, as JSON, for a lawful request (audited as an export)."""
     return actions.export_person(access_person_by_id(person_id))
+
+
+@blp.route("/persons/<uuid:person_id>/export.zip")
+@blp.response(200, {"format": "binary", "type": "string"}, content_type="application/zip")
+@require(P.PERSONAL_DATA_AUDIT)
+@personal_data("person.export")
+def export_person_archive(person_id: uuid.UUID) -> Response:
+    """Everything held about one person for a lawful request (UU PDP right of access), as a
+    zip: the JSON record, a summary in words, the documents of their cases (audited)."""
+    person = access_person_by_id(person_id)
+    return Response(
+        actions.export_person_archive(person),
+        mimetype="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="data-pribadi-{person.id.hex[:8]}.zip"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @blp.route("/persons/<uuid:person_id>/erase", methods=["POST"])
