@@ -98,6 +98,21 @@ SETTINGS: list[Setting] = [
         "Days the files of finished jobs (uploads, exports, error reports) are kept before the nightly purge.",
     ),
     Setting(
+        "SLRT_RETAIN_AUDIT_DAYS",
+        "1826",
+        "Days audit events are kept (5 years); older ones leave through the audited purge. 0: kept for ever.",
+    ),
+    Setting(
+        "SLRT_RETAIN_CLOSED_CASE_DAYS",
+        "1826",
+        "Days after closing a case (and its referrals, letters, documents) is anonymised (5 years). 0: never.",
+    ),
+    Setting(
+        "SLRT_RETAIN_INACTIVE_PERSON_DAYS",
+        "3650",
+        "Days without any activity after which a person is erased (10 years). 0: never.",
+    ),
+    Setting(
         "SLRT_DEMO",
         "1",
         "1: `slrt up` loads the demo tenants and users into an empty database. 0: it does not.",

@@ -116,3 +116,17 @@ def purge_platform_before(before: dt.datetime, reason: str) -> int:
             {"before": before, "reason": reason},
         ).scalar_one()
     )
+
+
+def apply_platform_retention() -> int:
+    """The platform trail's retention (scheduled once a night): events older than
+    SLRT_RETAIN_AUDIT_DAYS leave through the break-glass, which records the purge. Commits."""
+    from slrt.platform.config import setting
+
+    days = int(setting("SLRT_RETAIN_AUDIT_DAYS") or 0)
+    if not days:
+        return 0
+    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+    purged = purge_platform_before(cutoff, f"retensi: jejak audit lebih dari {days} hari")
+    db.session.commit()
+    return purged

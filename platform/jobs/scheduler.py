@@ -69,6 +69,10 @@ class Schedule:
 # Default schedules; a feature adds its line (its handler must be registered under `kind`).
 SCHEDULES: list[Schedule] = [
     Schedule("purge-job-files", "jobs.purge_files", "daily", minute=30, hour=19),
+    Schedule("privacy-retention", "privacy.retention", "daily", minute=15, hour=19),
+    Schedule(
+        "platform-audit-retention", "privacy.platform_audit_retention", "daily", minute=50, hour=19
+    ),
     Schedule("escalate-overdue-referrals", "referrals.escalate", "hourly", minute=5),
     Schedule("refresh-aggregates", "reports.aggregates", "daily", minute=0, hour=18),
     Schedule("monthly-report", "reports.monthly", "monthly", minute=0, hour=20, day=1),
@@ -82,6 +86,7 @@ SCHEDULES: list[Schedule] = [
 # schedule advances runs it again).
 PLATFORM_TASKS: dict[str, str] = {
     "auth.purge_oauth": "slrt.auth.oauth.purge:purge_expired_oauth_rows",
+    "privacy.platform_audit_retention": "slrt.platform.audit.chain:apply_platform_retention",
 }
 
 

@@ -429,32 +429,10 @@ def export_person(person: Person) -> dict[str, Any]:
     return data
 
 
-@action
-def erase_person(person: Person, reason: str) -> dict[str, int]:
-    """Anonymise a person; referral statistics (program, dates, status, outcome) stay."""
-    if person.erased_at is not None:
-        raise Problem(409, Msg("Data orang ini sudah dihapus.", "This person's data was erased."))
-    cases = _cases_of(person)
-    household = (
-        db.session.get(Household, (person.tenant_id, person.household_id))
-        if (person.household_id)
-        else None
-    )
-    identifiers = [person.nik, person.name, person.phone]
-    # Files that hold the person (exports, uploaded imports) are deleted before the key is,
-    # while their identifiers are still known.
-    files_deleted = forget_files_holding([i for i in identifiers if i])
-    shred(person.id)  # everything sealed under their key is unreadable from here on
-    if person.nik:
-        unregister_nik(person.nik)
-        conflicts.forget(person.nik)  # rows an import held back for this person
-    person.nik = None
-    person.name = ERASED_NAME
-    person.birth_place = None
-    person.birth_date = None
-    person.phone = None
-    person.relation = None
-    person.erased_at = sa.func.now()
+def anonymise_cases(cases: list[Case]) -> None:
+    """Overwrite what cases say about their resident (description, notes, needs, history notes,
+    referral outcomes and reasons) and delete their documents; states, dates, programs and
+    counts stay for the statistics. Shared by erasure and the retention of closed cases."""
     case_ids = [c.id for c in cases]
     for case in cases:
         case.description = ERASED_NAME
@@ -493,6 +471,36 @@ def erase_person(person: Person, reason: str) -> dict[str, int]:
         for attachment in attachments:
             files.delete(attachment.storage_key)
             db.session.delete(attachment)
+
+
+@action
+def erase_person(person: Person, reason: str) -> dict[str, int]:
+    """Anonymise a person; referral statistics (program, dates, status, outcome) stay."""
+    if person.erased_at is not None:
+        raise Problem(409, Msg("Data orang ini sudah dihapus.", "This person's data was erased."))
+    cases = _cases_of(person)
+    household = (
+        db.session.get(Household, (person.tenant_id, person.household_id))
+        if (person.household_id)
+        else None
+    )
+    identifiers = [person.nik, person.name, person.phone]
+    # Files that hold the person (exports, uploaded imports) are deleted before the key is,
+    # while their identifiers are still known.
+    files_deleted = forget_files_holding([i for i in identifiers if i])
+    shred(person.id)  # everything sealed under their key is unreadable from here on
+    if person.nik:
+        unregister_nik(person.nik)
+        conflicts.forget(person.nik)  # rows an import held back for this person
+    person.nik = None
+    person.name = ERASED_NAME
+    person.birth_place = None
+    person.birth_date = None
+    person.phone = None
+    person.relation = None
+    person.erased_at = sa.func.now()
+    case_ids = [c.id for c in cases]
+    anonymise_cases(cases)
     from slrt.tenants.proposals.models import Proposal, ProposalBatch
 
     db.session.execute(

@@ -638,3 +638,75 @@ def export_referrals(ctx: JobContext) -> dict[str, Any]:
         "hasil",
     ]
     return _export(ctx, stmt, stem="rujukan", header=header, entity_type="referral")
+
+
+# --- retention -----------------------------------------------------------------------------------
+
+
+def retention_days(name: str) -> int:
+    """A retention period from its setting (days); 0 turns that purge off."""
+    from slrt.platform.config import setting
+
+    return int(setting(name) or 0)
+
+
+@job_handler("privacy.retention", timeout=3600)
+def apply_retention(ctx: JobContext) -> dict[str, Any]:
+    """Nightly, in every district: what the law no longer lets the district keep goes, each
+    step audited. Audit events older than SLRT_RETAIN_AUDIT_DAYS leave through the audit
+    trail's break-glass (which records the purge in the chain itself); cases closed more than
+    SLRT_RETAIN_CLOSED_CASE_DAYS ago are anonymised (their counts, states and referral
+    statistics stay); persons with no activity for SLRT_RETAIN_INACTIVE_PERSON_DAYS are erased
+    like on a request. Idempotent: a second run finds nothing more to do."""
+    from slrt.platform.audit.chain import purge_district_before
+    from slrt.tenants.flow.models import Case
+    from slrt.tenants.proposals.models import Proposal
+    from slrt.tenants.registry.actions import ERASED_NAME, anonymise_cases, erase_person
+
+    now = dt.datetime.now(dt.UTC)
+    counts = {"audit_events": 0, "cases": 0, "persons": 0}
+    days = retention_days("SLRT_RETAIN_AUDIT_DAYS")
+    if days:
+        counts["audit_events"] = purge_district_before(
+            now - dt.timedelta(days=days), f"retensi: jejak audit lebih dari {days} hari"
+        )
+    days = retention_days("SLRT_RETAIN_CLOSED_CASE_DAYS")
+    if days:
+        cutoff = now - dt.timedelta(days=days)
+        cases = list(
+            db.session.execute(
+                sa.select(Case).where(Case.closed_at < cutoff, Case.description != ERASED_NAME)
+            ).scalars()
+        )
+        anonymise_cases(cases)
+        counts["cases"] = len(cases)
+        if cases:
+            record(
+                AuditKind.erasure,
+                "case.retention",
+                "case",
+                None,
+                after={"cases": len(cases), "closed_before": cutoff.isoformat()},
+                note=f"retensi: layanan ditutup lebih dari {days} hari",
+            )
+    ctx.progress(1, 2, "jejak audit dan layanan / audit trail and cases", counts=counts)
+    days = retention_days("SLRT_RETAIN_INACTIVE_PERSON_DAYS")
+    if days:
+        cutoff = now - dt.timedelta(days=days)
+        recent_case = sa.select(Case.person_id).where(Case.updated_at >= cutoff)
+        recent_proposal = sa.select(Proposal.person_id).where(Proposal.updated_at >= cutoff)
+        idle = list(
+            db.session.execute(
+                sa.select(Person).where(
+                    Person.erased_at.is_(None),
+                    Person.updated_at < cutoff,
+                    Person.id.not_in(recent_case.where(Case.person_id.is_not(None))),
+                    Person.id.not_in(recent_proposal),
+                )
+            ).scalars()
+        )
+        for person in idle:
+            erase_person(person, f"retensi: tidak ada kegiatan lebih dari {days} hari")
+        counts["persons"] = len(idle)
+    ctx.progress(2, 2, "selesai / done", counts=counts)
+    return counts
