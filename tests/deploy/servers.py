@@ -261,6 +261,7 @@ class Nginx:
     def assets(self) -> Path:
         """The /opt/slrt/assets of this nginx: `slrt assets` publishes into it (prepare)."""
         return self.directory / "assets"
+
     process: subprocess.Popen | None = None
     certificate: Path | None = None
 
