@@ -38,11 +38,9 @@ def verify(districts: tuple[str, ...]) -> None:
     else:
         tenants = list(db.session.execute(sa.select(Tenant).order_by(Tenant.slug)).scalars())
     reports = [verify_platform()] if not districts else []
-    db.session.rollback()
     for tenant in tenants:
-        with tenant_context(tenant.ref()):
+        with tenant_context(tenant.ref()):  # applies to the open (read-only) transaction
             reports.append(verify_district(tenant.slug))
-            db.session.rollback()
     for report in reports:
         _echo(report)
     if not all(r.ok for r in reports):

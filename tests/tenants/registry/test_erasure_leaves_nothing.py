@@ -71,10 +71,14 @@ def _database_hits(admin_engine: sa.Engine, needles: dict[str, bytes]) -> list[s
     return hits
 
 
-def _file_hits(root: Path, needles: dict[str, bytes]) -> list[str]:
+def _files(root: Path) -> set[Path]:
+    return {path for path in root.rglob("*") if path.is_file()}
+
+
+def _file_hits(paths: set[Path], needles: dict[str, bytes]) -> list[str]:
     return [
         f"{path}: {found}"
-        for path in root.rglob("*")
+        for path in sorted(paths)
         if path.is_file() and (found := _found_in(path.read_bytes(), needles))
     ]
 
@@ -103,9 +107,14 @@ def _redis_hits(needles: dict[str, bytes]) -> list[str]:
 
 
 def test_erasure_leaves_the_person_nowhere(app, client, admin_engine, services, monkeypatch):
+    # The file store outlives each test in a session: only this test's files are searched.
+    files = Path(services["SLRT_DATA_DIR"])
+    earlier = _files(files)
     parepare = _parepare(app)
     put_on_plan(app, parepare, api_requests_per_minute=1_000_000)
     marked = seed_marked_person(app, parepare)
+    ours = _files(files) - earlier
+    assert _file_hits(ours, _needles(marked)), "the search finds the person's files"
     needles = _needles(marked)
     admin = member(app, parepare, "district_admin")
     # Read it all once (fills caches, writes read events), then erase.
@@ -124,7 +133,7 @@ def test_erasure_leaves_the_person_nowhere(app, client, admin_engine, services, 
     assert resp.status_code == 200, resp.get_json()
 
     hits = _database_hits(admin_engine, needles)
-    hits += _file_hits(Path(services["SLRT_DATA_DIR"]), needles)
+    hits += _file_hits(ours | (_files(files) - earlier), needles)
     hits += _redis_hits(needles)
     assert not hits, "\n".join(hits)
 
