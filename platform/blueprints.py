@@ -33,6 +33,7 @@ API_BLUEPRINTS: list[str] = [
     "slrt.tenants.flow.api:blp",
     "slrt.tenants.flow.api:referrals_blp",
     "slrt.tenants.flow.public_api:blp",
+    "slrt.tenants.field.api:blp",
     "slrt.tenants.proposals.api:blp",
     "slrt.tenants.notifications.api:blp",
     "slrt.tenants.reports.platform_api:blp",
@@ -75,6 +76,7 @@ WEB_BLUEPRINTS: list[str] = [
     "slrt.billing_free.hooks:bp",  # API quota per minute, metering, soft-limit header
     "slrt.tenants.registry.web:bp",
     "slrt.tenants.proposals.web:bp",
+    "slrt.tenants.field.web:bp",
 ]
 
 

@@ -23,6 +23,7 @@ MODEL_MODULES: list[str] = [
     "slrt.tenants.districts.models",
     "slrt.tenants.registry.models",
     "slrt.tenants.flow.models",
+    "slrt.tenants.field.models",
     "slrt.tenants.proposals.models",
     "slrt.tenants.notifications.models",
     "slrt.tenants.reports.models",
