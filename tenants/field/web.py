@@ -26,7 +26,7 @@ from marshmallow import Schema, ValidationError
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
-from slrt.platform import db
+from slrt.platform import db, region_codes
 from slrt.platform.errors import Msg, Problem, flatten_messages
 from slrt.platform.web import TenantPages
 from slrt.tenants.field import actions
@@ -124,6 +124,11 @@ def app_shell() -> str:
         photos=PHOTO_LABELS,
         relations=RELATION_LABELS,
         draft_days=draft_days(),
+        district=g.tenant.code.replace(".", ""),
+        regencies=" ".join(sorted(r.code.replace(".", "") for r in region_codes.regencies())),
+        kecamatan=" ".join(
+            k.code.replace(".", "") for k in region_codes.children_of(g.tenant.code)
+        ),
     )
 
 

@@ -42,12 +42,19 @@ class MenuItem:
     endpoint: str
     label: Msg
     permission: str | None = None  # None: every member of the district
+    also: str | None = None  # a second permission the page needs
 
 
 MENU: list[MenuItem] = [
     MenuItem("home.home", Msg("Beranda", "Home")),
     MenuItem("cases_web.case_list", Msg("Layanan", "Cases"), P.CASES_READ),
     MenuItem("cases_web.intake", Msg("Daftarkan layanan", "Register a visit"), P.CASES_REGISTER),
+    MenuItem(
+        "field_web.app_shell",
+        Msg("Aplikasi lapangan", "Field app"),
+        P.CASES_REGISTER,
+        also=P.REGISTRY_WRITE,
+    ),
     MenuItem("registry_web.search", Msg("Registrasi", "Registry"), P.REGISTRY_READ),
     MenuItem("proposals_web.index", Msg("Usulan DTKS", "DTKS proposals"), P.REGISTRY_READ),
     MenuItem("referrals_web.inbox", Msg("Rujukan masuk", "Referrals in"), P.REFERRALS_RESPOND),
@@ -73,7 +80,8 @@ def district_menu() -> list[MenuEntry]:
     return [
         MenuEntry(url_for(item.endpoint), item.label, request.endpoint == item.endpoint)
         for item in MENU
-        if item.permission is None or principal.can(str(item.permission))
+        if (item.permission is None or principal.can(str(item.permission)))
+        and (item.also is None or principal.can(str(item.also)))
     ]
 
 

@@ -31,6 +31,8 @@ NO_DEMO_ROWS: dict[str, str] = {
     "import_conflicts": "rows an import held back exist only once a person changed after an "
     "upload; no route takes their ids (they are read through the job's report and applied by "
     "the job's id)",
+    "field_synced_items": "a device's applied items are found by the key the device made, "
+    "never by id (no route takes their ids)",
 }
 PARAM = re.compile(r"{([^}]+)}")
 
