@@ -194,6 +194,9 @@ def test_capture_offline_then_sync_once(app, phone: Page, facilitator: str, tmp_
     phone.route("**/field/sync", cut_once)
     context.set_offline(False)
     expect(phone.get_by_text("Tersambung")).to_be_visible()
+    # Coming back online starts a sync by itself; the cut leaves every item to try again.
+    expect(outbox.filter(has_text="Dicoba lagi nanti")).to_have_count(5)
+    assert cut and len(bodies) == 1
     phone.get_by_role("button", name="Kirim sekarang").click()
     expect(phone.get_by_text("Tidak ada draf. Semua sudah terkirim.")).to_be_visible()
     assert cut and cut[0].status == 200 and len(bodies) >= 2
