@@ -17,6 +17,7 @@ from slrt.platform.config import setting
 from slrt.platform.tenancy import current_tenant
 from slrt.tenants.programs.models import Program
 from slrt.tenants.regions.access import villages_in_scope
+from slrt.tenants.registry import actions as registry
 from slrt.tenants.registry.models import Person
 
 FOLLOW_UP_LIMIT = 100
@@ -51,6 +52,8 @@ def _follow_ups() -> list[dict[str, Any]]:
             sa.select(Person).where(Person.id.in_([c.person_id for c in cases if c.person_id]))
         ).scalars()
     }
+    # The device is shown these persons' names: reads of personal data, recorded as such.
+    registry.record_person_reads(sorted(people), "person.list", note="field app")
     return [
         {
             "id": str(c.id),
