@@ -169,6 +169,7 @@
     state.drafts.sort(function (a, b) { return order(a) - order(b) || a.created - b.created; });
     render();
     say(t("saved"));
+    if (navigator.onLine) sync(); // with signal, a draft goes at once
   }
 
   // --- NIK and KK checks that need no server ---------------------------------------------------
@@ -460,12 +461,17 @@
     if (sent) say(t("synced", { n: sent }));
   }
   function sync() {
-    if (!state.syncing) {
-      var run = navigator.locks
-        ? function () { return navigator.locks.request("slrt-field-sync", syncOnce); }
-        : syncOnce;
-      state.syncing = run().finally(function () { state.syncing = null; });
+    if (state.syncing) {
+      state.again = true; // a draft saved meanwhile goes right after this round
+      return state.syncing;
     }
+    var run = navigator.locks
+      ? function () { return navigator.locks.request("slrt-field-sync", syncOnce); }
+      : syncOnce;
+    state.syncing = run().finally(function () {
+      state.syncing = null;
+      if (state.again) { state.again = false; sync(); }
+    });
     return state.syncing;
   }
 
