@@ -264,3 +264,17 @@ def test_a_village_outside_the_region_is_refused_and_stays(
         phone.locator("#outbox-list li").filter(has_text="Keluarga KK 7372030505260009")
     ).to_have_count(1)
     assert held(app)["households"] == []
+
+    # Signing out warns that an unsent draft will go, then erases the app's data on the phone.
+    warnings: list[str] = []
+
+    def answer(dialog) -> None:
+        warnings.append(dialog.message)
+        dialog.accept()
+
+    phone.on("dialog", answer)
+    phone.get_by_role("button", name="Keluar", exact=True).click()
+    expect(phone.get_by_role("heading", name="Anda sudah keluar")).to_be_visible()
+    assert warnings == ["1 draf belum terkirim dan akan dihapus bila Anda keluar. Tetap keluar?"]
+    names = phone.evaluate("indexedDB.databases().then(list => list.map(d => d.name))")
+    assert "slrt-field" not in names
