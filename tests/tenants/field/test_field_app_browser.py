@@ -265,6 +265,25 @@ def test_a_village_outside_the_region_is_refused_and_stays(
     ).to_have_count(1)
     assert held(app)["households"] == []
 
+    # Corrected on the phone (the family lives in Lompoe after all), it goes through.
+    refused.get_by_role("button", name="Perbaiki draf").click()
+    form = phone.locator("#household-form")
+    expect(form.get_by_label("Nomor KK")).to_have_value("7372030505260009")
+    form.get_by_label("Kode desa/kelurahan lain").fill("")
+    form.get_by_label("Desa/kelurahan", exact=True).select_option(label="Lompoe (73.72.01.1004)")
+    form.get_by_role("button", name="Simpan draf keluarga").click()
+    expect(phone.get_by_text("Tidak ada draf. Semua sudah terkirim.")).to_be_visible()
+    assert held(app)["households"] == ["7372030505260009"]
+
+    # Another refused draft is still on the phone when the facilitator signs out.
+    capture_household(
+        phone,
+        "7372030505260010",
+        [("7372030101700010", "Baso", "Kepala keluarga")],
+        "73.72.03.1001",
+    )
+    expect(phone.get_by_text("Ditolak")).to_be_visible()
+
     # Signing out warns that an unsent draft will go, then erases the app's data on the phone.
     warnings: list[str] = []
 

@@ -256,7 +256,7 @@
     var village = $("hh-village-other").value.trim() || $("hh-village").value;
     var data = { kk_number: kk, village_code: village, members: members };
     if ($("hh-address").value.trim()) data.address = $("hh-address").value.trim();
-    await addDraft("household", data);
+    if (!(await replaceDraft("household-form", data))) await addDraft("household", data);
     form.reset();
     $("hh-members").textContent = "";
     addMember();
@@ -279,7 +279,8 @@
       await put("photos", { id: id, sealed: await seal(bytes) });
       photos.push({ id: id, kind: $("in-photo-kind").value, name: files[i].name.slice(-200), size: bytes.byteLength });
     }
-    await addDraft("intake", { nik: nik, kind: $("in-kind").value, channel: "outreach", description: description }, photos);
+    var data = { nik: nik, kind: $("in-kind").value, channel: "outreach", description: description };
+    if (!(await replaceDraft("intake-form", data, photos))) await addDraft("intake", data, photos);
     $("intake-form").reset();
     mark($("in-nik"), null);
   }
@@ -317,6 +318,47 @@
       option.textContent = c.ticket_number + (c.person ? " · " + c.person : "");
       select.appendChild(option);
     });
+  }
+
+  // A refused or invalid draft is corrected in its form and keeps its key (nothing of it was
+  // applied), so the server still sees it once.
+  function edit(draft) {
+    openForm(draft.kind === "household" ? "household-form" : "intake-form");
+    var form = $(draft.kind === "household" ? "household-form" : "intake-form");
+    form.dataset.editing = draft.id;
+    if (draft.kind === "household") {
+      $("hh-kk").value = draft.data.kk_number || "";
+      $("hh-address").value = draft.data.address || "";
+      var known = Array.prototype.some.call($("hh-village").options, function (o) { return o.value && o.value === draft.data.village_code; });
+      $("hh-village").value = known ? draft.data.village_code : "";
+      $("hh-village-other").value = known ? "" : draft.data.village_code || "";
+      $("hh-members").textContent = "";
+      (draft.data.members || []).forEach(function (m) {
+        var node = addMember();
+        node.querySelector('[name="nik"]').value = m.nik;
+        node.querySelector('[name="name"]').value = m.name;
+        node.querySelector('[name="relation"]').value = m.relation || "lainnya";
+      });
+    } else {
+      $("in-nik").value = draft.data.nik || "";
+      $("in-kind").value = draft.data.kind;
+      $("in-description").value = draft.data.description || "";
+    }
+  }
+  async function replaceDraft(formId, data, photos) {
+    var id = $(formId).dataset.editing;
+    delete $(formId).dataset.editing;
+    var draft = state.drafts.filter(function (d) { return d.id === id; })[0];
+    if (!draft) return false;
+    draft.data = data;
+    draft.photos = draft.photos.concat(photos || []);
+    draft.state = "draft";
+    draft.outcome = null;
+    await saveDraft(draft);
+    render();
+    say(t("saved"));
+    if (navigator.onLine) sync();
+    return true;
   }
 
   // --- the outbox -----------------------------------------------------------------------------
@@ -366,6 +408,13 @@
         button.addEventListener("click", function () { choose(d, choice); });
         row.appendChild(button);
       });
+      if ((d.state === "refused" || d.state === "invalid") && d.kind !== "follow_up") {
+        var fix = document.createElement("button");
+        fix.type = "button";
+        fix.textContent = t("edit");
+        fix.addEventListener("click", function () { edit(d); });
+        row.insertBefore(fix, row.firstChild);
+      }
       if (row.children.length) li.appendChild(row);
       if (d.created < Date.now() - (draftDays - 2) * DAY) soon++;
       list.appendChild(li);
