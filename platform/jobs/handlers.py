@@ -30,6 +30,7 @@ JOB_HANDLER_MODULES: list[str] = [
     "slrt.platform.jobs.jobs",
     "slrt.tenants.registry.jobs",
     "slrt.tenants.flow.jobs",
+    "slrt.tenants.field.jobs",
     "slrt.tenants.reports.jobs",
     "slrt.platform.mail_jobs",
 ]

@@ -73,6 +73,7 @@ SCHEDULES: list[Schedule] = [
     Schedule("refresh-aggregates", "reports.aggregates", "daily", minute=0, hour=18),
     Schedule("monthly-report", "reports.monthly", "monthly", minute=0, hour=20, day=1),
     Schedule("purge-oauth", "auth.purge_oauth", "daily", minute=45, hour=19),
+    Schedule("purge-field-uploads", "field.purge", "daily", minute=15, hour=19),
     Schedule("mail-digest", "mail.digest", "daily", minute=0, hour=23),  # 06:00 WIB
 ]
 

@@ -288,3 +288,53 @@ def test_an_agency_officer_may_not_sync(app, client, parepare, facilitator) -> N
     item = household_item(f"hh-{uuid.uuid4().hex[:12]}", "7372010101110009", [SITTI])
     resp = client.post(f"{BASE}/field/sync", json={"items": [item]}, headers=officer.headers)
     assert resp.status_code == 403
+
+
+def test_the_nightly_purge_forgets_abandoned_photos(app, client, parepare, facilitator) -> None:
+    import datetime as dt
+
+    from slrt.platform.filestore import store
+    from slrt.tenants.field.actions import piece_key
+    from slrt.tenants.field.models import FieldUpload
+    from tests.platform.jobs.test_jobs import ask, job_row, run_burst
+
+    photo = PNG + b"\x00" * 1000
+    start = {
+        "key": "photo-abandoned-1",
+        "size": len(photo),
+        "sha256": hashlib.sha256(photo).hexdigest(),
+    }
+    old = client.post(f"{BASE}/field/uploads", json=start, headers=facilitator.headers).json
+    headers = {**facilitator.headers, "Content-Type": "application/octet-stream"}
+    client.post(
+        f"{BASE}/field/uploads/{old['id']}/pieces?offset=0", data=photo[:500], headers=headers
+    )
+    fresh = client.post(
+        f"{BASE}/field/uploads",
+        json={**start, "key": "photo-fresh-0001"},
+        headers=facilitator.headers,
+    ).json
+    with app.app_context(), tenant_context(parepare.ref()):
+        db.session.execute(
+            sa.update(FieldUpload)
+            .where(FieldUpload.id == uuid.UUID(old["id"]))
+            .values(updated_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=8))
+        )
+        db.session.commit()
+        upload = db.session.get(FieldUpload, (parepare.id, uuid.UUID(old["id"])))
+        piece = piece_key(upload, 0)
+        db.session.remove()
+    assert store().get(piece) == photo[:500]
+    purge = ask(app, parepare, "field.purge")
+    run_burst()
+    assert job_row(app, parepare, purge).result == {"uploads": 1, "keys": 0}
+    assert (
+        client.get(f"{BASE}/field/uploads/{old['id']}", headers=facilitator.headers).status_code
+        == 404
+    )
+    assert (
+        client.get(f"{BASE}/field/uploads/{fresh['id']}", headers=facilitator.headers).status_code
+        == 200
+    )
+    with pytest.raises(FileNotFoundError):
+        store().get(piece)
