@@ -139,6 +139,26 @@ def capture_visit(phone: Page, nik: str, kind: str, description: str) -> None:
     expect(form.get_by_label("Uraian")).to_have_value("")
 
 
+def age(phone: Page, kk: str, days: float) -> None:
+    """Make the draft of household `kk` look `days` old (its creation time is kept beside the
+    encrypted draft: it is what erases it)."""
+    draft_id = phone.locator("#outbox-list li").filter(has_text=kk).get_attribute("data-id")
+    phone.evaluate(
+        """([id, days]) => new Promise((done) => {
+            const req = indexedDB.open("slrt-field");
+            req.onsuccess = () => {
+                const store = req.result.transaction("drafts", "readwrite").objectStore("drafts");
+                const get = store.get(id);
+                get.onsuccess = () => {
+                    get.result.created = Date.now() - days * 86400000;
+                    store.put(get.result).onsuccess = () => done(true);
+                };
+            };
+        })""",
+        [draft_id, days],
+    )
+
+
 def test_capture_offline_then_sync_once(app, phone: Page, facilitator: str, tmp_path: Path) -> None:
     before = held(app)
     assert before == {"households": [], "persons": [], "cases": [], "attachments": []}
@@ -283,6 +303,23 @@ def test_a_village_outside_the_region_is_refused_and_stays(
         "73.72.03.1001",
     )
     expect(phone.get_by_text("Ditolak")).to_be_visible()
+
+    # Unsent for five days of the seven it may wait: a warning; past seven: erased.
+    age(phone, "7372030505260010", days=5.5)
+    phone.reload()
+    expect(
+        phone.get_by_text("1 draf akan dihapus dalam 2 hari bila belum terkirim.")
+    ).to_be_visible()
+    capture_household(
+        phone, "7372030505260011", [("7372030101700011", "Ani", "Kepala keluarga")], "73.72.03.1001"
+    )
+    age(phone, "7372030505260010", days=7.5)
+    phone.reload()
+    expect(
+        phone.get_by_text("1 draf lama dihapus karena tidak terkirim dalam 7 hari.")
+    ).to_be_visible()
+    expect(phone.locator("#outbox-list li")).to_have_count(1)
+    expect(phone.locator("#outbox-list li").filter(has_text="7372030505260011")).to_have_count(1)
 
     # Signing out warns that an unsent draft will go, then erases the app's data on the phone.
     warnings: list[str] = []

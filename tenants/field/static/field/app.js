@@ -379,7 +379,7 @@
     var soon = 0;
     state.drafts.forEach(function (d) {
       var li = document.createElement("li");
-      li.dataset.key = d.key;
+      li.dataset.id = d.id;
       var head = document.createElement("p");
       var strong = document.createElement("strong");
       strong.textContent = title(d);
@@ -420,7 +420,7 @@
       list.appendChild(li);
     });
     $("outbox-count").textContent = state.drafts.length ? t("pending", { n: state.drafts.length }) : t("empty");
-    if (soon) say(t("expiring", { n: soon }), true);
+    show("field-warning", soon ? t("expiring", { n: soon }) : "");
   }
   async function choose(draft, choice) {
     var facts = (draft.outcome && draft.outcome.facts) || {};
@@ -444,12 +444,7 @@
     render();
     sync();
   }
-  function say(text, warn) {
-    var el = $("field-message");
-    el.textContent = text;
-    el.hidden = false;
-    el.classList.toggle("warn", !!warn);
-  }
+  function say(text) { show("field-message", text); }
 
   // --- sync -----------------------------------------------------------------------------------
   async function sendPhoto(photo) {
