@@ -193,8 +193,10 @@ def test_capture_offline_then_sync_once(app, phone: Page, facilitator: str, tmp_
     assert horizontal_overflow(phone) == 0
     screenshot(phone, tmp_path, "field-offline-outbox")
 
-    # Still offline, the page is opened again: the app and its drafts are there.
-    phone.reload()
+    # Still offline, the page is opened again: the app (from the service worker's cache) and
+    # its drafts are there.
+    reloaded = phone.reload()
+    assert reloaded is not None and reloaded.from_service_worker
     expect(phone.locator("#field-app[data-ready]")).to_have_count(1)
     expect(phone.get_by_text("5 menunggu dikirim")).to_be_visible()
     assert held(app) == before  # nothing reached the server
