@@ -159,7 +159,9 @@ def age(phone: Page, kk: str, days: float) -> None:
     )
 
 
-def test_capture_offline_then_sync_once(app, phone: Page, facilitator: str, tmp_path: Path) -> None:
+def test_capture_offline_then_sync_once(
+    app, phone: Page, facilitator: str, tmp_path: Path, monkeypatch
+) -> None:
     before = held(app)
     assert before == {"households": [], "persons": [], "cases": [], "attachments": []}
     sign_in(phone, FACILITATOR, facilitator)
@@ -195,8 +197,16 @@ def test_capture_offline_then_sync_once(app, phone: Page, facilitator: str, tmp_
 
     # Still offline, the page is opened again: the app (from the service worker's cache) and
     # its drafts are there.
+    shell_hits: list[int] = []
+    shell = app.view_functions["field_web.app_shell"]
+    monkeypatch.setitem(
+        app.view_functions,
+        "field_web.app_shell",
+        lambda *a, **kw: shell_hits.append(1) or shell(*a, **kw),
+    )
     reloaded = phone.reload()
     assert reloaded is not None and reloaded.from_service_worker
+    assert shell_hits == []  # the server never saw it: the phone is offline
     expect(phone.locator("#field-app[data-ready]")).to_have_count(1)
     expect(phone.get_by_text("5 menunggu dikirim")).to_be_visible()
     assert held(app) == before  # nothing reached the server
