@@ -93,6 +93,11 @@ def bench_field(app: Any) -> None:
         email = "fasilitator.parepare@demo.slrt.id"
         password = _password(email)
         db.session.remove()
+    import logging
+
+    # The figures, not one log line per request of the runs.
+    for name in ("slrt.request", "werkzeug"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     url, server = _serve(app)
     try:
         with sync_playwright() as playwright:
