@@ -49,7 +49,7 @@ def _jobs(app, tenant) -> list[Job]:
 def test_an_upload_runs_as_the_import_job_with_progress_result_and_error_report(
     app, parepare, monkeypatch
 ) -> None:
-    client, user = signed_in(app, monkeypatch, parepare)
+    client, _ = signed_in(app, monkeypatch, parepare)
     page = client.get(f"{P}/transfers/import")
     assert page.status_code == 200
     assert "Berkas CSV atau XLSX" in text(page) and "no_kk, nik, nama" in text(page)
