@@ -10,13 +10,15 @@ so its result and files appear.
 
 Same permissions as the API: `jobs.read` to see jobs, `jobs.manage` to cancel, and a job's files
 for the member who started it or holders of `jobs.manage` (`access_job_file`). Other areas add
-links to a job's page for their kinds through `JOB_LINKS` (the registry's import conflicts).
+links to a job's page for their kinds through `JOB_LINKS` (the registry's import conflicts), and
+their pages that start jobs to the list through `JOB_STARTS` (the menu's "import and export").
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -70,6 +72,20 @@ STATUS_BADGES = {
 
 # kind -> (job -> [(url, label)]): links an area adds to the page of its jobs.
 JOB_LINKS: dict[str, Callable[[Job], list[tuple[str, Msg]]]] = {}
+
+
+@dataclass(frozen=True)
+class JobStart:
+    """A page that starts jobs (an import, an export, a report), offered on the jobs list to
+    the members whose permission opens it."""
+
+    endpoint: str
+    label: Msg
+    permission: P
+
+
+# Added by the areas whose pages start jobs.
+JOB_STARTS: list[JobStart] = []
 
 
 def kind_words(kind: str) -> Msg:
@@ -169,9 +185,15 @@ def job_list():
     if status in STATUS_WORDS:
         stmt = stmt.where(Job.status == status)
     page = page_of(stmt, Job.created_at.desc(), Job.id.desc())
+    principal = current_principal()
     return render_template(
         "jobs/list.html",
         page=page,
+        starts=[
+            (url_for(start.endpoint), start.label)
+            for start in JOB_STARTS
+            if principal.can(str(start.permission))
+        ],
         kind=kind if kind in KIND_WORDS else None,
         status=status if status in STATUS_WORDS else None,
         kinds=list(KIND_WORDS.items()),

@@ -54,9 +54,7 @@ MENU: list[MenuItem] = [
     MenuItem("referrals_web.followups", Msg("Tindak lanjut", "Follow-up"), P.CASES_FOLLOW_UP),
     MenuItem("notifications_web.notifications", Msg("Notifikasi", "Notifications")),
     MenuItem("reports_web.dashboard", Msg("Dasbor", "Dashboard"), P.REPORTS_READ),
-    MenuItem("transfers_web.import_form", Msg("Impor data", "Import data"), P.IMPORTS_RUN),
-    MenuItem("transfers_web.export_form", Msg("Ekspor data", "Export data"), P.EXPORTS_RUN),
-    MenuItem("jobs_web.job_list", Msg("Tugas latar belakang", "Background jobs"), P.JOBS_READ),
+    MenuItem("jobs_web.job_list", Msg("Impor dan ekspor", "Import and export"), P.JOBS_READ),
     MenuItem("districts_web.settings", Msg("Pengaturan", "Settings"), P.TENANT_CONFIGURE),
     MenuItem("people.people", Msg("Pengguna", "People"), P.MEMBERS_READ),
 ]

@@ -21,7 +21,7 @@ from slrt.platform import db
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.jobs.access import access_job_by_id, may_download
 from slrt.platform.jobs.models import Job, JobStatus
-from slrt.platform.jobs.web import JOB_LINKS, job_status, kind_words
+from slrt.platform.jobs.web import JOB_LINKS, JOB_STARTS, JobStart, job_status, kind_words
 from slrt.platform.tabular.conflicts import conflict_errors, count_pending
 from slrt.platform.tabular.exports import FORMATS
 from slrt.platform.web import Form, TenantPages, notice, parse_form, problem_form
@@ -30,6 +30,15 @@ from slrt.tenants.registry.api import ExportSchema
 from slrt.tenants.registry.jobs import TEMPLATE
 
 bp = TenantPages("transfers_web", __name__, "/transfers", lookups={"job_id": access_job_by_id})
+
+JOB_STARTS.extend(
+    [
+        JobStart(
+            "transfers_web.import_form", Msg("Impor registrasi", "Registry import"), P.IMPORTS_RUN
+        ),
+        JobStart("transfers_web.export_form", Msg("Ekspor data", "Export data"), P.EXPORTS_RUN),
+    ]
+)
 
 IMPORT_KINDS = actions.IMPORT_KINDS
 

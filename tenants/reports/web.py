@@ -26,7 +26,7 @@ from slrt.platform import db
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.i18n import language, local_today
 from slrt.platform.jobs.models import Job
-from slrt.platform.jobs.web import job_status
+from slrt.platform.jobs.web import JOB_STARTS, JobStart, job_status
 from slrt.platform.region_codes import name_of
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.web import Form, TenantPages, notice, parse_form, problem_form
@@ -55,6 +55,9 @@ from slrt.tenants.reports.platform_web import (
 from slrt.tenants.reports.weekly import Overdue, Week, overdue_now, weekly
 
 bp = TenantPages("reports_web", __name__, "/dashboard")
+JOB_STARTS.append(
+    JobStart("reports_web.monthly", Msg("Laporan bulanan", "Monthly report"), P.REPORTS_READ)
+)
 
 SERIES_COLOURS = (GREEN, BLUE, AMBER, RED, GREY, "#6a4c93")
 # The most bars one overdue chart draws (the table beside it lists them all).
