@@ -62,6 +62,8 @@ JOB_STARTS.append(
 SERIES_COLOURS = (GREEN, BLUE, AMBER, RED, GREY, "#6a4c93")
 # The most bars one overdue chart draws (the table beside it lists them all).
 TOP = 12
+# Drawn at about the width they are shown at beside their table, so their text stays legible.
+SIZE = (480, 320)
 
 
 def _lang(message: Msg) -> str:
@@ -134,6 +136,7 @@ def _weekly_bars(attribute: str, title: Msg):
         [_week_label(w) for w in weeks],
         [(_lang(label), values) for _, label, values in series],
         colors=SERIES_COLOURS,
+        size=SIZE,
     )
     return svg_response(svg)
 
@@ -164,6 +167,7 @@ def programs_svg():
         [p["program"] for p in programs],
         [(_lang(words(OUTCOME_WORDS, k)), [p.get(k, 0) for p in programs]) for k in OUTCOMES],
         colors=[OUTCOME_COLOURS[k] for k in OUTCOMES],
+        size=SIZE,
     )
     return svg_response(svg)
 
@@ -181,6 +185,7 @@ def on_time_svg():
             (_lang(Msg("Terlambat", "Late")), [w.answered_late for w in weeks]),
         ],
         colors=(GREEN, RED),
+        size=SIZE,
     )
     return svg_response(svg)
 
@@ -199,6 +204,7 @@ def villages_svg():
                 [w.active_villages for w in weeks],
             )
         ],
+        size=SIZE,
     )
     return svg_response(svg)
 
@@ -210,6 +216,7 @@ def _overdue_svg(by: str, title: Msg):
         [name for name, _ in rows],
         [(_lang(Msg("Rujukan terlambat", "Overdue referrals")), [n for _, n in rows])],
         colors=(RED,),
+        size=SIZE,
     )
     return svg_response(svg)
 

@@ -124,6 +124,15 @@ def test_before_the_first_nightly_run_the_weekly_figures_still_show(
     assert client.get(f"{P}/dashboard/programs.svg").status_code == 200
 
 
+def test_a_district_without_any_case_still_gets_its_charts(app, parepare, monkeypatch) -> None:
+    client, _ = signed_in(app, monkeypatch, parepare)
+    assert client.get(f"{P}/dashboard").status_code == 200
+    for name in CHARTS:
+        chart = client.get(f"{P}/dashboard/{name}.svg")
+        assert chart.status_code == 200, name
+        assert chart.data.startswith(b"<svg"), name
+
+
 def test_the_dashboard_is_for_those_who_read_reports(app, parepare, monkeypatch) -> None:
     officer, _ = signed_in(app, monkeypatch, parepare, "agency_officer")
     assert officer.get(f"{P}/dashboard").status_code == 403
