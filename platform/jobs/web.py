@@ -28,7 +28,7 @@ from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
 from slrt.platform.errors import Msg, Problem
-from slrt.platform.i18n import language
+from slrt.platform.i18n import language, number, text_of
 from slrt.platform.jobs.access import access_job_by_id, access_job_file, may_download
 from slrt.platform.jobs.actions import cancel_job
 from slrt.platform.jobs.api import file_response
@@ -127,37 +127,31 @@ def job_status(job: Job) -> dict[str, Any]:
         message = in_language(job.error_summary)
     good, bad = _count(job, "good_rows"), _count(job, "bad_rows")
     if total:
-        rows = Msg(f"{_n(done)} dari {_n(total)} baris", f"{_n(done)} of {_n(total)} rows")
+        rows = Msg(
+            f"{number(done)} dari {number(total)} baris", f"{number(done)} of {number(total)} rows"
+        )
     else:
-        rows = Msg(f"{_n(done)} baris", f"{_n(done)} rows")
+        rows = Msg(f"{number(done)} baris", f"{number(done)} rows")
     return {
         "status": job.status,
-        "status_text": _lang(status_words(job.status)),
+        "status_text": text_of(status_words(job.status)),
         "badge": STATUS_BADGES.get(job.status, ""),
         "done": done,
         "total": total,
         "percent": percent,
         "good": good,
         "bad": bad,
-        "rows_text": _lang(rows),
-        "good_text": None if good is None else _lang(Msg(f"{_n(good)} baik", f"{_n(good)} good")),
+        "rows_text": text_of(rows),
+        "good_text": None
+        if good is None
+        else text_of(Msg(f"{number(good)} baik", f"{number(good)} good")),
         "bad_text": None
         if bad is None
-        else _lang(Msg(f"{_n(bad)} bermasalah", f"{_n(bad)} with errors")),
+        else text_of(Msg(f"{number(bad)} bermasalah", f"{number(bad)} with errors")),
         "message": message,
         "finished": job.status in TERMINAL,
         "held": job.status == JobStatus.held,
     }
-
-
-def _n(value: int) -> str:
-    """A count as people write it: 1.234 in Indonesian, 1,234 in English."""
-    text = f"{value:,}"
-    return text if language() == "en" else text.replace(",", ".")
-
-
-def _lang(message: Msg) -> str:
-    return message.en if language() == "en" else str(message)
 
 
 def job_files(job: Job) -> list[JobFile]:

@@ -24,7 +24,7 @@ from slrt.auth.permissions import P
 from slrt.auth.policy import require
 from slrt.platform import db
 from slrt.platform.errors import Msg, Problem
-from slrt.platform.i18n import language, local_today
+from slrt.platform.i18n import language, local_today, text_of
 from slrt.platform.jobs.models import Job
 from slrt.platform.jobs.web import JOB_STARTS, JobStart, job_status
 from slrt.platform.region_codes import name_of
@@ -64,10 +64,6 @@ SERIES_COLOURS = (GREEN, BLUE, AMBER, RED, GREY, "#6a4c93")
 TOP = 12
 # Drawn at about the width they are shown at beside their table, so their text stays legible.
 SIZE = (480, 320)
-
-
-def _lang(message: Msg) -> str:
-    return message.en if language() == "en" else str(message)
 
 
 def _week_label(week: Week) -> str:
@@ -132,9 +128,9 @@ def _weekly_bars(attribute: str, title: Msg):
     weeks = weekly()
     series = _breakdown(weeks, attribute)
     svg = stacked_bar_chart(
-        _lang(title),
+        text_of(title),
         [_week_label(w) for w in weeks],
-        [(_lang(label), values) for _, label, values in series],
+        [(text_of(label), values) for _, label, values in series],
         colors=SERIES_COLOURS,
         size=SIZE,
     )
@@ -163,9 +159,9 @@ def intakes_by_channel_svg():
 def programs_svg():
     programs = (_figures() or {}).get("referrals_by_program", [])
     svg = stacked_bar_chart(
-        _lang(Msg("Rujukan per program menurut hasil", "Referrals by program and outcome")),
+        text_of(Msg("Rujukan per program menurut hasil", "Referrals by program and outcome")),
         [p["program"] for p in programs],
-        [(_lang(words(OUTCOME_WORDS, k)), [p.get(k, 0) for p in programs]) for k in OUTCOMES],
+        [(text_of(words(OUTCOME_WORDS, k)), [p.get(k, 0) for p in programs]) for k in OUTCOMES],
         colors=[OUTCOME_COLOURS[k] for k in OUTCOMES],
         size=SIZE,
     )
@@ -178,11 +174,11 @@ def programs_svg():
 def on_time_svg():
     weeks = weekly()
     svg = stacked_bar_chart(
-        _lang(Msg("Rujukan dijawab per minggu", "Referrals answered per week")),
+        text_of(Msg("Rujukan dijawab per minggu", "Referrals answered per week")),
         [_week_label(w) for w in weeks],
         [
-            (_lang(Msg("Tepat waktu", "On time")), [w.answered_on_time for w in weeks]),
-            (_lang(Msg("Terlambat", "Late")), [w.answered_late for w in weeks]),
+            (text_of(Msg("Tepat waktu", "On time")), [w.answered_on_time for w in weeks]),
+            (text_of(Msg("Terlambat", "Late")), [w.answered_late for w in weeks]),
         ],
         colors=(GREEN, RED),
         size=SIZE,
@@ -196,11 +192,11 @@ def on_time_svg():
 def villages_svg():
     weeks = weekly()
     svg = line_chart(
-        _lang(Msg("Desa/kelurahan aktif per minggu", "Active villages per week")),
+        text_of(Msg("Desa/kelurahan aktif per minggu", "Active villages per week")),
         [_week_label(w) for w in weeks],
         [
             (
-                _lang(Msg("Desa/kelurahan aktif", "Active villages")),
+                text_of(Msg("Desa/kelurahan aktif", "Active villages")),
                 [w.active_villages for w in weeks],
             )
         ],
@@ -212,9 +208,9 @@ def villages_svg():
 def _overdue_svg(by: str, title: Msg):
     rows = _overdue_rows(overdue_now())[by][:TOP]
     svg = stacked_bar_chart(
-        _lang(title),
+        text_of(title),
         [name for name, _ in rows],
-        [(_lang(Msg("Rujukan terlambat", "Overdue referrals")), [n for _, n in rows])],
+        [(text_of(Msg("Rujukan terlambat", "Overdue referrals")), [n for _, n in rows])],
         colors=(RED,),
         size=SIZE,
     )

@@ -84,6 +84,11 @@ def test_an_upload_runs_as_the_import_job_with_progress_result_and_error_report(
         "message": "",
     }
     assert status["rows_text"] == "10 dari 10 baris"
+    english = text(client.get(job_url + "?lang=en"))  # one language per page
+    assert "Registry import" in english and "Done: 3 rows in, 7 rows with errors" in english
+    assert "10 of 10 rows · 3 good · 7 with errors" in english
+    assert "Selesai" not in english and "baris" not in english
+    client.get(job_url + "?lang=id")
 
     report = client.get(job_url + "/files/laporan-kesalahan.csv")
     assert report.status_code == 200
