@@ -10,6 +10,7 @@ import re
 from slrt.platform import db
 from slrt.platform.tenancy import tenant_context
 from tests.platform.jobs.test_jobs import run_burst
+from tests.platform.test_page_weight import BUDGET, weigh
 from tests.scenarios.test_scheduled_work import LOMPOE, SOREANG, add_case
 from tests.tenants.districts.pages import post, signed_in, text
 
@@ -107,6 +108,10 @@ def test_the_dashboard_shows_each_chart_with_its_numbers(app, parepare, monkeypa
     assert "100%" in on_time and "0%" in on_time
     chart = client.get(f"{P}/dashboard/overdue-by-agency.svg").get_data(as_text=True)
     assert "Rujukan terlambat per OPD" in chart and "Dinas Kesehatan" in chart
+    # With all eight charts, as a cold phone loads it.
+    status, size, assets = weigh(client, f"{P}/dashboard")
+    assert status == 200 and size < BUDGET, (size, assets)
+    assert sum(1 for href in assets if href.endswith(".svg")) == len(CHARTS)
 
 
 def text_of(html: str) -> str:
