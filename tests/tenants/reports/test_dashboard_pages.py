@@ -108,6 +108,12 @@ def test_the_dashboard_shows_each_chart_with_its_numbers(app, parepare, monkeypa
     assert "100%" in on_time and "0%" in on_time
     chart = client.get(f"{P}/dashboard/overdue-by-agency.svg").get_data(as_text=True)
     assert "Rujukan terlambat per OPD" in chart and "Dinas Kesehatan" in chart
+    english = text(client.get(f"{P}/dashboard?lang=en"))  # one language per page
+    assert "Intakes per week by kind" in english and "Overdue referrals now: 3" in english
+    assert "Complaint" in english and "Pengaduan" not in english
+    chart = client.get(f"{P}/dashboard/on-time.svg").get_data(as_text=True)
+    assert "Referrals answered per week" in chart and "On time" in chart
+    client.get(f"{P}/dashboard?lang=id")
     # With all eight charts, as a cold phone loads it.
     status, size, assets = weigh(client, f"{P}/dashboard")
     assert status == 200 and size < BUDGET, (size, assets)
