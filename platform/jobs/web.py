@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import jsonify, redirect, render_template, request, url_for
+from flask import Response, jsonify, redirect, render_template, request, url_for
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
@@ -86,6 +86,19 @@ class JobStart:
 
 # Added by the areas whose pages start jobs.
 JOB_STARTS: list[JobStart] = []
+
+
+def can_follow_jobs() -> bool:
+    """Whether the member may open job pages (`jobs.read`, as the API's job routes): a page
+    that starts a job leads to it, or stays where it is for a member who may not."""
+    return current_principal().can(str(P.JOBS_READ))
+
+
+def after_start(job: Job, otherwise: str) -> Response:
+    """Where a page goes once it has started `job`: the job's page, else `otherwise`."""
+    if can_follow_jobs():
+        return redirect(url_for("jobs_web.job_page", job_id=job.id))
+    return redirect(url_for(otherwise))
 
 
 def kind_words(kind: str) -> Msg:

@@ -21,7 +21,15 @@ from slrt.platform import db
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.jobs.access import access_job_by_id, may_download
 from slrt.platform.jobs.models import Job, JobStatus
-from slrt.platform.jobs.web import JOB_LINKS, JOB_STARTS, JobStart, job_status, kind_words
+from slrt.platform.jobs.web import (
+    JOB_LINKS,
+    JOB_STARTS,
+    JobStart,
+    after_start,
+    can_follow_jobs,
+    job_status,
+    kind_words,
+)
 from slrt.platform.tabular.conflicts import conflict_errors, count_pending
 from slrt.platform.tabular.exports import FORMATS
 from slrt.platform.web import Form, TenantPages, notice, parse_form, problem_form
@@ -61,6 +69,9 @@ def _file_problem(form_values: dict, message: Msg) -> Form:
 
 
 def _recent(kinds: tuple[str, ...], n: int = 5) -> list[Job]:
+    """The district's newest jobs of `kinds`, for those who may open job pages."""
+    if not can_follow_jobs():
+        return []
     return list(
         db.session.execute(
             sa.select(Job)
@@ -113,7 +124,7 @@ def upload():
             f"File {upload.filename} received; the import runs in the background.",
         )
     )
-    return redirect(url_for("jobs_web.job_page", job_id=job.id))
+    return after_start(job, "transfers_web.import_form")
 
 
 # --- rows an import held back -------------------------------------------------------------------
@@ -169,7 +180,7 @@ def apply_conflicts(job_id: uuid.UUID):
         notice(detail if isinstance(detail, Msg) else Msg(str(detail), str(detail)))
         return redirect(url_for("transfers_web.conflicts", job_id=job.id))
     notice(Msg("Baris konflik sedang diterapkan.", "The conflicting rows are being applied."))
-    return redirect(url_for("jobs_web.job_page", job_id=applying.id))
+    return after_start(applying, "transfers_web.import_form")
 
 
 def _conflict_links(job: Job) -> list[tuple[str, Msg]]:
@@ -223,4 +234,4 @@ def export():
     except Problem as exc:
         return _export_page(problem_form(exc, form.values), exc.code or 422)
     notice(Msg("Ekspor berjalan di latar belakang.", "The export runs in the background."))
-    return redirect(url_for("jobs_web.job_page", job_id=job.id))
+    return after_start(job, "transfers_web.export_form")

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from babel.dates import format_date
-from flask import redirect, render_template, url_for
+from flask import render_template
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
@@ -26,7 +26,7 @@ from slrt.platform import db
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.i18n import language, local_today, text_of
 from slrt.platform.jobs.models import Job
-from slrt.platform.jobs.web import JOB_STARTS, JobStart, job_status
+from slrt.platform.jobs.web import JOB_STARTS, JobStart, after_start, can_follow_jobs, job_status
 from slrt.platform.region_codes import name_of
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.web import Form, TenantPages, notice, parse_form, problem_form
@@ -248,13 +248,18 @@ MONTHLY_SHOWN = 12
 
 
 def _monthly_page(form: Form | None = None, status: int = 200):
-    reports = list(
-        db.session.execute(
-            sa.select(Job)
-            .where(Job.kind == "reports.monthly")
-            .order_by(Job.created_at.desc(), Job.id.desc())
-            .limit(MONTHLY_SHOWN)
-        ).scalars()
+    follow = can_follow_jobs()
+    reports = (
+        []
+        if not follow
+        else list(
+            db.session.execute(
+                sa.select(Job)
+                .where(Job.kind == "reports.monthly")
+                .order_by(Job.created_at.desc(), Job.id.desc())
+                .limit(MONTHLY_SHOWN)
+            ).scalars()
+        )
     )
     return (
         render_template(
@@ -262,6 +267,7 @@ def _monthly_page(form: Form | None = None, status: int = 200):
             form=form,
             month=previous_month(local_today()),
             reports=reports,
+            follow=follow,
             status_of=job_status,
         ),
         status,
@@ -290,4 +296,4 @@ def request_monthly():
             f"The report of {data['month']} is being made.",
         )
     )
-    return redirect(url_for("jobs_web.job_page", job_id=job.id))
+    return after_start(job, "reports_web.monthly")

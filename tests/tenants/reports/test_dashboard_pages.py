@@ -172,3 +172,16 @@ def test_the_monthly_report_is_asked_for_and_downloaded(app, parepare, monkeypat
     pdf = client.get(link.group(1))
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     assert month in text(client.get(f"{P}/dashboard/monthly"))
+
+
+def test_a_viewer_asks_for_the_monthly_report_but_has_no_job_pages(
+    app, parepare, monkeypatch
+) -> None:
+    # A viewer (Bappeda, Camat) may ask for the report as through the API, but opens no job
+    # pages (`jobs.read`): it stays on the report page, which lists no jobs.
+    viewer, _ = signed_in(app, monkeypatch, parepare, "viewer")
+    resp = post(viewer, f"{P}/dashboard/monthly", {"month": _now().strftime("%Y-%m")})
+    assert resp.status_code == 302 and resp.headers["Location"] == f"{P}/dashboard/monthly"
+    page = viewer.get(f"{P}/dashboard/monthly")
+    assert "sedang dibuat" in text(page) and "Laporan yang dibuat" not in text(page)
+    assert "/jobs/" not in page.get_data(as_text=True)
