@@ -46,7 +46,7 @@ KIND_WORDS: dict[str, Msg] = {
     "registry.export": Msg("Ekspor registrasi", "Registry export"),
     "cases.export": Msg("Ekspor layanan", "Cases export"),
     "referrals.export": Msg("Ekspor rujukan", "Referrals export"),
-    "reports.monthly": Msg("Laporan bulanan", "Monthly report"),
+    "reports.monthly": Msg("Laporan bulanan layanan", "Monthly service report"),
     "reports.aggregates": Msg("Ringkasan dasbor", "Dashboard figures"),
     "referrals.escalate": Msg("Eskalasi rujukan terlambat", "Overdue referral escalation"),
     "mail.send": Msg("Pengiriman email", "Sending mail"),

@@ -56,7 +56,11 @@ from slrt.tenants.reports.weekly import Overdue, Week, overdue_now, weekly
 
 bp = TenantPages("reports_web", __name__, "/dashboard")
 JOB_STARTS.append(
-    JobStart("reports_web.monthly", Msg("Laporan bulanan", "Monthly report"), P.REPORTS_READ)
+    JobStart(
+        "reports_web.monthly",
+        Msg("Laporan bulanan layanan", "Monthly service report"),
+        P.REPORTS_READ,
+    )
 )
 
 SERIES_COLOURS = (GREEN, BLUE, AMBER, RED, GREY, "#6a4c93")
