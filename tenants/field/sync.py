@@ -8,11 +8,12 @@ problem, or retry later."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 
-from slrt.platform.api import Schema, Text
+from slrt.platform.api import Schema, Text, _control_characters
 from slrt.platform.errors import Msg, Problem, flatten_messages
 from slrt.platform.region_codes import VILLAGE_CODE
 from slrt.tenants.field import actions
@@ -92,7 +93,26 @@ ITEM_SCHEMAS = {
 }
 
 
-class SyncItemSchema(Schema):
+def _without_item_data(body: Any) -> Any:
+    """The outbox without each item's `data`, which its own schema checks when the item is
+    loaded: a control character there makes that item invalid, not the whole outbox."""
+    if not isinstance(body, Mapping):
+        return body
+    if "items" in body and isinstance(body["items"], list):
+        body = {**body, "items": [_without_item_data(i) for i in body["items"]]}
+    return {k: v for k, v in body.items() if k != "data"}
+
+
+class _ItemDataCheckedLater:
+    @pre_load
+    def _refuse_control_characters(self, data: Any, **kw: Any) -> Any:
+        problems = _control_characters(_without_item_data(data))
+        if problems:
+            raise ValidationError(problems)
+        return data
+
+
+class SyncItemSchema(_ItemDataCheckedLater, Schema):
     key = Text(
         required=True, validate=KEY, metadata={"description": "Made on the device, once per item"}
     )
@@ -106,7 +126,7 @@ class SyncItemSchema(Schema):
     )
 
 
-class SyncRequestSchema(Schema):
+class SyncRequestSchema(_ItemDataCheckedLater, Schema):
     items = fields.List(
         fields.Nested(SyncItemSchema), required=True, validate=validate.Length(1, MAX_ITEMS)
     )

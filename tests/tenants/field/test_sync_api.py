@@ -338,3 +338,16 @@ def test_the_nightly_purge_forgets_abandoned_photos(app, client, parepare, facil
     )
     with pytest.raises(FileNotFoundError):
         store().get(piece)
+
+
+def test_a_control_character_spoils_its_item_only(app, client, parepare, facilitator) -> None:
+    bad = household_item("hh-control-0001", "7372010101110009", [{**SITTI, "name": "Sitti\x0f"}])
+    good = household_item("hh-control-0002", "7372010101110010", [BASO])
+    outcome = sync(client, facilitator, bad, good)
+    assert outcome["hh-control-0001"]["status"] == "invalid"
+    assert outcome["hh-control-0001"]["errors"][0]["field"] == "members.0.name"
+    assert outcome["hh-control-0002"]["status"] == "applied"
+    # Outside an item's data the whole outbox is refused, as every request is.
+    bad["key"] = "hh-control\x0f01"
+    resp = client.post(f"{BASE}/field/sync", json={"items": [bad]}, headers=facilitator.headers)
+    assert resp.status_code == 422 and resp.json["errors"][0]["field"] == "items.0.key"
