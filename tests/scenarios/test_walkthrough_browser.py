@@ -110,7 +110,7 @@ MORE = {
         "head": "Head of household",
         "verify_link": "The letter's verification page",
         "new_referrals": "New referrals",
-        "inbox": "Incoming referrals",
+        "inbox": "Referrals in",
         "receive": "Mark as received",
         "received": "Referral {t} marked as received.",
         "open_tab": "Open",
