@@ -203,9 +203,11 @@ def create_person(data: dict[str, Any], household: Household | None) -> Person:
     if existing is not None:
         raise duplicate_nik(existing)
     person = Person(**data)
-    db.session.add(person)
     try:
+        # Added inside the savepoint: begin_nested() flushes what is pending before it starts,
+        # and a refusal there would abort the whole transaction instead of the savepoint.
         with db.session.begin_nested():
+            db.session.add(person)
             db.session.flush()
     except sa.exc.IntegrityError:
         # A concurrent registration of the same NIK won the race.
