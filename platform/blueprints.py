@@ -34,6 +34,7 @@ API_BLUEPRINTS: list[str] = [
     "slrt.tenants.flow.api:referrals_blp",
     "slrt.tenants.flow.public_api:blp",
     "slrt.tenants.proposals.api:blp",
+    "slrt.tenants.dtsen.api:blp",
     "slrt.tenants.notifications.api:blp",
     "slrt.tenants.reports.platform_api:blp",
     "slrt.tenants.reports.api:tenant_blp",

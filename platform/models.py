@@ -23,6 +23,7 @@ MODEL_MODULES: list[str] = [
     "slrt.tenants.registry.models",
     "slrt.tenants.flow.models",
     "slrt.tenants.proposals.models",
+    "slrt.tenants.dtsen.models",
     "slrt.tenants.notifications.models",
     "slrt.tenants.reports.models",
     "slrt.billing_free.models",
