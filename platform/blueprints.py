@@ -55,6 +55,7 @@ WEB_BLUEPRINTS: list[str] = [
     "slrt.tenants.home.web:bp",
     "slrt.auth.signin.federation:bp",
     "slrt.tenants.flow.web.public:bp",
+    "slrt.tenants.dtsen.web.public:bp",
     "slrt.billing_free.hooks:bp",  # API quota per minute, metering, soft-limit header
 ]
 
