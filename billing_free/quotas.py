@@ -47,7 +47,7 @@ from slrt.platform import db
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.i18n import zone_label
 from slrt.platform.jobs.models import Job, JobFile
-from slrt.platform.redis_client import get_redis
+from slrt.platform.redis_client import UNREACHABLE, get_redis, note_outage, redis_available
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.transaction import after_commit
 from slrt.tenants.flow.models import CaseAttachment
@@ -154,19 +154,22 @@ def _snapshot_key(tenant_id: int) -> str:
 
 def plan_for(tenant_id: int) -> EffectivePlan:
     """The tenant's plan, from a 30-second Redis cache (dropped at once on plan changes)."""
+    if not redis_available():
+        return effective_plan(tenant_id)
     conn = get_redis()
     key = _snapshot_key(tenant_id)
     try:
         cached = conn.get(key)
-    except redis.RedisError:
-        cached = None
+    except redis.RedisError as exc:
+        note_outage("quota snapshot", exc)
+        return effective_plan(tenant_id)
     if cached:
         return EffectivePlan.from_json(json.loads(cached))
     plan = effective_plan(tenant_id)
     try:
         conn.set(key, json.dumps(plan.as_json()), ex=SNAPSHOT_TTL_SECONDS)
-    except redis.RedisError:
-        log.warning("quota snapshot not cached (Redis unavailable)")
+    except redis.RedisError as exc:
+        note_outage("quota snapshot", exc)
     return plan
 
 
@@ -309,12 +312,14 @@ def check_api_rate(tenant_id: int) -> tuple[EffectivePlan, int]:
     limit = plan.limit(Quota.API_PER_MINUTE)
     window, retry_after = _minute_window(time.time())
     key = f"slrt:quota:rate:{tenant_id}:{window}"
+    if not redis_available():
+        return plan, 0  # fail open while Redis is out of reach (logged once per window)
     try:
         allowed, used = get_redis().eval(
             _RATE_LUA, 2, key, LIVE_KEY, limit, 120, field_for(tenant_id, Metric.API_CALLS)
         )
-    except redis.RedisError:
-        log.warning("API rate not checked (Redis unavailable)")
+    except redis.RedisError as exc:
+        note_outage("API rate limit", exc)
         return plan, 0
     if not allowed:
         raise RateLimited(Quota.API_PER_MINUTE, plan, int(used) - 1, retry_after)
@@ -323,7 +328,11 @@ def check_api_rate(tenant_id: int) -> tuple[EffectivePlan, int]:
 
 def api_requests_this_minute(tenant_id: int) -> int:
     window, _ = _minute_window(time.time())
-    value = get_redis().get(f"slrt:quota:rate:{tenant_id}:{window}")
+    try:
+        value = get_redis().get(f"slrt:quota:rate:{tenant_id}:{window}")
+    except UNREACHABLE as exc:
+        note_outage("API rate reading", exc)
+        return 0
     return int(value or 0)
 
 
@@ -448,7 +457,11 @@ def require_daily(quota: Quota, n: int = 1) -> Grant:
 
 def daily_used(tenant_id: int, quota: Quota, day: dt.date | None = None) -> int:
     day = day or district_today()
-    value = get_redis().get(_daily_key(tenant_id, quota, day))
+    try:
+        value = get_redis().get(_daily_key(tenant_id, quota, day)) if redis_available() else None
+    except UNREACHABLE as exc:
+        note_outage("daily quota use", exc)
+        value = None
     if value is None:
         return _daily_seed(tenant_id, quota, day)
     return int(value)
@@ -548,6 +561,8 @@ def warning_header(tenant_id: int) -> str | None:
     """`accounts=41/50, import_rows_per_day=9000/10000` for quotas past 80%, or None. Cached
     for 30 seconds (dropped at once when a counted item is added or the plan changes), so API
     requests do not each count rows."""
+    if not redis_available():
+        return None  # a warning is not worth waiting for Redis
     conn = get_redis()
     key = _warning_key(tenant_id)
     cached = conn.get(key)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from slrt.platform import db, errors, metrics
+from slrt.platform import db, errors, input_guard, metrics
 from slrt.platform.api import init_api
 from slrt.platform.assets import init_assets
 from slrt.platform.blueprints import register_all
@@ -18,7 +18,7 @@ from slrt.platform.logs import configure_logging
 from slrt.platform.runtime import database_url
 from slrt.platform.secrets_store import get_secret
 from slrt.platform.tenancy import leave_tenant
-from slrt.platform.web import init_web
+from slrt.platform.web import content_security_policy, init_web
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -50,6 +50,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         # fixed number of hops (never more) keeps rate limits and audit addresses per person.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     db.init_engine(app.config["DATABASE_URL"])
+    input_guard.init_app(app)
     init_i18n(app)
     init_web(app)
     errors.init_app(app)
@@ -68,6 +69,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Content-Security-Policy", content_security_policy())
+        if request.path.startswith("/api/"):
+            # API answers are personal data or cheap to repeat: no browser or proxy keeps one
+            # unless its view says otherwise (the OpenAPI document, public letters' checks).
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     init_assets(app)

@@ -134,6 +134,16 @@ SETTINGS: list[Setting] = [
         None,
         "1: session cookies carry the Secure flag. Default: on when SLRT_PUBLIC_URL is https.",
     ),
+    Setting(
+        "SLRT_SMTP_URL",
+        None,
+        "Mail server for invitations, password resets and digests: `smtp://host:25`, `smtp://user:pass@host:587?starttls=1` (STARTTLS) or `smtps://user:pass@host:465` (TLS); credentials percent-encoded; optional `timeout=` seconds and `cafile=` for a private CA. Unset: nothing is mailed and pages show invitation links to pass on by hand.",
+    ),
+    Setting(
+        "SLRT_MAIL_FROM",
+        None,
+        "Sender of outgoing mail, e.g. `SLRT Kemensos <noreply@slrt.kemensos.go.id>`. Default: noreply at the host of SLRT_PUBLIC_URL.",
+    ),
     Setting("SLRT_LOG_LEVEL", "INFO", "Python log level."),
     Setting(
         "SLRT_LOG_FORMAT",
@@ -167,6 +177,11 @@ def setting(name: str) -> str | None:
     if value is None or value == "":
         return declared.default
     return value
+
+
+def max_upload_bytes() -> int:
+    """The largest file a person may upload (SLRT_MAX_UPLOAD_BYTES)."""
+    return int(setting("SLRT_MAX_UPLOAD_BYTES") or 20971520)
 
 
 def data_dir() -> Path:

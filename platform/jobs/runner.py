@@ -63,12 +63,12 @@ def _fresh_process() -> None:
     global _process_pid
     if _process_pid == os.getpid():
         return
-    from slrt.platform.redis_client import reset_redis
+    from slrt.platform.redis_client import make_patient
     from slrt.platform.runtime import database_url
 
     db.session.registry.clear()  # drop the inherited session without closing its connection
     db.init_engine(database_url(), pool_size=2, max_overflow=2)
-    reset_redis(close=False)
+    make_patient()  # a job waits out a short Redis outage (e.g. its quota checks)
     _process_pid = os.getpid()
 
 

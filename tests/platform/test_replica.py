@@ -23,6 +23,15 @@ REPLICA_ROUTES = {
     ("GET", "/api/v1/nik-signals"),
     ("GET", "/api/v1/platform/usage/summary"),
     ("GET", "/api/v1/platform/usage/summary/csv"),
+    # The Kemensos console's figures (counts only) and NIK signal list
+    ("GET", "/kemensos/"),
+    ("GET", "/kemensos/provinces"),
+    ("GET", "/kemensos/trend"),
+    ("GET", "/kemensos/trend.svg"),
+    ("GET", "/kemensos/districts/<int:tenant_id>"),
+    ("GET", "/kemensos/districts/<int:tenant_id>/trend.svg"),
+    ("GET", "/kemensos/districts/<int:tenant_id>/programs.svg"),
+    ("GET", "/kemensos/nik-signals"),
 }
 
 

@@ -21,6 +21,7 @@ import io
 
 from openpyxl import Workbook
 
+from slrt.platform.i18n import local_today
 from slrt.tenants.dtsen.periods import Quarter
 
 LOMPOE = "73.72.01.1004"
@@ -40,7 +41,9 @@ WA_ODE = "7372015505900007"
 WA_ODE_CHILD = "7372010202100008"
 BACO_IN_DTSEN = "7372011201700013"  # the head DTSEN lists for Baco's family: not in the registry
 
-THIS = Quarter.of(dt.date.today())
+# Parepare's own day (WITA): in the evening UTC it is already tomorrow there.
+TODAY = local_today("Asia/Makassar")
+THIS = Quarter.of(TODAY)
 PREVIOUS = THIS.previous
 
 

@@ -10,6 +10,7 @@ import datetime as dt
 import io
 
 import sqlalchemy as sa
+
 from slrt.platform import db
 from slrt.platform.tenancy import tenant_context
 from slrt.tenants.dtsen.models import Submission
@@ -23,6 +24,7 @@ from tests.tenants.dtsen.files import (
     HASNAH_KK,
     LOMPOE,
     THIS,
+    TODAY,
     registry,
 )
 from tests.tenants.flow.test_flow import PNG, _pdf_text
@@ -53,7 +55,7 @@ def test_an_usul_from_the_puskesos_to_the_siks_ng_result(app, client, parepare) 
     )
     assert created.status_code == 201, created.json
     usul = created.json
-    today = dt.date.today()
+    today = TODAY
     assert (usul["status"], usul["channel"], usul["nik"]) == ("received", "puskesos", HASNAH)
     assert usul["due_on"] == (today + dt.timedelta(days=14)).isoformat()
     assert usul["status_label"]["id"] == "Diterima, menunggu verifikasi lapangan"
@@ -179,7 +181,7 @@ def test_a_sanggah_left_unverified_is_deemed_rejected_by_the_scheduler(
     )
     assert changed.status_code == 200 and changed.json["verification_days"] == 3
 
-    today = dt.date.today()
+    today = TODAY
     objection = {
         "kind": "sanggah",
         "person_id": _person_id(client, fas, ANDI),

@@ -1,8 +1,8 @@
 """DTSEN: the SIKS-NG files a district imported, each family's standing per quarter, the persons
 the files listed, the residents' usul and sanggah and their evidence.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0016
+Revises: 0015
 """
 
 import sqlalchemy as sa
@@ -11,8 +11,8 @@ from sqlalchemy.dialects import postgresql
 
 from slrt.platform.rls import secure_tenant_table
 
-revision = "0012"
-down_revision = "0011"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
