@@ -16,7 +16,6 @@ Hasnah's family (KK ...0003), whom DTSEN does not list.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 
 from openpyxl import Workbook
