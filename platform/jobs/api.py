@@ -128,7 +128,12 @@ def cancel_job(job_id: uuid.UUID) -> Job:
 @require(P.JOBS_READ)
 def download_job_file(job_id: uuid.UUID, name: str) -> Response:
     """Download a file the job produced (export, error report)."""
-    job = access_job_by_id(job_id)
+    return job_file_response(access_job_by_id(job_id), name)
+
+
+def job_file_response(job: Job, name: str) -> Response:
+    """A file a job produced, for whoever started the job or holds `jobs.manage` (the API and
+    the pages that show a job alike)."""
     principal = current_principal()
     if not principal.can(str(P.JOBS_MANAGE)) and (
         principal.account_id is None or principal.account_id != job.started_by_account_id

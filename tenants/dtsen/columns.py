@@ -16,15 +16,17 @@ the file exactly as it reads the registry template.
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from slrt.platform import db
 from slrt.platform.errors import Msg
-from slrt.platform.tabular.read import cell_text, is_blank
+from slrt.platform.tabular.read import FileRejected, cell_text, is_blank, iter_rows
 from slrt.platform.tabular.validate import Column, Sheet, header_key
 from slrt.tenants.regions.models import Kecamatan, Village
 
@@ -321,3 +323,22 @@ def dtsen_sheet(villages: VillageIndex) -> Sheet:
         ],
         row_checks=[village_check],
     )
+
+
+def sample_values(data: bytes, header_row: int) -> list[str]:
+    """The first data row under the header, as text per column: the mapping step shows it so
+    the admin sees what a column holds, not only its header."""
+    with tempfile.TemporaryDirectory(prefix="slrt-dtsen-") as tmp:
+        path = Path(tmp) / "upload"
+        path.write_bytes(data)
+        try:
+            _, rows = iter_rows(path)
+            try:
+                for number, cells in rows:
+                    if number > header_row and not is_blank(cells):
+                        return [cell_text(c).strip() for c in cells]
+            finally:
+                rows.close()
+        except FileRejected:
+            return []
+    return []

@@ -65,7 +65,7 @@ def test_back_office_runs_a_batch_to_the_siks_ng_download(
     expect(phone.get_by_role("status")).to_contain_text("Sitti Aminah diusulkan masuk DTKS")
     expect(phone.locator("li.proposal")).to_contain_text("Diusulkan")
 
-    phone.get_by_role("navigation", name="Menu").get_by_role("link", name="Usulan DTKS").click()
+    phone.get_by_role("navigation", name="Menu").get_by_role("link", name="Usulan DTSEN").click()
     waiting = phone.locator("li.waiting-village")
     expect(waiting).to_contain_text("Lompoe (73.72.01.1004)")
     expect(waiting).to_contain_text("1 usulan")
