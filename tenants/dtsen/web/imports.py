@@ -75,6 +75,9 @@ COUNTS: list[tuple[str, Msg]] = [
     ("records_written", Msg("Data ditulis", "Records written")),
 ]
 
+# What only an application reports (a dry run writes nothing).
+WRITTEN = {"records_written"}
+
 IGNORE = Msg("(abaikan kolom ini)", "(ignore this column)")
 
 FILE_LABELS: dict[str, Msg] = {
@@ -163,7 +166,11 @@ def _job_view(job: Job | None) -> dict[str, Any] | None:
         "job": job,
         "state": JOB_STATES.get(job.status, Msg(job.status, job.status)),
         "running": job.status not in TERMINAL,
-        "counts": [(label, counts[key]) for key, label in COUNTS if counts.get(key) is not None],
+        "counts": [
+            (label, counts[key])
+            for key, label in COUNTS
+            if counts.get(key) is not None and (job.kind == "dtsen.apply" or key not in WRITTEN)
+        ],
         "preview": [_preview_row(row) for row in (job.result or {}).get("preview") or []],
         "files": [(name, FILE_LABELS.get(name, Msg(name, name))) for name in files],
         "percent": (
