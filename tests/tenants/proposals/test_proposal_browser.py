@@ -61,8 +61,8 @@ def test_back_office_runs_a_batch_to_the_siks_ng_download(
     sign_in(phone, bo.email, PASSWORD)
     phone.goto(f"/t/parepare/registry/persons/{person_id}")
     phone.get_by_label("Alasan diusulkan").fill("Janda, tidak bekerja")
-    phone.get_by_role("button", name="Usulkan masuk DTKS").click()
-    expect(phone.get_by_role("status")).to_contain_text("Sitti Aminah diusulkan masuk DTKS")
+    phone.get_by_role("button", name="Usulkan masuk DTSEN").click()
+    expect(phone.get_by_role("status")).to_contain_text("Sitti Aminah diusulkan masuk DTSEN")
     expect(phone.locator("li.proposal")).to_contain_text("Diusulkan")
 
     phone.get_by_role("navigation", name="Menu").get_by_role("link", name="Usulan DTSEN").click()
@@ -111,16 +111,16 @@ def test_back_office_runs_a_batch_to_the_siks_ng_download(
     desk.reload()
     expect(desk.locator("#batch-status")).to_have_text("Sudah diekspor untuk SIKS-NG")
     result = desk.get_by_role("group", name="Hasil SIKS-NG untuk Sitti Aminah")
-    result.get_by_label("Diterima di DTKS").check()
+    result.get_by_label("Diterima di DTSEN").check()
     result.get_by_label("Desil").fill("1")
     result.get_by_role("button", name="Simpan hasil").click()
     expect(desk.get_by_role("status")).to_contain_text("Hasil Sitti Aminah dicatat")
-    expect(desk.locator("li.proposal")).to_contain_text("Diterima di DTKS")
+    expect(desk.locator("li.proposal")).to_contain_text("Diterima di DTSEN")
     screenshot(desk, tmp_path, "4-batch-result-desk")
     context.close()
 
     # Back on the phone: the household is in DTKS now.
     phone.goto(f"/t/parepare/registry/persons/{person_id}")
-    expect(phone.get_by_text("Status keluarga: Terdaftar di DTKS")).to_be_visible()
+    expect(phone.get_by_text("Status keluarga: Terdaftar di DTSEN")).to_be_visible()
     screenshot(phone, tmp_path, "5-person-in-dtks")
     assert horizontal_overflow(phone) == 0
