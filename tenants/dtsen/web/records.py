@@ -26,7 +26,7 @@ from slrt.tenants.dtsen.api import ExportQuerySchema, file_response
 from slrt.tenants.dtsen.imports import RULE_LABELS
 from slrt.tenants.dtsen.models import Submission
 from slrt.tenants.dtsen.reconcile import SECTIONS, reconcile
-from slrt.tenants.dtsen.standing import SOURCE_LABELS, history, standing_of
+from slrt.tenants.dtsen.standing import SOURCE_LABELS, describe, history, standing_of
 from slrt.tenants.regions.access import villages_in_scope
 from slrt.tenants.registry.access import access_household_by_id
 
@@ -166,6 +166,13 @@ SECTION_COLUMNS: dict[str, list[tuple[str, Msg]]] = {
         ("batas_verifikasi", Msg("Batas verifikasi", "Verify by")),
     ],
 }
+
+
+@bp.app_template_global("dtsen_standing")
+def _standing(household: Any) -> Msg | None:
+    """The family's official DTSEN standing in words, with its period (and stale or not), for
+    any page that shows a household (the case page among them)."""
+    return describe(household)
 
 
 @bp.context_processor

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from slrt.platform import db
 from slrt.platform.tenancy import tenant_context
 from tests.fixtures import flow_catalog, member, set_password
+from tests.tenants.dtsen.files import THIS as THIS_QUARTER
 from tests.tenants.flow.test_flow import LOMPOE, NIK, PNG, SOREANG, register_resident
 from tests.web import PASSWORD, csrf_of, form_token, sign_in
 
@@ -317,6 +318,8 @@ def test_the_desk_flow_with_its_refusals(app, desk, parepare, owner_engine) -> N
     page = text(bo.get(case_url, headers=HTML))
     assert "program memenuhi syarat; menunggu keputusan." in page  # the notice
     assert "Sudah dinilai (asesmen)" in page and "Terdaftar di DTSEN · desil 2" in page
+    # The check is kept as the family's dated DTSEN record: its period is shown beside it.
+    assert f"Terdaftar di DTSEN, desil 2 (periode {THIS_QUARTER})" in page
     assert "Kesulitan pangan" in page
     # The rule in words: each condition with the resident's value, met or not.
     assert "Memenuhi syarat" in page
