@@ -9,23 +9,36 @@ them; the spreadsheet is the `export_reconciliation` action.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from flask import render_template, request
+from flask import g, redirect, render_template, request, url_for
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
 from slrt.platform.errors import Msg
-from slrt.platform.web import Page, TenantPages, parse_form, requested_page
+from slrt.platform.tenant import Tenant
+from slrt.platform.web import (
+    Form,
+    Page,
+    TenantPages,
+    edit_form,
+    notice,
+    parse_form,
+    requested_page,
+    submit_change,
+)
 from slrt.tenants.dtsen import actions
 from slrt.tenants.dtsen.access import access_village_in_region, submission_scope
-from slrt.tenants.dtsen.api import ExportQuerySchema, file_response
+from slrt.tenants.dtsen.api import ExportQuerySchema, SettingsSchema, file_response
 from slrt.tenants.dtsen.imports import RULE_LABELS
 from slrt.tenants.dtsen.models import Submission
 from slrt.tenants.dtsen.reconcile import SECTIONS, reconcile
+from slrt.tenants.dtsen.settings import dtsen_settings
 from slrt.tenants.dtsen.standing import SOURCE_LABELS, describe, history, standing_of
 from slrt.tenants.regions.access import villages_in_scope
 from slrt.tenants.registry.access import access_household_by_id
@@ -44,6 +57,13 @@ def _can(permission: Any) -> bool:
     return current_principal().can(str(permission))
 
 
+SETTING_FIELDS = ("stale_quarters", "verification_days")
+SETTING_LABELS: dict[str, Msg] = {
+    "stale_quarters": Msg("Batas data lama (triwulan)", "Stale after (quarters)"),
+    "verification_days": Msg("Batas verifikasi usul/sanggah (hari)", "Verification clock (days)"),
+}
+
+
 @bp.get("/")
 @require(P.REGISTRY_READ)
 def index():
@@ -59,7 +79,63 @@ def index():
         villages=villages,
         open_items=open_items,
         can_import=_can(P.IMPORTS_RUN),
+        can_settings=_can(P.TENANT_READ),
     )
+
+
+# --- the district's DTSEN settings --------------------------------------------------------------
+
+
+def _district() -> Tenant:
+    return db.session.get(Tenant, g.tenant.id)
+
+
+def _stored() -> dict[str, str]:
+    return {k: str(v) for k, v in dtsen_settings(_district()).items() if k in SETTING_FIELDS}
+
+
+def _seen() -> str:
+    """The settings' version as read: a digest of what they say."""
+    return hashlib.sha256(json.dumps(_stored(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _settings_page(
+    form: Form | None = None, status: int = 200, conflict: list[dict[str, Any]] | None = None
+):
+    return render_template(
+        "dtsen/settings.html",
+        form=form or edit_form(_stored(), _seen()),
+        conflict=conflict,
+        labels=SETTING_LABELS,
+        can_configure=_can(P.TENANT_CONFIGURE),
+    ), status
+
+
+@bp.get("/settings")
+@require(P.TENANT_READ)
+def settings():
+    """When the latest DTSEN record counts as stale, and the usul/sanggah verification clock."""
+    return _settings_page()
+
+
+@bp.post("/settings")
+@require(P.TENANT_CONFIGURE)
+def change_settings():
+    refused = submit_change(
+        _district(),
+        SettingsSchema(),
+        SETTING_FIELDS,
+        stored=_stored,
+        version=_seen,
+        labels=SETTING_LABELS,
+        words=lambda name, value: Msg(value or "-", value or "-"),
+        save=actions.update_settings,
+        page=_settings_page,
+    )
+    if refused is not None:
+        return refused
+    notice(Msg("Pengaturan DTSEN disimpan.", "DTSEN settings saved."))
+    return redirect(url_for(".settings"))
 
 
 # --- a family's history -------------------------------------------------------------------------

@@ -210,3 +210,37 @@ def test_an_usul_recorded_verified_and_decided_on_the_pages(app, client, web, pa
     listed = text(fas.get(f"{PAGES}/submissions/?kind=usul"))
     assert "Hasnah" in listed and "Diterima" in listed
     assert HASNAH_KK not in listed  # typed without a KK
+
+
+def test_settings_change_with_the_lock_shown_as_a_choice(app, web, parepare) -> None:
+    admin = web(member(app, parepare, "district_admin"))
+    other = web(member(app, parepare, "district_admin"))
+    manager = web(member(app, parepare, "manager"))
+    page = text(admin.get(f"{PAGES}/settings"))
+    seen = re.search(r'name="seen" value="([^"]+)"', page).group(1)
+    form = {"seen": seen, "shown.stale_quarters": "2", "shown.verification_days": "14"}
+    # Someone else shortens the clock after this form was read.
+    first = post(other, f"{PAGES}/settings", **form, stale_quarters="2", verification_days="7")
+    assert first.status_code == 302
+    clash = post(admin, f"{PAGES}/settings", **form, stale_quarters="2", verification_days="21")
+    assert clash.status_code == 409
+    choice = text(clash)
+    assert "Batas verifikasi usul/sanggah (hari)" in choice and ">7<" in choice and ">21<" in choice
+    assert 'id="f-verification_days" name="verification_days" type="number" value="21"' in choice
+    anyway = post(
+        admin,
+        f"{PAGES}/settings",
+        **form,
+        stale_quarters="2",
+        verification_days="21",
+        apply="mine",
+    )
+    assert anyway.status_code == 302
+    assert 'name="verification_days" type="number" value="21"' in text(
+        admin.get(f"{PAGES}/settings")
+    )
+    bad = post(admin, f"{PAGES}/settings", **form, stale_quarters="99", verification_days="14")
+    assert bad.status_code == 422 and 'id="f-stale_quarters-error"' in text(bad)
+    # The manager reads the settings; changing them is the district admin's.
+    assert 'disabled="disabled"' in text(manager.get(f"{PAGES}/settings"))
+    assert post(manager, f"{PAGES}/settings", **form, verification_days="30").status_code == 403
