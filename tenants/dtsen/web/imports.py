@@ -71,6 +71,8 @@ COUNTS: list[tuple[str, Msg]] = [
     ("changed_families", Msg("Berubah", "Changed")),
     ("unchanged_families", Msg("Sama seperti tersimpan", "Same as stored")),
     ("desil_changed_since_previous", Msg("Desil berubah dari triwulan lalu", "Desil changed")),
+    ("submissions_created", Msg("Usul/sanggah baru", "New proposals/objections")),
+    ("submissions_unchanged", Msg("Sudah pernah diimpor", "Imported before")),
     ("out_of_region_families", Msg("Di luar wilayah Anda", "Outside your region")),
     ("records_written", Msg("Data ditulis", "Records written")),
 ]
@@ -146,7 +148,7 @@ def index():
 # --- one import ---------------------------------------------------------------------------------
 
 
-def _job_view(job: Job | None) -> dict[str, Any] | None:
+def job_view(job: Job | None) -> dict[str, Any] | None:
     """What the page shows of a job: state, progress, counts, preview and files."""
     if job is None:
         return None
@@ -193,8 +195,8 @@ def _preview_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _detail_page(dtsen_import: DtsenImport, form: Form | None = None, status: int = 200):
-    check_job = _job_view(actions.job_of(dtsen_import.check_job_id))
-    apply_job = _job_view(actions.job_of(dtsen_import.apply_job_id))
+    check_job = job_view(actions.job_of(dtsen_import.check_job_id))
+    apply_job = job_view(actions.job_of(dtsen_import.apply_job_id))
     mapping = list(dtsen_import.mapping or [])
     if form is not None:  # a refused mapping is shown as it was chosen
         mapping = [form.values.get(f"column-{i}") or None for i in range(len(dtsen_import.headers))]
@@ -226,6 +228,7 @@ def _detail_page(dtsen_import: DtsenImport, form: Form | None = None, status: in
         check_job=check_job,
         apply_job=apply_job,
         refresh=running,
+        file_url=lambda name: url_for(".job_file", import_id=dtsen_import.id, name=name),
         form=form,
     ), status
 

@@ -19,6 +19,8 @@ from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.i18n import local_today
+from slrt.platform.jobs.access import access_job_by_id
+from slrt.platform.jobs.api import job_file_response
 from slrt.platform.web import Form, TenantPages, notice, page_of, parse_form, problem_form
 from slrt.tenants.dtsen import actions
 from slrt.tenants.dtsen.access import access_evidence_by_id, access_submission_by_id
@@ -44,6 +46,7 @@ bp = TenantPages(
     "/dtsen/submissions",
     lookups={
         "submission_id": access_submission_by_id,
+        "job_id": access_job_by_id,
         "evidence_id": access_evidence_by_id,
         "person_id": access_person_by_id,
     },
@@ -115,7 +118,87 @@ def index():
         kinds=list(KIND_WORDS.items()),
         states=[(s, label("submission", s)) for s in SUBMISSION_STATES],
         can_record=_can(P.PROPOSALS_MANAGE),
+        can_import=_can(P.IMPORTS_RUN),
+        form=None,
     )
+
+
+# --- what Kemensos forwarded --------------------------------------------------------------------
+
+FORWARDED = "dtsen.submissions_import"
+
+
+@bp.post("/import")
+@require(P.IMPORTS_RUN)
+def import_forwarded():
+    """The usul and sanggah Kemensos forwarded (CSV/XLSX), imported by a job; an item already
+    imported (same reference) is left alone."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        problem = Problem(
+            422,
+            errors=[
+                {
+                    "field": "file",
+                    "message": "Pilih berkas dari Kemensos (CSV atau XLSX).",
+                    "message_en": "Choose the file from Kemensos (CSV or XLSX).",
+                }
+            ],
+        )
+        return _forwarded_refused(problem)
+    try:
+        job = actions.start_submissions_import(upload.filename, upload.read())
+    except Problem as exc:
+        return _forwarded_refused(exc)
+    notice(Msg("Berkas diterima; impor berjalan.", "File received; the import is running."))
+    return redirect(url_for(".forwarded", job_id=job.id))
+
+
+def _forwarded_refused(exc: Problem):
+    page = page_of(submission_list({}), Submission.due_on, Submission.id)
+    return render_template(
+        "dtsen/submissions.html",
+        page=page,
+        rows=[(s, label("submission", s.status)) for s in page.items],
+        today=local_today(),
+        query={},
+        kinds=list(KIND_WORDS.items()),
+        states=[(s, label("submission", s)) for s in SUBMISSION_STATES],
+        can_record=_can(P.PROPOSALS_MANAGE),
+        can_import=True,
+        form=problem_form(exc, {}),
+    ), exc.code or 422
+
+
+@bp.get("/import/<uuid:job_id>")
+@require(P.IMPORTS_RUN)
+def forwarded(job_id: uuid.UUID):
+    """The import's progress, counts and error report."""
+    from slrt.tenants.dtsen.web.imports import job_view
+
+    job = access_job_by_id(job_id)
+    if job.kind != FORWARDED:
+        raise Problem(404, Msg("Impor tidak ditemukan.", "Import not found."))
+    view = job_view(job)
+    return render_template(
+        "dtsen/forwarded.html",
+        job=view,
+        refresh=view["running"],
+        refused=[
+            (row["row"], Msg(row["message"], row["message_en"]))
+            for row in (job.result or {}).get("refused") or []
+        ],
+        file_url=lambda name: url_for(".forwarded_file", job_id=job.id, name=name),
+    )
+
+
+@bp.get("/import/<uuid:job_id>/files/<string:name>")
+@require(P.IMPORTS_RUN)
+def forwarded_file(job_id: uuid.UUID, name: str):
+    job = access_job_by_id(job_id)
+    if job.kind != FORWARDED:
+        raise Problem(404, Msg("Berkas tidak ditemukan.", "File not found."))
+    return job_file_response(job, name)
 
 
 # --- recording one ------------------------------------------------------------------------------

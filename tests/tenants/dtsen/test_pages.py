@@ -244,3 +244,29 @@ def test_settings_change_with_the_lock_shown_as_a_choice(app, web, parepare) -> 
     # The manager reads the settings; changing them is the district admin's.
     assert 'disabled="disabled"' in text(manager.get(f"{PAGES}/settings"))
     assert post(manager, f"{PAGES}/settings", **form, verification_days="30").status_code == 403
+
+
+def test_the_file_kemensos_forwarded_imported_from_the_list(app, client, web, parepare) -> None:
+    from tests.tenants.dtsen.test_submissions import KEMENSOS_FILE
+
+    registry(client, member(app, parepare, "back_office"))
+    bo = web(member(app, parepare, "back_office"))
+    listing = text(bo.get(f"{PAGES}/submissions/"))
+    assert "Usul/sanggah yang diteruskan Kemensos" in listing
+    sent = bo.post(
+        f"{PAGES}/submissions/import",
+        data={"csrf_token": bo.csrf, "file": (io.BytesIO(KEMENSOS_FILE.encode()), "cb.csv")},
+        content_type="multipart/form-data",
+    )
+    assert sent.status_code == 302
+    run_burst()
+    page = text(bo.get(sent.headers["Location"]))
+    assert re.search(r"<dt>Usul/sanggah baru</dt><dd>2</dd>", page)
+    assert "Baris bermasalah" in page and "Laporan kesalahan (CSV)" in page
+    report = re.search(r'href="([^"]+laporan-kesalahan\.csv)"', page).group(1)
+    assert "33.24.01.2001" in text(bo.get(report))
+    listed = text(bo.get(f"{PAGES}/submissions/"))
+    assert "Andi Baso" in listed and "La Ode" in listed
+    # Without a file: the refusal beside the field.
+    empty = post(bo, f"{PAGES}/submissions/import")
+    assert empty.status_code == 422 and 'id="f-file-error"' in text(empty)
