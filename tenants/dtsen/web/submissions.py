@@ -17,7 +17,7 @@ from flask import g, redirect, render_template, request, url_for
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
-from slrt.platform.errors import Msg, Problem
+from slrt.platform.errors import Msg, Problem, field_problem
 from slrt.platform.i18n import local_today
 from slrt.platform.jobs.access import access_job_by_id
 from slrt.platform.jobs.api import job_file_response
@@ -135,15 +135,13 @@ def import_forwarded():
     imported (same reference) is left alone."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        problem = Problem(
+        problem = field_problem(
             422,
-            errors=[
-                {
-                    "field": "file",
-                    "message": "Pilih berkas dari Kemensos (CSV atau XLSX).",
-                    "message_en": "Choose the file from Kemensos (CSV or XLSX).",
-                }
-            ],
+            "file",
+            Msg(
+                "Pilih berkas dari Kemensos (CSV atau XLSX).",
+                "Choose the file from Kemensos (CSV or XLSX).",
+            ),
         )
         return _forwarded_refused(problem)
     try:
@@ -314,15 +312,8 @@ def add_evidence(submission_id: uuid.UUID):
     upload = request.files.get("file")
     kind = request.form.get("kind", "photo")
     if kind not in EVIDENCE_KINDS or upload is None or not upload.filename:
-        problem = Problem(
-            422,
-            errors=[
-                {
-                    "field": "file",
-                    "message": "Pilih foto atau berkas bukti.",
-                    "message_en": "Choose the photo or file.",
-                }
-            ],
+        problem = field_problem(
+            422, "file", Msg("Pilih foto atau berkas bukti.", "Choose the photo or file.")
         )
         return _refused(submission_id, problem)
     submission = access_submission_by_id(submission_id, lock=True)
