@@ -93,6 +93,11 @@ SETTINGS: list[Setting] = [
         "Seconds between job heartbeats; a job silent for three is treated as abandoned and retried.",
     ),
     Setting(
+        "SLRT_ALIVE_FILE",
+        None,
+        "A file the worker and the scheduler touch on every turn of their loop (a few seconds apart, also while a job runs): a liveness probe restarts a process whose file is older than a few minutes. Unset: no file.",
+    ),
+    Setting(
         "SLRT_JOB_FILE_RETENTION_DAYS",
         "30",
         "Days the files of finished jobs (uploads, exports, error reports) are kept before the nightly purge.",
