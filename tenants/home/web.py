@@ -53,7 +53,11 @@ MENU: list[MenuItem] = [
     MenuItem("registry_web.search", Msg("Registrasi", "Registry"), P.REGISTRY_READ),
     MenuItem("proposals_web.index", Msg("Usulan DTSEN", "DTSEN proposals"), P.REGISTRY_READ),
     MenuItem("dtsen_web.index", Msg("DTSEN", "DTSEN"), P.REGISTRY_READ),
-    MenuItem("dtsen_submissions_web.index", Msg("Usul/sanggah", "Proposals and objections"), P.REGISTRY_READ),
+    MenuItem(
+        "dtsen_submissions_web.index",
+        Msg("Usul/sanggah", "Proposals and objections"),
+        P.REGISTRY_READ,
+    ),
     MenuItem("dtsen_imports_web.index", Msg("Impor DTSEN", "DTSEN imports"), P.IMPORTS_RUN),
     MenuItem("referrals_web.inbox", Msg("Rujukan masuk", "Referrals in"), P.REFERRALS_RESPOND),
     MenuItem("referrals_web.followups", Msg("Tindak lanjut", "Follow-up"), P.CASES_FOLLOW_UP),
