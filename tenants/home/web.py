@@ -62,6 +62,8 @@ MENU: list[MenuItem] = [
     MenuItem("referrals_web.inbox", Msg("Rujukan masuk", "Referrals in"), P.REFERRALS_RESPOND),
     MenuItem("referrals_web.followups", Msg("Tindak lanjut", "Follow-up"), P.CASES_FOLLOW_UP),
     MenuItem("notifications_web.notifications", Msg("Notifikasi", "Notifications"), P.TENANT_READ),
+    MenuItem("reports_web.dashboard", Msg("Dasbor", "Dashboard"), P.REPORTS_READ),
+    MenuItem("jobs_web.job_list", Msg("Impor dan ekspor", "Import and export"), P.JOBS_READ),
     MenuItem("districts_web.settings", Msg("Pengaturan", "Settings"), P.TENANT_CONFIGURE),
     MenuItem("people.people", Msg("Pengguna", "People"), P.MEMBERS_READ),
 ]

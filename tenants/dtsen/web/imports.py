@@ -21,8 +21,10 @@ from slrt.auth.policy import require
 from slrt.platform import db
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.i18n import local_today
-from slrt.platform.jobs.api import job_file_response
+from slrt.platform.jobs.access import access_job_file
+from slrt.platform.jobs.api import file_response
 from slrt.platform.jobs.models import TERMINAL, Job, JobFile, JobStatus
+from slrt.platform.jobs.web import JOB_LINKS, JOB_STARTS, KIND_WORDS, JobStart
 from slrt.platform.web import Form, TenantPages, notice, page_of, parse_form, problem_form
 from slrt.tenants.dtsen import actions
 from slrt.tenants.dtsen.access import access_import_by_id, import_scope
@@ -88,6 +90,40 @@ FILE_LABELS: dict[str, Msg] = {
     "pratinjau.csv": Msg("Pratinjau lengkap (CSV)", "Full preview (CSV)"),
     "pratinjau.xlsx": Msg("Pratinjau lengkap (XLSX)", "Full preview (XLSX)"),
 }
+
+
+# The district's job pages name DTSEN jobs in words, link each to its own page here, and offer
+# the upload among the pages that start jobs.
+KIND_WORDS.update(
+    {
+        "dtsen.check": Msg("Uji coba impor DTSEN", "DTSEN import dry run"),
+        "dtsen.apply": Msg("Penerapan impor DTSEN", "Applying a DTSEN import"),
+        "dtsen.submissions_import": Msg(
+            "Impor usul/sanggah dari Kemensos", "Proposals and objections from Kemensos"
+        ),
+        "dtsen.deem_overdue": Msg(
+            "Usul/sanggah lewat batas verifikasi", "Proposals and objections past their clock"
+        ),
+    }
+)
+JOB_STARTS.append(
+    JobStart("dtsen_imports_web.index", Msg("Impor DTSEN", "DTSEN import"), P.IMPORTS_RUN)
+)
+
+
+def _import_link(job: Job) -> list[tuple[str, Msg]]:
+    import_id = (job.params or {}).get("import_id")
+    if not import_id:
+        return []
+    return [
+        (
+            url_for("dtsen_imports_web.detail", import_id=import_id),
+            Msg("Buka impor DTSEN", "Open the DTSEN import"),
+        )
+    ]
+
+
+JOB_LINKS["dtsen.check"] = JOB_LINKS["dtsen.apply"] = _import_link
 
 
 def _period_options() -> list[tuple[str, str]]:
@@ -305,7 +341,7 @@ def job_file(import_id: uuid.UUID, name: str):
         if job is None:
             continue
         try:
-            return job_file_response(job, name)
+            return file_response(access_job_file(job, name))
         except Problem as exc:
             if exc.code != 404:
                 raise

@@ -19,8 +19,8 @@ from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform.errors import Msg, Problem, field_problem
 from slrt.platform.i18n import local_today
-from slrt.platform.jobs.access import access_job_by_id
-from slrt.platform.jobs.api import job_file_response
+from slrt.platform.jobs.access import access_job_by_id, access_job_file
+from slrt.platform.jobs.api import file_response
 from slrt.platform.web import Form, TenantPages, notice, page_of, parse_form, problem_form
 from slrt.tenants.dtsen import actions
 from slrt.tenants.dtsen.access import access_evidence_by_id, access_submission_by_id
@@ -196,7 +196,7 @@ def forwarded_file(job_id: uuid.UUID, name: str):
     job = access_job_by_id(job_id)
     if job.kind != FORWARDED:
         raise Problem(404, Msg("Berkas tidak ditemukan.", "File not found."))
-    return job_file_response(job, name)
+    return file_response(access_job_file(job, name))
 
 
 # --- recording one ------------------------------------------------------------------------------

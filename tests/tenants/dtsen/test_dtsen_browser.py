@@ -55,7 +55,7 @@ def test_the_admin_maps_a_column_by_hand_and_applies_after_the_dry_run(
     page.get_by_role("navigation", name="Menu").get_by_role("link", name="Impor DTSEN").click()
     page.get_by_label("Jenis berkas").select_option(label="Desil")
     page.get_by_label("Periode (triwulan)").select_option(str(THIS))
-    page.get_by_label("Berkas", exact=True).set_input_files(
+    page.get_by_label("Berkas SIKS-NG", exact=True).set_input_files(
         files=[{"name": "desil.csv", "mimeType": "text/csv", "buffer": desil_csv()}]
     )
     page.get_by_role("button", name="Unggah dan periksa kolom").click()
@@ -87,7 +87,7 @@ def test_the_admin_maps_a_column_by_hand_and_applies_after_the_dry_run(
     # The next file of this shape: the choice was kept for the district.
     page.get_by_role("link", name="Semua impor DTSEN").click()
     page.get_by_label("Jenis berkas").select_option(label="Desil")
-    page.get_by_label("Berkas", exact=True).set_input_files(
+    page.get_by_label("Berkas SIKS-NG", exact=True).set_input_files(
         files=[{"name": "desil.csv", "mimeType": "text/csv", "buffer": desil_csv()}]
     )
     page.get_by_role("button", name="Unggah dan periksa kolom").click()
