@@ -25,6 +25,7 @@ MODEL_MODULES: list[str] = [
     "slrt.tenants.flow.models",
     "slrt.tenants.field.models",
     "slrt.tenants.proposals.models",
+    "slrt.tenants.dtsen.models",
     "slrt.tenants.notifications.models",
     "slrt.tenants.reports.models",
     "slrt.billing_free.models",

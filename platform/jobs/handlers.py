@@ -33,6 +33,7 @@ JOB_HANDLER_MODULES: list[str] = [
     "slrt.tenants.field.jobs",
     "slrt.tenants.reports.jobs",
     "slrt.platform.mail_jobs",
+    "slrt.tenants.dtsen.jobs",
 ]
 
 
