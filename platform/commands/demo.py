@@ -15,8 +15,8 @@ from slrt.platform.tenant import Tenant
 from slrt.platform.transaction import joined
 from slrt.tenants.districts.actions import onboard_tenant
 from slrt.tenants.districts.demo import configure_demo_districts
-from slrt.tenants.field.demo import load_field_demo
 from slrt.tenants.dtsen.demo import load_dtsen_demo
+from slrt.tenants.field.demo import load_field_demo
 from slrt.tenants.flow.demo import flow_sign_in_lines, load_flow_demo
 from slrt.tenants.reports.demo import load_schedules_demo
 
