@@ -14,8 +14,11 @@ DATABASE_OWNER_URL, DATABASE_ADMIN_URL and REDIS_URL when all are set), with rea
     rows into the same tables; rows per second of both, their ratio, and the peak memory (RSS)
     of each run, measured in a fresh process per run.
 
+(c) Field app: capture to synced in a real Chromium at phone size, over emulated 3G and over
+    the loopback (`slrt.tenants.field.bench`).
+
 Environment: SLRT_BENCH_A_JOBS (5000), SLRT_BENCH_IMPORT_ROWS ("100000,1000000"),
-SLRT_BENCH_ONLY ("import" or "fairness").
+SLRT_BENCH_ONLY ("import", "fairness" or "field").
 """
 
 from __future__ import annotations
@@ -473,11 +476,16 @@ def main() -> None:
                 b, _ = onboard_tenant("33.24")
                 db.session.commit()
                 a_ref, b_ref = a.ref(), b.ref()
-                if os.environ.get("SLRT_BENCH_ONLY") != "fairness":
+                only = os.environ.get("SLRT_BENCH_ONLY")
+                if only in (None, "", "import"):
                     bench_import(a_ref)
-                if os.environ.get("SLRT_BENCH_ONLY") != "import":
+                if only in (None, "", "fairness"):
                     bench_fairness(a_ref, b_ref)
                 db.session.remove()
+            if only in (None, "", "field"):
+                from slrt.tenants.field.bench import bench_field
+
+                bench_field(app)
         finally:
             stop_services(started)
 

@@ -207,7 +207,9 @@ def test_outbox_job_asked_while_redis_is_down_runs_exactly_once(
         reset_redis()
 
 
-def _worker_process(services: dict[str, str]) -> subprocess.Popen:
+def _worker_process(
+    services: dict[str, str], module: str = "tests.platform.jobs.worker_main"
+) -> subprocess.Popen:
     env = dict(os.environ)
     env.update(
         DATABASE_URL=services["DATABASE_URL"],
@@ -217,7 +219,7 @@ def _worker_process(services: dict[str, str]) -> subprocess.Popen:
         SLRT_LOG_LEVEL="WARNING",
     )
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.platform.jobs.worker_main"],
+        [sys.executable, "-m", module],
         cwd=REPO,
         env=env,
         start_new_session=True,
