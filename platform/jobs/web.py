@@ -27,6 +27,7 @@ from flask import Response, jsonify, redirect, render_template, request, url_for
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
+from slrt.platform.audit.reads import personal_data
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.i18n import language, number, text_of
 from slrt.platform.jobs.access import access_job_by_id, access_job_file, may_download
@@ -244,6 +245,7 @@ def job_status_json(job_id: uuid.UUID):
 
 @bp.get("/<uuid:job_id>/files/<string:name>")
 @require(P.JOBS_READ)
+@personal_data("job_file.download")
 def job_file(job_id: uuid.UUID, name: str):
     return file_response(access_job_file(access_job_by_id(job_id), name))
 

@@ -849,3 +849,16 @@ def forget_person(nik: str) -> None:
             longitude=None,
         )
     )
+
+
+def forget_household(household_id: uuid.UUID, kk_number: str | None) -> None:
+    """A household erased with its last member: its DTSEN rows keep their period, desil and
+    counts but no longer carry its KK number."""
+    about = DtsenRecord.household_id == household_id
+    if kk_number:
+        about = sa.or_(about, DtsenRecord.kk_number == kk_number)
+    db.session.execute(
+        sa.update(DtsenRecord)
+        .where(about)
+        .values(kk_number=None, family_key=f"hh:{household_id.hex[:20]}")
+    )

@@ -13,6 +13,7 @@ from marshmallow import fields
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
 from slrt.platform.api import Schema, TenantBlueprint
+from slrt.platform.audit.reads import personal_data
 from slrt.tenants.field import actions
 from slrt.tenants.field.access import access_upload_by_id
 from slrt.tenants.field.models import FieldUpload
@@ -62,6 +63,7 @@ def sync(body: dict) -> dict:
 @blp.route("/reference")
 @blp.response(200, ReferenceSchema)
 @require(P.CASES_REGISTER)
+@personal_data("field.reference")
 def get_reference() -> dict:
     """What the device keeps offline: villages, NIK region codes, programs, follow-ups."""
     return reference()

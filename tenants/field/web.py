@@ -27,6 +27,7 @@ from marshmallow import Schema, ValidationError
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db, region_codes
+from slrt.platform.audit.reads import personal_data
 from slrt.platform.errors import Msg, Problem, flatten_messages
 from slrt.platform.web import TenantPages
 from slrt.tenants.field import actions
@@ -218,6 +219,7 @@ def sync_json() -> Response:
 
 @bp.get("/reference")
 @field_app
+@personal_data("field.reference")
 def reference_json() -> Response:
     return jsonify(reference())
 

@@ -36,6 +36,7 @@ from slrt.platform.tabular.import_job import accept_upload
 from slrt.platform.tabular.write import XLSX_MEDIA_TYPE
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.transaction import action
+from slrt.tenants.dtsen.actions import forget_household as forget_dtsen_household
 from slrt.tenants.dtsen.actions import forget_person as forget_dtsen
 from slrt.tenants.flow.models import (
     Case,
@@ -554,6 +555,7 @@ def erase_person(person: Person, reason: str) -> dict[str, int]:
         ).scalar()
         if not others:
             household = db.session.get(Household, (person.tenant_id, person.household_id))
+            forget_dtsen_household(household.id, household.kk_number)
             household.kk_number = None
             household.address = None
             household_erased = True

@@ -19,6 +19,7 @@ from flask import redirect, render_template, request, url_for
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
 from slrt.platform import db
+from slrt.platform.audit.reads import personal_data
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.i18n import local_today
 from slrt.platform.jobs.access import access_job_file
@@ -333,6 +334,7 @@ def apply(import_id: uuid.UUID):
 
 @bp.get("/<uuid:import_id>/files/<string:name>")
 @require(P.IMPORTS_RUN)
+@personal_data("job_file.download")
 def job_file(import_id: uuid.UUID, name: str):
     """A file one of this import's jobs produced (the error report, the full preview)."""
     dtsen_import = access_import_by_id(import_id)
