@@ -149,15 +149,93 @@ def shred(person_id: uuid.UUID) -> int:
     return int(deleted or 0)
 
 
+_DEFERRING = "slrt_personal_text_deferring"
+_WANTED = "slrt_personal_text_wanted"
+
+
 class PersonalText(sa.TypeDecorator):
     """A text column of free text about a resident: sealed by the flush hook below, opened when
-    loaded."""
+    loaded. Inside an ORM query the keys are fetched once for all its rows (`_open_in_bulk`),
+    so a list costs one key query, not one per person."""
 
     impl = sa.Text
     cache_ok = True
 
     def process_result_value(self, value: Any, dialect: sa.Dialect) -> str | None:
-        return value if value is None or not is_sealed(value) else open_text(value)
+        if value is None or not is_sealed(value):
+            return value
+        session = _session()
+        if session.info.get(_DEFERRING):
+            person_id = str(uuid.UUID(value[len(PREFIX) :].partition(":")[0]))
+            if person_id not in _cache(session):
+                session.info.setdefault(_WANTED, set()).add(person_id)
+                return value  # opened by _open_in_bulk once the query's rows are in
+        return open_text(value, session)
+
+
+def _has_personal_text(mapper: Any) -> bool:
+    return any(isinstance(attr.columns[0].type, PersonalText) for attr in mapper.column_attrs)
+
+
+def _preload(session: Session, person_ids: set[str]) -> None:
+    cache = _cache(session)
+    wanted = [uuid.UUID(p) for p in person_ids if p not in cache]
+    if not wanted:
+        return
+    with session.no_autoflush:
+        rows = session.execute(
+            sa.select(PersonKey.id, PersonKey.wrapped_key).where(PersonKey.id.in_(wanted))
+        ).all()
+    found = {str(i): field_cipher().decrypt(w.encode()) for i, w in rows}
+    for person_id in wanted:
+        cache[str(person_id)] = found.get(str(person_id))
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _open_in_bulk(state: Any) -> Any:
+    """An ORM SELECT of rows with sealed text: its rows are read with the key lookups held
+    back, then every missing key is fetched in one query and the texts opened."""
+    from slrt.platform.tenancy import current_tenant_or_none
+
+    if (
+        not state.is_select
+        or state.execution_options.get("yield_per")
+        or state.execution_options.get("stream_results")
+        or current_tenant_or_none() is None
+        or not any(_has_personal_text(m) for m in state.all_mappers)
+    ):
+        return None
+    session = state.session
+    session.info[_DEFERRING] = session.info.get(_DEFERRING, 0) + 1
+    try:
+        frozen = state.invoke_statement().freeze()
+    finally:
+        session.info[_DEFERRING] -= 1
+    wanted = session.info.pop(_WANTED, set())
+    if wanted:
+        _preload(session, wanted)
+
+        def opened(value: Any) -> Any:
+            if is_sealed(value):
+                return open_text(value, session)
+            if value is not None and hasattr(value, "_sa_instance_state"):
+                _open_instance(value, session)
+            return value
+
+        # rows are tuples of values, or (one entity per row) the values themselves
+        frozen.data = [
+            tuple(opened(v) for v in row) if isinstance(row, tuple | sa.Row) else opened(row)
+            for row in frozen.data
+        ]
+    return frozen()
+
+
+def _open_instance(obj: Any, session: Session) -> None:
+    state = sa.inspect(obj)
+    for name in _personal_columns(obj):
+        value = state.dict.get(name)
+        if is_sealed(value):
+            attributes.set_committed_value(obj, name, open_text(value, session))
 
 
 # --- sealing on flush -----------------------------------------------------------------------------
