@@ -209,11 +209,11 @@ class TenantBlueprint(PathLookups, _LateEtagCheck, Blueprint):
 
 def enter_tenant_from_url(values: dict[str, Any] | None, *, allow_suspended: bool) -> None:
     """Pop `tenant` from the URL values and act for that district (404 if unknown)."""
-    from slrt.platform.tenant import access_tenant_by_slug
+    from slrt.platform.tenant import cached_tenant_by_slug
 
     if values is None or "tenant" not in values:
         return
-    tenant = access_tenant_by_slug(values.pop("tenant"), allow_suspended=allow_suspended)
+    tenant = cached_tenant_by_slug(values.pop("tenant"), allow_suspended=allow_suspended)
     g.tenant = tenant
     enter_tenant(tenant.ref())
 

@@ -124,6 +124,11 @@ SETTINGS: list[Setting] = [
         None,
         "1: session cookies carry the Secure flag. Default: on when SLRT_PUBLIC_URL is https.",
     ),
+    Setting(
+        "SLRT_LOCAL_CACHE_SECONDS",
+        "5",
+        "Longest time a web process keeps what it read about a district, an account's rights (grants, membership, role), a plan or village names without asking PostgreSQL again. Changes made through the app are seen on the next request in every process (an epoch in Redis); this bounds changes made directly in the database or while Redis was unreachable.",
+    ),
     Setting("SLRT_LOG_LEVEL", "INFO", "Python log level."),
     Setting(
         "SLRT_TRUSTED_PROXIES",

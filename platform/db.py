@@ -8,11 +8,15 @@ transaction-local setting `slrt.tenant_id`, written at the start of every transa
 
 from __future__ import annotations
 
+import functools
+import select
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import psycopg
 import sqlalchemy as sa
+from flask import g, has_request_context
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import (
@@ -29,6 +33,7 @@ from sqlalchemy.orm import (
 from sqlalchemy.sql.util import find_tables
 from uuid6 import uuid7
 
+from slrt.platform.commands.dbroles import PLATFORM_READER_ROLE
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import NoTenantContext, bypass_reason, current_tenant_or_none
 
@@ -41,6 +46,7 @@ NAMING = {
 }
 
 TENANT_SETTING = "slrt.tenant_id"
+T = TypeVar("T")
 
 
 class Base(DeclarativeBase):
@@ -121,17 +127,41 @@ _engine: sa.Engine | None = None
 
 def init_engine(url: str, **kw: Any) -> sa.Engine:
     """Bind the session factory to `url` (the app role). Called by the app factory and by
-    jobs after fork; disposes any engine inherited from a parent process."""
+    jobs after fork; disposes any engine inherited from a parent process.
+
+    No pre-ping (a round trip before every checkout): a connection is checked without a round
+    trip when it leaves the pool (`_refuse_dead_connection`), replaced after an hour
+    (pool_recycle), and a request that still meets a lost connection answers 503 with
+    Retry-After (slrt.platform.errors) while the pool drops every connection of that server."""
     global _engine
     if _engine is not None:
         _engine.dispose(close=False)
-    kw.setdefault("pool_pre_ping", True)
+    kw.setdefault("pool_pre_ping", False)
+    kw.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
     kw.setdefault("pool_size", 5)
     kw.setdefault("max_overflow", 10)
     _engine = sa.create_engine(url, **kw)
+    event.listen(_engine, "checkout", _refuse_dead_connection)
     SessionFactory.configure(bind=_engine)
     session.remove()
     return _engine
+
+
+POOL_RECYCLE_SECONDS = 3600
+
+
+def _refuse_dead_connection(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+    """An idle connection has nothing to read; if its socket is readable the server has closed
+    it (restart, failover, idle timeout: PostgreSQL says why, then hangs up) or it is broken.
+    The pool then opens another one (DisconnectionError), at no round trip's cost."""
+    if dbapi_conn.closed:
+        raise sa.exc.DisconnectionError("connection closed")
+    try:
+        readable, _, _ = select.select([dbapi_conn.fileno()], [], [], 0)
+    except (OSError, ValueError) as exc:
+        raise sa.exc.DisconnectionError("connection unusable") from exc
+    if readable:
+        raise sa.exc.DisconnectionError("server closed the connection")
 
 
 def engine() -> sa.Engine:
@@ -140,14 +170,18 @@ def engine() -> sa.Engine:
     return _engine
 
 
+# Both settings in one round trip. set_config('role', ..., true) is SET LOCAL ROLE: it ends with
+# the transaction, so it is safe behind PgBouncer in transaction pooling; 'none' is the login
+# role (slrt_app), whose policies are the tenant's (FORCE ROW LEVEL SECURITY applies to it).
+_SETTING_SQL = sa.text(
+    "SELECT set_config('slrt.tenant_id', :tenant, true), set_config('role', :role, true)"
+)
+
+
 def _tenant_setting_sql(conn: sa.Connection) -> None:
     tenant = current_tenant_or_none()
-    value = str(tenant.id) if tenant else ""
-    conn.execute(sa.select(sa.func.set_config(TENANT_SETTING, value, True)))
-    if bypass_reason():
-        conn.exec_driver_sql("SET LOCAL ROLE slrt_platform_reader")
-    else:
-        conn.exec_driver_sql("SET LOCAL ROLE NONE")
+    role = PLATFORM_READER_ROLE if bypass_reason() else "none"
+    conn.execute(_SETTING_SQL, {"tenant": str(tenant.id) if tenant else "", "role": role})
 
 
 @event.listens_for(Session, "after_begin")
@@ -240,3 +274,22 @@ def one_or_404(stmt: sa.Select, not_found: Msg, *, lock: bool = False) -> Any:
     if row is None:
         raise Problem(404, not_found)
     return row
+
+
+def reuse_in_request(fn: Callable[..., T]) -> Callable[..., T]:
+    """For an access helper `fn(id, *, lock=False)`: within one request, the row it returned for
+    an id is returned again without a query (the blueprint resolves every path id before the
+    view, and the view asks for the same row). `lock=True` always reads again, FOR UPDATE."""
+
+    @functools.wraps(fn)
+    def run(row_id: Any, *args: Any, **kwargs: Any) -> T:
+        if args or kwargs.get("lock") or not has_request_context():
+            return fn(row_id, *args, **kwargs)
+        tenant = current_tenant_or_none()
+        key = (fn, row_id, tenant.id if tenant else None, frozenset(kwargs.items()))
+        rows = g.setdefault("slrt_resolved_rows", {})
+        if key not in rows:
+            rows[key] = fn(row_id, *args, **kwargs)
+        return rows[key]
+
+    return run

@@ -99,6 +99,9 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
 
     reset_redis()
     get_redis().flushdb()
+    from slrt.platform.freshness import clear_local
+
+    clear_local()  # the tables were emptied under the app: nothing it remembers holds
     yield
     from slrt.platform import db
     from slrt.platform.tenancy import leave_tenant

@@ -8,7 +8,7 @@ import uuid
 import sqlalchemy as sa
 
 from slrt.platform import db
-from slrt.platform.db import one_or_404
+from slrt.platform.db import one_or_404, reuse_in_request
 from slrt.platform.errors import Msg, field_problem
 from slrt.tenants.programs.models import NationalProgram, Program, ProgramVersion
 
@@ -17,10 +17,12 @@ NATIONAL_NOT_FOUND = Msg("Program nasional tidak ditemukan.", "National program 
 VERSION_NOT_FOUND = Msg("Versi program tidak ditemukan.", "Program version not found.")
 
 
+@reuse_in_request
 def access_program_by_id(program_id: uuid.UUID) -> Program:
     return one_or_404(sa.select(Program).where(Program.id == program_id), PROGRAM_NOT_FOUND)
 
 
+@reuse_in_request
 def access_national_program_by_id(program_id: uuid.UUID) -> NationalProgram:
     return one_or_404(
         sa.select(NationalProgram).where(NationalProgram.id == program_id), NATIONAL_NOT_FOUND
@@ -55,6 +57,7 @@ def access_program_version(program: Program, version_id: uuid.UUID) -> ProgramVe
     return one_or_404(stmt, VERSION_NOT_FOUND)
 
 
+@reuse_in_request
 def access_version_by_id(version_id: uuid.UUID) -> ProgramVersion:
     """A version of any of the district's programs (the path also names the program, which its
     own lookup checks)."""
