@@ -100,21 +100,35 @@ def check_if_match(
     pass: the second waits, then sees the new state and gets 412."""
     if not request.if_match:
         raise Problem(428, PRECONDITION_REQUIRED)
-    if inspect(obj, raiseerr=False) is not None:
+    if inspect(obj, raiseerr=False) is not None and not db.locked_in_transaction(obj):
         db.session.refresh(obj, with_for_update=True)
     blp.check_etag(view(obj) if view else obj, schema)
 
 
-def page_of(stmt: sa.Select, pagination_parameters: Any, *order_by: Any) -> list[Any]:
-    """One page of `stmt` (ORM entities), counting the total for the X-Pagination header."""
-    total = db.session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar()
-    pagination_parameters.item_count = total
-    stmt = (
-        stmt.order_by(*order_by)
+def page_rows(stmt: sa.Select, pagination_parameters: Any, *order_by: Any) -> list[sa.Row]:
+    """One page of `stmt`'s rows and, in the same query, the total for the X-Pagination header
+    (a window count: one round trip and one pass instead of a count, then the page)."""
+    total = sa.func.count().over().label("slrt_total")
+    rows = db.session.execute(
+        stmt.add_columns(total)
+        .order_by(*order_by)
         .offset(pagination_parameters.first_item)
         .limit(pagination_parameters.page_size)
-    )
-    return list(db.session.execute(stmt).scalars())
+    ).all()
+    if rows:
+        pagination_parameters.item_count = rows[0][-1]
+    elif pagination_parameters.first_item == 0:
+        pagination_parameters.item_count = 0
+    else:  # past the last page: only a count says how many there are
+        pagination_parameters.item_count = db.session.execute(
+            sa.select(sa.func.count()).select_from(stmt.subquery())
+        ).scalar()
+    return [row[:-1] for row in rows]
+
+
+def page_of(stmt: sa.Select, pagination_parameters: Any, *order_by: Any) -> list[Any]:
+    """One page of `stmt` (ORM entities), with the total for the X-Pagination header."""
+    return [row[0] for row in page_rows(stmt, pagination_parameters, *order_by)]
 
 
 def bool_arg(**kw: Any) -> fields.Boolean:

@@ -52,6 +52,9 @@ T = TypeVar("T")
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING)
     type_annotation_map = {dict[str, Any]: postgresql.JSONB}
+    # Values the server sets (updated_at = now()) come back in the INSERT or UPDATE itself
+    # (RETURNING): showing the row after a write needs no second read, nor a new transaction.
+    __mapper_args__ = {"eager_defaults": True}
 
 
 def utcnow_column(**kw: Any) -> Mapped[Any]:
@@ -265,15 +268,30 @@ def _stamp_tenant(sess: Session, flush_context, instances) -> None:
             )
 
 
+_LOCKED = "slrt_locked_rows"
+
+
 def one_or_404(stmt: sa.Select, not_found: Msg, *, lock: bool = False) -> Any:
     """The one row `stmt` selects, or 404 with `not_found`. Every access helper ends here, so a
     row of another district, outside the caller's region or missing answers the same."""
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     row = session.execute(stmt).scalar_one_or_none()
     if row is None:
         raise Problem(404, not_found)
+    if lock:
+        sess = session()
+        sess.info.setdefault(_LOCKED, {})[sa.inspect(row).identity_key] = sess.get_transaction()
     return row
+
+
+def locked_in_transaction(obj: Any) -> bool:
+    """Whether `obj` was read FOR UPDATE (fresh) in the session's open transaction."""
+    sess = session()
+    state = sa.inspect(obj, raiseerr=False)
+    if state is None or state.identity_key is None or not sess.in_transaction():
+        return False
+    return sess.info.get(_LOCKED, {}).get(state.identity_key) is sess.get_transaction()
 
 
 def reuse_in_request(fn: Callable[..., T]) -> Callable[..., T]:

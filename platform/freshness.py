@@ -93,11 +93,13 @@ def clear_local() -> None:
 
 
 class LocalCache(Generic[K, V]):
-    """A bounded least-recently-used map whose entries hold for one epoch and ttl_seconds()."""
+    """A bounded least-recently-used map whose entries hold for one epoch and ttl_seconds() (or
+    the cache's own `ttl`, for answers that only a watched change can alter)."""
 
-    def __init__(self, name: str, max_entries: int = 4096) -> None:
+    def __init__(self, name: str, max_entries: int = 4096, ttl: float | None = None) -> None:
         self.name = name
         self.max_entries = max_entries
+        self.ttl = ttl  # seconds; None: ttl_seconds()
         self._data: OrderedDict[K, tuple[str, float, V]] = OrderedDict()
         self._lock = threading.Lock()
         _caches.append(self)
@@ -115,7 +117,7 @@ class LocalCache(Generic[K, V]):
                 return hit[2]
         value = load()
         with self._lock:
-            self._data[key] = (epoch, now + ttl_seconds(), value)
+            self._data[key] = (epoch, now + (self.ttl or ttl_seconds()), value)
             self._data.move_to_end(key)
             while len(self._data) > self.max_entries:
                 self._data.popitem(last=False)

@@ -20,7 +20,7 @@ from marshmallow import fields, validate
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
 from slrt.platform import db, region_codes
-from slrt.platform.api import Schema, TenantBlueprint, Text, check_if_match, page_of
+from slrt.platform.api import Schema, TenantBlueprint, Text, check_if_match, page_of, page_rows
 from slrt.platform.filestore import store
 from slrt.platform.region_codes import KECAMATAN_CODE, VILLAGE_CODE
 from slrt.platform.tenancy import current_tenant
@@ -603,15 +603,12 @@ def list_referrals(query: dict, pagination_parameters) -> list[Referral]:
         stmt = stmt.where(Referral.village_code.like(query["kecamatan_code"] + ".%"))
     if query.get("overdue") is True:
         stmt = stmt.where(overdue_clause())
-    pagination_parameters.item_count = db.session.execute(
-        sa.select(sa.func.count()).select_from(stmt.subquery())
-    ).scalar()
-    rows = db.session.execute(
-        _listing(stmt.add_columns(Case.ticket_number, Letter.number))
-        .order_by(Referral.id.desc())
-        .offset(pagination_parameters.first_item)
-        .limit(pagination_parameters.page_size)
-    ).all()
+    # One letter per referral at most, so the joins do not change the count.
+    rows = page_rows(
+        _listing(stmt.add_columns(Case.ticket_number, Letter.number)),
+        pagination_parameters,
+        Referral.id.desc(),
+    )
     return _with_extras(rows)
 
 

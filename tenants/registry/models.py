@@ -79,9 +79,11 @@ class Person(TenantScoped, Timestamps, Base):
         sa.UniqueConstraint("tenant_id", "nik", name="uq_persons_tenant_nik"),
         sa.Index("ix_persons_village", "tenant_id", "village_code", "id"),
         sa.Index("ix_persons_household", "tenant_id", "household_id"),
-        # Name search (migration 0008: used through person_ids_by_name, see name_matches).
+        # Name search, one district's entries at a time (btree_gin for tenant_id; used through
+        # person_ids_by_name, see name_matches).
         sa.Index(
-            "ix_persons_name_trgm",
+            "ix_persons_tenant_name_trgm",
+            "tenant_id",
             "name",
             postgresql_using="gin",
             postgresql_ops={"name": "gin_trgm_ops"},

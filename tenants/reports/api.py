@@ -7,18 +7,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import url_for
+from flask import g, url_for
 from marshmallow import ValidationError, fields, validates
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
-from slrt.platform import db
 from slrt.platform.api import Schema, TenantBlueprint, Text
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.i18n import local_today
 from slrt.platform.jobs.api import JobSchema
 from slrt.platform.tenancy import current_tenant
-from slrt.platform.tenant import Tenant
 from slrt.tenants.reports import actions
 from slrt.tenants.reports.aggregates import as_dict, latest
 
@@ -117,5 +115,4 @@ def district_dashboard() -> dict[str, Any]:
                 "The district's aggregates have not been computed yet (refreshed nightly).",
             ),
         )
-    district = db.session.get(Tenant, tenant.id)
-    return {"district": district, **as_dict(rows[0])}
+    return {"district": g.tenant, **as_dict(rows[0])}
