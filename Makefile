@@ -19,13 +19,20 @@ run: $(STAMP)
 	$(BIN)/slrt up
 
 # System packages the tests need (Node.js for the oidc-provider test peer, Chromium for page
-# tests), installed with apt when missing; CI runs as root on Debian.
+# tests, nginx/PgBouncer/shellcheck for tests/deploy, Debian 12's PostgreSQL 15 to check
+# `slrt db create-roles` there; no cluster is created), installed with apt when missing; CI
+# runs as root on Debian.
 system-test-deps:
 	@missing=""; \
 	command -v node >/dev/null || missing="$$missing nodejs"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	for pkg in nginx pgbouncer shellcheck; do command -v $$pkg >/dev/null || test -x /usr/sbin/$$pkg || missing="$$missing $$pkg"; done; \
+	if ! test -x /usr/lib/postgresql/15/bin/postgres && apt-cache show postgresql-15 >/dev/null 2>&1; then \
+	  missing="$$missing postgresql-15"; \
+	  mkdir -p /etc/postgresql-common/createcluster.d 2>/dev/null && \
+	  echo 'create_main_cluster = false' > /etc/postgresql-common/createcluster.d/slrt-tests.conf 2>/dev/null || true; \
+	fi; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "please install:$$missing"; exit 1; fi; \

@@ -34,7 +34,13 @@ def demo_people() -> list[dict]:
     """Who the demo has: per district an admin, a supervisor of the first kecamatan and a
     facilitator of that kecamatan's first desa/kelurahan."""
     people = [
-        {"email": KEMENSOS_EMAIL, "name": "Admin Kemensos (demo)", "platform": "kemensos_admin"}
+        {"email": KEMENSOS_EMAIL, "name": "Admin Kemensos (demo)", "platform": "kemensos_admin"},
+        {
+            "email": "pemantau.jateng@demo.slrt.id",
+            "name": "Pemantau Provinsi Jawa Tengah (demo)",
+            "platform": "provincial_viewer",
+            "province": "33",
+        },
     ]
     for code in DEMO_TENANTS:
         slug = region_codes.slugs()[code]
@@ -83,7 +89,13 @@ def load_demo_accounts() -> list[str]:
                 email_verified=True,
             )
         if person.get("platform"):
-            db.session.add(PlatformRoleGrant(account_id=account.id, role=person["platform"]))
+            db.session.add(
+                PlatformRoleGrant(
+                    account_id=account.id,
+                    role=person["platform"],
+                    province_code=person.get("province"),
+                )
+            )
             continue
         tenant = tenant_by_code(person["tenant"])
         with tenant_context(tenant.ref()):
@@ -169,11 +181,12 @@ def sign_in_lines() -> list[str]:
     for person in demo_people():
         if person["email"] not in exists:
             continue
-        where = (
-            "all districts"
-            if person.get("platform")
-            else f"/t/{region_codes.slugs()[person['tenant']]}/"
-        )
+        if person.get("province"):
+            where = f"/kemensos/ · {region_codes.name_of(person['province'])}"
+        elif person.get("platform"):
+            where = "/kemensos/ · all districts"
+        else:
+            where = f"/t/{region_codes.slugs()[person['tenant']]}/"
         scope = ", ".join(f"{region_codes.name_of(c)} ({c})" for c in person.get("codes", []))
         role = person.get("platform") or person["role"]
         lines.append(f"  {person['email']:<38} {_password(person['email'])}")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import enum
 
+from slrt.platform.errors import Msg
+
 
 class P(enum.StrEnum):
     # District configuration
@@ -57,6 +59,48 @@ class PP(enum.StrEnum):
     PLANS_MANAGE = "platform.plans.manage"
     REPORTS_READ = "platform.reports.read"
     ACCOUNTS_MANAGE = "platform.accounts.manage"
+
+
+# Each permission in words, as pages show it (a key such as "cases.assess" is never shown).
+PERMISSION_LABELS: dict[str, Msg] = {
+    P.TENANT_READ: Msg("Melihat data kabupaten/kota", "View the district"),
+    P.TENANT_CONFIGURE: Msg("Mengatur kabupaten/kota", "Configure the district"),
+    P.PROGRAMS_READ: Msg("Melihat program", "View programs"),
+    P.PROGRAMS_MANAGE: Msg("Mengelola program", "Manage programs"),
+    P.MEMBERS_READ: Msg("Melihat daftar pengguna", "View members"),
+    P.MEMBERS_MANAGE: Msg("Mengelola pengguna", "Manage members"),
+    P.ROLES_MANAGE: Msg("Mengelola peran", "Manage roles"),
+    P.AUDIT_READ: Msg("Melihat jejak audit", "View the audit trail"),
+    P.REGISTRY_READ: Msg("Melihat data keluarga dan penduduk", "View households and persons"),
+    P.REGISTRY_WRITE: Msg("Mencatat data keluarga dan penduduk", "Record households and persons"),
+    P.PERSONAL_DATA_AUDIT: Msg(
+        "Memeriksa siapa membaca data pribadi", "Audit who read personal data"
+    ),
+    P.PERSONAL_DATA_ERASE: Msg("Menghapus data pribadi", "Erase personal data"),
+    P.CASES_READ: Msg("Melihat kasus", "View cases"),
+    P.CASES_REGISTER: Msg("Mendaftarkan kunjungan dan pengaduan", "Register visits and complaints"),
+    P.CASES_ASSESS: Msg("Menilai kasus (asesmen)", "Assess cases"),
+    P.CASES_DECIDE: Msg("Memutuskan layanan", "Decide on services"),
+    P.CASES_FOLLOW_UP: Msg("Menindaklanjuti kasus", "Follow up cases"),
+    P.CASES_CLOSE: Msg("Menutup kasus", "Close cases"),
+    P.REFERRALS_READ: Msg("Melihat rujukan", "View referrals"),
+    P.REFERRALS_RESPOND: Msg("Menjawab rujukan (OPD)", "Answer referrals (agency)"),
+    P.LETTERS_ISSUE: Msg("Menerbitkan surat rujukan", "Issue referral letters"),
+    P.PROPOSALS_MANAGE: Msg("Mengelola usulan DTKS", "Manage DTKS proposals"),
+    P.PROPOSALS_VERIFY: Msg("Memverifikasi usulan DTKS", "Verify DTKS proposals"),
+    P.IMPORTS_RUN: Msg("Mengimpor data", "Import data"),
+    P.EXPORTS_RUN: Msg("Mengekspor data", "Export data"),
+    P.JOBS_READ: Msg("Melihat pekerjaan latar belakang", "View background jobs"),
+    P.JOBS_MANAGE: Msg("Mengelola pekerjaan latar belakang", "Manage background jobs"),
+    P.REPORTS_READ: Msg("Melihat laporan", "View reports"),
+    P.USAGE_READ: Msg("Melihat pemakaian dan kuota", "View usage and quotas"),
+    PP.TENANTS_MANAGE: Msg("Mengelola kabupaten/kota (Kemensos)", "Manage districts (Kemensos)"),
+    PP.CATALOG_MANAGE: Msg("Mengelola katalog program nasional", "Manage the national catalog"),
+    PP.CLIENTS_MANAGE: Msg("Mengelola aplikasi klien", "Manage client applications"),
+    PP.PLANS_MANAGE: Msg("Mengelola paket layanan", "Manage plans"),
+    PP.REPORTS_READ: Msg("Melihat laporan nasional", "View national reports"),
+    PP.ACCOUNTS_MANAGE: Msg("Mengelola akun", "Manage accounts"),
+}
 
 
 READ_CONFIG = {P.TENANT_READ, P.PROGRAMS_READ}
@@ -211,3 +255,51 @@ PERSONAL_DATA = {
     P.PERSONAL_DATA_ERASE,
 }
 assert not any(PERSONAL_DATA & r["tenant"] for r in PLATFORM_ROLES.values())
+
+
+# The district permissions in the order and groups a role form shows them, as words.
+GROUPS: list[tuple[Msg, list[P]]] = [
+    (
+        Msg("Pengaturan", "Settings"),
+        [
+            P.TENANT_READ,
+            P.TENANT_CONFIGURE,
+            P.PROGRAMS_READ,
+            P.PROGRAMS_MANAGE,
+            P.MEMBERS_READ,
+            P.MEMBERS_MANAGE,
+            P.ROLES_MANAGE,
+            P.AUDIT_READ,
+        ],
+    ),
+    (
+        Msg("Data pribadi", "Personal data"),
+        [P.REGISTRY_READ, P.REGISTRY_WRITE, P.PERSONAL_DATA_AUDIT, P.PERSONAL_DATA_ERASE],
+    ),
+    (
+        Msg("Layanan dan rujukan", "Service and referrals"),
+        [
+            P.CASES_READ,
+            P.CASES_REGISTER,
+            P.CASES_ASSESS,
+            P.CASES_DECIDE,
+            P.CASES_FOLLOW_UP,
+            P.CASES_CLOSE,
+            P.REFERRALS_READ,
+            P.REFERRALS_RESPOND,
+            P.LETTERS_ISSUE,
+            P.PROPOSALS_MANAGE,
+            P.PROPOSALS_VERIFY,
+        ],
+    ),
+    (
+        Msg("Berkas, laporan dan pemakaian", "Files, reports and usage"),
+        [P.IMPORTS_RUN, P.EXPORTS_RUN, P.JOBS_READ, P.JOBS_MANAGE, P.REPORTS_READ, P.USAGE_READ],
+    ),
+]
+assert {p for _, group in GROUPS for p in group} == set(P)
+
+
+def permission_label(key: str) -> Msg:
+    """A permission in words (a key unknown to the list as itself)."""
+    return PERMISSION_LABELS.get(key) or Msg(key, key)

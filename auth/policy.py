@@ -28,7 +28,7 @@ from flask import g, request
 from slrt.auth.accounts.models import Account, PlatformRoleGrant
 from slrt.auth.memberships.models import Membership, MembershipStatus, Role
 from slrt.auth.oauth.tokens import InvalidToken, verify_access_token
-from slrt.auth.permissions import PLATFORM_ROLES, PP, P
+from slrt.auth.permissions import PERMISSION_LABELS, PLATFORM_ROLES, PP, P
 from slrt.platform import db
 from slrt.platform.actor import SYSTEM, Actor, set_actor
 from slrt.platform.errors import Msg, Problem
@@ -186,7 +186,7 @@ def _load_account_principal(account_id: uuid.UUID, client_id: str | None) -> Pri
     principal = Principal(
         actor=Actor(
             kind="account",
-            label=account.email,
+            label=account.label,
             account_id=account.id,
             client_id=client_id,
         ),
@@ -304,13 +304,17 @@ def authorize(principal: Principal, permission: str | None) -> None:
                 ),
             )
     if permission is not None and not principal.can(permission):
+        words = PERMISSION_LABELS.get(permission) or Msg(permission, permission)
         raise Problem(
             403,
             Msg(
-                f"Anda tidak memiliki izin '{permission}'.",
-                f"You lack the permission '{permission}'.",
+                f"Anda tidak memiliki izin '{words}' ({permission}).",
+                f"You lack the permission '{words.en}' ({permission}).",
             ),
             missing_permission=str(permission),
+            page_detail=Msg(
+                f"Anda tidak memiliki izin '{words}'.", f"You lack the permission '{words.en}'."
+            ),
         )
 
 

@@ -82,11 +82,16 @@ def field_for(
 
 
 def _incr(field: str, n: int) -> None:
+    from slrt.platform.redis_client import note_outage, redis_available
+
     try:
+        if not redis_available():
+            raise redis.ConnectionError("in an outage window")
         get_redis().hincrby(LIVE_KEY, field, n)
-    except redis.RedisError:
+    except redis.RedisError as exc:
         # A public service keeps serving when its meter is down; the gap shows as missing usage.
-        log.warning("usage counter lost (Redis unavailable): %s +%s", field, n)
+        note_outage("usage meter", exc)
+        log.info("usage counter lost (Redis unavailable): %s +%s", field, n)
 
 
 def count(

@@ -31,6 +31,7 @@ from slrt.billing_free.schemas import (
     PlanUpdateSchema,
 )
 from slrt.billing_free.summary import national_summary
+from slrt.platform import db
 from slrt.platform.api import PlatformBlueprint, check_if_match, page_of
 from slrt.platform.tenant import access_tenant_by_slug
 
@@ -111,6 +112,7 @@ def _month_arg(query: dict[str, Any]) -> str:
 @blp.arguments(MonthQuerySchema, location="query")
 @blp.response(200, NationalSummarySchema)
 @require(PP.REPORTS_READ)
+@db.reads_from_replica
 def get_national_summary(query: dict[str, Any]) -> dict[str, Any]:
     """National usage summary of a month (default: this month, WIB): every district's usage
     and plan, national totals, usage split by village funding source; total Rp 0."""
@@ -121,6 +123,7 @@ def get_national_summary(query: dict[str, Any]) -> dict[str, Any]:
 @blp.arguments(MonthQuerySchema, location="query")
 @blp.response(200, {"type": "string"}, content_type="text/csv")
 @require(PP.REPORTS_READ)
+@db.reads_from_replica
 def get_national_summary_csv(query: dict[str, Any]) -> Response:
     """The national summary as CSV: one row per district."""
     summary = national_summary(_month_arg(query))

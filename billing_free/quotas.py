@@ -48,7 +48,7 @@ from slrt.platform.errors import Msg, Problem
 from slrt.platform.freshness import LocalCache, watch
 from slrt.platform.i18n import zone_label
 from slrt.platform.jobs.models import Job, JobFile
-from slrt.platform.redis_client import get_redis
+from slrt.platform.redis_client import UNREACHABLE, get_redis, note_outage, redis_available
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.transaction import after_commit
 from slrt.tenants.flow.models import CaseAttachment
@@ -169,19 +169,22 @@ def plan_for(tenant_id: int) -> EffectivePlan:
 
 
 def _shared_plan(tenant_id: int) -> EffectivePlan:
+    if not redis_available():
+        return effective_plan(tenant_id)
     conn = get_redis()
     key = _snapshot_key(tenant_id)
     try:
         cached = conn.get(key)
-    except redis.RedisError:
-        cached = None
+    except redis.RedisError as exc:
+        note_outage("quota snapshot", exc)
+        return effective_plan(tenant_id)
     if cached:
         return EffectivePlan.from_json(json.loads(cached))
     plan = effective_plan(tenant_id)
     try:
         conn.set(key, json.dumps(plan.as_json()), ex=SNAPSHOT_TTL_SECONDS)
-    except redis.RedisError:
-        log.warning("quota snapshot not cached (Redis unavailable)")
+    except redis.RedisError as exc:
+        note_outage("quota snapshot", exc)
     return plan
 
 
@@ -326,12 +329,14 @@ def check_api_rate(tenant_id: int) -> tuple[EffectivePlan, int]:
     limit = plan.limit(Quota.API_PER_MINUTE)
     window, retry_after = _minute_window(time.time())
     key = f"slrt:quota:rate:{tenant_id}:{window}"
+    if not redis_available():
+        return plan, 0  # fail open while Redis is out of reach (logged once per window)
     try:
         allowed, used = get_redis().eval(
             _RATE_LUA, 2, key, LIVE_KEY, limit, 120, field_for(tenant_id, Metric.API_CALLS)
         )
-    except redis.RedisError:
-        log.warning("API rate not checked (Redis unavailable)")
+    except redis.RedisError as exc:
+        note_outage("API rate limit", exc)
         return plan, 0
     if not allowed:
         raise RateLimited(Quota.API_PER_MINUTE, plan, int(used) - 1, retry_after)
@@ -340,7 +345,11 @@ def check_api_rate(tenant_id: int) -> tuple[EffectivePlan, int]:
 
 def api_requests_this_minute(tenant_id: int) -> int:
     window, _ = _minute_window(time.time())
-    value = get_redis().get(f"slrt:quota:rate:{tenant_id}:{window}")
+    try:
+        value = get_redis().get(f"slrt:quota:rate:{tenant_id}:{window}")
+    except UNREACHABLE as exc:
+        note_outage("API rate reading", exc)
+        return 0
     return int(value or 0)
 
 
@@ -465,7 +474,11 @@ def require_daily(quota: Quota, n: int = 1) -> Grant:
 
 def daily_used(tenant_id: int, quota: Quota, day: dt.date | None = None) -> int:
     day = day or district_today()
-    value = get_redis().get(_daily_key(tenant_id, quota, day))
+    try:
+        value = get_redis().get(_daily_key(tenant_id, quota, day)) if redis_available() else None
+    except UNREACHABLE as exc:
+        note_outage("daily quota use", exc)
+        value = None
     if value is None:
         return _daily_seed(tenant_id, quota, day)
     return int(value)
@@ -569,6 +582,8 @@ def warning_header(tenant_id: int) -> str | None:
 
 
 def _shared_warning(tenant_id: int) -> str:
+    if not redis_available():
+        return ""  # a warning is not worth waiting for Redis
     conn = get_redis()
     key = _warning_key(tenant_id)
     cached = conn.get(key)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from slrt.platform.api import PatchSchema, Schema
+from slrt.platform.input_guard import INT32_MAX, INT64_MAX
 
 KEY_RE = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 MONTH_RE = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
-def _quota_field(required: bool, minimum: int) -> fields.Integer:
-    return fields.Integer(required=required, validate=validate.Range(min=minimum))
+def _quota_field(required: bool, minimum: int, maximum: int = INT32_MAX) -> fields.Integer:
+    return fields.Integer(required=required, validate=validate.Range(min=minimum, max=maximum))
 
 
 class PlanSchema(Schema):
@@ -25,10 +26,10 @@ class PlanSchema(Schema):
     active = fields.Boolean(load_default=True)
     max_accounts = _quota_field(True, 0)
     max_puskesos = _quota_field(True, 0)
-    max_storage_bytes = _quota_field(True, 0)
+    max_storage_bytes = _quota_field(True, 0, INT64_MAX)
     api_requests_per_minute = _quota_field(True, 1)
     max_concurrent_jobs = _quota_field(True, 1)
-    import_rows_per_day = _quota_field(True, 0)
+    import_rows_per_day = _quota_field(True, 0, INT64_MAX)
     exports_per_day = _quota_field(True, 0)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
@@ -44,10 +45,10 @@ class PlanUpdateSchema(PatchSchema):
     active = fields.Boolean()
     max_accounts = _quota_field(False, 0)
     max_puskesos = _quota_field(False, 0)
-    max_storage_bytes = _quota_field(False, 0)
+    max_storage_bytes = _quota_field(False, 0, INT64_MAX)
     api_requests_per_minute = _quota_field(False, 1)
     max_concurrent_jobs = _quota_field(False, 1)
-    import_rows_per_day = _quota_field(False, 0)
+    import_rows_per_day = _quota_field(False, 0, INT64_MAX)
     exports_per_day = _quota_field(False, 0)
 
 

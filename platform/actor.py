@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Actor:
-    kind: str  # "account", "client" or "system"
+    kind: str  # "account", "client", "system" or "public" (a form anyone may send)
     label: str
     account_id: uuid.UUID | None = None
     client_id: str | None = None

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import http
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,12 +24,24 @@ import sqlalchemy as sa
 from flask import Flask, current_app, g, request
 from flask_smorest import Api as _Api
 from flask_smorest import Blueprint
-from marshmallow import RAISE, ValidationError, fields, pre_load, validates_schema
+from flask_smorest.utils import prepare_response
+from marshmallow import (
+    INCLUDE,
+    RAISE,
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates_schema,
+)
 from marshmallow import Schema as _Schema
 from sqlalchemy import inspect
+from webargs import core as webargs_core
+from webargs.flaskparser import FlaskParser, is_json_request
 
 from slrt.platform import db, errors
 from slrt.platform.errors import Msg, Problem
+from slrt.platform.input_guard import INT64_MAX, INT64_MIN, parse_json_body
 from slrt.platform.tenancy import enter_tenant
 from slrt.platform.text import control_character_problem, plain_spaces
 
@@ -36,9 +49,57 @@ API_PREFIX = "/api/v1"
 SWAGGER_ASSETS = "/api/docs/assets/"
 
 
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldProblemSchema(_Schema):
+    class Meta:
+        unknown = INCLUDE
+
+    field = fields.String(metadata={"description": "The field, dotted for nested ones"})
+    message = fields.String(metadata={"description": "Indonesian"})
+    message_en = fields.String(metadata={"description": "English"})
+    line = fields.Integer(metadata={"description": "Where in a rule's text, if any"})
+    column = fields.Integer()
+
+
+class ProblemSchema(_Schema):
+    """RFC 9457 problem details, as every error of the API is answered. An error may add members
+    of its own (e.g. `quota`, `limit`, `used`, `retry_after`, `missing_permission`)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(metadata={"description": "about:blank or a problem type URI"})
+    title = fields.String(metadata={"description": "Indonesian"})
+    title_en = fields.String()
+    status = fields.Integer()
+    detail = fields.String(metadata={"description": "Indonesian"})
+    detail_en = fields.String()
+    instance = fields.String(allow_none=True)
+    errors = fields.List(fields.Nested(FieldProblemSchema))
+
+
 class Api(_Api):
+    """flask-smorest's Api answering and documenting errors as problem+json (`ProblemSchema`)."""
+
+    ERROR_SCHEMA = ProblemSchema
+
     def handle_http_exception(self, error):
         return errors.handle_http_exception(error)
+
+    def _register_responses(self) -> None:
+        # Every error response component (and the `default` response of every operation) is
+        # problem+json: what `errors.problem_response` sends.
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+                prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Error (RFC 9457 problem details)", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
 class Schema(_Schema):
@@ -48,6 +109,16 @@ class Schema(_Schema):
     class Meta:
         unknown = RAISE
         ordered = True
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        # A number past PostgreSQL's bigint would reach the database and fail there (500):
+        # every integer input is refused beyond it, with the field named (422).
+        bounded = any(
+            isinstance(v, validate.Range) and v.min is not None and v.max is not None
+            for v in field_obj.validators
+        )
+        if isinstance(field_obj, fields.Integer) and not field_obj.dump_only and not bounded:
+            field_obj.validators.append(validate.Range(min=INT64_MIN, max=INT64_MAX))
 
     @pre_load
     def _refuse_control_characters(self, data: Any, **kw: Any) -> Any:
@@ -77,6 +148,69 @@ def _control_characters(value: Any) -> Any:
         found = {i: p for i, item in enumerate(value) if (p := _control_characters(item))}
         return found or None
     return None
+
+
+def nullable_as(*models: Any) -> Callable[[type[_Schema]], type[_Schema]]:
+    """Class decorator for a schema that shows rows of `models`: each of its output-only fields
+    named like a nullable column is documented (and dumped) as nullable, so the description
+    says what the answers hold. Input fields keep their own rule (null accepted or not), and
+    fields that compute their value (Method, Function) are left as they are."""
+
+    def decorate(schema: type[_Schema]) -> type[_Schema]:
+        nullable = {
+            column.key
+            for model in models
+            for column in sa.inspect(model).columns
+            if column.nullable
+        }
+        for name, field in schema._declared_fields.items():
+            computed = isinstance(field, fields.Method | fields.Function)
+            if field.dump_only and not computed and (field.attribute or name) in nullable:
+                field.allow_none = True
+        return schema
+
+    return decorate
+
+
+class ArgumentsParser(FlaskParser):
+    """webargs' parser with request JSON read through the hostile-input guard (too deep, NUL)."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        if not is_json_request(req):
+            return webargs_core.missing
+        return parse_json_body(req.get_data(cache=True), webargs_core.parse_json)
+
+
+# The highest page number a list accepts (far past any real list: 100 a page): larger numbers
+# would overflow the database's OFFSET.
+MAX_PAGE = 1_000_000
+
+
+class _ApiBlueprint(Blueprint):
+    """What every API blueprint shares: the guarded parser and bounded page numbers."""
+
+    ARGUMENTS_PARSER = ArgumentsParser()
+    PAGINATION_ARGUMENTS_PARSER = ArgumentsParser()
+
+    def paginate(self, pager: Any = None, **kw: Any) -> Callable[[Any], Any]:
+        decorator = super().paginate(pager, **kw)
+
+        def bounded(func: Any) -> Any:
+            wrapper = decorator(func)
+            page_schema = wrapper._apidoc["pagination"]["parameters"]["schema"]
+            page_schema._declared_fields["page"].validators.append(validate.Range(max=MAX_PAGE))
+            return wrapper
+
+        return bounded
+
+    def _document_pagination_metadata(self, spec: Any, resp_doc: dict[str, Any]) -> None:
+        # The header's value is a JSON object serialised as text: say so (OpenAPI's header
+        # `content`), rather than document the header itself as an object.
+        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = {
+            "description": "Pagination metadata: a JSON object (total, total_pages, "
+            "first_page, last_page, page, previous_page, next_page)",
+            "content": {"application/json": {"schema": "PaginationMetadata"}},
+        }
 
 
 PRECONDITION_REQUIRED = Msg(
@@ -176,7 +310,7 @@ class PathLookups:
                 lookup(value)
 
 
-class PlatformBlueprint(PathLookups, _LateEtagCheck, Blueprint):
+class PlatformBlueprint(PathLookups, _LateEtagCheck, _ApiBlueprint):
     def __init__(
         self,
         name: str,
@@ -191,7 +325,7 @@ class PlatformBlueprint(PathLookups, _LateEtagCheck, Blueprint):
         self.before_request(self.check_before_view)
 
 
-class TenantBlueprint(PathLookups, _LateEtagCheck, Blueprint):
+class TenantBlueprint(PathLookups, _LateEtagCheck, _ApiBlueprint):
     """Tenant routes: /api/v1/t/<tenant>/<url_prefix>/...; the tenant context is entered before
     the view, from the slug, so every query in the view is scoped to it.
 

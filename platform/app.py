@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from slrt.platform import db, errors
+from slrt.platform import db, errors, input_guard, metrics
 from slrt.platform.api import init_api
 from slrt.platform.assets import init_assets
 from slrt.platform.blueprints import register_all
 from slrt.platform.config import data_dir, public_url, setting
 from slrt.platform.i18n import init_i18n
+from slrt.platform.logs import configure_logging
 from slrt.platform.runtime import database_url
 from slrt.platform.secrets_store import get_secret
 from slrt.platform.tenancy import leave_tenant
-from slrt.platform.web import init_web
+from slrt.platform.web import content_security_policy, init_web
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -30,7 +30,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         static_folder=None,  # served fingerprinted and compressed (slrt.platform.assets)
         template_folder="templates",
     )
-    logging.basicConfig(level=setting("SLRT_LOG_LEVEL") or "INFO")
+    configure_logging()
     secure = setting("SLRT_SECURE_COOKIES")
     app.config.update(
         SECRET_KEY=setting("SLRT_SECRET_KEY") or get_secret("flask_secret_key"),
@@ -50,9 +50,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         # fixed number of hops (never more) keeps rate limits and audit addresses per person.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     db.init_engine(app.config["DATABASE_URL"])
+    input_guard.init_app(app)
     init_i18n(app)
     init_web(app)
     errors.init_app(app)
+    metrics.init_app(app)
     api = init_api(app)
     register_all(app, api)
 
@@ -67,6 +69,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Content-Security-Policy", content_security_policy())
+        if request.path.startswith("/api/"):
+            # API answers are personal data or cheap to repeat: no browser or proxy keeps one
+            # unless its view says otherwise (the OpenAPI document, public letters' checks).
+            response.headers.setdefault("Cache-Control", "no-store")
         return response
 
     init_assets(app)

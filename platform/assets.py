@@ -59,9 +59,11 @@ def _write_once(target: Path, content: bytes) -> None:
 
 def _publish(content: bytes, target: Path) -> None:
     _write_once(target, content)
-    if target.suffix in COMPRESSIBLE:
-        # mtime=0: the same input gives the same bytes in every process
-        _write_once(target.with_name(target.name + ".gz"), gzip.compress(content, 9, mtime=0))
+    packed = target.with_name(target.name + ".gz")
+    if target.suffix in COMPRESSIBLE and not packed.exists():
+        # Only the first process to start compresses (the API docs' bundle takes seconds);
+        # mtime=0: the same input gives the same bytes in every process.
+        _write_once(packed, gzip.compress(content, 9, mtime=0))
 
 
 def build(build_dir: Path) -> dict[str, str]:

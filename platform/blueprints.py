@@ -45,15 +45,36 @@ API_BLUEPRINTS: list[str] = [
 # Plain Flask blueprints: health checks, OAuth endpoints, web pages.
 WEB_BLUEPRINTS: list[str] = [
     "slrt.platform.health:bp",
+    "slrt.platform.metrics:bp",
     "slrt.platform.web:bp",
     "slrt.auth.oauth.endpoints:bp",
     "slrt.auth.signin.web:bp",
     "slrt.auth.signin.client:bp",
     "slrt.auth.memberships.web:bp",
+    "slrt.auth.memberships.web:pages",
     "slrt.tenants.home.web:bp",
     "slrt.auth.signin.federation:bp",
     "slrt.tenants.flow.web.public:bp",
+    "slrt.tenants.flow.web.cases:bp",
+    "slrt.tenants.flow.web.referrals:bp",
+    "slrt.tenants.notifications.web:bp",
+    "slrt.tenants.districts.web:bp",
+    "slrt.tenants.regions.web:bp",
+    "slrt.tenants.service_points.web:bp",
+    "slrt.tenants.agencies.web:bp",
+    "slrt.tenants.programs.web:bp",
+    "slrt.platform.audit.web:bp",
+    "slrt.billing_free.web:bp",
+    # The Kemensos console (/kemensos/...)
+    "slrt.tenants.reports.platform_web:bp",
+    "slrt.tenants.districts.platform_web:bp",
+    "slrt.billing_free.platform_web:bp",
+    "slrt.tenants.programs.platform_web:bp",
+    "slrt.tenants.registry.platform_web:bp",
+    "slrt.platform.audit.platform_web:bp",
     "slrt.billing_free.hooks:bp",  # API quota per minute, metering, soft-limit header
+    "slrt.tenants.registry.web:bp",
+    "slrt.tenants.proposals.web:bp",
 ]
 
 

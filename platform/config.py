@@ -30,6 +30,16 @@ SETTINGS: list[Setting] = [
         "PostgreSQL URL of the role that owns the schema; used only by migrations. Defaults to the embedded server's owner role.",
     ),
     Setting(
+        "DATABASE_REPLICA_URL",
+        None,
+        "PostgreSQL URL of the app role on a streaming replica (hot standby). The heavy read-only paths (dashboards, national summaries, NIK signals, exports, aggregates, monthly reports) read there; everything else, and every request that writes, uses DATABASE_URL. Unset: those read from the primary too.",
+    ),
+    Setting(
+        "SLRT_DB_PREPARED_STATEMENTS",
+        "1",
+        "0: never use server-side prepared statements, needed behind PgBouncer before 1.21 in transaction pooling (a statement prepared on one backend is missing on the next). 1: psycopg prepares a query after its fifth run on a connection.",
+    ),
+    Setting(
         "DATABASE_ADMIN_URL",
         None,
         "Optional superuser URL that `slrt db create-roles` uses to create the owner and app roles on an external server.",
@@ -129,7 +139,27 @@ SETTINGS: list[Setting] = [
         "5",
         "Longest time a web process keeps what it read about a district, an account's rights (grants, membership, role), a plan or village names without asking PostgreSQL again. Changes made through the app are seen on the next request in every process (an epoch in Redis); this bounds changes made directly in the database or while Redis was unreachable.",
     ),
+    Setting(
+        "SLRT_SMTP_URL",
+        None,
+        "Mail server for invitations, password resets and digests: `smtp://host:25`, `smtp://user:pass@host:587?starttls=1` (STARTTLS) or `smtps://user:pass@host:465` (TLS); credentials percent-encoded; optional `timeout=` seconds and `cafile=` for a private CA. Unset: nothing is mailed and pages show invitation links to pass on by hand.",
+    ),
+    Setting(
+        "SLRT_MAIL_FROM",
+        None,
+        "Sender of outgoing mail, e.g. `SLRT Kemensos <noreply@slrt.kemensos.go.id>`. Default: noreply at the host of SLRT_PUBLIC_URL.",
+    ),
     Setting("SLRT_LOG_LEVEL", "INFO", "Python log level."),
+    Setting(
+        "SLRT_LOG_FORMAT",
+        "json",
+        "`json`: one JSON object per log line (time, level, logger, message, request_id, tenant, method, route, status, duration_ms), for journald and log shippers. `text`: plain lines for a terminal.",
+    ),
+    Setting(
+        "SLRT_METRICS_TOKEN",
+        None,
+        "Bearer token that /metrics (Prometheus) requires. Unset: /metrics answers 404.",
+    ),
     Setting(
         "SLRT_TRUSTED_PROXIES",
         "0",
@@ -152,6 +182,11 @@ def setting(name: str) -> str | None:
     if value is None or value == "":
         return declared.default
     return value
+
+
+def max_upload_bytes() -> int:
+    """The largest file a person may upload (SLRT_MAX_UPLOAD_BYTES)."""
+    return int(setting("SLRT_MAX_UPLOAD_BYTES") or 20971520)
 
 
 def data_dir() -> Path:

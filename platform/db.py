@@ -4,15 +4,22 @@ Wall 1 (here): every ORM statement touching a tenant table gets `tenant_id = <cu
 new tenant rows are stamped, and with no tenant context a query raises NoTenantContext.
 Wall 2 (migrations + `apply_tenant_setting`): PostgreSQL row-level security reads the
 transaction-local setting `slrt.tenant_id`, written at the start of every transaction.
+
+Also here: the engines (the primary, and the streaming replica the heavy read-only paths use
+through `reads_from_replica` and `replica_session`), with both walls applied on each.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import select
+import time
 import uuid
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, ParamSpec, TypeVar
 
 import psycopg
 import sqlalchemy as sa
@@ -31,9 +38,11 @@ from sqlalchemy.orm import (
     with_loader_criteria,
 )
 from sqlalchemy.sql.util import find_tables
+from sqlalchemy.util import ThreadLocalRegistry
 from uuid6 import uuid7
 
 from slrt.platform.commands.dbroles import PLATFORM_READER_ROLE
+from slrt.platform.config import setting
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import NoTenantContext, bypass_reason, current_tenant_or_none
 
@@ -47,6 +56,10 @@ NAMING = {
 
 TENANT_SETTING = "slrt.tenant_id"
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class Base(DeclarativeBase):
@@ -124,27 +137,98 @@ def _mark_tenant_table(mapper, cls) -> None:
 # --- engine and session -------------------------------------------------------------------
 
 SessionFactory = sessionmaker(expire_on_commit=False)
-session: scoped_session[Session] = scoped_session(SessionFactory)
 _engine: sa.Engine | None = None
+_replica_engine: sa.Engine | None = None
+# True inside `reads_from_replica`: `session` then stands for the replica session of this thread.
+_on_replica: ContextVar[bool] = ContextVar("slrt_on_replica", default=False)
+REPLICA = "slrt_replica"
+# How long a job waits for the replica to replay what the primary had written when it asked,
+# before it reads from the primary instead.
+REPLICA_CATCH_UP_SECONDS = 5.0
 
 
-def init_engine(url: str, **kw: Any) -> sa.Engine:
-    """Bind the session factory to `url` (the app role). Called by the app factory and by
-    jobs after fork; disposes any engine inherited from a parent process.
+def _new_session() -> Session:
+    if _on_replica.get():
+        return _replica_session_now()
+    return SessionFactory()
 
-    No pre-ping (a round trip before every checkout): a connection is checked without a round
+
+class _Sessions(ThreadLocalRegistry):
+    """One session per thread and per side (primary, or replica inside `on_replica`); kept in
+    thread-local storage like SQLAlchemy's own registry, so a finished thread's sessions go
+    with it."""
+
+    def _slots(self) -> dict[bool, Session]:
+        slots = getattr(self.registry, "slots", None)
+        if slots is None:
+            slots = self.registry.slots = {}
+        return slots
+
+    def __call__(self) -> Session:
+        slots, side = self._slots(), _on_replica.get()
+        if side not in slots:
+            slots[side] = self.createfunc()
+        return slots[side]
+
+    def has(self) -> bool:
+        return _on_replica.get() in self._slots()
+
+    def set(self, obj: Session) -> None:
+        self._slots()[_on_replica.get()] = obj
+
+    def clear(self) -> None:
+        self._slots().pop(_on_replica.get(), None)
+
+
+session: scoped_session[Session] = scoped_session(SessionFactory)
+session.registry = _Sessions(_new_session)
+
+
+def connect_args() -> dict[str, Any]:
+    """psycopg connection arguments chosen by configuration."""
+    if setting("SLRT_DB_PREPARED_STATEMENTS") == "0":
+        # PgBouncer before 1.21 in transaction pooling does not follow a client's named
+        # prepared statements from one backend to the next.
+        return {"prepare_threshold": None}
+    return {}
+
+
+def _create_engine(url: str, name: str = "primary", **kw: Any) -> sa.Engine:
+    """No pre-ping (a round trip before every checkout): a connection is checked without a round
     trip when it leaves the pool (`_refuse_dead_connection`), replaced after an hour
     (pool_recycle), and a request that still meets a lost connection answers 503 with
     Retry-After (slrt.platform.errors) while the pool drops every connection of that server."""
-    global _engine
-    if _engine is not None:
-        _engine.dispose(close=False)
     kw.setdefault("pool_pre_ping", False)
     kw.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
     kw.setdefault("pool_size", 5)
     kw.setdefault("max_overflow", 10)
-    _engine = sa.create_engine(url, **kw)
-    event.listen(_engine, "checkout", _refuse_dead_connection)
+    kw["connect_args"] = {**connect_args(), **kw.get("connect_args", {})}
+    created = sa.create_engine(url, **kw)
+    event.listen(created, "checkout", _refuse_dead_connection)
+    for listener in _ENGINE_LISTENERS:
+        listener(created, name)
+    return created
+
+
+# Called with every engine created and its name, "primary" or "replica" (metrics count pool
+# use this way).
+_ENGINE_LISTENERS: list[Callable[[sa.Engine, str], None]] = []
+
+
+def init_engine(url: str, *, replica_url: str | None = None, **kw: Any) -> sa.Engine:
+    """Bind the session factory to `url` (the app role) and, when `replica_url` or
+    DATABASE_REPLICA_URL is set, open the replica engine beside it. Called by the app factory
+    and by jobs after fork; disposes any engines inherited from a parent process."""
+    global _engine, _replica_engine
+    for old in (_engine, _replica_engine):
+        if old is not None:
+            old.dispose(close=False)
+    _engine = _create_engine(url, **kw)
+    if replica_url is None:
+        from slrt.platform.runtime import database_replica_url
+
+        replica_url = database_replica_url()
+    _replica_engine = _create_engine(replica_url, "replica", **kw) if replica_url else None
     SessionFactory.configure(bind=_engine)
     session.remove()
     return _engine
@@ -181,6 +265,101 @@ _SETTING_SQL = sa.text(
 )
 
 
+def replica_engine() -> sa.Engine | None:
+    """The replica's engine, or None when reads stay on the primary."""
+    return _replica_engine
+
+
+def _replica_session_now(min_lsn: str | None = None) -> Session:
+    """A read-only session on the replica (on the primary when there is none, or when the
+    replica has not replayed `min_lsn` within REPLICA_CATCH_UP_SECONDS)."""
+    bind = _replica_engine
+    if bind is not None and min_lsn is not None and not _replica_reached(bind, min_lsn):
+        log.warning("replica behind %s after %.0f s: reading from the primary", min_lsn,
+                    REPLICA_CATCH_UP_SECONDS)  # fmt: skip
+        bind = None
+    return SessionFactory(bind=bind or engine(), info={REPLICA: True})
+
+
+def _replica_reached(bind: sa.Engine, lsn: str) -> bool:
+    deadline = time.monotonic() + REPLICA_CATCH_UP_SECONDS
+    with bind.connect() as conn:
+        while True:
+            replayed = conn.execute(
+                # A server not in recovery (promoted, or a primary named here) has it all.
+                sa.text(
+                    "SELECT NOT pg_is_in_recovery() "
+                    "OR pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn)"
+                ),
+                {"lsn": lsn},
+            ).scalar()
+            conn.rollback()
+            if replayed or time.monotonic() > deadline:
+                return bool(replayed)
+            time.sleep(0.05)
+
+
+def primary_lsn() -> str:
+    """Where the primary's write-ahead log ends now: a read on a replica that has replayed
+    this far sees everything committed before this call."""
+    with engine().connect() as conn:
+        return conn.execute(sa.text("SELECT CAST(pg_current_wal_lsn() AS text)")).scalar_one()
+
+
+@contextmanager
+def replica_session(*, fresh: bool = False) -> Iterator[Session]:
+    """A read-only session on the replica, closed at the end of the block; the tenant setting
+    and role of row-level security apply on it exactly as on the primary (after_begin).
+
+    `fresh=True` (jobs): the replica must first have replayed everything the primary had
+    written when the block started (what the user wrote before asking), else the block reads
+    from the primary. Without it (dashboard GETs) the replica's small lag is accepted."""
+    if _replica_engine is None:
+        fresh = False
+    sess = _replica_session_now(primary_lsn() if fresh else None)
+    try:
+        yield sess
+    finally:
+        sess.close()
+
+
+@contextmanager
+def on_replica(*, fresh: bool = False) -> Iterator[None]:
+    """Inside the block `session` is a read-only replica session (see `replica_session` for
+    `fresh`), closed at the end; writes after the block go to the primary again."""
+    if _on_replica.get():
+        yield
+        return
+    min_lsn = primary_lsn() if fresh and _replica_engine is not None else None
+    token = _on_replica.set(True)
+    try:
+        session.registry.set(_replica_session_now(min_lsn))
+        yield
+    finally:
+        session.remove()
+        _on_replica.reset(token)
+
+
+def reads_from_replica(fn: Callable[P, R]) -> Callable[P, R]:
+    """Mark a view (a GET that writes nothing and shows nothing its reader just wrote:
+    aggregates, summaries) as safe to serve from the replica. Put it nearest the function,
+    under `require(...)`, so the caller's membership is still checked on the primary (a
+    membership revoked a moment ago is refused at once)."""
+
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with on_replica():
+            return fn(*args, **kwargs)
+
+    run.__slrt_replica__ = True  # type: ignore[attr-defined]
+    return run
+
+
+def on_replica_session() -> bool:
+    """Whether `session` is a replica session here."""
+    return _on_replica.get()
+
+
 def _tenant_setting_sql(conn: sa.Connection) -> None:
     tenant = current_tenant_or_none()
     role = PLATFORM_READER_ROLE if bypass_reason() else "none"
@@ -189,6 +368,10 @@ def _tenant_setting_sql(conn: sa.Connection) -> None:
 
 @event.listens_for(Session, "after_begin")
 def _after_begin(sess: Session, transaction, connection: sa.Connection) -> None:
+    if sess.info.get(REPLICA):
+        # Must come first in the transaction. On a standby it is implied; on the primary
+        # (no replica configured) it proves the replica-safe paths never write.
+        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
     _tenant_setting_sql(connection)
 
 

@@ -7,6 +7,7 @@ the table below, so every validation error reaches the user in both languages.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Flask, Response, json, render_template, request
@@ -60,12 +61,23 @@ def _translate(message: Any) -> tuple[str, str]:
     text = str(message)
     if text in MARSHMALLOW_ID:
         return MARSHMALLOW_ID[text], text
-    # Parametrised marshmallow messages: match on the text before the first number/choice.
-    for en, idn in MARSHMALLOW_ID.items():
-        head = en.split("{", 1)[0]
-        if "{" in en and head and text.startswith(head):
-            return idn.split("{", 1)[0] + text[len(head) :], text
+    # Parametrised marshmallow messages: the template whose literal parts match the whole text
+    # gives its values to the Indonesian template (templates with more values tried first).
+    for en, idn in sorted(MARSHMALLOW_ID.items(), key=lambda item: -item[0].count("{")):
+        values = _template_values(en, text) if "{" in en else None
+        if values is not None:
+            return idn.format(**values), text
     return text, text
+
+
+def _template_values(template: str, text: str) -> dict[str, str] | None:
+    """The values of a message template's {placeholders} as they appear in `text`, if it fits."""
+    parts = re.split(r"\{(\w+)\}", template)  # literal, name, literal, name, ..., literal
+    pattern = "".join(
+        re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts)
+    )
+    found = re.fullmatch(pattern, text, re.DOTALL)
+    return found.groupdict() if found else None
 
 
 def flatten_messages(messages: Any, prefix: str = "") -> list[dict[str, str]]:
@@ -110,7 +122,8 @@ TITLES = {
 
 
 class Problem(HTTPException):
-    """Raise anywhere to answer with a problem+json body."""
+    """Raise anywhere to answer with a problem+json body (an HTML page for a browser, with
+    `page_detail` instead of `detail` when given: words for a person where the API names keys)."""
 
     def __init__(
         self,
@@ -119,11 +132,13 @@ class Problem(HTTPException):
         *,
         errors: list[dict[str, str]] | None = None,
         headers: dict[str, str] | None = None,
+        page_detail: Msg | None = None,
         **extra: Any,
     ) -> None:
         super().__init__(description=str(detail) if detail else None)
         self.code = status
         self.detail = detail
+        self.page_detail = page_detail
         self.errors = errors
         self.extra = extra
         self.extra_headers = headers or {}
@@ -142,6 +157,41 @@ def field_errors(field: str, messages: list[Msg]) -> list[dict[str, str]]:
 def field_problem(status: int, field: str, message: Msg) -> Problem:
     """A Problem naming one bad field (the usual 409/413/415/422 answer to one input)."""
     return Problem(status, errors=[field_error(field, message)])
+
+
+def megabytes(n: int) -> str:
+    """A size in MB as people write it: 20 MB, 1,5 MB (decimal comma for Indonesian)."""
+    value = n / 1024**2
+    text = f"{value:.1f}".rstrip("0").rstrip(".")
+    return f"{text} MB"
+
+
+def too_large(limit: int, size: int | None = None) -> Msg:
+    """Why a file or request body was refused for its size, with the limit in MB."""
+    limit_mb = megabytes(limit)
+    if size is None:
+        return Msg(
+            f"Berkas atau isi permintaan terlalu besar; batasnya {limit_mb.replace('.', ',')}.",
+            f"The file or request body is too large; the limit is {limit_mb}.",
+        )
+    size_mb = megabytes(size)
+    return Msg(
+        f"Berkas berukuran {size_mb.replace('.', ',')} melebihi batas "
+        f"{limit_mb.replace('.', ',')}.",
+        f"The file ({size_mb}) exceeds the limit of {limit_mb}.",
+    )
+
+
+def service_unavailable(retry_after: int = 5) -> Problem:
+    """503 with Retry-After: a service the request needs (e.g. Redis) is briefly out of reach."""
+    return Problem(
+        503,
+        Msg(
+            "Layanan sedang terganggu sebentar; coba lagi dalam beberapa detik. Data Anda aman.",
+            "The service is briefly disrupted; try again in a few seconds. Your data is safe.",
+        ),
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 def problem_body(status: int, detail: Any = None, errors: list | None = None, **extra: Any) -> dict:
@@ -189,7 +239,14 @@ def handle_http_exception(exc: HTTPException) -> Response:
     status = exc.code or 500
     if isinstance(exc, Problem):
         if wants_html():
-            return _html_error(status, exc.detail)
+            detail = exc.page_detail or exc.detail
+            if not detail and exc.errors:  # a page shows the first field's problem
+                first = exc.errors[0]
+                detail = Msg(
+                    f"{first['field']}: {first['message']}",
+                    f"{first['field']}: {first['message_en']}",
+                )
+            return _html_error(status, detail, exc.extra_headers)
         return problem_response(status, exc.detail, exc.errors, exc.extra_headers, **exc.extra)
     errors = None
     data = getattr(exc, "data", None)  # webargs/flask-smorest put validation messages here
@@ -198,6 +255,10 @@ def handle_http_exception(exc: HTTPException) -> Response:
     detail = None
     if status == 422:
         detail = Msg("Periksa kolom yang ditandai.", "Check the fields listed in errors.")
+    elif status == 413:
+        from slrt.platform.config import max_upload_bytes
+
+        detail = too_large(max_upload_bytes())
     elif exc.description and status not in (404, 405):
         detail = exc.description
     headers = {}
@@ -206,15 +267,18 @@ def handle_http_exception(exc: HTTPException) -> Response:
             if key.lower() not in ("content-type", "content-length"):
                 headers[key] = value
     if wants_html():
-        return _html_error(status, detail)
+        return _html_error(status, detail, headers)
     return problem_response(status, detail, errors, headers)
 
 
-def _html_error(status: int, detail: Any) -> Response:
+def _html_error(status: int, detail: Any, headers: dict[str, str] | None = None) -> Response:
     title = Msg(*TITLES.get(status, ("Kesalahan", "Error")))
     message = Msg(*_translate(detail)) if detail else None
     html = render_template("error.html", status=status, title=title, detail=message)
-    return Response(html, status=status, mimetype="text/html")
+    response = Response(html, status=status, mimetype="text/html")
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
 
 
 def handle_unexpected(exc: Exception) -> Response:
@@ -226,6 +290,22 @@ def handle_unexpected(exc: Exception) -> Response:
     return problem_response(500)
 
 
+def handle_redis_unreachable(exc: Exception) -> Response:
+    """What needs Redis and found it out of reach answers 503 with Retry-After, never 500 (the
+    callers that can do without it degrade before it comes to this)."""
+    from flask import current_app
+
+    from slrt.platform.redis_client import note_outage
+
+    note_outage(request.endpoint or request.path, exc)
+    current_app.logger.warning("503 for %s: Redis unreachable", request.path)
+    return handle_http_exception(service_unavailable())
+
+
 def init_app(app: Flask) -> None:
+    from slrt.platform.redis_client import UNREACHABLE
+
     app.register_error_handler(HTTPException, handle_http_exception)
+    for error in UNREACHABLE:
+        app.register_error_handler(error, handle_redis_unreachable)
     app.register_error_handler(Exception, handle_unexpected)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import filetype
 
-from slrt.platform.config import data_dir, setting
-from slrt.platform.errors import Msg, field_problem
+from slrt.platform.config import data_dir, max_upload_bytes, setting
+from slrt.platform.errors import Msg, field_problem, too_large
 
 IMAGES = {"image/jpeg", "image/png", "image/webp", "image/heic"}
 DOCUMENTS = IMAGES | {"application/pdf"}
@@ -35,21 +35,10 @@ class CheckedFile:
         return len(self.data)
 
 
-def max_upload_bytes() -> int:
-    return int(setting("SLRT_MAX_UPLOAD_BYTES") or 20971520)
-
-
 def check_upload(data: bytes, allowed: set[str], field: str = "file") -> CheckedFile:
     limit = max_upload_bytes()
     if len(data) > limit:
-        raise field_problem(
-            413,
-            field,
-            Msg(
-                f"Berkas {len(data)} byte melebihi batas {limit} byte.",
-                f"The file ({len(data)} bytes) exceeds the limit of {limit} bytes.",
-            ),
-        )
+        raise field_problem(413, field, too_large(limit, len(data)))
     if not data:
         raise field_problem(422, field, Msg("Berkas kosong.", "The file is empty."))
     kind = filetype.guess(data)

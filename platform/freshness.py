@@ -104,8 +104,9 @@ class LocalCache(Generic[K, V]):
         self._lock = threading.Lock()
         _caches.append(self)
 
-    def get(self, key: K, load: Callable[[], V]) -> V:
-        """The cached value for `key`, else `load()` (cached when the epoch is known)."""
+    def get(self, key: K, load: Callable[[], V], ttl: float | None = None) -> V:
+        """The cached value for `key`, else `load()` (cached when the epoch is known, for `ttl`
+        seconds if given)."""
         epoch = current_epoch()
         if epoch is None:
             return load()
@@ -117,7 +118,7 @@ class LocalCache(Generic[K, V]):
                 return hit[2]
         value = load()
         with self._lock:
-            self._data[key] = (epoch, now + (self.ttl or ttl_seconds()), value)
+            self._data[key] = (epoch, now + (ttl or self.ttl or ttl_seconds()), value)
             self._data.move_to_end(key)
             while len(self._data) > self.max_entries:
                 self._data.popitem(last=False)

@@ -10,6 +10,7 @@ from slrt.platform.db import Base
 MODEL_MODULES: list[str] = [
     "slrt.platform.tenant",
     "slrt.platform.audit.models",
+    "slrt.platform.mail",
     "slrt.auth.accounts.models",
     "slrt.auth.memberships.models",
     "slrt.auth.oauth.models",

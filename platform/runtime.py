@@ -31,6 +31,12 @@ def database_url() -> str:
     )
 
 
+def database_replica_url() -> str | None:
+    """The app role on a streaming replica, or None: heavy reads then stay on the primary."""
+    explicit = setting("DATABASE_REPLICA_URL")
+    return normalise_pg_url(explicit) if explicit else None
+
+
 def database_owner_url() -> str:
     explicit = setting("DATABASE_OWNER_URL")
     if explicit:

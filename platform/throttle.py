@@ -1,5 +1,5 @@
 """Fixed-window rate limits in Redis for public endpoints: `check(key, limit, window)` raises 429
-with Retry-After once `limit` hits fall in the current window."""
+with Retry-After once `limit` hits fall in the current window; `over` looks without counting."""
 
 from __future__ import annotations
 
@@ -21,14 +21,32 @@ def hit(key: str, limit: int, window: int) -> int | None:
     return None
 
 
+def over(key: str, limit: int) -> int | None:
+    """The seconds left while `key` is over `limit` (as counted by `hit`), else None; counts
+    nothing. For limits on failures only: look before the attempt, `hit` after a failure."""
+    redis = get_redis()
+    full = f"slrt:throttle:{key}"
+    pipe = redis.pipeline()
+    pipe.get(full)
+    pipe.ttl(full)
+    count, ttl = pipe.execute()
+    if count is not None and int(count) >= limit:
+        return max(int(ttl), 1)
+    return None
+
+
+def too_many(wait: int) -> Problem:
+    return Problem(
+        429,
+        Msg(
+            f"Terlalu banyak percobaan; coba lagi dalam {wait} detik.",
+            f"Too many attempts; try again in {wait} seconds.",
+        ),
+        headers={"Retry-After": str(wait)},
+    )
+
+
 def check(key: str, limit: int, window: int) -> None:
     wait = hit(key, limit, window)
     if wait is not None:
-        raise Problem(
-            429,
-            Msg(
-                f"Terlalu banyak percobaan; coba lagi dalam {wait} detik.",
-                f"Too many attempts; try again in {wait} seconds.",
-            ),
-            headers={"Retry-After": str(wait)},
-        )
+        raise too_many(wait)

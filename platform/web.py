@@ -9,6 +9,11 @@ same access helpers as the API (`lookups=`): another district's or another regio
 404. The view then parses the form with the same marshmallow schema, calls the same action and renders.
 Signed-in pages are never cached by the browser.
 
+The Kemensos console (`/kemensos/...`, for accounts holding a platform role) is built the same
+way on `PlatformPages` blueprints in the areas' `platform_web.py`: sign-in redirect, 404 for an
+account without a platform role, `@require(PP.X)`, path ids through `lookups` (a provincial
+viewer's lookups answer 404 for another province's district), no-store.
+
 Forms post back to their own URL; a refused form is shown again with each field's problem beside
 it (status 422), a successful one redirects (post/redirect/get) with a notice.
 """
@@ -27,7 +32,7 @@ from marshmallow import Schema, ValidationError
 
 from slrt.platform import db
 from slrt.platform.api import PathLookups, enter_tenant_from_url
-from slrt.platform.errors import Msg, flatten_messages
+from slrt.platform.errors import Msg, Problem, flatten_messages
 
 bp = Blueprint("web", __name__)
 
@@ -49,6 +54,38 @@ def no_store(blueprint: Blueprint) -> Blueprint:
     return blueprint
 
 
+# --- Content-Security-Policy -------------------------------------------------------------------
+# Every page loads only its own scripts and styles (no inline code, no other origin), embeds no
+# plugin, may not be framed, and posts forms only back to this site. Images may also be data:
+# URIs (the TOTP QR code, the API documentation's icons).
+CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "object-src": ["'none'"],
+    "frame-ancestors": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+}
+
+
+def allow_form_target(url: str) -> None:
+    """Let this page's form lead to `url`'s origin: browsers apply form-action to the redirects
+    after a post too, and the OAuth pages end at a registered client's redirect URI."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        g.setdefault("csp_form_targets", set()).add(f"{parts.scheme}://{parts.netloc}")
+
+
+def content_security_policy() -> str:
+    directives = {key: list(values) for key, values in CSP.items()}
+    directives["form-action"] += sorted(g.get("csp_form_targets", ()))
+    return "; ".join(f"{key} {' '.join(values)}" for key, values in directives.items())
+
+
 def sign_in_redirect() -> Response:
     target = request.full_path.rstrip("?") if request.method == "GET" else request.path
     return redirect("/auth/login?" + urlencode({"next": target}))
@@ -64,6 +101,40 @@ def _web_guard() -> Response | None:
         return sign_in_redirect()
     authorize(principal, None)
     return None
+
+
+def _platform_guard() -> Response | None:
+    """A signed-in holder of a platform role, or a redirect to sign in; anyone else gets 404
+    (the console is not there for them, as a district is not for a stranger)."""
+    from slrt.auth.signin.client import web_principal
+    from slrt.platform.errors import Problem
+
+    principal = web_principal()
+    if principal is None:
+        return sign_in_redirect()
+    if not principal.platform_roles:
+        raise Problem(404, Msg("Halaman tidak ditemukan.", "Page not found."))
+    return None
+
+
+class PlatformPages(PathLookups, Blueprint):
+    """Signed-in pages of the Kemensos console: /kemensos<url_prefix>/..."""
+
+    def __init__(
+        self,
+        name: str,
+        import_name: str,
+        url_prefix: str = "",
+        *,
+        lookups: Mapping[str, Callable[[Any], Any]] | None = None,
+        **kw: Any,
+    ) -> None:
+        kw.setdefault("template_folder", "templates")
+        super().__init__(name, import_name, url_prefix=f"/kemensos{url_prefix}", **kw)
+        self.lookups: dict[str, Callable[[Any], Any]] = dict(lookups or {})
+        self.before_request(_platform_guard)
+        self.before_request(self.check_before_view)
+        no_store(self)
 
 
 class TenantPages(PathLookups, Blueprint):
@@ -108,7 +179,10 @@ class Form:
     values: dict[str, Any]
     errors: dict[str, Msg]
 
-    def __bool__(self) -> bool:
+    # No __bool__: the form macros test `form` for "is there a form to show again", and a form
+    # that counted as false while it had errors would hide exactly those errors and values.
+    @property
+    def valid(self) -> bool:
         return not self.errors
 
 
@@ -128,6 +202,107 @@ def form_values(*, lists: tuple[str, ...] = ()) -> dict[str, Any]:
         if value:
             values[key] = value
     return values
+
+
+def edit_form(shown: Mapping[str, str], seen: str) -> Form:
+    """A change form as first shown: the record's values as text, a copy of each as
+    `shown.<name>` (hidden inputs, what `edited_values` compares with) and `seen`, the version
+    it was read at (`updated_at`, a version number...): a later change by someone else is then
+    noticed and shown as a choice rather than overwritten."""
+    return Form({**shown, **{f"shown.{k}": v for k, v in shown.items()}, "seen": seen}, {})
+
+
+def rebased_form(posted: Mapping[str, str], shown: Mapping[str, str], seen: str) -> Form:
+    """The posted form again, now based on the record as stored (`shown`, `seen`): the fields
+    the person changed keep what they typed, the others show the stored values; sent once more,
+    it applies the person's own edits over the other change and nothing else."""
+    values = dict(posted)
+    for name, now in shown.items():
+        if posted.get(name, "") == posted.get(f"shown.{name}", ""):
+            values[name] = now
+        values[f"shown.{name}"] = now
+    values["seen"] = seen
+    return Form(values, {})
+
+
+def conflict_rows(
+    posted: Mapping[str, str],
+    edited: Mapping[str, Any],
+    stored: Mapping[str, str],
+    seen: str,
+    labels: Mapping[str, Msg],
+    shown: Callable[[str, str], Msg],
+) -> list[dict[str, Msg]]:
+    """The choice to offer when a change form was read before someone else's change (`seen`,
+    the version stored now, differs from the one posted) and the person has not chosen to apply
+    theirs anyway: one row per field they changed whose value differs from the stored one
+    (label, stored value, their value, each in words by `shown`). [] means: go ahead."""
+    if posted.get("seen") == seen or posted.get("apply") == "mine":
+        return []
+    return [
+        {
+            "label": labels[name],
+            "theirs": shown(name, stored[name]),
+            "mine": shown(name, posted.get(name, "")),
+        }
+        for name in edited
+        if stored[name] != posted.get(name, "")
+    ]
+
+
+def edited_values(names: tuple[str, ...]) -> dict[str, Any]:
+    """What a change form (see `edit_form`) changes: each of `names` whose posted text differs
+    from the text it was shown with, a field the person emptied as None (the value removed).
+    Untouched fields are left out, so a default shown in a field is never stored as a choice and
+    a field someone else changed meanwhile is not put back."""
+    changed: dict[str, Any] = {}
+    for name in names:
+        posted = request.form.get(name, "").strip()
+        if posted != request.form.get(f"shown.{name}", "").strip():
+            changed[name] = posted or None
+    return changed
+
+
+def submit_change(
+    record: Any,
+    schema: Schema,
+    names: tuple[str, ...],
+    *,
+    stored: Callable[[], dict[str, str]],
+    version: Callable[[], str],
+    labels: Mapping[str, Msg],
+    words: Callable[[str, str], Msg],
+    save: Callable[[dict[str, Any]], Any],
+    page: Callable[..., Any],
+    body: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> Any | None:
+    """Handle a posted change form (see `edit_form`) the same way on every page: the fields the
+    person changed (`names`), shaped by `body` and loaded with the API's `schema`; the record
+    re-read and held (as the API's If-Match check does); when someone else changed it since
+    the form was read, the choice (`conflict_rows`); else the area's action (`save`). Returns
+    the page to answer with (`page(form, status, conflict=None)`: problems, conflict or
+    refusal), or None when the change is saved."""
+    posted = posted_values()
+    edited = edited_values(names)
+    data, form = parse_form(schema, body(edited) if body else edited)
+    form.values = posted
+    if data is None:
+        return page(form, 422)
+    db.session.refresh(record, with_for_update=True)  # as stored now, and held until saved
+    current, seen = stored(), version()
+    differing = conflict_rows(posted, edited, current, seen, labels, words)
+    if differing:  # changed by someone else since this form was read: theirs or mine
+        return page(rebased_form(posted, current, seen), 409, differing)
+    try:
+        save(data)
+    except Problem as exc:
+        return page(problem_form(exc, posted), exc.code or 422)
+    return None
+
+
+def posted_values() -> dict[str, str]:
+    """Every posted field as typed (trimmed), for showing a form again."""
+    return {k: v.strip() for k, v in request.form.items() if k != "csrf_token"}
 
 
 def parse_form(
@@ -173,6 +348,11 @@ def notice(message: Msg) -> None:
 
 
 def take_notices() -> list[Msg]:
+    from slrt.platform.redis_client import redis_available
+
+    # While sessions are out of reach a page (the 503 page among them) simply has no notices.
+    if getattr(session, "unavailable", False) or not redis_available():
+        return []
     return [Msg(id_text, en_text) for id_text, en_text in session.pop("notices", [])]
 
 
@@ -212,7 +392,10 @@ class Page:
 def requested_page() -> int:
     """?page=N, where anything but a sensible whole number means the first page."""
     raw = request.args.get("page", "1")
-    return min(int(raw), MAX_PAGE) if raw.isdigit() and int(raw) >= 1 else 1
+    # ASCII digits only, and few of them: int() of thousands of digits is refused by Python.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or int(raw) < 1:
+        return 1
+    return min(int(raw), MAX_PAGE)
 
 
 def page_of(stmt: sa.Select, *order_by: Any, size: int = PAGE_SIZE) -> Page:

@@ -48,12 +48,40 @@ def launch_chromium(playwright: Playwright) -> Browser:
 
 
 def new_context(browser: Browser, base_url: str, **kw) -> BrowserContext:
-    """A fresh context (own cookies, own cache): one signed-out person at a new browser."""
+    """A fresh context (own cookies, own cache): one signed-out person at a new browser. What
+    Chromium reports about the Content-Security-Policy is kept in `csp_violations(context)`."""
     kw.setdefault("locale", "id-ID")
     context = browser.new_context(base_url=base_url, **kw)
     context.set_default_timeout(TIMEOUT_MS)
     context.set_default_navigation_timeout(TIMEOUT_MS)
+    found: list[str] = []
+    context.on(
+        "console",
+        lambda message: (
+            found.append(f"{message.page.url if message.page else ''}: {message.text}")
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    _VIOLATIONS[id(context)] = found
     return context
+
+
+_VIOLATIONS: dict[int, list[str]] = {}
+
+
+def csp_violations(context: BrowserContext) -> list[str]:
+    """What Chromium refused in this context because of the pages' Content-Security-Policy."""
+    return _VIOLATIONS.get(id(context), [])
+
+
+def close_checked(context: BrowserContext) -> None:
+    """Close the context; a page that broke its own Content-Security-Policy fails the test."""
+    found = list(csp_violations(context))
+    _VIOLATIONS.pop(id(context), None)
+    context.close()
+    if found:
+        raise AssertionError("Content-Security-Policy violations:\n" + "\n".join(found))
 
 
 def sign_in(page: Page, email: str, password: str) -> None:
@@ -109,11 +137,11 @@ def chromium() -> Iterator[Browser]:
 def page(chromium, live_server) -> Iterator[Page]:
     context = new_context(chromium, live_server.url)
     yield context.new_page()
-    context.close()
+    close_checked(context)
 
 
 @pytest.fixture
 def phone(chromium, live_server) -> Iterator[Page]:
     context = new_context(chromium, live_server.url, viewport=PHONE, is_mobile=True, has_touch=True)
     yield context.new_page()
-    context.close()
+    close_checked(context)

@@ -17,6 +17,8 @@ from slrt.platform.commands.embedded import EmbeddedPostgres, EmbeddedRedis, fre
 
 pytest_plugins = ["tests.fixtures"]
 
+_servers: dict[str, object] = {}
+
 
 @pytest.fixture(scope="session")
 def services() -> Iterator[dict[str, str]]:
@@ -27,6 +29,7 @@ def services() -> Iterator[dict[str, str]]:
     pg.start()
     redis = EmbeddedRedis(root / "redis", free_port(), "test-redis-pw")
     redis.start()
+    _servers["redis"] = redis
     passwords = RolePasswords(owner="test-owner-pw", app="test-app-pw")
     ensure_roles_and_database(pg.url(), "slrt", passwords)
     urls = {
@@ -52,6 +55,16 @@ def services() -> Iterator[dict[str, str]]:
         redis.stop()
         pg.destroy()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def session_redis(services: dict[str, str]) -> Iterator[EmbeddedRedis]:
+    """The session's real Redis, for tests that take it away and bring it back (same port, same
+    append-only file). It is running again after the test, whatever the test did."""
+    redis = _servers["redis"]
+    assert isinstance(redis, EmbeddedRedis)
+    yield redis
+    redis.start()
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Signing a Flask test client in through the real web sign-in (OpenID code flow in-process), and
-what the generated page tests need: the district pages of the URL map and sample values for
-their path parameters."""
+what the generated page tests need: the district pages and the Kemensos console's pages of the
+URL map and sample values for their path parameters."""
 
 from __future__ import annotations
 
@@ -53,6 +53,21 @@ def district_rules(app: Flask) -> list:
         ),
         key=lambda r: (r.rule, r.endpoint),
     )
+
+
+def platform_rules(app: Flask) -> list:
+    """Every page of the Kemensos console (/kemensos/...)."""
+    return sorted(
+        (rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/kemensos")),
+        key=lambda r: (r.rule, r.endpoint),
+    )
+
+
+def is_platform_page(app: Flask, rule) -> bool:
+    from slrt.platform.web import PlatformPages
+
+    blueprint = app.blueprints.get(rule.endpoint.rpartition(".")[0])
+    return isinstance(blueprint, PlatformPages)
 
 
 def is_signed_in_page(app: Flask, rule) -> bool:

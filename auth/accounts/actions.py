@@ -1,6 +1,7 @@
 """The write layer of accounts: Kemensos admins created from the command line, disabling and
-re-enabling an account, the record of each sign-in, changing one's password, TOTP enrolment,
-links to an outside provider's identities, and re-encrypting the stored TOTP secrets.
+re-enabling an account, the record of each sign-in, changing one's password, resetting a
+forgotten one through a mailed link, one's own preferences (language, mail digest), TOTP
+enrolment, links to an outside provider's identities, and re-encrypting the stored TOTP secrets.
 
 Ending an account's web sessions (Redis) waits for the commit of the change that warrants it.
 """
@@ -12,8 +13,19 @@ import datetime as dt
 import pyotp
 import sqlalchemy as sa
 
-from slrt.auth.accounts.access import account_by_email, account_is_admin
-from slrt.auth.accounts.models import Account, AccountStatus, ExternalIdentity, PlatformRoleGrant
+from slrt.auth.accounts.access import (
+    account_by_email,
+    account_is_admin,
+    personal_data_districts,
+    usable_reset,
+)
+from slrt.auth.accounts.models import (
+    Account,
+    AccountStatus,
+    ExternalIdentity,
+    PasswordReset,
+    PlatformRoleGrant,
+)
 from slrt.auth.accounts.passwords import (
     hash_password,
     needs_rehash,
@@ -21,15 +33,19 @@ from slrt.auth.accounts.passwords import (
     password_problems,
     verify_password,
 )
+from slrt.auth.accounts.phones import normalise_phone
 from slrt.auth.oauth.actions import revoke_account_refresh_tokens
+from slrt.auth.oauth.models import utcnow
 from slrt.auth.policy import Principal
 from slrt.auth.signin.sessions import end_sessions
 from slrt.platform import db
 from slrt.platform.actor import Actor, acting_as
 from slrt.platform.audit.models import AuditKind
 from slrt.platform.audit.record import record_platform
-from slrt.platform.errors import Msg, Problem, field_error, field_errors
+from slrt.platform.errors import Msg, Problem, field_error, field_errors, field_problem
 from slrt.platform.field_crypto import rewrap_field
+from slrt.platform.i18n import LANGUAGES
+from slrt.platform.mail import queue_mail
 from slrt.platform.transaction import action, after_commit
 
 TOTP_FOR_ADMINS_ONLY = Msg(
@@ -38,24 +54,26 @@ TOTP_FOR_ADMINS_ONLY = Msg(
 )
 
 
-def _as_account(account: Account) -> Actor:
-    return Actor(kind="account", label=account.email, account_id=account.id)
+def as_account(account: Account) -> Actor:
+    """The account as the actor of what it does itself (audit, jobs)."""
+    return Actor(kind="account", label=account.label, account_id=account.id)
 
 
 def add_account(
     *,
     name: str,
-    email: str,
+    email: str | None,
     password: str | None = None,
     phone: str | None = None,
     email_verified: bool = False,
 ) -> Account:
-    """Add an active account to the caller's transaction (flushed, so it has its id)."""
+    """Add an active account to the caller's transaction (flushed, so it has its id). A phone
+    number is stored in its one form (E.164), so it can be signed in with."""
     account = Account(
         name=name,
-        email=email.strip().lower(),
+        email=email.strip().lower() if email else None,
         email_verified=email_verified,
-        phone=phone,
+        phone=normalise_phone(phone),
         password_hash=hash_password(password) if password is not None else None,
         status=AccountStatus.active.value,
     )
@@ -75,6 +93,18 @@ def create_kemensos_admin(email: str, name: str, password: str) -> tuple[Account
         if problems:
             raise Problem(422, errors=field_errors("password", problems))
         account = add_account(name=name, email=email, password=password, email_verified=True)
+    elif districts := personal_data_districts(account.id):
+        # The other side of the rule in memberships.actions.refuse_platform_holder: a platform
+        # role never sits on an account that reads a district's personal data.
+        raise Problem(
+            409,
+            Msg(
+                "Akun ini membaca data pribadi di " + ", ".join(districts) + "; peran "
+                "Kemensos diberikan ke akun lain.",
+                "This account reads personal data in " + ", ".join(districts) + "; give the "
+                "Kemensos role to another account.",
+            ),
+        )
     held = db.session.execute(
         sa.select(PlatformRoleGrant.id).where(
             PlatformRoleGrant.account_id == account.id, PlatformRoleGrant.role == "kemensos_admin"
@@ -119,7 +149,7 @@ def record_sign_in(account: Account, method: str) -> None:
     """Note a completed sign-in (password, TOTP, outside provider, invitation) on the account
     and in the platform audit, as the account itself."""
     account.last_login_at = dt.datetime.now(dt.UTC)
-    with acting_as(_as_account(account)):
+    with acting_as(as_account(account)):
         record_platform(
             AuditKind.security, "account.sign_in", "account", account.id, note=f"method={method}"
         )
@@ -153,10 +183,107 @@ def change_password(
     account.password_hash = hash_password(new)
     # Other devices' refresh tokens stop working; they sign in again.
     revoke_account_refresh_tokens(account.id)
-    with acting_as(_as_account(account)):
+    with acting_as(as_account(account)):
         record_platform(AuditKind.security, "account.password_change", "account", account.id)
     account_id = account.id
     after_commit(lambda: end_sessions(account_id, keep=keep_session))
+
+
+# --- a forgotten password -----------------------------------------------------------------------
+
+
+@action
+def request_password_reset(email: str, language: str) -> None:
+    """Someone asked for a reset link for `email`. The same single row is written whether an
+    account has that address or not, so neither the answer nor the time it takes tells them
+    apart; whether there is anyone to mail is decided when the mail is sent, in the background
+    (`slrt.auth.accounts.reset`)."""
+    queue_mail(
+        "password_reset",
+        to=email.strip().lower()[:254],
+        subject=None,
+        body=None,
+        language=language if language in LANGUAGES else "id",
+    )
+
+
+INVALID_RESET = Msg(
+    "Tautan atur ulang kata sandi ini tidak dikenal, sudah dipakai, atau kedaluwarsa. Minta "
+    "tautan baru.",
+    "This password reset link is unknown, already used or expired. Ask for a new one.",
+)
+
+
+@action
+def reset_password(token: str, *, new: str, confirmation: str) -> Account:
+    """Set a new password through a mailed link (404 when the link is unknown, used or
+    expired; 422 naming the fields). Like a password change, every refresh token of the account
+    is revoked and every browser signed in as it is signed out; the link and any other open
+    link of the account stop working."""
+    reset = usable_reset(token, lock=True)
+    if reset is None:
+        raise Problem(404, INVALID_RESET)
+    account = db.session.get(Account, reset.account_id, with_for_update=True)
+    errors = new_password_errors(new, confirmation, email=account.email, name=account.name)
+    if errors:
+        raise Problem(422, errors=errors)
+    account.password_hash = hash_password(new)
+    now = utcnow()
+    db.session.execute(
+        sa.update(PasswordReset)
+        .where(PasswordReset.account_id == account.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+    )
+    revoke_account_refresh_tokens(account.id)
+    with acting_as(as_account(account)):
+        record_platform(AuditKind.security, "account.password_reset", "account", account.id)
+    account_id = account.id
+    after_commit(lambda: end_sessions(account_id))
+    return account
+
+
+# --- one's own preferences -----------------------------------------------------------------------
+
+
+@action
+def set_preferences(account: Account, *, language: str | None, digest_opt_in: bool) -> Account:
+    """The account page: the language mail is written in, and the daily notification digest
+    (only for an account with an email to send it to)."""
+    if language is not None and language not in LANGUAGES:
+        raise field_problem(
+            422, "language", Msg("Pilih Bahasa Indonesia atau English.", "Choose a language.")
+        )
+    if digest_opt_in and not account.email:
+        raise field_problem(
+            422,
+            "digest_opt_in",
+            Msg(
+                "Ringkasan dikirim lewat email; akun ini tidak punya alamat email.",
+                "The digest is sent by email; this account has no email address.",
+            ),
+        )
+    before = {"language": account.language, "digest_opt_in": account.digest_opt_in}
+    account.language = language
+    account.digest_opt_in = digest_opt_in
+    after = {"language": account.language, "digest_opt_in": account.digest_opt_in}
+    if before != after:
+        with acting_as(as_account(account)):
+            record_platform(
+                AuditKind.config,
+                "account.preferences",
+                "account",
+                account.id,
+                before=before,
+                after=after,
+            )
+    return account
+
+
+@action
+def remember_language(account: Account, language: str) -> None:
+    """Someone switched the page language while signed in: their mail follows."""
+    if language in LANGUAGES and account.language != language:
+        account.language = language
 
 
 @action

@@ -16,7 +16,7 @@ from slrt.auth.accounts.actions import set_account_status
 from slrt.auth.accounts.models import Account
 from slrt.auth.permissions import PP
 from slrt.auth.policy import current_principal, require
-from slrt.platform.api import PlatformBlueprint, Schema, check_if_match, page_of
+from slrt.platform.api import PlatformBlueprint, Schema, check_if_match, nullable_as, page_of
 
 blp = PlatformBlueprint(
     "accounts",
@@ -27,6 +27,7 @@ blp = PlatformBlueprint(
 )
 
 
+@nullable_as(Account)
 class AccountSchema(Schema):
     id = fields.UUID(dump_only=True)
     name = fields.String(dump_only=True)

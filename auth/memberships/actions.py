@@ -1,14 +1,17 @@
 """The write layer of memberships, invitations and roles, shared by the district API, the
-invitation page, federation and `slrt accounts invite`.
+district's People pages, the invitation page, federation and `slrt accounts invite`.
 
 Who may grant what is decided once, in `check_grant`: the scope must fit the district, an agency
 officer is bound to one active agency (and nobody else to any), the scope lies inside the
-granter's own region, and the role holds no permission the granter lacks (Kemensos admins, who
-onboard districts, excepted). Every change is audited in the same transaction.
+granter's own region, the role holds no permission the granter lacks (Kemensos admins, who
+onboard districts, excepted), and no holder of a platform role is given a role that reads
+personal data (`refuse_platform_holder`). Every change is audited in the same transaction.
 
 Invitations are expiring, single-use links that create or link an account and give it a
-membership. Only a hash of the token is stored. There is no mail or SMS gateway yet, so the link
-is returned to the inviting admin and written to the log.
+membership. Only a hash of the token is stored. With a mail server configured
+(`SLRT_SMTP_URL`), an invitation by email is mailed by a background job; the link is also
+returned to the inviting admin (shown once), who passes it on by hand when there is no mail
+server or the invitation is by phone (there is no SMS gateway).
 """
 
 from __future__ import annotations
@@ -21,24 +24,32 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from slrt.auth.accounts.access import account_by_email
-from slrt.auth.accounts.actions import add_account, link_external_identity, record_sign_in
+from slrt.auth.accounts.access import account_by_email, account_by_phone, platform_grant_holders
+from slrt.auth.accounts.actions import (
+    add_account,
+    as_account,
+    link_external_identity,
+    record_sign_in,
+)
 from slrt.auth.accounts.models import Account
 from slrt.auth.accounts.passwords import new_password_errors
+from slrt.auth.accounts.phones import normalise_phone
 from slrt.auth.memberships.access import pending_invitation, resolve_role_key, role_by_key
 from slrt.auth.memberships.models import Invitation, Membership, Role, ScopeKind
 from slrt.auth.oauth.models import token_hash, utcnow
-from slrt.auth.permissions import DEFAULT_ROLES
+from slrt.auth.permissions import DEFAULT_ROLES, PERSONAL_DATA
 from slrt.auth.policy import Principal
 from slrt.auth.region_scope import covers_all, scope_errors
 from slrt.auth.signin.sessions import end_sessions
 from slrt.billing_free.plans import Quota
 from slrt.billing_free.quotas import check_count
 from slrt.platform import db
+from slrt.platform.actor import acting_as
 from slrt.platform.audit.models import AuditKind
 from slrt.platform.audit.record import changes, create_and_audit, record
 from slrt.platform.config import public_url
 from slrt.platform.errors import Msg, Problem, field_error, field_problem
+from slrt.platform.mail import mail_configured, queue_mail
 from slrt.platform.tenancy import current_tenant, tenant_context
 from slrt.platform.tenant import Tenant
 from slrt.platform.transaction import action, after_commit
@@ -58,14 +69,58 @@ def _is_platform_admin(principal: Principal) -> bool:
     return any(r == "kemensos_admin" for r, _ in principal.platform_roles)
 
 
+PLATFORM_HOLDER_REFUSED = Msg(
+    "Akun dengan peran platform (Kemensos atau pemantau provinsi) tidak dapat diberi peran yang "
+    "membaca data pribadi di kabupaten/kota. Gunakan akun lain, diundang oleh admin "
+    "kabupaten/kota itu sendiri.",
+    "An account holding a platform role (Kemensos or provincial viewer) cannot be given a role "
+    "that reads personal data in a district. Use another account, invited by that district's "
+    "own admin.",
+)
+
+
+def reads_personal_data(role: Role) -> bool:
+    return bool(set(role.permissions) & {str(p) for p in PERSONAL_DATA})
+
+
+def refuse_platform_holder(
+    role: Role,
+    *,
+    account_id: uuid.UUID | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+) -> None:
+    """403 when the person to be given `role` (by account, email or phone) holds a platform
+    role and `role` reads personal data.
+
+    Refused outright rather than left to the district's admin to approve: a platform account
+    sees every district (or a whole province) and its grants come from Kemensos, not from the
+    district; combining that with a district's personal data would let one account read
+    residents across districts, and let a Kemensos admin (who may invite into any district to
+    onboard it) make itself a district admin. Someone who really works in a district too uses a
+    second account, which the district's own admin invites."""
+    if not reads_personal_data(role):
+        return
+    holders = platform_grant_holders(
+        account_ids=[account_id] if account_id else [], emails=[email], phones=[phone]
+    )
+    if holders:
+        raise Problem(403, PLATFORM_HOLDER_REFUSED)
+
+
 def check_grant(
     principal: Principal,
     role: Role,
     scope_kind: str,
     codes: list[str],
     agency_id: uuid.UUID | None,
+    *,
+    account_id: uuid.UUID | None = None,
+    email: str | None = None,
+    phone: str | None = None,
 ) -> None:
-    """Validate a role + scope the caller wants to give (422 with field errors, 403 for rights)."""
+    """Validate a role + scope the caller wants to give the person named by `account_id`,
+    `email` or `phone` (422 with field errors, 403 for rights)."""
     errors = scope_errors(current_tenant().code, scope_kind, codes)
     if role.key == AGENCY_ROLE and agency_id is None:
         errors.append(
@@ -113,6 +168,7 @@ def check_grant(
                 + ", ".join(sorted(missing)),
             ),
         )
+    refuse_platform_holder(role, account_id=account_id, email=email, phone=phone)
 
 
 # --- memberships ----------------------------------------------------------------------------------
@@ -158,7 +214,7 @@ def update_membership(
     default_codes = list(membership.scope_codes or []) if "scope_kind" not in data else []
     codes = data.get("scope_codes", default_codes)
     agency_id = data.get("agency_id", membership.agency_id)
-    check_grant(principal, role, kind, codes, agency_id)
+    check_grant(principal, role, kind, codes, agency_id, account_id=membership.account_id)
     before = {
         "role": current_role.key,
         "scope_kind": membership.scope_kind,
@@ -202,6 +258,48 @@ def invitation_link(slug: str, token: str) -> str:
     return f"{public_url()}/auth/invitations/{slug}/{token}"
 
 
+def will_mail(invitation: Invitation) -> bool:
+    """Does this invitation go out by mail (or must the admin pass its link on)?"""
+    return bool(invitation.email) and mail_configured()
+
+
+def _invitation_text(language: str, role: Role, link: str, invitation: Invitation) -> tuple:
+    tenant = current_tenant()
+    days = INVITATION_TTL.days
+    if language == "en":
+        return f"SLRT: invitation to {tenant.name}", (
+            f"Hello{' ' + invitation.name if invitation.name else ''},\n\n"
+            f"You are invited to work in SLRT for {tenant.name} as {role.name_en or role.name}. "
+            f"Accept within {days} days with this link:\n\n{link}\n\n"
+            "The link works once. If you did not expect this, ignore this mail.\n"
+        )
+    return f"SLRT: undangan ke {tenant.name}", (
+        f"Halo{' ' + invitation.name if invitation.name else ''},\n\n"
+        f"Anda diundang bekerja di SLRT {tenant.name} sebagai {role.name}. "
+        f"Terima dalam {days} hari melalui tautan ini:\n\n{link}\n\n"
+        "Tautan ini hanya berlaku sekali. Jika Anda tidak mengharapkannya, abaikan email ini.\n"
+    )
+
+
+def _mail_invitation(invitation: Invitation, role: Role, link: str) -> None:
+    """Queue the invitation's mail (in the caller's transaction) when it can go by mail."""
+    if not will_mail(invitation):
+        return
+    known = account_by_email(invitation.email)
+    language = (known.language if known else None) or "id"
+    subject, body = _invitation_text(language, role, link, invitation)
+    queue_mail(
+        "invitation",
+        to=invitation.email,
+        subject=subject,
+        body=body,
+        language=language,
+        tenant_ref=current_tenant().id,
+        account_id=known.id if known else None,
+        ref_id=invitation.id,
+    )
+
+
 def create_invitation(
     *,
     role: Role,
@@ -223,7 +321,7 @@ def create_invitation(
     invitation = Invitation(
         token_hash=token_hash(token),
         email=email.strip().lower() if email else None,
-        phone=phone.strip() if phone else None,
+        phone=(normalise_phone(phone) or phone.strip()) if phone else None,
         name=name,
         role_id=role.id,
         scope_kind=scope_kind,
@@ -274,7 +372,7 @@ def invite_member(
             422, "email", Msg("Isi email atau nomor telepon.", "Give an email or a phone number.")
         )
     role = resolve_role_key(role_key)
-    check_grant(principal, role, scope_kind, scope_codes, agency_id)
+    check_grant(principal, role, scope_kind, scope_codes, agency_id, email=email, phone=phone)
     if email:
         member = db.session.execute(
             sa.select(Membership.id)
@@ -289,7 +387,7 @@ def invite_member(
                     "This person is already a member; update the membership instead.",
                 ),
             )
-    return create_invitation(
+    invitation, link = create_invitation(
         role=role,
         email=email,
         phone=phone,
@@ -299,6 +397,8 @@ def invite_member(
         agency_id=agency_id,
         invited_by=principal.account_id,
     )
+    _mail_invitation(invitation, role, link)
+    return invitation, link
 
 
 @action
@@ -310,11 +410,50 @@ def revoke_invitation(invitation: Invitation) -> None:
 
 
 @action
+def resend_invitation(principal: Principal, invitation: Invitation) -> tuple[Invitation, str]:
+    """A new link for a pending or expired invitation, valid 7 days from now (the old link stops
+    working), mailed again when it can be. The grant is checked again: the inviter's rights or
+    the person may have changed since."""
+    if invitation.status not in ("pending", "expired"):
+        raise Problem(
+            409,
+            Msg(
+                "Undangan ini sudah diterima atau dicabut; buat undangan baru.",
+                "This invitation was accepted or revoked; make a new one.",
+            ),
+        )
+    role = db.session.get(Role, (invitation.tenant_id, invitation.role_id))
+    check_grant(
+        principal,
+        role,
+        invitation.scope_kind,
+        list(invitation.scope_codes or []),
+        invitation.agency_id,
+        email=invitation.email,
+        phone=invitation.phone,
+    )
+    if invitation.status == "expired":  # an expired invitation held no seat; it takes one again
+        check_count(Quota.ACCOUNTS)
+    token = secrets.token_urlsafe(32)
+    invitation.token_hash = token_hash(token)
+    invitation.expires_at = utcnow() + INVITATION_TTL
+    record(AuditKind.security, "invitation.resend", "invitation", invitation.id)
+    db.session.flush()
+    link = invitation_link(current_tenant().slug, token)
+    _mail_invitation(invitation, role, link)
+    return invitation, link
+
+
+@action
 def accept_invitation(invitation: Invitation, account: Account) -> Membership:
-    """Give the account the invited membership and spend the invitation (same transaction).
-    Its seat was counted when it was sent; refused only if the plan was lowered since."""
+    """Give the account the invited membership and spend the invitation (same transaction),
+    recorded as done by that account. Its seat was counted when it was sent; refused only if the
+    plan was lowered since, or when the account holds a platform role and the invited role reads
+    personal data (`refuse_platform_holder`: an invitation by phone, or one sent before the
+    platform role was granted, could otherwise bring one in)."""
     check_count(Quota.ACCOUNTS, adding=0)
     role = db.session.get(Role, (invitation.tenant_id, invitation.role_id))
+    refuse_platform_holder(role, account_id=account.id)
     membership = grant_membership(
         account.id,
         role.key,
@@ -324,13 +463,14 @@ def accept_invitation(invitation: Invitation, account: Account) -> Membership:
     )
     invitation.accepted_at = utcnow()
     invitation.accepted_account_id = account.id
-    record(
-        AuditKind.security,
-        "invitation.accept",
-        "invitation",
-        invitation.id,
-        after={"account_id": account.id, "membership_id": membership.id, "role": role.key},
-    )
+    with acting_as(as_account(account)):
+        record(
+            AuditKind.security,
+            "invitation.accept",
+            "invitation",
+            invitation.id,
+            after={"account_id": account.id, "membership_id": membership.id, "role": role.key},
+        )
     return membership
 
 
@@ -339,15 +479,27 @@ def join_by_invitation(
     invitation: Invitation, *, name: str, email: str, password: str, confirmation: str
 ) -> Account:
     """The invitation page's form for someone without an account: create it (422 naming the
-    fields when refused), accept the invitation and record the sign-in, in one transaction."""
+    fields when refused), accept the invitation and record the sign-in, in one transaction.
+    Invited by phone, the person may leave the email out and sign in with the number."""
     name = name.strip()
     email = invitation.email or email.strip().lower()
     errors: list[dict[str, str]] = []
     if not name:
         errors.append(field_error("name", Msg("Nama wajib diisi.", "Name is required.")))
-    if not email or "@" not in email:
+    if invitation.phone and account_by_phone(invitation.phone) is not None:
+        errors.append(
+            field_error(
+                "phone",
+                Msg(
+                    "Nomor HP ini sudah dipakai akun lain; masuk dengan akun itu.",
+                    "This phone number belongs to another account; sign in with it.",
+                ),
+            )
+        )
+    phone_only = not email and invitation.phone
+    if not phone_only and (not email or "@" not in email):
         errors.append(field_error("email", Msg("Email tidak sah.", "Invalid email.")))
-    elif account_by_email(email) is not None:
+    elif email and account_by_email(email) is not None:
         errors.append(
             field_error(
                 "email",
@@ -357,11 +509,17 @@ def join_by_invitation(
                 ),
             )
         )
-    errors += new_password_errors(password, confirmation, email=email, name=name)
+    errors += new_password_errors(password, confirmation, email=email or None, name=name)
     if errors:
         raise Problem(422, errors=errors)
-    # Following the emailed link shows control of the address only once a gateway sends it.
-    account = add_account(name=name, email=email, password=password, phone=invitation.phone)
+    # Following a mailed link shows control of the address; a link passed on by hand does not.
+    account = add_account(
+        name=name,
+        email=email or None,
+        password=password,
+        phone=invitation.phone,
+        email_verified=bool(invitation.email) and mail_configured(),
+    )
     accept_invitation(invitation, account)
     record_sign_in(account, "invitation")
     return account

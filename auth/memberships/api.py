@@ -29,7 +29,7 @@ from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.auth.region_scope import describe_scope
 from slrt.platform import db
-from slrt.platform.api import Schema, TenantBlueprint, check_if_match, page_of
+from slrt.platform.api import Schema, TenantBlueprint, check_if_match, nullable_as, page_of
 
 blp = TenantBlueprint(
     "memberships",
@@ -59,6 +59,7 @@ KEY_RE = r"^[a-z][a-z0-9_]{2,39}$"
 # --- schemas ------------------------------------------------------------------------------------
 
 
+@nullable_as(Membership)
 class MembershipSchema(Schema):
     id = fields.UUID(dump_only=True)
     account_id = fields.UUID(dump_only=True)
@@ -106,6 +107,7 @@ class InvitationCreateSchema(ScopeFields):
     name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
 
+@nullable_as(Invitation)
 class InvitationSchema(Schema):
     id = fields.UUID(dump_only=True)
     email = fields.String(dump_only=True, allow_none=True)

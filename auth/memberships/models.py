@@ -74,7 +74,7 @@ class Membership(TenantScoped, Timestamps, Base):
 class Invitation(TenantScoped, Timestamps, Base):
     __tablename__ = "invitations"
 
-    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64))
     email: Mapped[str | None] = mapped_column(sa.String(254))  # lower-cased
     phone: Mapped[str | None] = mapped_column(sa.String(32))
     name: Mapped[str | None] = mapped_column(sa.String(200))
@@ -92,6 +92,7 @@ class Invitation(TenantScoped, Timestamps, Base):
 
     __table_args__ = (
         tenant_fk("role_id", "roles", ondelete="RESTRICT"),
+        sa.UniqueConstraint("tenant_id", "token_hash"),
         sa.CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="email_or_phone"),
         sa.CheckConstraint(
             "scope_kind IN ('district', 'kecamatan', 'village')", name="scope_kind_values"

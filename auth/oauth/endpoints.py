@@ -27,6 +27,7 @@ from slrt.auth.oauth.provider import SCOPES, query_client, server, user_info, ve
 from slrt.auth.signin.web import signed_in_account
 from slrt.platform import db
 from slrt.platform.errors import Msg
+from slrt.platform.web import allow_form_target
 
 bp = Blueprint("oauth", __name__, template_folder="templates")
 
@@ -139,6 +140,7 @@ def authorize():
     client: OAuthClient = grant.client
     scope = grant.request.scope or ""
     if request.method == "GET" and not (client.first_party or has_consent(account, client, scope)):
+        allow_form_target(grant.redirect_uri or client.get_default_redirect_uri() or "")
         return render_template(
             "oauth/consent.html",
             client=client,
@@ -211,6 +213,8 @@ def logout():
         return _logout_message(400)
     if not hint and request.method == "GET" and signed_in_account() is not None:
         # Without proof the request came from the client, ask (CSRF-protected form).
+        if target:
+            allow_form_target(target)
         return render_template("oauth/logout_confirm.html", params=params)
     session.clear()
     if target:

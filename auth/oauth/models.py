@@ -213,3 +213,17 @@ class SigningKey(Base):
     __table_args__ = (
         sa.CheckConstraint("status IN ('active', 'retiring', 'retired')", name="status_values"),
     )
+
+
+class RevokedAccessToken(Base):
+    """An access token revoked before its expiry, by its `jti`. Redis answers the per-request
+    check; this table is the durable copy the check reads while Redis is out of reach. Rows go
+    once the token would have expired anyway (`slrt auth purge`)."""
+
+    __tablename__ = "revoked_access_tokens"
+
+    jti: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
+    revoked_at: Mapped[dt.datetime] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now()
+    )

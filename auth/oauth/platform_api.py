@@ -14,7 +14,7 @@ from slrt.auth.oauth.models import OAuthClient
 from slrt.auth.permissions import PP
 from slrt.auth.policy import require
 from slrt.platform import db
-from slrt.platform.api import PlatformBlueprint, Schema, check_if_match, page_of
+from slrt.platform.api import PlatformBlueprint, Schema, check_if_match, nullable_as, page_of
 from slrt.platform.tenant import Tenant
 
 blp = PlatformBlueprint(
@@ -26,6 +26,7 @@ blp = PlatformBlueprint(
 )
 
 
+@nullable_as(OAuthClient)
 class ClientSchema(Schema):
     id = fields.UUID(dump_only=True)
     client_id = fields.String(

@@ -366,7 +366,7 @@ def user_info(account: Account, scope: str) -> UserInfo:
     info = UserInfo(sub=str(account.id))
     if "profile" in scopes:
         info["name"] = account.name
-    if "email" in scopes:
+    if "email" in scopes and account.email:  # a phone-only account has none to give
         info["email"] = account.email
         info["email_verified"] = bool(account.email_verified)
     if "phone" in scopes and account.phone:
@@ -454,7 +454,7 @@ def verify_id_token(
             "iss": {"essential": True, "value": tokens.issuer()},
             "aud": {"essential": True, "value": audience},
             "sub": {"essential": True},
-            "leeway": 30,
+            "leeway": tokens.LEEWAY_SECONDS,
         }
         if check_exp:
             options["exp"] = {"essential": True}

@@ -4,7 +4,7 @@
 A refresh-token family is deleted once every token in it has expired, whether it was revoked
 or not: until then its rotated tokens must stay, because presenting one again is how reuse is
 detected (and revokes the family). Authorization codes are kept a day past their expiry for the
-same reason, then deleted.
+same reason, then deleted. Revoked access tokens are forgotten once they have expired.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from slrt.auth.oauth.models import AuthorizationCode, RefreshToken, utcnow
+from slrt.auth.oauth.models import AuthorizationCode, RefreshToken, RevokedAccessToken, utcnow
 from slrt.platform import db
 from slrt.platform.transaction import action
 
@@ -25,6 +25,7 @@ CODE_REUSE_WINDOW = dt.timedelta(days=1)
 class PurgeResult:
     refresh_tokens: int
     authorization_codes: int
+    revoked_access_tokens: int = 0
 
 
 @action
@@ -42,4 +43,8 @@ def purge_expired_oauth_rows(now: dt.datetime | None = None) -> PurgeResult:
     codes = db.session.execute(
         sa.delete(AuthorizationCode).where(AuthorizationCode.expires_at < now - CODE_REUSE_WINDOW)
     )
-    return PurgeResult(tokens.rowcount or 0, codes.rowcount or 0)
+    revoked = db.session.execute(
+        sa.delete(RevokedAccessToken).where(RevokedAccessToken.expires_at <= now)
+    )
+    db.session.commit()
+    return PurgeResult(tokens.rowcount or 0, codes.rowcount or 0, revoked.rowcount or 0)

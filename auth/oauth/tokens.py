@@ -25,6 +25,9 @@ from slrt.platform import db
 from slrt.platform.config import public_url, setting
 
 ALG = "ES256"
+# Clock skew tolerated when checking exp/nbf/iat: the servers of one deployment keep their clocks
+# in sync (NTP), so a few seconds suffice and an expired token stops working at once.
+LEEWAY_SECONDS = 5
 
 
 class InvalidToken(Exception):
@@ -206,7 +209,7 @@ def verify_access_token(token: str) -> dict[str, Any]:
             aud={"essential": True, "value": issuer() + "/api"},
             exp={"essential": True},
             sub={"essential": True},
-            leeway=30,
+            leeway=LEEWAY_SECONDS,
         )
         registry.validate(decoded.claims)
     except JoseError as exc:
@@ -217,21 +220,63 @@ def verify_access_token(token: str) -> dict[str, Any]:
 
 
 # --- revocation (RFC 7009) ----------------------------------------------------------------------
-# Access tokens are checked without the database; a revoked one is remembered in Redis by its jti
-# until it would have expired anyway.
+# A revoked access token is remembered by its jti until it would have expired anyway: in Redis,
+# which every request asks (no database round trip on the happy path), and in PostgreSQL, which
+# the check reads while Redis is out of reach.
 
 _REVOKED_PREFIX = "slrt:revoked-jti:"
 
 
 def revoke_access_token(claims: dict[str, Any]) -> None:
-    from slrt.platform.redis_client import get_redis
+    """Revoke one access token. PostgreSQL first (committed on its own, so the revocation holds
+    whatever the caller's transaction does), then Redis; without Redis it answers 503 so the
+    client asks again (the token stays refused meanwhile: the check reads PostgreSQL)."""
+    from sqlalchemy.dialects.postgresql import insert
 
-    remaining = int(claims.get("exp", 0)) - int(time.time()) + 60
-    if claims.get("jti") and remaining > 0:
-        get_redis().set(_REVOKED_PREFIX + str(claims["jti"]), "1", ex=remaining)
+    from slrt.auth.oauth.models import RevokedAccessToken
+    from slrt.platform.errors import service_unavailable
+    from slrt.platform.redis_client import UNREACHABLE, get_redis, note_outage
+
+    jti, exp = claims.get("jti"), int(claims.get("exp", 0))
+    remaining = exp - int(time.time()) + 60
+    if not jti or remaining <= 0:
+        return
+    with db.engine().begin() as conn:
+        conn.execute(
+            insert(RevokedAccessToken)
+            .values(jti=str(jti)[:64], expires_at=dt.datetime.fromtimestamp(exp + 60, dt.UTC))
+            .on_conflict_do_nothing()
+        )
+    try:
+        get_redis().set(_REVOKED_PREFIX + str(jti), "1", ex=remaining)
+    except UNREACHABLE as exc:
+        note_outage("token revocation", exc)
+        raise service_unavailable() from exc
 
 
 def is_access_token_revoked(jti: str | None) -> bool:
-    from slrt.platform.redis_client import get_redis
+    from slrt.platform.redis_client import UNREACHABLE, get_redis, note_outage, redis_available
 
-    return bool(jti) and bool(get_redis().exists(_REVOKED_PREFIX + str(jti)))
+    if not jti:
+        return False
+    if redis_available():
+        try:
+            return bool(get_redis().exists(_REVOKED_PREFIX + str(jti)))
+        except UNREACHABLE as exc:
+            note_outage("token revocation check", exc)
+    return _revoked_in_database(str(jti))
+
+
+def _revoked_in_database(jti: str) -> bool:
+    from slrt.auth.oauth.models import RevokedAccessToken
+
+    with db.engine().connect() as conn:
+        return (
+            conn.execute(
+                sa.select(sa.literal(1)).where(
+                    RevokedAccessToken.jti == jti[:64],
+                    RevokedAccessToken.expires_at > sa.func.now(),
+                )
+            ).first()
+            is not None
+        )

@@ -196,15 +196,27 @@ def account_tenants(account_id: uuid.UUID) -> list[tuple[Tenant, str | None]]:
     return [(t, roles.get(t.id)) for t in tenants if t.id in roles or t.status == "active"]
 
 
+def holds_platform_role(account_id: uuid.UUID) -> bool:
+    """Kemensos admins and viewers and provincial viewers have the Kemensos console."""
+    from slrt.auth.accounts.models import PlatformRoleGrant
+
+    return bool(
+        db.session.execute(
+            sa.select(PlatformRoleGrant.id).where(PlatformRoleGrant.account_id == account_id)
+        ).first()
+    )
+
+
 @bp.get("/auth/choose")
 def choose():
     account = web_account()
     if account is None:
         return redirect("/auth/login")
     choices = account_tenants(account.id)
-    if len(choices) == 1:
+    console = holds_platform_role(account.id)
+    if len(choices) == 1 and not console:
         return redirect(f"/t/{choices[0][0].slug}/")
-    return render_template("signin/choose.html", account=account, choices=choices)
+    return render_template("signin/choose.html", account=account, choices=choices, console=console)
 
 
 def web_principal() -> Principal | None:

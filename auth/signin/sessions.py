@@ -8,6 +8,11 @@ API calls never get a cookie. `regenerate()` issues a new id at sign-in (no sess
 Each signed-in session's id is also kept in a per-account set, so `end_sessions` can sign an
 account out of every browser at once (password change, account disabled, membership revoked).
 A session that was ended while one of its requests was running is not written back.
+
+While Redis is out of reach a page that needs its session answers 503 (a clear page with
+Retry-After), never 500: a session that could not be read refuses every use
+(`UnavailableSession`), a new one refuses to be filled during an outage window, and a session
+that cannot be saved is logged and dropped. API requests never touch the session.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from flask import Flask, Request, Response
 from flask.sessions import SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
-from slrt.platform.redis_client import get_redis
+from slrt.platform.errors import service_unavailable
+from slrt.platform.redis_client import UNREACHABLE, get_redis, note_outage, redis_available
 
 PREFIX = "slrt:session:"
 ACCOUNT_INDEX = "slrt:account-sessions:"  # + account id: set of that account's session ids
@@ -29,14 +35,36 @@ COOKIE_NAME = "slrt_session"
 
 
 class RedisSession(CallbackDict, SessionMixin):
+    unavailable = False
+
     def __init__(self, initial: dict[str, Any] | None = None, sid: str | None = None) -> None:
         def on_update(self: RedisSession) -> None:
+            if not self.modified and not redis_available():
+                raise service_unavailable()  # it could not be kept
             self.modified = True
 
         super().__init__(initial or {}, on_update)
         self.sid = sid
         self.old_sid: str | None = None
         self.modified = False
+
+    def _usable(self) -> None:
+        # A new session during an outage could hold nothing worth reading (its CSRF token, a
+        # sign-in in progress) and keep nothing: the page asks to come back instead.
+        if self.sid is None and not redis_available():
+            raise service_unavailable()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self._usable()
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        self._usable()
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self._usable()
+        return super().__contains__(key)
 
     def regenerate(self) -> None:
         """Give the session a new id (the old one is deleted when the response is saved)."""
@@ -50,16 +78,42 @@ class RedisSession(CallbackDict, SessionMixin):
         self.regenerate()
 
 
+class UnavailableSession(RedisSession):
+    """The browser's session could not be read (Redis out of reach): any use of it answers 503
+    from inside the request, where the error page is rendered; nothing is written back."""
+
+    unavailable = True
+
+    def _refuse(self, *args: Any, **kw: Any) -> Any:
+        raise service_unavailable()
+
+    __getitem__ = __setitem__ = __delitem__ = __contains__ = _refuse
+    get = setdefault = pop = update = clear = regenerate = _refuse  # type: ignore[assignment]
+
+
 class RedisSessionInterface(SessionInterface):
     def open_session(self, app: Flask, request: Request) -> RedisSession:
         sid = request.cookies.get(COOKIE_NAME)
         if sid and len(sid) < 100:
-            raw = get_redis().get(PREFIX + sid)
+            try:
+                raw = get_redis().get(PREFIX + sid)
+            except UNREACHABLE as exc:
+                note_outage("web session", exc)
+                return UnavailableSession(sid=sid)
             if raw:
                 return RedisSession(json.loads(raw), sid)
         return RedisSession()
 
     def save_session(self, app: Flask, session: RedisSession, response: Response) -> None:  # type: ignore[override]
+        if session.unavailable:
+            return
+        try:
+            self._save(app, session, response)
+        except UNREACHABLE as exc:
+            # The answer is ready; the session change is lost (the next page asks again).
+            note_outage("saving a web session", exc)
+
+    def _save(self, app: Flask, session: RedisSession, response: Response) -> None:
         redis = get_redis()
         if session.old_sid:
             redis.delete(PREFIX + session.old_sid)

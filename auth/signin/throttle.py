@@ -1,8 +1,10 @@
-"""Brute-force protection for sign-in: failures counted per account and per IP in Redis.
+"""Brute-force protection for sign-in: failures counted per sign-in name and per IP in Redis.
 
-After ACCOUNT_LIMIT failures for one email (or IP_LIMIT from one address) within WINDOW seconds,
+The sign-in name is what was typed into "Email atau nomor HP" in its one stored form
+(`phones.normalise_identifier`: "0812-3456-7890" and "+62 812 3456 7890" count as one). After
+ACCOUNT_LIMIT failures for one name (or IP_LIMIT from one address) within WINDOW seconds,
 sign-in is refused until the window of the oldest counted failure has passed; the message says
-how long to wait. A successful sign-in clears the account's counter.
+how long to wait. A successful sign-in clears that name's counter.
 """
 
 from __future__ import annotations
@@ -18,15 +20,15 @@ ACCOUNT_LIMIT = 5
 IP_LIMIT = 30
 
 
-def _keys(email: str, ip: str | None) -> tuple[str, str]:
-    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+def _keys(identifier: str, ip: str | None) -> tuple[str, str]:
+    digest = hashlib.sha256(identifier.strip().lower().encode()).hexdigest()[:32]
     return f"slrt:signin:fail:acct:{digest}", f"slrt:signin:fail:ip:{ip or '-'}"
 
 
-def wait_seconds(email: str, ip: str | None) -> int:
+def wait_seconds(identifier: str, ip: str | None) -> int:
     """Seconds until sign-in may be tried again (0: allowed now)."""
     redis = get_redis()
-    acct_key, ip_key = _keys(email, ip)
+    acct_key, ip_key = _keys(identifier, ip)
     wait = 0
     for key, limit in ((acct_key, ACCOUNT_LIMIT), (ip_key, IP_LIMIT)):
         count = int(redis.get(key) or 0)
@@ -35,18 +37,18 @@ def wait_seconds(email: str, ip: str | None) -> int:
     return wait
 
 
-def record_failure(email: str, ip: str | None) -> None:
+def record_failure(identifier: str, ip: str | None) -> None:
     redis = get_redis()
     pipe = redis.pipeline()
-    for key in _keys(email, ip):
+    for key in _keys(identifier, ip):
         # The window starts at the first failure (SET NX EX works on every Redis version).
         pipe.set(key, 0, ex=WINDOW, nx=True)
         pipe.incr(key)
     pipe.execute()
 
 
-def record_success(email: str) -> None:
-    get_redis().delete(_keys(email, None)[0])
+def record_success(identifier: str) -> None:
+    get_redis().delete(_keys(identifier, None)[0])
 
 
 def throttled_message(seconds: int) -> Msg:

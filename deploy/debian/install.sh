@@ -70,7 +70,9 @@ if [ ! -f "$ENV_FILE" ]; then
       -e "s#^SLRT_SECRET_KEY=.*#SLRT_SECRET_KEY=$(secret)#" \
       -e "s#^SLRT_NIK_HASH_KEY=.*#SLRT_NIK_HASH_KEY=$(secret)#" \
       -e "s#^SLRT_FIELD_KEY=.*#SLRT_FIELD_KEY=$(fernet_key)#" \
+      -e "s#^SLRT_METRICS_TOKEN=.*#SLRT_METRICS_TOKEN=$(secret)#" \
       -e "s#^SLRT_FILE_STORE=.*#SLRT_FILE_STORE=local#" \
+      -e "/^DATABASE_REPLICA_URL=/d" \
       -e "/^SLRT_S3_/d" \
       "$DEPLOY/systemd/slrt.env.example" > "$ENV_FILE"
   chown root:slrt "$ENV_FILE"
@@ -86,40 +88,17 @@ chmod 0640 /etc/slrt/scheduler.env
 
 step "5. PostgreSQL: roles slrt_owner, slrt_app, slrt_platform_reader and the database"
 systemctl enable --now postgresql
-PG_VERSION=$(runuser -u postgres -- psql -Atc 'SHOW server_version_num')
-if [ "$PG_VERSION" -ge 160000 ]; then
-  # The superuser over the local socket (peer authentication as postgres).
-  runuser -u postgres -- env \
-    DATABASE_ADMIN_URL='postgresql:///postgres?host=/var/run/postgresql' \
-    SLRT_OWNER_PASSWORD="$OWNER_PW" SLRT_APP_PASSWORD="$APP_PW" \
-    "$VENV/bin/slrt" db create-roles
-else
-  # PostgreSQL 15 (Debian 12's) lacks GRANT ... WITH INHERIT FALSE, SET TRUE, which
-  # `slrt db create-roles` uses; NOINHERIT on the app role gives the same rights: the app may
-  # SET ROLE to the reader but never holds its rights otherwise.
-  runuser -u postgres -- psql -v ON_ERROR_STOP=1 -q \
-    -v owner_pw="$OWNER_PW" -v app_pw="$APP_PW" <<'SQL'
-SELECT format('CREATE ROLE %I LOGIN', r) FROM unnest(ARRAY['slrt_owner', 'slrt_app']) r
- WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) \gexec
-ALTER ROLE slrt_owner LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS PASSWORD :'owner_pw';
-ALTER ROLE slrt_app LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS NOINHERIT PASSWORD :'app_pw';
-SELECT 'CREATE ROLE slrt_platform_reader NOLOGIN NOBYPASSRLS'
- WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'slrt_platform_reader') \gexec
-GRANT slrt_platform_reader TO slrt_app;
-SELECT 'CREATE DATABASE slrt OWNER slrt_owner ENCODING ''UTF8'''
- WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'slrt') \gexec
-\connect slrt
-ALTER SCHEMA public OWNER TO slrt_owner;
-REVOKE CREATE ON SCHEMA public FROM PUBLIC;
-REVOKE ALL ON DATABASE slrt FROM PUBLIC;
-GRANT CONNECT ON DATABASE slrt TO slrt_app, slrt_platform_reader;
-GRANT USAGE ON SCHEMA public TO slrt_app, slrt_platform_reader;
-SQL
-fi
+# The superuser over the local socket (peer authentication as postgres). On PostgreSQL 15
+# (Debian 12's) the command makes the app role NOINHERIT; on 16+ the grant itself says so.
+runuser -u postgres -- env \
+  DATABASE_ADMIN_URL='postgresql:///postgres?host=/var/run/postgresql' \
+  SLRT_OWNER_PASSWORD="$OWNER_PW" SLRT_APP_PASSWORD="$APP_PW" \
+  "$VENV/bin/slrt" db create-roles
 
 step "6. PgBouncer on 127.0.0.1:6432 (transaction pool 'slrt', session pool 'slrt_session')"
 sed -e 's/10\.0\.0\.20/127.0.0.1/; s/10\.0\.0\.21/127.0.0.1/g' \
     -e 's/^client_tls_/;client_tls_/' -e 's/^stats_users = .*/stats_users = postgres/' \
+    -e '/^slrt_replica = /d' \
     "$DEPLOY/pgbouncer/pgbouncer.ini" > /etc/pgbouncer/pgbouncer.ini
 # SCRAM secrets, not passwords: PgBouncer logs in with the client's own proof.
 runuser -u postgres -- psql -Atc "SELECT format('\"%s\" \"%s\"', rolname, rolpassword)

@@ -14,15 +14,15 @@ from marshmallow import fields, validate
 from slrt.auth.permissions import P
 from slrt.auth.policy import authorize, current_principal, require
 from slrt.platform import db
-from slrt.platform.api import Schema, TenantBlueprint, page_of
+from slrt.platform.api import Schema, TenantBlueprint, nullable_as, page_of
+from slrt.platform.audit.access import PERSONAL_KINDS, visible_events
 from slrt.platform.audit.models import AuditEvent, AuditKind, PlatformAuditEvent
 from slrt.platform.errors import Msg, Problem
 
 blp = TenantBlueprint("audit", __name__, "/audit-events", description="Audit trail (append-only)")
 
-PERSONAL_KINDS = {AuditKind.read, AuditKind.export, AuditKind.letter, AuditKind.erasure}
 
-
+@nullable_as(AuditEvent, PlatformAuditEvent)
 class AuditEventSchema(Schema):
     id = fields.UUID(dump_only=True)
     occurred_at = fields.DateTime(dump_only=True)
@@ -69,16 +69,7 @@ def event_filters(
 @require(P.AUDIT_READ)
 def list_audit_events(query: dict, pagination_parameters) -> list[AuditEvent]:
     """Audit events, newest first; filter by kind, entity, actor and time."""
-    stmt = sa.select(AuditEvent)
-    kind = query.get("kind")
-    if kind in PERSONAL_KINDS or kind is None:
-        if kind is not None:
-            authorize(current_principal(), str(P.PERSONAL_DATA_AUDIT))
-        elif not current_principal().can(str(P.PERSONAL_DATA_AUDIT)):
-            stmt = stmt.where(AuditEvent.kind.not_in([str(k) for k in PERSONAL_KINDS]))
-    if kind:
-        stmt = stmt.where(AuditEvent.kind == kind)
-    stmt = stmt.where(
+    stmt = visible_events(current_principal(), query.get("kind")).where(
         *event_filters(AuditEvent, query, ("entity_type", "entity_id", "actor_account_id"))
     )
     return page_of(stmt, pagination_parameters, AuditEvent.occurred_at.desc(), AuditEvent.id.desc())

@@ -19,7 +19,9 @@ blp = PlatformBlueprint(
 
 class PlatformAuditEventSchema(AuditEventSchema):
     id = fields.Integer(dump_only=True)
-    tenant_ref = fields.Integer(dump_only=True, metadata={"description": "District id, if any"})
+    tenant_ref = fields.Integer(
+        dump_only=True, allow_none=True, metadata={"description": "District id, if any"}
+    )
 
 
 class PlatformAuditQuerySchema(Schema):

@@ -1,12 +1,14 @@
-"""`slrt db ...`: roles and migrations."""
+"""`slrt db ...`: roles, migrations, backup and restore."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
-from slrt.platform.commands import migrate
+from slrt.platform.commands import backup, migrate
 from slrt.platform.commands.dbroles import RolePasswords, ensure_roles_and_database
 from slrt.platform.config import setting
 from slrt.platform.runtime import DATABASE_NAME, database_owner_url, normalise_pg_url
@@ -56,3 +58,28 @@ def create_roles(owner_password: str, app_password: str, database: str) -> None:
         normalise_pg_url(admin), database, RolePasswords(owner=owner_password, app=app_password)
     )
     click.echo("roles and database ready")
+
+
+@db.command("backup", with_appcontext=False)
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(path: Path) -> None:
+    """Dump the whole database to PATH (pg_dump custom format), as the superuser of
+    DATABASE_ADMIN_URL. Roles are not included: `slrt db create-roles` makes them."""
+    try:
+        backup.backup(path)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"backup written to {path} ({path.stat().st_size} bytes)")
+
+
+@db.command("restore", with_appcontext=False)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def restore_command(path: Path) -> None:
+    """Restore PATH into the empty database of DATABASE_ADMIN_URL's server (run `slrt db
+    create-roles` there first): tables, rows, grants and row-level security, in one
+    transaction."""
+    try:
+        backup.restore(path)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"restored {path}")

@@ -33,26 +33,43 @@ def _role_exists(conn: sa.Connection, role: str) -> bool:
     )
 
 
+def login_role_sql(role: str, password: str, *, exists: bool, server_major: int) -> str:
+    """CREATE or ALTER one login role. Before PostgreSQL 16 a grant cannot say "no inherit",
+    so there the app role itself is NOINHERIT (it is granted nothing but the reader role)."""
+    # DDL takes no bind parameters; the literal is quoted by doubling quotes
+    # (standard_conforming_strings is on in every supported PostgreSQL).
+    literal = "'" + password.replace("'", "''") + "'"
+    inherit = " NOINHERIT" if role == APP_ROLE and server_major < 16 else ""
+    verb = "ALTER" if exists else "CREATE"
+    return (
+        f"{verb} ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS{inherit} "
+        f"PASSWORD {literal}"
+    )
+
+
+def reader_grant_sql(server_major: int) -> str:
+    """The app may SET ROLE to the reader but never holds its rights otherwise: on 16+ the
+    grant says so itself; on 15 the app role's NOINHERIT does (login_role_sql)."""
+    if server_major >= 16:
+        return f"GRANT {PLATFORM_READER_ROLE} TO {APP_ROLE} WITH INHERIT FALSE, SET TRUE"
+    return f"GRANT {PLATFORM_READER_ROLE} TO {APP_ROLE}"
+
+
 def ensure_roles_and_database(admin_url: str, database: str, passwords: RolePasswords) -> None:
-    """Idempotently create the roles and the database owned by slrt_owner."""
+    """Idempotently create the roles and the database owned by slrt_owner (PostgreSQL 15+)."""
     engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
+            major = int(conn.execute(sa.text("SHOW server_version_num")).scalar_one()) // 10000
             for role, password in ((OWNER_ROLE, passwords.owner), (APP_ROLE, passwords.app)):
-                verb = "ALTER" if _role_exists(conn, role) else "CREATE"
-                # DDL takes no bind parameters; the literal is quoted by doubling quotes
-                # (standard_conforming_strings is on in every supported PostgreSQL).
-                literal = "'" + password.replace("'", "''") + "'"
                 conn.exec_driver_sql(
-                    f"{verb} ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS "
-                    f"PASSWORD {literal}"
+                    login_role_sql(
+                        role, password, exists=_role_exists(conn, role), server_major=major
+                    )
                 )
             if not _role_exists(conn, PLATFORM_READER_ROLE):
                 conn.execute(sa.text(f"CREATE ROLE {PLATFORM_READER_ROLE} NOLOGIN NOBYPASSRLS"))
-            # The app may SET ROLE to the reader but never inherits its rights implicitly.
-            conn.execute(
-                sa.text(f"GRANT {PLATFORM_READER_ROLE} TO {APP_ROLE} WITH INHERIT FALSE, SET TRUE")
-            )
+            conn.exec_driver_sql(reader_grant_sql(major))
             exists = conn.execute(
                 sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": database}
             ).scalar()

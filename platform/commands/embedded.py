@@ -73,6 +73,8 @@ class EmbeddedPostgres:
     port: int
     superuser_password: str
     started_here: bool = False
+    # Another build's binaries (e.g. Debian's /usr/lib/postgresql/15/bin, in tests).
+    bin_dir: Path = PG_BIN
 
     @property
     def _run_as(self) -> str | None:
@@ -86,7 +88,7 @@ class EmbeddedPostgres:
     def _cmd(self, name: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
         try:
             return subprocess.run(
-                [str(PG_BIN / name), *args],
+                [str(self.bin_dir / name), *args],
                 check=True,
                 capture_output=True,
                 text=True,
@@ -148,7 +150,7 @@ class EmbeddedPostgres:
 
     def running(self) -> bool:
         result = subprocess.run(
-            [str(PG_BIN / "pg_ctl"), "status", "-D", str(self.pgdata)],
+            [str(self.bin_dir / "pg_ctl"), "status", "-D", str(self.pgdata)],
             capture_output=True,
             user=self._run_as,
             cwd="/",

@@ -1,15 +1,29 @@
-"""`slrt serve`: the web app and API under gunicorn."""
+"""`slrt serve`: the web app and API under gunicorn, with Prometheus' multi-process directory
+(the metrics of every gunicorn worker add up in one scrape)."""
 
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
 
-from slrt.platform.config import setting
+from slrt.platform.config import data_dir, setting
 
 WSGI_APP = "slrt.platform.wsgi:app"
+GUNICORN_CONFIG = "python:slrt.platform.commands.gunicorn_config"
+
+
+def metrics_dir(port: str) -> Path:
+    """PROMETHEUS_MULTIPROC_DIR, else one directory per served port under SLRT_DATA_DIR,
+    emptied at start (files of processes gone would otherwise be summed forever)."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    path = Path(given) if given else data_dir() / "metrics" / str(port)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+    return path
 
 
 @click.command("serve")
@@ -21,6 +35,7 @@ WSGI_APP = "slrt.platform.wsgi:app"
 def serve(host: str, port: str, processes: str) -> None:
     """Serve the web app and API with gunicorn."""
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir(port))
     os.execv(
         gunicorn,
         [
@@ -33,8 +48,8 @@ def serve(host: str, port: str, processes: str) -> None:
             "120",
             "--graceful-timeout",
             "10",
-            "--access-logfile",
-            "-",
+            "--config",
+            GUNICORN_CONFIG,
             WSGI_APP,
         ],
     )

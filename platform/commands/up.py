@@ -2,7 +2,8 @@
 
 Starts the embedded PostgreSQL and Redis (unless DATABASE_URL / REDIS_URL point elsewhere),
 creates the roles, migrates, loads the demo into an empty database, then runs the web server and
-the job workers until Ctrl-C, and stops everything it started.
+the job workers until Ctrl-C, and stops everything it started. A child that dies (a worker
+killed, the server crashed) is started again with backoff (`Supervisor`); the rest keep running.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 import urllib.request
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass, field
 
 import click
 
@@ -96,6 +98,64 @@ def _stop_processes(processes: list[subprocess.Popen]) -> None:
             proc.wait()
 
 
+@dataclass
+class Child:
+    args: list[str]
+    proc: subprocess.Popen | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    restart_at: float | None = None
+
+
+@dataclass
+class Supervisor:
+    """Keeps long-running children alive: one that exits is started again after a backoff that
+    doubles with each quick death (1 s up to 30 s) and resets once it has run a minute."""
+
+    start: Callable[[list[str]], subprocess.Popen]
+    echo: Callable[..., None]
+    children: list[Child] = field(default_factory=list)
+
+    STEADY_SECONDS = 60.0
+    MAX_BACKOFF = 30.0
+
+    def add(self, args: list[str]) -> Child:
+        child = Child(args)
+        self._launch(child, time.monotonic())
+        self.children.append(child)
+        return child
+
+    def _launch(self, child: Child, now: float) -> None:
+        child.proc = self.start(child.args)
+        child.started_at = now
+        child.restart_at = None
+
+    @property
+    def processes(self) -> list[subprocess.Popen]:
+        return [c.proc for c in self.children if c.proc is not None]
+
+    def check(self, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        for child in self.children:
+            if (
+                child.restart_at is None
+                and child.proc is not None
+                and child.proc.poll() is not None
+            ):
+                if now - child.started_at >= self.STEADY_SECONDS:
+                    child.restarts = 0
+                delay = min(2.0**child.restarts, self.MAX_BACKOFF)
+                child.restarts += 1
+                child.restart_at = now + delay
+                self.echo(
+                    f"`slrt {' '.join(child.args)}` stopped (exit {child.proc.returncode}); "
+                    f"starting it again in {delay:.0f} s",
+                    err=True,
+                )
+            if child.restart_at is not None and now >= child.restart_at:
+                self._launch(child, now)
+
+
 @click.command("up")
 @click.option("--no-demo", is_flag=True, help="Do not load the demo data.")
 def up(no_demo: bool) -> None:
@@ -111,7 +171,7 @@ def up(no_demo: bool) -> None:
     signal.signal(signal.SIGTERM, _on_signal)
 
     pg, redis = start_services(echo)
-    processes: list[subprocess.Popen] = []
+    supervisor: Supervisor | None = None
     try:
         migrate.upgrade(database_owner_url())
         echo(f"migrations at {migrate.head_revision()}")
@@ -130,15 +190,17 @@ def up(no_demo: bool) -> None:
         else:
             demo_text = ""
         slrt_bin = os.path.join(os.path.dirname(sys.executable), "slrt")
-        processes.append(subprocess.Popen([slrt_bin, "serve"], env=env, start_new_session=True))
+        supervisor = Supervisor(
+            lambda args: subprocess.Popen([slrt_bin, *args], env=env, start_new_session=True),
+            echo,
+        )
+        supervisor.add(["serve"])
         for _ in range(int(setting("SLRT_JOB_WORKERS") or 1)):
-            processes.append(
-                subprocess.Popen([slrt_bin, "worker"], env=env, start_new_session=True)
-            )
+            supervisor.add(["worker"])
         for extra in extra_processes():
-            processes.append(subprocess.Popen([slrt_bin, *extra], env=env, start_new_session=True))
+            supervisor.add(extra)
         url = f"http://{setting('SLRT_HOST')}:{setting('SLRT_PORT')}"
-        if not _wait_ready(url, processes):
+        if not _wait_ready(url, supervisor.processes):
             raise click.ClickException("the server did not become ready; see the log above")
         echo("")
         echo("=" * 72)
@@ -149,13 +211,11 @@ def up(no_demo: bool) -> None:
         echo("Press Ctrl-C to stop.")
         echo("=" * 72, err=False)
         while not stopping:
-            if any(p.poll() is not None for p in processes):
-                echo("a process stopped unexpectedly; shutting down", err=True)
-                break
+            supervisor.check()
             time.sleep(0.5)
     finally:
         echo("stopping...")
-        _stop_processes(processes)
+        _stop_processes(supervisor.processes if supervisor else [])
         if redis:
             redis.stop()
         if pg and pg.started_here:

@@ -19,6 +19,7 @@ from slrt.platform.errors import Msg, Problem
 from slrt.platform.jobs.handlers import handler_for
 from slrt.platform.jobs.models import TERMINAL, Job, JobFile, JobStatus
 from slrt.platform.jobs.queue import cancel_queued
+from slrt.platform.logs import current_request_id
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.transaction import action, after_commit
 
@@ -59,6 +60,7 @@ def enqueue(
         started_by_kind=who.kind,
         started_by_label=who.label[:200],
         started_by_account_id=who.account_id,
+        request_id=current_request_id(),
     )
     db.session.add(job)
     db.session.flush()

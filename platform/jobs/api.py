@@ -16,7 +16,7 @@ from marshmallow import fields, validate
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
-from slrt.platform.api import Schema, TenantBlueprint, page_of
+from slrt.platform.api import Schema, TenantBlueprint, nullable_as, page_of
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.jobs.access import access_job_by_id
 from slrt.platform.jobs.actions import cancel_job as cancel_job_action
@@ -31,6 +31,7 @@ blp = TenantBlueprint(
 )
 
 
+@nullable_as(JobFile)
 class JobFileSchema(Schema):
     name = fields.String(dump_only=True)
     role = fields.String(dump_only=True)
@@ -44,6 +45,7 @@ class ProgressSchema(Schema):
     message = fields.String(dump_only=True, allow_none=True)
 
 
+@nullable_as(Job)
 class JobSchema(Schema):
     id = fields.UUID(dump_only=True)
     kind = fields.String(dump_only=True)

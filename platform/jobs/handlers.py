@@ -31,6 +31,7 @@ JOB_HANDLER_MODULES: list[str] = [
     "slrt.tenants.registry.jobs",
     "slrt.tenants.flow.jobs",
     "slrt.tenants.reports.jobs",
+    "slrt.platform.mail_jobs",
 ]
 
 

@@ -81,6 +81,8 @@ class Job(TenantScoped, Timestamps, Base):
     started_by_kind: Mapped[str] = mapped_column(sa.String(16))
     started_by_label: Mapped[str] = mapped_column(sa.String(200))
     started_by_account_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    # The X-Request-ID of the request that asked for the job: its log lines carry it too.
+    request_id: Mapped[str | None] = mapped_column(sa.String(64))
     started_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
 

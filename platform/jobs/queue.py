@@ -86,12 +86,13 @@ def push(
 def cancel_queued(job_id: uuid.UUID) -> None:
     """Best effort: drop a queued rq job and free its slot (the runner also skips cancelled
     records, so a job that slips through does nothing)."""
+    from redis import RedisError
     from rq.exceptions import InvalidJobOperation, NoSuchJobError
 
     try:
         job = RqJob.fetch(str(job_id), connection=get_redis())
         job.cancel()
-    except (NoSuchJobError, InvalidJobOperation):
+    except (NoSuchJobError, InvalidJobOperation, RedisError):
         pass
 
 

@@ -29,6 +29,7 @@ from slrt.platform import db
 from slrt.platform.actor import acting_as
 from slrt.platform.jobs.handlers import handler_for
 from slrt.platform.jobs.models import TERMINAL, Job, JobFile, JobStatus
+from slrt.platform.logs import request_id_context
 from slrt.platform.tenancy import tenant_context
 from slrt.platform.transaction import joined
 
@@ -62,12 +63,12 @@ def _fresh_process() -> None:
     global _process_pid
     if _process_pid == os.getpid():
         return
-    from slrt.platform.redis_client import reset_redis
+    from slrt.platform.redis_client import make_patient
     from slrt.platform.runtime import database_url
 
     db.session.registry.clear()  # drop the inherited session without closing its connection
     db.init_engine(database_url(), pool_size=2, max_overflow=2)
-    reset_redis(close=False)
+    make_patient()  # a job waits out a short Redis outage (e.g. its quota checks)
     _process_pid = os.getpid()
 
 
@@ -212,12 +213,22 @@ def data_error_summary(exc: sa.exc.DataError) -> str:
     )[:2000]
 
 
+def _log_status(job: Job, status: JobStatus) -> None:
+    log.info(
+        "job %s %s",
+        job.kind,
+        status.value,
+        extra={"job_id": str(job.id), "job_kind": job.kind, "job_status": status.value},
+    )
+
+
 def _finish(job: Job, status: JobStatus, **values: Any) -> None:
     job.status = status.value
     job.finished_at = _now()
     for key, value in values.items():
         setattr(job, key, value)
     db.session.commit()
+    _log_status(job, status)
 
 
 def run_job(tenant_id: int, job_id: str) -> dict[str, Any]:
@@ -232,7 +243,14 @@ def run_job(tenant_id: int, job_id: str) -> dict[str, Any]:
         ref = tenant.ref()
         db.session.commit()
         with tenant_context(ref):
-            return _run_in_tenant(uuid.UUID(job_id))
+            uid = uuid.UUID(job_id)
+            # The log lines of the job carry the id of the request that asked for it.
+            request_id = db.session.execute(
+                sa.select(Job.request_id).where(Job.id == uid)
+            ).scalar_one_or_none()
+            db.session.commit()
+            with request_id_context(request_id):
+                return _run_in_tenant(uid)
     finally:
         db.session.remove()
 
@@ -260,6 +278,7 @@ def _run_in_tenant(job_id: uuid.UUID) -> dict[str, Any]:
     job.started_at = job.started_at or _now()
     job.error_summary = None
     db.session.commit()
+    _log_status(job, JobStatus.running)
     ctx = JobContext(job)
     with acting_as(job.actor()), joined():
         try:

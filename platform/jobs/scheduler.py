@@ -8,7 +8,8 @@ tick of the active scheduler:
 1. relays outbox rows left behind (jobs_outbox.relay_pending);
 2. moves rq jobs whose retry time has come from the scheduled registries back onto their queues
    (rq's own RQScheduler code, over the current set of district queues);
-3. cleans rq's registries: abandoned jobs retried, exhausted ones marked failed (jobs_recovery);
+3. cleans rq's registries: abandoned jobs retried, exhausted ones marked failed, and jobs whose
+   rq job Redis lost (a crash loses its last second of writes) pushed again (jobs_recovery);
 4. fires due schedules: for every active district, in that district's context, `enqueue(kind)`
    with a dedup key naming the schedule and the period, all in one transaction with advancing the
    schedule, so a period runs exactly once per district even if the scheduler crashes mid-way.
@@ -72,6 +73,7 @@ SCHEDULES: list[Schedule] = [
     Schedule("refresh-aggregates", "reports.aggregates", "daily", minute=0, hour=18),
     Schedule("monthly-report", "reports.monthly", "monthly", minute=0, hour=20, day=1),
     Schedule("purge-oauth", "auth.purge_oauth", "daily", minute=45, hour=19),
+    Schedule("mail-digest", "mail.digest", "daily", minute=0, hour=23),  # 06:00 WIB
 ]
 
 
@@ -217,12 +219,21 @@ def tick(now: dt.datetime | None = None, *, relay_only: bool = False) -> None:
     every district queue and runs once per heartbeat interval."""
     from slrt.billing_free.meter import flush_if_due
     from slrt.platform.jobs.outbox import relay_pending
-    from slrt.platform.jobs.recovery import recover
+    from slrt.platform.jobs.recovery import recover, requeue_lost
+    from slrt.platform.mail import deliver_due
 
     steps = [relay_pending]
     if not relay_only:
         # flush_if_due: usage counters from Redis to PostgreSQL every SLRT_USAGE_FLUSH_SECONDS.
-        steps += [promote_retries, recover, lambda: fire_due(now), flush_if_due]
+        # deliver_due: mail outside any district (password resets), which has no district job.
+        steps += [
+            promote_retries,
+            recover,
+            requeue_lost,
+            lambda: fire_due(now),
+            flush_if_due,
+            deliver_due,
+        ]
     for step in steps:
         try:
             step()
@@ -265,8 +276,10 @@ class Leadership:
 
 def run_scheduler(interval: float = 1.0, once: bool = False) -> None:
     from slrt.platform.jobs.handlers import load_handlers
+    from slrt.platform.logs import configure_logging
     from slrt.platform.runtime import database_url
 
+    configure_logging()
     db.init_engine(database_url())
     load_handlers()
     stopping = False

@@ -18,6 +18,13 @@ delay another district's few.
    them for at most `POLL_SECONDS`, so a district onboarded after the worker started is served
    within that time, without a restart.
 
+Redis outages: a worker and its work horses are patient Redis clients (every command retried
+with backoff for about a minute, `slrt.platform.redis_client.make_patient`), so a job in progress
+carries on through a Redis restart. Should Redis stay away longer, a heartbeat that cannot be
+sent is logged and tried again at the next interval instead of ending the worker, and
+`run_worker` starts the work loop again (with backoff) if it ends for any reason other than a
+stop request.
+
 Crash safety: jobs carry rq `Retry`s. The horse's heartbeat TTL is three `SLRT_JOB_HEARTBEAT`
 intervals (rq's default adds a fixed minute), and the scheduler cleans the registries every
 interval (workers every ten, as a fallback), so a job whose worker was SIGKILLed is found
@@ -31,13 +38,13 @@ from __future__ import annotations
 import logging
 import time
 
-import redis
 from rq import Queue, Worker
 from rq.exceptions import DequeueTimeout
 from rq.worker import DequeueStrategy, WorkerStatus
 
 from slrt.platform.config import setting
 from slrt.platform.jobs.queue import known_queue_names
+from slrt.platform.redis_client import UNREACHABLE, make_patient
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +75,25 @@ class FairWorker(Worker):
     def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
         # rq adds a fixed 60 s; three missed heartbeats are enough to call a horse dead.
         return self.job_monitoring_interval * 3
+
+    def heartbeat(self, timeout: int | None = None, pipeline=None) -> None:
+        if pipeline is not None:
+            super().heartbeat(timeout, pipeline=pipeline)
+            return
+        try:
+            super().heartbeat(timeout)
+        except UNREACHABLE as exc:
+            self.log.error("Worker %s: heartbeat not sent, Redis unreachable (%s)", self.name, exc)
+
+    def maintain_heartbeats(self, job, execution) -> None:
+        # While a job runs the horse does its work in PostgreSQL; a heartbeat lost to a Redis
+        # outage is sent again at the next interval, and the job goes on.
+        try:
+            super().maintain_heartbeats(job, execution)
+        except UNREACHABLE as exc:
+            self.log.error(
+                "Worker %s: job heartbeat not sent, Redis unreachable (%s)", self.name, exc
+            )
 
     def run_maintenance_tasks(self) -> None:
         self._refresh_queues()
@@ -123,7 +149,7 @@ class FairWorker(Worker):
                 if max_idle_time is not None and time.monotonic() - idle_since >= max_idle_time:
                     return None
                 backoff = 1.0
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+            except UNREACHABLE as exc:
                 self.log.error("Worker %s: Redis unreachable (%s); retrying", self.name, exc)
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
@@ -146,9 +172,25 @@ def make_worker(connection=None, **kw) -> FairWorker:
 def run_worker(burst: bool = False) -> None:
     from slrt.platform import db
     from slrt.platform.jobs.handlers import load_handlers
+    from slrt.platform.logs import configure_logging
     from slrt.platform.runtime import database_url
 
-    logging.basicConfig(level=setting("SLRT_LOG_LEVEL") or "INFO")
+    configure_logging()
     db.init_engine(database_url())
     load_handlers()  # import once in the parent; every forked horse inherits them
-    make_worker().work(burst=burst, dequeue_strategy=DequeueStrategy.ROUND_ROBIN)
+    make_patient()
+    backoff = 1.0
+    while True:
+        worker = None
+        try:
+            worker = make_worker()
+            worker.work(burst=burst, dequeue_strategy=DequeueStrategy.ROUND_ROBIN)
+        except UNREACHABLE as exc:
+            log.error("worker: Redis unreachable (%s); starting again in %.0f s", exc, backoff)
+        # A stop request (SIGTERM/SIGINT) is the one reason to end; rq notes its time.
+        if burst or (worker is not None and worker._shutdown_requested_date is not None):
+            return
+        # rq ends its work loop on an error it does not handle (e.g. Redis gone longer than the
+        # retries last): serve again rather than leave the district's jobs queued.
+        time.sleep(backoff)
+        backoff = min(backoff * 2, 30.0)

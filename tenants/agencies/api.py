@@ -17,6 +17,7 @@ from slrt.platform.api import (
     bool_arg,
     check_if_match,
     like_pattern,
+    nullable_as,
     page_of,
 )
 from slrt.tenants.agencies import actions
@@ -34,6 +35,7 @@ blp = TenantBlueprint(
 KIND = validate.OneOf([k.value for k in AgencyKind])
 
 
+@nullable_as(Agency)
 class AgencySchema(Schema):
     id = fields.UUID(dump_only=True)
     name = Text(dump_only=True, metadata={"example": "Dinas Kesehatan"})

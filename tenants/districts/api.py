@@ -19,6 +19,7 @@ from slrt.platform.api import (
     TenantBlueprint,
     Text,
     check_if_match,
+    nullable_as,
     page_of,
 )
 from slrt.platform.tenant import Tenant
@@ -31,6 +32,7 @@ tenant_blp = TenantBlueprint(
 )
 
 
+@nullable_as(LokusDesignation)
 class LokusDesignationSchema(Schema):
     id = fields.UUID(dump_only=True)
     wave = fields.Integer(

@@ -47,3 +47,8 @@ def letterhead(tenant: Tenant) -> dict[str, Any]:
     merged = defaults(tenant)
     merged.update({k: v for k, v in stored.items() if k in LETTERHEAD_KEYS and v is not None})
     return merged
+
+
+def letter_number(head: dict[str, Any], serial: int, year: int) -> str:
+    """A referral letter's number from the letterhead's codes: 400.9/0001/SLRT/2026."""
+    return f"{head['letter_code']}/{serial:04d}/{head['letter_unit']}/{year}"

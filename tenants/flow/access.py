@@ -1,6 +1,6 @@
 """Access to cases, their attachments, referrals and letters: the current district's rows inside
 the caller's region (and, for agency officers, their own agency's referrals), or 404 for anything
-else."""
+else. One helper serves the public: the case a receipt's secret status link opens."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import uuid
 import sqlalchemy as sa
 
 from slrt.auth.policy import current_principal
+from slrt.platform import db
 from slrt.platform.db import one_or_404, reuse_in_request
 from slrt.platform.errors import Msg
 from slrt.tenants.flow.models import Case, CaseAttachment, Letter, Referral
+from slrt.tenants.flow.receipts import TOKEN_BYTES, hash_status_token
 
 CASE_NOT_FOUND = Msg("Kasus tidak ditemukan.", "Case not found.")
 REFERRAL_NOT_FOUND = Msg("Rujukan tidak ditemukan.", "Referral not found.")
@@ -76,3 +78,15 @@ def letter_of(referral: Referral, *, lock: bool = False) -> Letter:
     return one_or_404(
         sa.select(Letter).where(Letter.referral_id == referral.id), NO_LETTER_YET, lock=lock
     )
+
+
+def case_by_status_token(token: str) -> Case | None:
+    """The case whose receipt carries this secret status link, in the current district, or
+    None. For the public status page: no sign-in and no region scope, the token is the
+    permission (it cannot be guessed, so no attempt limit applies to it)."""
+    token = (token or "").strip()
+    if not token or len(token) > 2 * TOKEN_BYTES:
+        return None
+    return db.session.execute(
+        sa.select(Case).where(Case.status_token_hash == hash_status_token(token))
+    ).scalar_one_or_none()

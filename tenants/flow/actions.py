@@ -18,22 +18,24 @@ from slrt.billing_free.meter import Metric
 from slrt.billing_free.plans import Quota
 from slrt.billing_free.quotas import check_count
 from slrt.platform import db
-from slrt.platform.actor import current_actor
+from slrt.platform.actor import Actor, acting_as, current_actor
 from slrt.platform.audit.models import AuditKind
 from slrt.platform.audit.record import record
 from slrt.platform.config import setting
-from slrt.platform.errors import Msg, Problem, field_problem
+from slrt.platform.errors import Msg, Problem, field_errors, field_problem
 from slrt.platform.filestore import DOCUMENTS, check_upload, new_key, store
 from slrt.platform.i18n import local_date, local_today
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.transaction import action
 from slrt.tenants.flow import workflow
 from slrt.tenants.flow.letters import new_number, new_token
-from slrt.tenants.flow.models import Case, CaseAttachment, CaseNeed, Letter, Referral
+from slrt.tenants.flow.models import Case, CaseAttachment, CaseNeed, Channel, Letter, Referral
+from slrt.tenants.flow.receipts import hash_status_token, new_status_token
 from slrt.tenants.flow.sequences import next_value
-from slrt.tenants.regions.access import check_village
+from slrt.tenants.regions.access import check_village, resolve_village_code
 from slrt.tenants.registry.access import access_household_by_id, access_person_by_id
 from slrt.tenants.registry.models import DtksStatus, Household, Person
+from slrt.tenants.registry.nik import nik_problems
 
 
 def now() -> dt.datetime:
@@ -112,19 +114,44 @@ def register_case(data: dict[str, Any]) -> Case:
         status="registered",
         registered_by=current_actor().account_id,
     )
+    return _open_case(case, data.get("needs") or [])
+
+
+def _open_case(case: Case, needs: list[dict[str, str]], **audited: Any) -> Case:
+    """A new case, whoever registers it: its status link, its needs, the first step of its
+    history, the audit event and the intake count."""
+    _give_status_token(case)
     db.session.add(case)
     db.session.flush()
-    _replace_needs(case, data.get("needs") or [])
+    _replace_needs(case, needs)
     workflow.add_transition(case.id, "register", "new", "registered")
     record(
         AuditKind.workflow,
         "case.register",
         "case",
         case.id,
-        after={"ticket_number": case.ticket_number},
+        after={"ticket_number": case.ticket_number, **audited},
     )
     meter.count(Metric.INTAKES, village_code=case.village_code)  # sent to Redis after commit
     return case
+
+
+def _give_status_token(case: Case) -> str:
+    """A new secret status link for the case's receipt: only its hash is stored; the token is
+    kept on the instance (`case.status_token`) for the receipt to show once."""
+    token = new_status_token()
+    case.status_token_hash = hash_status_token(token)
+    case.status_token = token
+    return token
+
+
+@action
+def renew_status_token(case: Case) -> str:
+    """A new receipt for a case (the first one lost, or its link shared too widely): a new
+    secret status link, and the old one stops opening the status."""
+    token = _give_status_token(case)
+    record(AuditKind.workflow, "case.status_token", "case", case.id, note=case.ticket_number)
+    return token
 
 
 # The intake can be corrected until the decision; afterwards the letter carries it.
@@ -342,6 +369,19 @@ def add_attachment(case: Case, kind: str, filename: str, data: bytes) -> CaseAtt
 
 
 @action
+def register_case_with_attachments(
+    data: dict[str, Any], files: list[tuple[str, str, bytes]]
+) -> Case:
+    """Register a visit together with the documents brought to it ((kind, filename, bytes)
+    each): one step, so a refused file registers nothing and the form can simply be sent
+    again."""
+    case = register_case(data)
+    for kind, filename, content in files:
+        add_attachment(case, kind, filename, content)
+    return case
+
+
+@action
 def record_attachment_read(case: Case, attachment: CaseAttachment) -> None:
     """An attachment (a scan of a KTP, KK...) was handed out: a read of the person's data."""
     record(
@@ -395,6 +435,51 @@ def revoke_letter(letter: Letter, reason: str) -> Letter:
     letter.revoked_at = now()
     record(AuditKind.letter, "letter.revoke", "letter", letter.id, note=reason)
     return letter
+
+
+# --- the public form ----------------------------------------------------------------------------
+
+PUBLIC_FORM = Actor(kind="public", label="Formulir publik")
+
+
+@action
+def register_public_case(data: dict[str, Any]) -> Case:
+    """A resident's message sent through the district's public form, without signing in: a case
+    with a ticket and a secret status link, like one registered at the desk, recorded as the
+    public form's doing.
+
+    The writer gives a name, perhaps a phone number and perhaps a NIK. A sound NIK of a person
+    already in the registry links the case to that person (as a NIK typed at the desk would);
+    otherwise the contact stays on the case until staff find or register the person. Whether a
+    NIK is registered is never said back: the page answers the same either way."""
+    with acting_as(PUBLIC_FORM):
+        village = resolve_village_code(data["village_code"]).code
+        nik = (data.get("nik") or "").strip() or None
+        person = household = None
+        if nik is not None:
+            problems = nik_problems(nik)
+            if problems:
+                raise Problem(422, errors=field_errors("nik", problems))
+            person = db.session.execute(
+                sa.select(Person).where(Person.nik == nik, Person.erased_at.is_(None))
+            ).scalar_one_or_none()
+            if person is not None and person.household_id:
+                household = db.session.get(Household, (person.tenant_id, person.household_id))
+        case = Case(
+            ticket_number=ticket_number(now().year),
+            kind=data["kind"],
+            channel=Channel.public_form,
+            person_id=person.id if person else None,
+            household_id=household.id if household else None,
+            village_code=village,
+            description=data["description"],
+            status="registered",
+            registered_by=None,
+            reporter_name=data["name"],
+            reporter_phone=data.get("phone"),
+            reporter_nik=None if person else nik,
+        )
+        return _open_case(case, [], channel=Channel.public_form.value)
 
 
 # --- demo ---------------------------------------------------------------------------------------

@@ -19,8 +19,16 @@ from marshmallow import fields, validate
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
-from slrt.platform import db, region_codes
-from slrt.platform.api import Schema, TenantBlueprint, Text, check_if_match, page_of, page_rows
+from slrt.platform import db
+from slrt.platform.api import (
+    Schema,
+    TenantBlueprint,
+    Text,
+    check_if_match,
+    nullable_as,
+    page_of,
+    page_rows,
+)
 from slrt.platform.filestore import store
 from slrt.platform.region_codes import KECAMATAN_CODE, VILLAGE_CODE
 from slrt.platform.tenancy import current_tenant
@@ -35,7 +43,7 @@ from slrt.tenants.flow.access import (
     letter_of,
     referral_scope,
 )
-from slrt.tenants.flow.deadlines import overdue_clause
+from slrt.tenants.flow.deadlines import overdue_clause, overdue_groups
 from slrt.tenants.flow.letters import person_lines, render_pdf, verification_url
 from slrt.tenants.flow.models import (
     AttachmentKind,
@@ -83,6 +91,7 @@ class CaseUpdateSchema(Schema):
     description = Text(validate=validate.Length(1, 5000))
 
 
+@nullable_as(Case)
 class CaseSchema(Schema):
     id = fields.UUID(dump_only=True)
     ticket_number = Text(dump_only=True)
@@ -254,7 +263,7 @@ class UploadFileSchema(Schema):
     file = Upload(required=True)
 
 
-def _needs(case: Case) -> list[CaseNeed]:
+def case_needs(case: Case) -> list[CaseNeed]:
     return list(
         db.session.execute(
             sa.select(CaseNeed).where(CaseNeed.case_id == case.id).order_by(CaseNeed.id)
@@ -262,12 +271,12 @@ def _needs(case: Case) -> list[CaseNeed]:
     )
 
 
-def _detail(case: Case) -> Case:
+def case_detail(case: Case) -> Case:
     """Attach what the detail view shows (three queries, whatever the case's size)."""
     person, household = actions.case_subjects(case)
     case.person = person
     case.household = household
-    case.needs = _needs(case)
+    case.needs = case_needs(case)
     case.referrals = list(
         db.session.execute(
             sa.select(Referral).where(Referral.case_id == case.id).order_by(Referral.id)
@@ -291,7 +300,7 @@ def _read(case: Case) -> Case:
 
 
 def _shown(case: Case) -> Case:
-    return _read(_detail(case))
+    return _read(case_detail(case))
 
 
 @blp.route("")
@@ -337,7 +346,7 @@ def get_case(case_id: uuid.UUID) -> Case:
 def patch_case(data: dict, case_id: uuid.UUID) -> Case:
     """Correct the intake (kind, channel, description) before a decision; If-Match required."""
     case = access_case_by_id(case_id, lock=True)
-    check_if_match(blp, _detail(case), CaseDetailSchema)
+    check_if_match(blp, case_detail(case), CaseDetailSchema)
     # Needs, referrals and attachments are as loaded: the intake fields are all that changes.
     return _read(actions.update_case(case, data))
 
@@ -450,15 +459,28 @@ def upload(form: dict, files: dict, case_id: uuid.UUID) -> CaseAttachment:
 def download(case_id: uuid.UUID, attachment_id: uuid.UUID) -> Response:
     """Download an attachment (audited as a read of the person's data)."""
     case = access_case_by_id(case_id)
-    attachment = access_attachment_by_id(attachment_id, case_id=case.id)
+    return attachment_response(case, access_attachment_by_id(attachment_id, case_id=case.id))
+
+
+def attachment_response(
+    case: Case, attachment: CaseAttachment, *, inline: bool = False
+) -> Response:
+    """A case's document handed out, audited as a read of the person's data: a download for
+    the API, shown in the browser (`inline`) for the pages (its type was checked by content on
+    upload)."""
     actions.record_attachment_read(case, attachment)
     data = store().get(attachment.storage_key)
+    if inline:
+        disposition = f'inline; filename="{attachment.kind}-{attachment.id}"'
+    else:
+        disposition = f'attachment; filename="{attachment.id}"'
     return Response(
         data,
         mimetype=attachment.content_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{attachment.id}"',
+            "Content-Disposition": disposition,
             "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
         },
     )
 
@@ -472,6 +494,7 @@ referrals_blp = TenantBlueprint(
 )
 
 
+@nullable_as(Referral)
 class ReferralSchema(Schema):
     id = fields.UUID(dump_only=True)
     case_id = fields.UUID(dump_only=True)
@@ -624,7 +647,7 @@ def _referral_shown(referral: Referral) -> Referral:
     tenant = db.session.get(Tenant, current_tenant().id)
     referral.verification_url = verification_url(tenant, letter.token) if letter else None
     referral.person = person_lines(person, household)
-    referral.needs = [f"{n.sector}: {n.description}" for n in _needs(case)]
+    referral.needs = [f"{n.sector}: {n.description}" for n in case_needs(case)]
     if person is not None:
         record_person_reads([person.id], note=f"referral {referral.id}")
     return referral
@@ -648,38 +671,7 @@ class OverdueGroupSchema(Schema):
 def overdue_summary(query: dict) -> list[dict]:
     """Overdue referrals counted per village, kecamatan or agency (in the caller's scope), most
     overdue first: where escalation should look."""
-    if query["group_by"] == "agency":
-        key = sa.cast(Referral.agency_id, sa.String)
-        label = sa.func.min(Referral.agency_name)
-    elif query["group_by"] == "kecamatan":
-        key = sa.func.substr(Referral.village_code, 1, 8)
-        label = sa.null()
-    else:
-        key = Referral.village_code
-        label = sa.null()
-    rows = db.session.execute(
-        referral_scope(
-            sa.select(
-                key.label("key"),
-                label.label("name"),
-                sa.func.count().label("overdue"),
-                sa.func.min(Referral.due_at).label("oldest_due_at"),
-            ).where(overdue_clause())
-        )
-        .group_by(key)
-        .order_by(sa.func.min(Referral.due_at), key)
-    ).all()
-    out = []
-    for row in rows:
-        item = dict(row._mapping)
-        if item["name"] is None:
-            item["name"] = (
-                village_name(item["key"])
-                if query["group_by"] == "village"
-                else (region_codes.name_of(item["key"]))
-            )
-        out.append(item)
-    return out
+    return overdue_groups(query["group_by"], referral_scope)
 
 
 @referrals_blp.route("/<uuid:referral_id>")
@@ -753,11 +745,16 @@ def _with_links(referral: Referral, letter: Letter) -> Letter:
 @require(P.REFERRALS_READ)
 def letter_pdf(referral_id: uuid.UUID) -> Response:
     """The referral letter as a PDF with the district letterhead and a QR code (audited)."""
-    referral = access_referral_by_id(referral_id)
+    return letter_pdf_response(access_referral_by_id(referral_id))
+
+
+def letter_pdf_response(referral: Referral) -> Response:
+    """The letter of a referral the caller may read, as the PDF to print (the print audited):
+    the API and the pages answer with the same document."""
     letter = letter_of(referral)
     case = db.session.execute(sa.select(Case).where(Case.id == referral.case_id)).scalar_one()
     person, household = actions.case_subjects(case)
-    needs = [n.description for n in _needs(case)]
+    needs = [n.description for n in case_needs(case)]
     tenant = db.session.get(Tenant, current_tenant().id)
     pdf = render_pdf(
         tenant=tenant,

@@ -128,7 +128,7 @@ def escalate(referral: Referral, ticket: str, at: dt.datetime) -> int:
         body,
         dedup_key=f"escalation:{referral.id}:{level.number}",
         referral_id=referral.id,
-        link=f"/api/v1/t/{slug}/referrals/{referral.id}",
+        link=f"/t/{slug}/referrals/{referral.id}",  # the page a person opens
     )
     note = (
         f"Eskalasi tingkat {level.number} ({level.who}): {len(people)} penerima / "

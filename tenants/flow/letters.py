@@ -19,7 +19,7 @@ from slrt.platform.config import public_url
 from slrt.platform.i18n import local_date, local_today
 from slrt.platform.region_codes import name_of
 from slrt.platform.tenant import Tenant
-from slrt.tenants.districts.settings import letterhead
+from slrt.tenants.districts.settings import letter_number, letterhead
 from slrt.tenants.flow.models import Letter
 from slrt.tenants.flow.sequences import next_value
 
@@ -42,7 +42,7 @@ MONTHS_ID = (
 def new_number(tenant: Tenant, year: int) -> str:
     head = letterhead(tenant)
     serial = next_value("letter", year)
-    return f"{head['letter_code']}/{serial:04d}/{head['letter_unit']}/{year}"
+    return letter_number(head, serial, year)
 
 
 def new_token() -> str:

@@ -55,6 +55,15 @@ class Case(TenantScoped, Timestamps, Base):
     description: Mapped[str] = mapped_column(sa.Text)
     status: Mapped[str] = mapped_column(sa.String(16), default="registered")
     registered_by: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    # The receipt's secret status link opens the case's public status without the NIK digits:
+    # only a hash of its token is kept (`slrt.tenants.flow.receipts`); None for cases registered
+    # before receipts carried one.
+    status_token_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    # A message from the public form may come before its writer is in the registry: the contact
+    # they gave, and their NIK while no registered person holds it (staff link the case later).
+    reporter_name: Mapped[str | None] = mapped_column(sa.String(200))
+    reporter_phone: Mapped[str | None] = mapped_column(sa.String(32))
+    reporter_nik: Mapped[str | None] = mapped_column(sa.String(16))
     # Assessment (back office)
     assessment_note: Mapped[str | None] = mapped_column(sa.Text)
     suggestions: Mapped[list[dict[str, Any]] | None] = mapped_column(postgresql.JSONB)
@@ -72,11 +81,13 @@ class Case(TenantScoped, Timestamps, Base):
         tenant_fk("person_id", "persons", ondelete="RESTRICT"),
         tenant_fk("household_id", "households", ondelete="RESTRICT"),
         sa.UniqueConstraint("tenant_id", "ticket_number", name="uq_cases_tenant_ticket"),
+        sa.UniqueConstraint("tenant_id", "status_token_hash", name="uq_cases_tenant_status_token"),
         sa.Index("ix_cases_village_status", "tenant_id", "village_code", "status", "id"),
         sa.Index("ix_cases_status", "tenant_id", "status", "id"),
         sa.Index("ix_cases_person", "tenant_id", "person_id"),
         sa.CheckConstraint(
-            "person_id IS NOT NULL OR household_id IS NOT NULL", name="person_or_household"
+            "person_id IS NOT NULL OR household_id IS NOT NULL OR channel = 'public_form'",
+            name="person_or_household",
         ),
         sa.CheckConstraint(
             "kind IN ('question', 'suggestion', 'complaint', 'service_request')", name="kind_values"

@@ -1,8 +1,9 @@
 """Public, sign-in-free routes of a district: /api/v1/t/<tenant>/public/...
 
 - `POST /public/status`: ticket number + last four NIK digits -> the status and the next step,
-  nothing else; rate-limited per IP and per ticket (429 with Retry-After). A wrong pair and an
-  unknown ticket get the same answer.
+  nothing else; rate-limited against guessing without letting a stranger lock the resident out
+  (see `ticket_status`; 429 with Retry-After). A wrong pair and an unknown ticket get the same
+  answer. The receipt's secret status link opens the same answer without the digits.
 - `GET /public/letters/<token>`: is this referral letter genuine, and what is its status? No
   personal data.
 """
@@ -21,7 +22,7 @@ from slrt.platform.api import Schema, TenantBlueprint, Text
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.i18n import local_date
 from slrt.platform.tenancy import current_tenant
-from slrt.platform.throttle import check
+from slrt.platform.throttle import check, hit, over, too_many
 from slrt.tenants.flow import workflow
 from slrt.tenants.flow.models import Case, Letter, Referral
 from slrt.tenants.registry.models import Person, Relation
@@ -34,8 +35,22 @@ blp = TenantBlueprint(
     description="Public status check and letter verification",
 )
 
-IP_LIMIT = (20, 600)  # 20 checks per 10 minutes per address
-TICKET_LIMIT = (5, 900)  # 5 checks per 15 minutes per ticket
+# The four NIK digits are a weak secret (10,000 values), so guessing them is limited; but a limit
+# per ticket alone let any stranger lock a resident out of their own ticket with five wrong
+# guesses. So:
+# - per address: 20 checks per 10 minutes over all tickets, against scanning ticket numbers;
+# - per address and ticket: 5 checks per 15 minutes, against guessing one ticket's digits from
+#   one place; a stranger's guesses use up their own allowance, not the resident's, who checks
+#   from another address;
+# - per ticket, wrong answers only, from all addresses together: 50 a day. Only a guesser with
+#   many addresses gets there (5 per address per 15 minutes), and stops there with under 0.5%
+#   chance of having hit the digits. Reaching it closes this guessing path for that ticket for
+#   the day, never the receipt's secret status link, which needs no digits, cannot be guessed
+#   and is limited per address only: the resident always has a way in.
+# Behind a reverse proxy the address is the client's own (ProxyFix, SLRT_TRUSTED_PROXIES).
+IP_LIMIT = (20, 600)
+PAIR_LIMIT = (5, 900)
+TICKET_FAILURES = (50, 86400)
 
 NEXT_STEP: dict[str, tuple[str, str]] = {
     "registered": (
@@ -100,8 +115,12 @@ class VerificationSchema(Schema):
 
 
 def _nik_of(case: Case) -> str | None:
+    """The NIK whose last four digits open the case: its person's, else its household head's,
+    else the one the writer gave on the public form (a case with no registry subject yet)."""
     if case.person_id:
         return db.session.execute(sa.select(Person.nik).where(Person.id == case.person_id)).scalar()
+    if case.household_id is None:
+        return case.reporter_nik
     head = db.session.execute(
         sa.select(Person.nik)
         .where(Person.household_id == case.household_id, Person.nik.is_not(None))
@@ -109,6 +128,11 @@ def _nik_of(case: Case) -> str | None:
         .limit(1)
     ).scalar()
     return head
+
+
+def has_nik_check(case: Case) -> bool:
+    """Can the case be opened with the ticket number and the last four NIK digits?"""
+    return bool(_nik_of(case))
 
 
 @blp.route("/status", methods=["POST"])
@@ -122,13 +146,18 @@ def status(data: dict) -> dict:
 
 
 def ticket_status(ticket: str, nik_last4: str) -> dict:
-    """The public answer for a ticket (rate-limited per address and per ticket); a wrong pair
+    """The public answer for a ticket and the last four NIK digits (limits above); a wrong pair
     and an unknown ticket both answer 404 with the same message."""
     tenant = current_tenant()
-    ticket = (ticket or "").strip()
-    check(f"status:ip:{request.remote_addr}", *IP_LIMIT)
+    ticket = (ticket or "").strip()[:40]
+    address = request.remote_addr
+    check(f"status:ip:{address}", *IP_LIMIT)
+    failures = f"status:failures:{tenant.id}:{ticket}"
     if ticket:
-        check(f"status:ticket:{tenant.id}:{ticket}", *TICKET_LIMIT)
+        check(f"status:pair:{tenant.id}:{address}:{ticket}", *PAIR_LIMIT)
+        wait = over(failures, TICKET_FAILURES[0])
+        if wait is not None:
+            raise too_many(wait)
     case = None
     if ticket:
         case = db.session.execute(
@@ -137,7 +166,15 @@ def ticket_status(ticket: str, nik_last4: str) -> dict:
     nik = _nik_of(case) if case is not None else None
     given = (nik_last4 or "").strip()
     if case is None or not nik or not hmac.compare_digest(nik[-4:], given):
+        if ticket:
+            hit(failures, *TICKET_FAILURES)
         raise Problem(404, NO_MATCH)
+    return status_of(case)
+
+
+def status_of(case: Case) -> dict:
+    """What the public may know about a case: its ticket, state and next step, and the state of
+    each referral by program. No personal data."""
     label = workflow.label("case", case.status)
     step = NEXT_STEP.get(case.status, ("", ""))
     referrals = db.session.execute(

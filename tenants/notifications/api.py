@@ -12,7 +12,7 @@ from marshmallow import fields
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
-from slrt.platform.api import Schema, TenantBlueprint, Text, bool_arg, page_of
+from slrt.platform.api import Schema, TenantBlueprint, Text, bool_arg, nullable_as, page_of
 from slrt.tenants.notifications import actions
 from slrt.tenants.notifications.access import access_notification_by_id, mine, unread_count
 from slrt.tenants.notifications.models import Notification
@@ -26,6 +26,7 @@ blp = TenantBlueprint(
 )
 
 
+@nullable_as(Notification)
 class NotificationSchema(Schema):
     id = fields.UUID(dump_only=True)
     kind = Text(dump_only=True)

@@ -1,7 +1,8 @@
 """The `notifications` table: what the system tells a staff member in the app (e.g. an overdue
-referral in their region). There is no email or WhatsApp gateway; people see these in the app
-and through /api/v1/t/<slug>/notifications. One row per account and `dedup_key`, so the same
-event never notifies the same person twice.
+referral in their region). There is no email or WhatsApp gateway; people see these on their
+home page and the notifications page (/t/<slug>/notifications), programs through
+/api/v1/t/<slug>/notifications. One row per account and `dedup_key`, so the same event never
+notifies the same person twice.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ import uuid
 import sqlalchemy as sa
 
 from slrt.platform import db
+from slrt.platform.api import like_pattern
 from slrt.platform.db import one_or_404, reuse_in_request
 from slrt.platform.errors import Msg, field_problem
 from slrt.tenants.programs.models import NationalProgram, Program, ProgramVersion
@@ -20,6 +21,25 @@ VERSION_NOT_FOUND = Msg("Versi program tidak ditemukan.", "Program version not f
 @reuse_in_request
 def access_program_by_id(program_id: uuid.UUID) -> Program:
     return one_or_404(sa.select(Program).where(Program.id == program_id), PROGRAM_NOT_FOUND)
+
+
+def programs_query(query: dict) -> sa.Select:
+    """The district's programs a list asks for (API and pages alike): by kind (national or
+    local), sector, funding, agency, active, part of the name or code."""
+    stmt = sa.select(Program)
+    if query.get("kind") == "national":
+        stmt = stmt.where(Program.national_program_id.is_not(None))
+    elif query.get("kind") == "local":
+        stmt = stmt.where(Program.national_program_id.is_(None))
+    for key in ("sector", "funding", "agency_id"):
+        if query.get(key):
+            stmt = stmt.where(getattr(Program, key) == query[key])
+    if query.get("active") is not None:
+        stmt = stmt.where(Program.active.is_(query["active"]))
+    if query.get("q"):
+        pattern = like_pattern(query["q"])
+        stmt = stmt.where(sa.or_(Program.name.ilike(pattern), Program.code.ilike(pattern)))
+    return stmt
 
 
 @reuse_in_request

@@ -117,7 +117,9 @@ def _change(program: Program, values: dict[str, Any]) -> Program:
     if program.national_program_id:
         national_version = db.session.get(NationalProgram, program.national_program_id).version
     _new_version(program, national_version)
-    old, new = changes(before, after)
+    # The version it became is part of what changed: the trail says which version each
+    # change made.
+    old, new = changes(before, {**after, "version": program.version})
     record(AuditKind.config, "program.update", "program", program.id, before=old, after=new)
     return program
 

@@ -19,7 +19,7 @@ from slrt.platform.api import (
     Text,
     bool_arg,
     check_if_match,
-    like_pattern,
+    nullable_as,
     page_of,
 )
 from slrt.tenants.agencies.access import resolve_agency_id
@@ -30,6 +30,7 @@ from slrt.tenants.programs.access import (
     access_program_version,
     access_version_by_id,
     current_version,
+    programs_query,
     resolve_national_program_id,
 )
 from slrt.tenants.programs.models import Funding, NationalProgram, Program, ProgramVersion, Sector
@@ -83,6 +84,7 @@ class CatalogFieldsSchema(Schema):
     updated_at = fields.DateTime(dump_only=True)
 
 
+@nullable_as(Program)
 class ProgramSchema(CatalogFieldsSchema):
     id = fields.UUID(dump_only=True)
     kind = Text(dump_only=True, metadata={"enum": ["national", "local"]})
@@ -90,6 +92,7 @@ class ProgramSchema(CatalogFieldsSchema):
     agency_id = fields.UUID(dump_only=True)
 
 
+@nullable_as(ProgramVersion)
 class ProgramVersionSchema(Schema):
     id = fields.UUID(dump_only=True)
     program_id = fields.UUID(dump_only=True)
@@ -189,20 +192,7 @@ class NationalQuerySchema(Schema):
 @require(P.PROGRAMS_READ)
 def list_programs(query: dict, pagination_parameters) -> list[Program]:
     """The district's programs by code; filter by kind, sector, funding, active, agency."""
-    stmt = sa.select(Program)
-    if query.get("kind") == "national":
-        stmt = stmt.where(Program.national_program_id.is_not(None))
-    elif query.get("kind") == "local":
-        stmt = stmt.where(Program.national_program_id.is_(None))
-    for key in ("sector", "funding", "agency_id"):
-        if query.get(key):
-            stmt = stmt.where(getattr(Program, key) == query[key])
-    if query.get("active") is not None:
-        stmt = stmt.where(Program.active.is_(query["active"]))
-    if query.get("q"):
-        pattern = like_pattern(query["q"])
-        stmt = stmt.where(sa.or_(Program.name.ilike(pattern), Program.code.ilike(pattern)))
-    return page_of(stmt, pagination_parameters, Program.code, Program.id)
+    return page_of(programs_query(query), pagination_parameters, Program.code, Program.id)
 
 
 @blp.route("/programs", methods=["POST"])

@@ -18,6 +18,7 @@ from slrt.platform.api import (
     bool_arg,
     check_if_match,
     like_pattern,
+    nullable_as,
     page_of,
 )
 from slrt.tenants.programs import actions
@@ -43,6 +44,7 @@ blp = PlatformBlueprint(
 )
 
 
+@nullable_as(NationalProgram)
 class NationalProgramSchema(CatalogFieldsSchema):
     id = fields.UUID(dump_only=True)
 

@@ -8,7 +8,9 @@ evaluated by a walk over that tree (never `eval`), with an explanation per condi
 
 Grammar: `or` binds looser than `and`, `not` binds tightest, parentheses group. Conditions are a
 true/false field on its own, `field OP value` with OP one of < <= > >= == != (`=` is read as
-`==`), or `field in [v, ...]`. Fields and their types come from `tenants.rule_fields`.
+`==`), or `field in [v, ...]`. Fields and their types come from `tenants.programs.rule_fields`; a field
+may be named in English or in Indonesian (`umur >= 60` is `age >= 60`), and the stored tree
+always names it in English.
 
 `parse_rule` raises `RuleError` with every problem found, each with line and column, in
 Indonesian and English. A fact that is null makes any condition on it false, and the explanation
@@ -25,7 +27,7 @@ from typing import Any
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
-from slrt.tenants.programs.rule_fields import FIELDS, RuleField
+from slrt.tenants.programs.rule_fields import FIELDS, RuleField, both_names, field_named
 
 GRAMMAR = r"""
 ?start: or_expr
@@ -199,9 +201,9 @@ class _Builder:
         raise AssertionError(f"unknown rule node {kind}")
 
     def field(self, name: Token) -> RuleField | None:
-        spec = FIELDS.get(str(name))
+        spec = field_named(str(name))
         if spec is None:
-            known = ", ".join(FIELDS)
+            known = ", ".join(both_names(f) for f in FIELDS.values())
             self.problem(
                 name,
                 f"fakta '{name}' tidak dikenal; yang tersedia: {known}.",
@@ -222,9 +224,14 @@ class _Builder:
                 f"'{name}' bukan fakta ya/tidak; bandingkan dengan nilai, mis. {example}.",
                 f"'{name}' is not a true/false field; compare it, e.g. {example}.",
             )
-        return {"type": "condition", "field": str(name), "op": "is_true", "text": str(name)}
+        return {
+            "type": "condition",
+            "field": _stored(name, spec),
+            "op": "is_true",
+            "text": str(name),
+        }
 
-    def literal(self, spec: RuleField | None, value: Tree) -> Any:
+    def literal(self, spec: RuleField | None, value: Tree, name: Token) -> Any:
         token: Token = value.children[0]
         if token.type == "INT":
             parsed: Any = int(token)
@@ -245,16 +252,16 @@ class _Builder:
             }
             self.problem(
                 token,
-                f"'{spec.name}' membutuhkan {names[spec.type][0]}, bukan {token}.",
-                f"'{spec.name}' needs {names[spec.type][1]}, not {token}.",
+                f"'{name}' membutuhkan {names[spec.type][0]}, bukan {token}.",
+                f"'{name}' needs {names[spec.type][1]}, not {token}.",
             )
             return parsed
         if spec.choices and parsed not in spec.choices:
             options = ", ".join(f'"{c}"' for c in spec.choices)
             self.problem(
                 token,
-                f"nilai {token} tidak mungkin untuk '{spec.name}'; pilih {options}.",
-                f"{token} is not a possible value of '{spec.name}'; use {options}.",
+                f"nilai {token} tidak mungkin untuk '{name}'; pilih {options}.",
+                f"{token} is not a possible value of '{name}'; use {options}.",
             )
         if kind == "int" and (
             (spec.minimum is not None and parsed < spec.minimum)
@@ -262,33 +269,44 @@ class _Builder:
         ):
             self.problem(
                 token,
-                f"'{spec.name}' hanya bernilai {spec.minimum} sampai {spec.maximum}.",
-                f"'{spec.name}' only ranges from {spec.minimum} to {spec.maximum}.",
+                f"'{name}' hanya bernilai {spec.minimum} sampai {spec.maximum}.",
+                f"'{name}' only ranges from {spec.minimum} to {spec.maximum}.",
             )
         return parsed
 
     def comparison(self, name: Token, op: str, value: Tree, text: str) -> dict[str, Any]:
         op = "==" if op == "=" else op
         spec = self.field(name)
-        literal = self.literal(spec, value)
+        literal = self.literal(spec, value, name)
         if spec is not None and spec.type != "int" and op not in ("==", "!="):
             self.problem(
                 value.children[0],
                 f"'{name}' hanya dapat dibandingkan dengan == atau !=.",
                 f"'{name}' can only be compared with == or !=.",
             )
-        return {"type": "condition", "field": str(name), "op": op, "value": literal, "text": text}
+        return {
+            "type": "condition",
+            "field": _stored(name, spec),
+            "op": op,
+            "value": literal,
+            "text": text,
+        }
 
     def membership(self, name: Token, values: list[Tree], text: str) -> dict[str, Any]:
         spec = self.field(name)
-        literals = [self.literal(spec, v) for v in values]
+        literals = [self.literal(spec, v, name) for v in values]
         return {
             "type": "condition",
-            "field": str(name),
+            "field": _stored(name, spec),
             "op": "in",
             "value": literals,
             "text": text,
         }
+
+
+def _stored(name: Token, spec: RuleField | None) -> str:
+    """The name a condition keeps in the stored tree: the fact's English name."""
+    return spec.name if spec is not None else str(name)
 
 
 def _first_token(tree: Tree) -> Token:

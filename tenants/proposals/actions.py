@@ -13,6 +13,7 @@ import datetime as dt
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -99,6 +100,12 @@ def propose(person: Person, reason: str | None) -> Proposal:
     return proposal
 
 
+def meeting_kind_for(village_code: str) -> str:
+    """The village meeting that reads a village's proposals: a muskel (musyawarah kelurahan)
+    for a kelurahan, a musdes (musyawarah desa) for a desa or desa adat."""
+    return "muskel" if region_codes.village_kind(village_code) == "kelurahan" else "musdes"
+
+
 @action
 def create_batch(
     village_code: str, meeting_kind: str, meeting_date: dt.date | None = None
@@ -107,7 +114,7 @@ def create_batch(
     muskel for a kelurahan."""
     code = check_village(village_code)
     kind = region_codes.village_kind(code)
-    expected = "muskel" if kind == "kelurahan" else "musdes"
+    expected = meeting_kind_for(code)
     if meeting_kind != expected:
         raise field_problem(
             422,
@@ -177,19 +184,29 @@ def verify_batch(batch: ProposalBatch) -> ProposalBatch:
     return batch_size(batch)
 
 
+def batch_rows(batch: ProposalBatch, *order_by: Any) -> list[Any]:
+    """(proposal, person, household or None) for each proposal of the batch."""
+    return list(
+        db.session.execute(
+            sa.select(Proposal, Person, Household)
+            .join(
+                Person,
+                sa.and_(Person.tenant_id == Proposal.tenant_id, Person.id == Proposal.person_id),
+            )
+            .outerjoin(
+                Household,
+                sa.and_(
+                    Household.tenant_id == Person.tenant_id, Household.id == Person.household_id
+                ),
+            )
+            .where(Proposal.batch_id == batch.id)
+            .order_by(*order_by, Proposal.id)
+        ).all()
+    )
+
+
 def _export_rows(batch: ProposalBatch) -> list[list[object]]:
-    rows = db.session.execute(
-        sa.select(Proposal, Person, Household)
-        .join(
-            Person, sa.and_(Person.tenant_id == Proposal.tenant_id, Person.id == Proposal.person_id)
-        )
-        .outerjoin(
-            Household,
-            sa.and_(Household.tenant_id == Person.tenant_id, Household.id == Person.household_id),
-        )
-        .where(Proposal.batch_id == batch.id)
-        .order_by(Person.nik)
-    ).all()
+    rows = batch_rows(batch, Person.nik)
     return [
         [
             person.nik,

@@ -11,6 +11,7 @@ The moves are the "proposal" and "batch" machines of `flow.workflow`; every writ
 from __future__ import annotations
 
 import uuid
+from pathlib import PurePath
 
 import sqlalchemy as sa
 from flask import Response
@@ -20,7 +21,7 @@ from marshmallow import fields, validate
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
 from slrt.platform import db
-from slrt.platform.api import Schema, TenantBlueprint, Text, page_of
+from slrt.platform.api import Schema, TenantBlueprint, Text, nullable_as, page_of
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.filestore import store
 from slrt.platform.region_codes import VILLAGE_CODE
@@ -47,6 +48,7 @@ blp = TenantBlueprint(
 )
 
 
+@nullable_as(Proposal)
 class ProposalSchema(Schema):
     id = fields.UUID(dump_only=True)
     person_id = fields.UUID(required=True)
@@ -66,6 +68,7 @@ class ProposalQuerySchema(Schema):
     batch_id = fields.UUID()
 
 
+@nullable_as(ProposalBatch)
 class BatchSchema(Schema):
     id = fields.UUID(dump_only=True)
     village_code = Text(required=True, validate=VILLAGE_CODE)
@@ -207,16 +210,21 @@ def upload_minutes(files: dict, batch_id: uuid.UUID) -> ProposalBatch:
 @require(P.REGISTRY_READ)
 def download_minutes(batch_id: uuid.UUID) -> Response:
     """The meeting minutes (berita acara) of a batch, for the district's verification."""
-    batch = access_batch_by_id(batch_id)
+    return minutes_response(access_batch_by_id(batch_id))
+
+
+def minutes_response(batch: ProposalBatch) -> Response:
+    """The minutes as uploaded (for the API and the batch's page alike), or 404."""
     if not batch.minutes_key:
         raise Problem(
             404, Msg("Berita acara belum diunggah.", "The minutes have not been uploaded.")
         )
+    extension = PurePath(batch.minutes_filename or "").suffix
     return Response(
         store().get(batch.minutes_key),
         mimetype=batch.minutes_content_type,
         headers={
-            "Content-Disposition": f'attachment; filename="berita-acara-{batch.id.hex[:8]}"',
+            "Content-Disposition": f'attachment; filename="berita-acara-{batch.id.hex[:8]}{extension}"',
             "Cache-Control": "private, no-store",
         },
     )
@@ -237,7 +245,11 @@ def verify_batch(batch_id: uuid.UUID) -> ProposalBatch:
 def export_batch(query: dict, batch_id: uuid.UUID) -> Response:
     """Export a verified batch for SIKS-NG (CSV or XLSX, formula-safe); audited as an export."""
     batch = access_batch_by_id(batch_id, lock=True)
-    export = actions.export_batch(batch, query["format"])
+    return export_response(actions.export_batch(batch, query["format"]))
+
+
+def export_response(export: actions.ExportFile) -> Response:
+    """The SIKS-NG file as a download (for the API and the batch's page alike)."""
     return Response(
         export.body,
         mimetype=export.mimetype,

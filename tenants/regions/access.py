@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from slrt.auth.policy import current_principal
 from slrt.platform import db, region_codes
+from slrt.platform.api import like_pattern
 from slrt.platform.db import one_or_404, reuse_in_request
 from slrt.platform.errors import Msg, field_problem
 from slrt.platform.freshness import LocalCache, watch
@@ -75,6 +76,39 @@ def resolve_village_code(
             )
         raise field_problem(422, field, message)
     return village
+
+
+def village_version(village: Village) -> str:
+    """A short token of the village as last changed, carried by forms that change several
+    villages at once to notice a change made meanwhile (like an ETag)."""
+    return f"{int(village.updated_at.timestamp() * 1_000_000):x}"
+
+
+def villages_query(query: dict[str, Any]) -> sa.Select:
+    """The district's villages a list asks for (API and pages alike): by kecamatan (code or
+    id), kind, intervention, funding source, active, source, part of the name or code, and
+    `mine` (inside the caller's region)."""
+    stmt = sa.select(Village)
+    if query.get("kecamatan"):
+        stmt = stmt.where(Village.code.like(query["kecamatan"] + ".%"))
+    if query.get("kecamatan_id"):
+        stmt = stmt.where(Village.kecamatan_id == query["kecamatan_id"])
+    if query.get("kind"):
+        stmt = stmt.where(Village.kind == query["kind"])
+    if query.get("intervention") is not None:
+        stmt = stmt.where(Village.is_intervention.is_(query["intervention"]))
+    if query.get("funding_source"):
+        stmt = stmt.where(Village.funding_source == query["funding_source"])
+    if query.get("active") is not None:
+        stmt = stmt.where(Village.active.is_(query["active"]))
+    if query.get("source"):
+        stmt = stmt.where(Village.source == query["source"])
+    if query.get("q"):
+        pattern = like_pattern(query["q"])
+        stmt = stmt.where(sa.or_(Village.name.ilike(pattern), Village.code.like(pattern)))
+    if query.get("mine"):
+        stmt = stmt.where(current_principal().region_clause(Village.code))
+    return stmt
 
 
 def villages_in_scope(principal: Any, *, active_only: bool = True) -> sa.Select:

@@ -8,6 +8,8 @@ pointing at its code) and add villages the reference lacks (`local`).
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,11 +20,11 @@ from slrt.platform import db
 from slrt.platform import region_codes as reference
 from slrt.platform.audit.models import AuditKind
 from slrt.platform.audit.record import apply_and_audit, create_and_audit, record
-from slrt.platform.errors import Msg, field_problem
+from slrt.platform.errors import Msg, Problem, field_problem
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.tenant import Tenant
 from slrt.platform.transaction import action
-from slrt.tenants.regions.access import kecamatan_by_code, village_by_code
+from slrt.tenants.regions.access import kecamatan_by_code, village_by_code, village_version
 from slrt.tenants.regions.models import FundingSource, Kecamatan, RegionSource, Village
 from slrt.tenants.service_points.access import active_puskesos_in
 
@@ -168,6 +170,54 @@ def update_village(village: Village, data: dict[str, Any]) -> Village:
             )
     apply_and_audit(village, data, VILLAGE_FIELDS, "village.update")
     return village
+
+
+class VillagesChanged(Problem):
+    """409: some villages of a change to several at once were changed by someone else since
+    they were read; `villages` holds them as they are now."""
+
+    def __init__(self, villages: list[Village]) -> None:
+        names = ", ".join(v.name for v in villages)
+        super().__init__(
+            409,
+            Msg(
+                f"Diubah orang lain sejak Anda membacanya: {names}.",
+                f"Changed by someone else since you read them: {names}.",
+            ),
+        )
+        self.villages = villages
+
+
+@action
+def update_villages(
+    village_ids: list[uuid.UUID],
+    data: dict[str, Any],
+    seen: Mapping[uuid.UUID, str] | None = None,
+) -> int:
+    """The same change (funding / intervention, active) to several villages at once, all of
+    them or none: each is changed and audited as `update_village` does. With `seen` (a village's
+    id -> its `village_version` when it was read), a village changed since then refuses the
+    whole change (VillagesChanged), like an ETag that no longer matches. Returns how many
+    villages really changed."""
+    villages = list(
+        db.session.execute(
+            sa.select(Village)
+            .where(Village.id.in_(village_ids))
+            .order_by(Village.code)
+            .with_for_update()
+        ).scalars()
+    )
+    if seen:
+        moved = [v for v in villages if v.id in seen and village_version(v) != seen[v.id]]
+        if moved:
+            raise VillagesChanged(moved)
+    names = ("is_intervention", "funding_source", "active")
+    changed = 0
+    for village in villages:
+        before = [getattr(village, name) for name in names]
+        update_village(village, data)
+        changed += before != [getattr(village, name) for name in names]
+    return changed
 
 
 @action

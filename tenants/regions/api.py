@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from marshmallow import fields, validate
 
 from slrt.auth.permissions import P
-from slrt.auth.policy import current_principal, require
+from slrt.auth.policy import require
 from slrt.platform.api import (
     PatchSchema,
     Schema,
@@ -17,9 +17,14 @@ from slrt.platform.api import (
     bool_arg,
     check_if_match,
     like_pattern,
+    nullable_as,
     page_of,
 )
-from slrt.tenants.regions.access import access_kecamatan_by_id, access_village_by_id
+from slrt.tenants.regions.access import (
+    access_kecamatan_by_id,
+    access_village_by_id,
+    villages_query,
+)
 from slrt.tenants.regions.actions import add_local_village, update_kecamatan, update_village
 from slrt.tenants.regions.models import FundingSource, Kecamatan, RegionSource, Village, VillageKind
 
@@ -34,6 +39,7 @@ blp = TenantBlueprint(
 NAME = validate.Length(min=1, max=120)
 
 
+@nullable_as(Kecamatan)
 class KecamatanSchema(Schema):
     id = fields.UUID(dump_only=True)
     code = Text(dump_only=True, metadata={"example": "73.72.01"})
@@ -53,6 +59,7 @@ class KecamatanQuerySchema(Schema):
     q = Text(metadata={"description": "Part of the name"})
 
 
+@nullable_as(Village)
 class VillageSchema(Schema):
     id = fields.UUID(dump_only=True)
     kecamatan_id = fields.UUID(dump_only=True)
@@ -142,27 +149,7 @@ def patch_kecamatan(data: dict, kecamatan_id: uuid.UUID) -> Kecamatan:
 @require(P.TENANT_READ)
 def list_villages(query: dict, pagination_parameters) -> list[Village]:
     """Desa/kelurahan by code; filter by kecamatan, kind, intervention, funding, active..."""
-    stmt = sa.select(Village)
-    if query.get("kecamatan"):
-        stmt = stmt.where(Village.code.like(query["kecamatan"] + ".%"))
-    if query.get("kecamatan_id"):
-        stmt = stmt.where(Village.kecamatan_id == query["kecamatan_id"])
-    if query.get("kind"):
-        stmt = stmt.where(Village.kind == query["kind"])
-    if query.get("intervention") is not None:
-        stmt = stmt.where(Village.is_intervention.is_(query["intervention"]))
-    if query.get("funding_source"):
-        stmt = stmt.where(Village.funding_source == query["funding_source"])
-    if query.get("active") is not None:
-        stmt = stmt.where(Village.active.is_(query["active"]))
-    if query.get("source"):
-        stmt = stmt.where(Village.source == query["source"])
-    if query.get("q"):
-        pattern = like_pattern(query["q"])
-        stmt = stmt.where(sa.or_(Village.name.ilike(pattern), Village.code.like(pattern)))
-    if query.get("mine"):
-        stmt = stmt.where(current_principal().region_clause(Village.code))
-    return page_of(stmt, pagination_parameters, Village.code, Village.id)
+    return page_of(villages_query(query), pagination_parameters, Village.code, Village.id)
 
 
 @blp.route("/villages", methods=["POST"])

@@ -260,6 +260,15 @@ def _row(obj: Any, skip: tuple[str, ...] = ("tenant_id",)) -> dict[str, Any]:
     return out
 
 
+def _cases_of(person: Person) -> list[Case]:
+    """The person's cases: linked to them, or sent through the public form with their NIK and
+    not linked to anyone yet."""
+    about = Case.person_id == person.id
+    if person.nik:
+        about = sa.or_(about, sa.and_(Case.person_id.is_(None), Case.reporter_nik == person.nik))
+    return list(db.session.execute(sa.select(Case).where(about).order_by(Case.id)).scalars())
+
+
 def person_export(person: Person) -> dict[str, Any]:
     """Everything the district holds about one person, as JSON-ready data."""
     household = (
@@ -267,11 +276,7 @@ def person_export(person: Person) -> dict[str, Any]:
         if person.household_id
         else None
     )
-    cases = list(
-        db.session.execute(
-            sa.select(Case).where(Case.person_id == person.id).order_by(Case.id)
-        ).scalars()
-    )
+    cases = _cases_of(person)
     case_ids = [c.id for c in cases]
     needs = list(
         db.session.execute(sa.select(CaseNeed).where(CaseNeed.case_id.in_(case_ids))).scalars()
@@ -330,6 +335,7 @@ def erase_person(person: Person, reason: str) -> dict[str, int]:
     """Anonymise a person; referral statistics (program, dates, status, outcome) stay."""
     if person.erased_at is not None:
         raise Problem(409, Msg("Data orang ini sudah dihapus.", "This person's data was erased."))
+    cases = _cases_of(person)
     if person.nik:
         unregister_nik(person.nik)
         conflicts.forget(person.nik)  # rows an import held back for this person
@@ -340,13 +346,13 @@ def erase_person(person: Person, reason: str) -> dict[str, int]:
     person.phone = None
     person.relation = None
     person.erased_at = sa.func.now()
-    cases = list(db.session.execute(sa.select(Case).where(Case.person_id == person.id)).scalars())
     case_ids = [c.id for c in cases]
     for case in cases:
         case.description = ERASED_NAME
         case.assessment_note = None
         case.follow_up_note = None
         case.suggestions = None
+        case.reporter_name = case.reporter_phone = case.reporter_nik = None
     if case_ids:
         db.session.execute(
             sa.update(CaseNeed)

@@ -17,7 +17,7 @@ from marshmallow import fields, validate
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
-from slrt.platform.api import Schema, TenantBlueprint, Text, check_if_match, page_of
+from slrt.platform.api import Schema, TenantBlueprint, Text, check_if_match, nullable_as, page_of
 from slrt.platform.jobs.access import access_job_by_id
 from slrt.platform.jobs.api import JobSchema
 from slrt.platform.jobs.models import Job
@@ -38,6 +38,7 @@ blp = TenantBlueprint(
 )
 
 
+@nullable_as(Household)
 class HouseholdSchema(Schema):
     id = fields.UUID(dump_only=True)
     kk_number = Text(required=True, validate=validate.Length(1, 32))
@@ -68,6 +69,7 @@ class HouseholdQuerySchema(Schema):
     dtks_status = Text(validate=validate.OneOf([s.value for s in DtksStatus]))
 
 
+@nullable_as(Person)
 class PersonSchema(Schema):
     id = fields.UUID(dump_only=True)
     household_id = fields.UUID(allow_none=True)

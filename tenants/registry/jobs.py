@@ -520,20 +520,22 @@ def _export(
 ) -> dict[str, Any]:
     """Stream `stmt` into the requested file format: counted first for progress, then read in
     batches so a large district never sits in memory; timestamps as ISO 8601 text."""
-    total = db.session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar()
-    rows = (
-        [_fmt(v) for v in r]
-        for r in db.session.execute(stmt, execution_options={"yield_per": 2000})
-    )
-    return write_export(
-        ctx,
-        stem=stem,
-        header=header,
-        rows=rows,
-        fmt=ctx.params["format"],
-        entity_type=entity_type,
-        total=total,
-    )
+    with db.replica_session(fresh=True) as replica:
+        total = replica.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar()
+        rows = (
+            [_fmt(v) for v in r]
+            for r in replica.execute(stmt, execution_options={"yield_per": 2000})
+        )
+        # The file, its audit record and progress are written through the primary session.
+        return write_export(
+            ctx,
+            stem=stem,
+            header=header,
+            rows=rows,
+            fmt=ctx.params["format"],
+            entity_type=entity_type,
+            total=total,
+        )
 
 
 @job_handler("registry.export", timeout=3600)

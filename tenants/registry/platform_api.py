@@ -38,7 +38,7 @@ class LookupSchema(Schema):
     nik = Text(required=True)
 
 
-def _grouped():
+def signals_query() -> sa.Select:
     """Registrations per NIK hash; a provincial viewer sees only its province's districts."""
     codes = sa.func.array_agg(
         postgresql.aggregate_order_by(NikRegistration.district_code, NikRegistration.district_code)
@@ -58,17 +58,23 @@ def _grouped():
     return stmt
 
 
+def shared_niks(district_code: str | None = None) -> sa.Select:
+    """NIK hashes registered in more than one district (optionally: involving one district)."""
+    stmt = signals_query().having(sa.func.count() > 1)
+    if district_code:
+        stmt = stmt.having(sa.func.bool_or(NikRegistration.district_code == district_code))
+    return stmt
+
+
 @blp.route("")
 @blp.arguments(SignalQuerySchema, location="query")
 @blp.response(200, SignalSchema(many=True))
 @blp.paginate()
 @require(PP.REPORTS_READ)
+@db.reads_from_replica
 def list_signals(query: dict, pagination_parameters) -> list[dict]:
     """NIK hashes registered in more than one district (optionally: involving one district)."""
-    stmt = _grouped().having(sa.func.count() > 1)
-    if query.get("district_code"):
-        stmt = stmt.having(sa.func.bool_or(NikRegistration.district_code == query["district_code"]))
-    sub = stmt.subquery()
+    sub = shared_niks(query.get("district_code")).subquery()
     pagination_parameters.item_count = db.session.execute(
         sa.select(sa.func.count()).select_from(sub)
     ).scalar()
@@ -87,11 +93,17 @@ def list_signals(query: dict, pagination_parameters) -> list[dict]:
 @require(PP.REPORTS_READ)
 def lookup(data: dict) -> dict:
     """In how many districts (and which) is this NIK registered? Only the hash is compared."""
-    problems = nik_problems(data["nik"])
+    return nik_signal(data["nik"])
+
+
+def nik_signal(nik: str) -> dict:
+    """In how many districts (and which) one NIK is registered, by its keyed hash (422 for a
+    malformed NIK)."""
+    problems = nik_problems(nik)
     if problems:
         raise Problem(422, errors=field_errors("nik", problems))
-    digest = nik_hash(data["nik"].strip())
-    row = db.session.execute(_grouped().where(NikRegistration.nik_hash == digest)).first()
+    digest = nik_hash(nik.strip())
+    row = db.session.execute(signals_query().where(NikRegistration.nik_hash == digest)).first()
     if row is None:
         return {"nik_hash": digest, "district_count": 0, "district_codes": []}
     return dict(row._mapping)

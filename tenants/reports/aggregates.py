@@ -126,7 +126,8 @@ def refresh(at: dt.datetime | None = None) -> DistrictAggregate:
     """Compute the current district's figures and upsert its row for `at`'s day (the district's
     calendar day)."""
     at = at or dt.datetime.now(dt.UTC)
-    figures = compute(at)
+    with db.on_replica(fresh=True):
+        figures = compute(at)
     tenant = current_tenant()
     day = local_date(at, tenant.zone)
     values = {"district_id": tenant.id, "day": day, "computed_at": at, **figures}

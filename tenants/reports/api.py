@@ -12,6 +12,7 @@ from marshmallow import ValidationError, fields, validates
 
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
+from slrt.platform import db
 from slrt.platform.api import Schema, TenantBlueprint, Text
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.i18n import local_today
@@ -103,6 +104,7 @@ class DistrictFiguresSchema(FiguresSchema):
 @tenant_blp.route("")
 @tenant_blp.response(200, DistrictFiguresSchema)
 @require(P.REPORTS_READ)
+@db.reads_from_replica
 def district_dashboard() -> dict[str, Any]:
     """This district's latest aggregates (refreshed nightly)."""
     tenant = current_tenant()

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from slrt.platform import db
 from slrt.platform.i18n import local_date
 from slrt.platform.jobs.handlers import job_handler
 from slrt.platform.jobs.runner import JobContext
@@ -34,7 +35,8 @@ def monthly_report_job(ctx: JobContext) -> dict[str, Any]:
         # The month before the district's day at the scheduled time (the schedule's period is
         # an instant, in UTC).
         month = previous_month(local_date(dt.datetime.fromisoformat(ctx.params["period"])))
-    report = build(month)
+    with db.on_replica(fresh=True):
+        report = build(month)
     xlsx_name, pdf_name = file_names(month)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / xlsx_name

@@ -18,11 +18,12 @@ from slrt.platform.api import (
     Text,
     bool_arg,
     check_if_match,
+    nullable_as,
     page_of,
 )
 from slrt.tenants.regions.models import Village
 from slrt.tenants.service_points import actions
-from slrt.tenants.service_points.access import access_service_point_by_id
+from slrt.tenants.service_points.access import access_service_point_by_id, staff_query
 from slrt.tenants.service_points.models import ServicePoint, ServicePointKind
 
 blp = TenantBlueprint(
@@ -36,6 +37,7 @@ blp = TenantBlueprint(
 KIND = validate.OneOf([k.value for k in ServicePointKind])
 
 
+@nullable_as(ServicePoint)
 class ServicePointSchema(Schema):
     id = fields.UUID(dump_only=True)
     kind = Text(dump_only=True, metadata={"enum": [k.value for k in ServicePointKind]})
@@ -146,31 +148,11 @@ class StaffSchema(Schema):
 def list_staff(service_point_id: uuid.UUID, pagination_parameters) -> list[dict[str, Any]]:
     """Who works here: for a Puskesos, the active members whose region scope is its village;
     for the secretariat, the active members scoped to the whole district. By name."""
-    from slrt.auth.accounts.models import Account
-    from slrt.auth.memberships.models import Membership, MembershipStatus, Role
-
-    point = access_service_point_by_id(service_point_id)
-    stmt = (
-        sa.select(Membership, Account, Role)
-        .join(Account, Account.id == Membership.account_id)
-        .join(Role, sa.and_(Role.tenant_id == Membership.tenant_id, Role.id == Membership.role_id))
-        .where(Membership.status == MembershipStatus.active)
-    )
-    if point.kind == ServicePointKind.puskesos:
-        code = db.session.execute(
-            sa.select(Village.code).where(Village.id == point.village_id)
-        ).scalar_one()
-        stmt = stmt.where(
-            Membership.scope_kind == "village", sa.literal(code) == sa.any_(Membership.scope_codes)
-        )
-    else:
-        stmt = stmt.where(Membership.scope_kind == "district")
+    stmt = staff_query(access_service_point_by_id(service_point_id))
     total = db.session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar()
     pagination_parameters.item_count = total
     rows = db.session.execute(
-        stmt.order_by(Account.name, Membership.id)
-        .offset(pagination_parameters.first_item)
-        .limit(pagination_parameters.page_size)
+        stmt.offset(pagination_parameters.first_item).limit(pagination_parameters.page_size)
     ).all()
     return [
         {

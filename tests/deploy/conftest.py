@@ -57,10 +57,11 @@ SHARED_SETTINGS = {
     "SLRT_JOB_HEARTBEAT": "1",
     "SLRT_DEMO": "1",
     "SLRT_LOG_LEVEL": "INFO",
+    # PgBouncer 1.18 in transaction pooling: no server-side prepared statements (see
+    # test_pgbouncer_needs_unprepared_statements).
+    "SLRT_DB_PREPARED_STATEMENTS": "0",
+    "SLRT_METRICS_TOKEN": "deploy-metrics-token-0123456789",
 }
-
-
-COMPAT = Path(__file__).parent / "pgbouncer_compat"
 
 
 def _pg_conninfo(port: int, user: str, password: str, db: str = "slrt") -> str:
@@ -116,8 +117,10 @@ class Cluster:
     def replica_conn(self, **kw) -> psycopg.Connection:
         return psycopg.connect(_pg_conninfo(self.replica.port, "postgres", SUPERUSER_PW), **kw)
 
-    def wait_ready(self, timeout: float = 60) -> None:
-        """Until nginx answers /readyz with 200 from every live node."""
+    def wait_ready(self, timeout: float = 180) -> None:
+        """Until every live node answers /readyz with 200. Generous: each gunicorn process
+        builds the compressed static assets as it starts, which on a loaded 2-core machine
+        has taken close to a minute."""
         deadline = time.monotonic() + timeout
         for node in self.nodes:
             if not node.alive:
@@ -179,8 +182,6 @@ def cluster() -> Iterator[Cluster]:
             if not k.startswith(("SLRT_", "DATABASE_", "REDIS_"))
         }
         base_env.update(SHARED_SETTINGS)
-        # Until the app can be told to skip server-side prepared statements (see the file).
-        base_env["PYTHONPATH"] = str(COMPAT)
         base_env.update(
             SLRT_DATA_DIR=str(root / "data"),
             DATABASE_ADMIN_URL=admin_url,
@@ -192,13 +193,19 @@ def cluster() -> Iterator[Cluster]:
             ["db", "create-roles", "--owner-password", OWNER_PW, "--app-password", APP_PW],
             base_env,
         )
-        bouncer = PgBouncer(root / "pgbouncer", free_port(), primary.port, _userlist(primary))
+        bouncer = PgBouncer(
+            root / "pgbouncer", free_port(), primary.port, replica.port, _userlist(primary)
+        )
         bouncer.start()
         started.append(bouncer)
 
         env = dict(
             base_env,
             DATABASE_URL=f"postgresql://slrt_app:{APP_PW}@127.0.0.1:{bouncer.port}/slrt",
+            # The heavy reads: the standby, through PgBouncer's slrt_replica pool.
+            DATABASE_REPLICA_URL=(
+                f"postgresql://slrt_app:{APP_PW}@127.0.0.1:{bouncer.port}/slrt_replica"
+            ),
         )
         run_slrt(["db", "upgrade"], env)
         run_module(demo_module(), env)

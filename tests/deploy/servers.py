@@ -34,6 +34,7 @@ __all__ = [
     "demo_module",
     "free_port",
     "make_replica",
+    "replica_probe",
     "self_signed_certificate",
 ]
 
@@ -129,12 +130,13 @@ def make_replica(
 
 @dataclass
 class PgBouncer:
-    """PgBouncer in transaction pooling mode in front of the primary, configured from
+    """PgBouncer in transaction pooling mode in front of the primary and the replica, configured from
     deploy/pgbouncer/pgbouncer.ini with the addresses of this machine."""
 
     directory: Path
     port: int
     primary_port: int
+    replica_port: int
     userlist: str  # lines '"role" "SCRAM-SHA-256$..."' as read from pg_authid
     process: subprocess.Popen | None = None
 
@@ -142,6 +144,7 @@ class PgBouncer:
         text = (DEPLOY / "pgbouncer" / "pgbouncer.ini").read_text()
         replacements = [
             (r"host=10\.0\.0\.21 port=5432", f"host=127.0.0.1 port={self.primary_port}"),
+            (r"host=10\.0\.0\.23 port=5432", f"host=127.0.0.1 port={self.replica_port}"),
             (r"(?m)^listen_addr = .*$", "listen_addr = 127.0.0.1"),
             (r"(?m)^listen_port = .*$", f"listen_port = {self.port}"),
             (r"(?m)^unix_socket_dir = .*$", "unix_socket_dir ="),
@@ -471,3 +474,48 @@ def run_module(module: str, env: dict[str, str], timeout: float = 300) -> str:
     if result.returncode != 0:
         raise RuntimeError(f"python -m {module} failed:\n{result.stdout}\n{result.stderr}")
     return result.stdout
+
+
+# The app's own replica session, run in a process with the cluster's settings: which server
+# answered and what row-level security let through, per district (and with none).
+_REPLICA_PROBE = """
+import json, sys
+import sqlalchemy as sa
+from slrt.platform import db
+from slrt.platform.runtime import database_url
+from slrt.platform.tenancy import tenant_context
+from slrt.platform.tenant import Tenant
+
+db.init_engine(database_url())
+out = {}
+for slug in sys.argv[1:] + [None]:
+    ref = None
+    if slug:
+        ref = db.session.execute(sa.select(Tenant).where(Tenant.slug == slug)).scalar_one().ref()
+        db.session.rollback()
+    with (tenant_context(ref) if ref else __import__("contextlib").nullcontext()):
+        with db.on_replica():
+            row = db.session.execute(sa.text(
+                "SELECT pg_is_in_recovery(), current_user, current_setting('transaction_read_only'),"
+                " count(*), count(*) FILTER (WHERE tenant_id <> :mine) FROM persons"
+            ), {"mine": ref.id if ref else -1}).one()
+    out[slug or ""] = list(row)
+print(json.dumps(out))
+"""
+
+
+def replica_probe(env: dict[str, str], slugs: list[str]) -> dict[str, list]:
+    """{slug: [in_recovery, user, read_only, persons seen, foreign persons seen]}, "" = none."""
+    import json
+
+    result = subprocess.run(
+        [sys.executable, "-c", _REPLICA_PROBE, *slugs],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=str(REPO),
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"replica probe failed:\n{result.stdout}\n{result.stderr}")
+    return json.loads(result.stdout.strip().splitlines()[-1])

@@ -56,6 +56,9 @@ def test_nginx_site_rules() -> None:
     retry = re.search(r"proxy_next_upstream ([^;]*);", code).group(1).split()
     assert "non_idempotent" not in retry and {"error", "timeout"} <= set(retry)
     assert "proxy_set_header X-Request-ID $request_id;" in code
+    assert "proxy_hide_header X-Request-ID;" in code  # one id in the answer, not two
+    # The metrics are for Prometheus on the private network, never through the public site.
+    assert re.search(r"location = /metrics \{\s*return 404;\s*\}", code)
     # One proxy in front of the app: SLRT_TRUSTED_PROXIES=1 reads these three.
     for header in ("X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"):
         assert f"proxy_set_header {header} " in code

@@ -21,6 +21,9 @@ import uuid
 
 import psycopg
 import pytest
+import requests
+
+from tests.deploy.servers import replica_probe
 
 pytestmark = pytest.mark.slow
 
@@ -94,8 +97,8 @@ def test_requests_through_nginx_reach_both_nodes(cluster) -> None:
     assert len(lines) == 30
     used = {upstreams_of(ln)[-1] for ln in lines}
     assert used == {f"127.0.0.1:{node.port}" for node in cluster.nodes}
-    for node in cluster.nodes:  # and each node's own (gunicorn) log saw some of them
-        assert "GET /api/v1/tenants" in node.log()
+    for node in cluster.nodes:  # and each node's own request log saw some of them
+        assert '"route": "/api/v1/tenants"' in node.log()
 
 
 def test_tls_http2_hsts_and_http_redirect(cluster) -> None:
@@ -178,6 +181,87 @@ def test_upload_limit_matches_the_app(cluster) -> None:
     over = s.post(url, files={"file": ("a.csv", b"x" * (limit + 2 * 1024 * 1024), "text/csv")})
     assert over.status_code == 413
     assert "nginx" in over.text
+
+
+def _json_lines(text: str) -> list[dict]:
+    out = []
+    for line in text.splitlines():
+        if line.startswith("{"):
+            out.append(json.loads(line))
+    return out
+
+
+def test_logs_are_json_with_nginx_request_id_and_jobs_carry_it(cluster) -> None:
+    """Every line a node writes is JSON; the request line has nginx's request id (the one the
+    client got back, once) and the route, never the query string; the export job that request
+    asked for logs under the same id on whichever worker ran it."""
+    s = cluster.session()
+    nik = "7372014506850004"
+    offsets = [log_offset(node.log_path) for node in cluster.nodes]
+    r = s.get(
+        f"{cluster.url}/api/v1/t/parepare/villages?q={nik}", headers=admin(cluster, "parepare")
+    )
+    assert r.status_code == 200
+    request_id = r.headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id)  # one header: nginx's, echoed by the app
+    h = admin(cluster, "parepare")
+    export = s.post(f"{cluster.url}/api/v1/t/parepare/exports/registry", headers=h,
+                    json={"format": "csv"})  # fmt: skip
+    assert export.status_code == 202
+    export_id = export.headers["X-Request-ID"]
+    job_url = f"{cluster.url}/api/v1/t/parepare/jobs/{export.json()['id']}"
+    deadline = time.monotonic() + 60
+    while s.get(job_url, headers=h).json()["status"] != "succeeded":
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    time.sleep(0.3)
+    new = "\n".join(
+        "\n".join(new_log_lines(node.log_path, offset))
+        for node, offset in zip(cluster.nodes, offsets, strict=True)
+    )
+    assert nik not in new
+    lines = [ln for ln in new.splitlines() if ln.strip()]
+    assert all(ln.startswith("{") for ln in lines), [ln for ln in lines if not ln.startswith("{")]
+    entries = _json_lines(new)
+    mine = [e for e in entries if e.get("request_id") == request_id]
+    assert len(mine) == 1 and mine[0]["route"] == "/api/v1/t/<tenant>/villages"
+    assert (mine[0]["method"], mine[0]["status"], mine[0]["tenant"]) == ("GET", 200, "73.72")
+    worker_lines = _json_lines("\n".join(w.log() for w in cluster.workers))
+    job_lines = [e for e in worker_lines if e.get("job_id") == export.json()["id"]]
+    assert {e["request_id"] for e in job_lines} == {export_id}
+    assert "succeeded" in {e["job_status"] for e in job_lines}
+
+
+def test_metrics_per_node_with_the_token_never_through_nginx(cluster) -> None:
+    """Prometheus' view of one node: the requests of both gunicorn processes add up, the
+    district labels are codes, the replica's lag and both pools are there; nginx answers 404
+    for /metrics whatever the token."""
+    s = cluster.session()
+    token = {"Authorization": "Bearer deploy-metrics-token-0123456789"}
+    assert s.get(cluster.url + "/metrics", headers=token).status_code == 404
+    node = cluster.nodes[1]
+    direct = f"http://127.0.0.1:{node.port}"
+    assert requests.get(direct + "/metrics", timeout=10).status_code == 401
+
+    def served(text: str) -> float:
+        for line in text.splitlines():
+            if line.startswith("slrt_http_requests_total{") and 'route="/healthz"' in line:
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    before = served(requests.get(direct + "/metrics", headers=token, timeout=10).text)
+    with cf.ThreadPoolExecutor(4) as pool:  # concurrent, so both gunicorn processes serve some
+        list(pool.map(lambda _: requests.get(direct + "/healthz", timeout=10), range(40)))
+    text = requests.get(direct + "/metrics", headers=token, timeout=10).text
+    assert served(text) - before == 40
+    assert re.search(r'slrt_db_pool_capacity\{database="primary"\} [1-9]', text)
+    assert re.search(r'slrt_db_pool_capacity\{database="replica"\} [1-9]', text)
+    assert re.search(r"(?m)^slrt_replica_lag_seconds [0-9.e+-]+$", text)
+    assert re.search(r"(?m)^slrt_outbox_rows \d", text)
+    for district in re.findall(r'district="([^"]*)"', text):
+        assert re.fullmatch(r"\d{2}\.\d{2}", district)
+    for route in re.findall(r'route="([^"]*)"', text):
+        assert "parepare" not in route and "kendal" not in route and "?" not in route
 
 
 # --- (c) no tenant bleeding through pooled transactions ----------------------------------------
@@ -309,7 +393,8 @@ def test_the_isolation_probe_would_see_a_session_level_leak(cluster) -> None:
 
 
 def test_pgbouncer_needs_unprepared_statements(cluster) -> None:
-    """Why the cluster's app processes connect with prepare_threshold=None: Debian 12's
+    """Why the cluster's app processes run with SLRT_DB_PREPARED_STATEMENTS=0 (psycopg's
+    prepare_threshold=None): Debian 12's
     PgBouncer (1.18) does not carry psycopg's named prepared statements between backends, so two
     clients sharing a backend collide (and a client moved to another backend loses them)."""
     version = subprocess.run(["pgbouncer", "--version"], capture_output=True, text=True).stdout
@@ -381,6 +466,86 @@ def test_replica_streams_what_the_app_writes(cluster) -> None:
             ).fetchone()[0]
             == 0
         )
+
+
+def _dashboard_intakes(cluster, s) -> int:
+    r = s.get(f"{cluster.url}/api/v1/t/parepare/dashboard", headers=admin(cluster, "parepare"))
+    assert r.status_code == 200, r.text
+    return r.json()["intakes_total"]
+
+
+def test_dashboards_read_the_replica_and_own_writes_come_from_the_primary(cluster) -> None:
+    """With replay paused on the standby, a change on the primary is not on the dashboard (it
+    is served from the replica), while a person the admin has just registered reads back at
+    once (the primary), and an export asked for right then holds that person (a job waits for
+    the replica to catch up with what was written before it, then falls back to the primary).
+    Once replay resumes, the dashboard shows the change."""
+    s = cluster.session()
+    h = admin(cluster, "parepare")
+    base = f"{cluster.url}/api/v1/t/parepare"
+    before = _dashboard_intakes(cluster, s)
+    ids = _tenant_ids(cluster)
+    with cluster.replica_conn(autocommit=True) as replica:
+        replica.execute("SELECT pg_wal_replay_pause()")
+        try:
+            with cluster.primary_conn() as primary:
+                primary.execute(
+                    "UPDATE district_aggregates SET intakes_total = intakes_total + 1000 "
+                    "WHERE district_id = %s",
+                    (ids["parepare"],),
+                )
+            assert _dashboard_intakes(cluster, s) == before
+            assert _dashboard_intakes(cluster, s) == before  # both nodes, both times
+            village = villages(cluster, "parepare")[0]
+            stamp = int(time.time() * 1000) % 10**6
+            hh = s.post(base + "/households", headers=h,
+                        json={"kk_number": f"7372019{stamp:09d}", "address": "Jl. Primer",
+                              "village_code": village})  # fmt: skip
+            assert hh.status_code == 201, hh.text
+            nik = f"737201{1 + stamp % 28:02d}0590{stamp % 9000 + 1:04d}"
+            person = s.post(base + "/persons", headers=h,
+                            json={"nik": nik, "name": "Baru Saja", "relation": "kepala_keluarga",
+                                  "household_id": hh.json()["id"]})  # fmt: skip
+            assert person.status_code == 201, person.text
+            again = s.get(f"{base}/persons/{person.json()['id']}", headers=h)
+            assert again.status_code == 200 and again.json()["name"] == "Baru Saja"
+            started = time.monotonic()
+            export = s.post(base + "/exports/registry", headers=h, json={"format": "csv"})
+            assert export.status_code == 202, export.text
+            job_url = f"{base}/jobs/{export.json()['id']}"
+            while (job := s.get(job_url, headers=h).json())["status"] not in (
+                "succeeded", "failed"
+            ):  # fmt: skip
+                assert time.monotonic() - started < 60, job
+                time.sleep(0.3)
+            assert job["status"] == "succeeded", job
+            content = s.get(f"{job_url}/files/{job['result']['file']}", headers=h).text
+            assert nik in content
+            assert _dashboard_intakes(cluster, s) == before  # replay is still paused
+        finally:
+            replica.execute("SELECT pg_wal_replay_resume()")
+    deadline = time.monotonic() + 15
+    while _dashboard_intakes(cluster, s) != before + 1000:
+        assert time.monotonic() < deadline, "the replica never showed the change"
+        time.sleep(0.1)
+    with cluster.primary_conn() as primary:
+        primary.execute(
+            "UPDATE district_aggregates SET intakes_total = intakes_total - 1000 "
+            "WHERE district_id = %s",
+            (ids["parepare"],),
+        )
+
+
+def test_the_tenant_walls_hold_on_the_replica(cluster) -> None:
+    """The app's replica session (as slrt_app on the standby, read-only) sees its district's
+    persons and no other's by row-level security alone (raw SQL, no ORM criterion), and none
+    without a district."""
+    seen = replica_probe(cluster.env, list(SLUGS))
+    for slug in SLUGS:
+        in_recovery, user, read_only, count, foreign = seen[slug]
+        assert (in_recovery, user, read_only) == (True, "slrt_app", "on")
+        assert count > 0 and foreign == 0
+    assert seen[""][3] == 0
 
 
 # --- (e) a worker killed mid-job ---------------------------------------------------------------

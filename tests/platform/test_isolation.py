@@ -31,6 +31,7 @@ PLATFORM_TABLES = {
     "oauth_authorization_codes",
     "oauth_refresh_tokens",
     "oauth_consents",
+    "revoked_access_tokens",  # token ids only, kept until the token would have expired
     # keyed NIK hash x district only (no NIK, no name): the cross-district signal for Kemensos
     "nik_registrations",
     # aggregates only, no personal data: counts per district per day for the Kemensos dashboard
@@ -38,6 +39,10 @@ PLATFORM_TABLES = {
     "plans",  # national plan catalogue kept by Kemensos
     "plan_assignments",  # Kemensos decisions about districts (tenant_ref), with history
     "usage_flush_batches",  # idempotency ids of metering flushes; one batch spans districts
+    "password_resets",  # an account's single-use reset links (hashes only); accounts are global
+    # mail to staff (invitations, resets, digests); a reset concerns no district; bodies are
+    # encrypted and cleared once sent
+    "outgoing_mail",
 }
 
 TENANT_TABLES = sorted(t.name for t in metadata.sorted_tables if is_tenant_table(t))

@@ -192,11 +192,13 @@ def test_escalation_climbs_supervisor_manager_district_by_region_once(
         assert sorted(a["escalation_level"] for a in audits) == [1, 2, 3]
         db.session.remove()
 
-    # The supervisor reads the notification (both languages, link to the referral), marks it read.
+    # The supervisor reads the notification (both languages, link to the referral's page), marks
+    # it read.
     mine = api(client, sup_bacukiki, "GET", "/notifications?unread=true", parepare).json
     assert len(mine) == 1
     assert "PRP-2026-000001" in mine[0]["title"] and "overdue" in mine[0]["title_en"]
-    assert mine[0]["link"] == f"/api/v1/t/{parepare.slug}/referrals/{late}"
+    assert mine[0]["link"] == f"/t/{parepare.slug}/referrals/{late}"
+    assert mine[0]["referral_id"] == str(late)
     assert mine[0]["read"] is False
     assert api(client, sup_bacukiki, "GET", "/notifications/unread-count", parepare).json == {
         "unread": 1
@@ -552,4 +554,7 @@ def test_dashboard_page_shows_the_unread_count(app, parepare, monkeypatch) -> No
         db.session.commit()
         db.session.remove()
     html = sign_in(web, user.email).get_data(as_text=True)
-    assert '<dd id="unread-notifications">2</dd>' in html
+    assert (
+        '<a id="unread-notifications" href="/t/parepare/notifications?unread=1">2 belum dibaca</a>'
+        in html
+    )

@@ -76,8 +76,11 @@ def test_account_with_several_districts_chooses(app, web, parepare, kendal) -> N
     assert 'href="/t/kendal/"' in html and 'href="/t/parepare/"' in html
     kendal_page = web.get("/t/kendal/").get_data(as_text=True)
     assert "Fasilitator" in kendal_page and "33.24.01.2001" in kendal_page
-    # Members page of Parepare for the admin; a district the account is not in answers 404.
-    assert web.get("/t/parepare/members").status_code == 200
+    # People page of Parepare for the admin (its old address sends the browser on); a district
+    # the account is not in answers 404.
+    moved = web.get("/t/parepare/members")
+    assert moved.status_code == 301 and moved.headers["Location"] == "/t/parepare/people"
+    assert web.get("/t/parepare/people").status_code == 200
     assert web.get("/t/makassar/").status_code == 404
 
 

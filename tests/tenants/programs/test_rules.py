@@ -224,3 +224,45 @@ def test_any_input_is_parsed_or_refused_with_a_position(text: str) -> None:
             assert error["message"].startswith(f"Baris {error['line']}, kolom {error['column']}")
         return
     evaluate(ast, {})  # whatever parsed also evaluates, with every fact unknown
+
+
+def test_facts_may_be_named_in_indonesian_and_are_stored_in_english() -> None:
+    indonesian = parse_rule(
+        'umur >= 60 and terdaftar_dtks and desil <= 4 and jenis_kelamin == "P" '
+        'and not disabilitas and jenis_desa in ["desa", "desa_adat"]'
+    )
+    english = parse_rule(
+        'age >= 60 and in_dtks and desil <= 4 and sex == "P" '
+        'and not has_disability and village_kind in ["desa", "desa_adat"]'
+    )
+    assert rule_fields_used(indonesian) == rule_fields_used(english)
+    assert rule_fields_used(indonesian) == [
+        "age",
+        "in_dtks",
+        "desil",
+        "sex",
+        "has_disability",
+        "village_kind",
+    ]
+    assert evaluate(indonesian, POOR_ELDER).eligible is evaluate(english, POOR_ELDER).eligible
+    assert evaluate(indonesian, POOR_ELDER).eligible is True
+    # The text stays as typed, so the explanation quotes the rule as the admin wrote it.
+    first = evaluate(indonesian, POOR_ELDER).conditions[0]
+    assert first.text == "umur >= 60" and first.field == "age" and first.held
+
+
+def test_every_fact_has_its_own_indonesian_name() -> None:
+    names = [spec.name_id for spec in FIELDS.values()]
+    assert all(names) and len(set(names)) == len(names)
+    assert not (set(names) - {"desil"}) & set(FIELDS)
+
+
+def test_problems_name_the_fact_as_typed_and_list_both_names() -> None:
+    with pytest.raises(RuleError) as wrong_type:
+        parse_rule('umur == "tua"')
+    assert "'umur' membutuhkan angka" in wrong_type.value.problems[0].message
+    with pytest.raises(RuleError) as unknown:
+        parse_rule("usia >= 60")
+    problem = unknown.value.problems[0]
+    assert (problem.line, problem.column) == (1, 1)
+    assert "age (umur)" in problem.message and "in_dtks (terdaftar_dtks)" in problem.message_en
