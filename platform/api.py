@@ -239,25 +239,30 @@ def check_if_match(
     blp.check_etag(view(obj) if view else obj, schema)
 
 
-def page_rows(stmt: sa.Select, pagination_parameters: Any, *order_by: Any) -> list[sa.Row]:
-    """One page of `stmt`'s rows and, in the same query, the total for the X-Pagination header
-    (a window count: one round trip and one pass instead of a count, then the page)."""
+def counted_page(
+    stmt: sa.Select, first: int, size: int, *order_by: Any
+) -> tuple[list[sa.Row], int]:
+    """Rows `first`..`first + size` of `stmt` and, in the same query, how many there are in all
+    (a window count: one round trip and one pass instead of a count, then the page). Past the
+    last page only a separate count can say the total. The API and the pages both page here."""
     total = sa.func.count().over().label("slrt_total")
     rows = db.session.execute(
-        stmt.add_columns(total)
-        .order_by(*order_by)
-        .offset(pagination_parameters.first_item)
-        .limit(pagination_parameters.page_size)
+        stmt.add_columns(total).order_by(*order_by).offset(first).limit(size)
     ).all()
     if rows:
-        pagination_parameters.item_count = rows[0][-1]
-    elif pagination_parameters.first_item == 0:
-        pagination_parameters.item_count = 0
-    else:  # past the last page: only a count says how many there are
-        pagination_parameters.item_count = db.session.execute(
-            sa.select(sa.func.count()).select_from(stmt.subquery())
-        ).scalar()
-    return [row[:-1] for row in rows]
+        return [row[:-1] for row in rows], rows[0][-1]
+    if first == 0:
+        return [], 0
+    count = sa.select(sa.func.count()).select_from(stmt.subquery())
+    return [], db.session.execute(count).scalar()
+
+
+def page_rows(stmt: sa.Select, pagination_parameters: Any, *order_by: Any) -> list[sa.Row]:
+    """One page of `stmt`'s rows, setting the total for the X-Pagination header."""
+    rows, pagination_parameters.item_count = counted_page(
+        stmt, pagination_parameters.first_item, pagination_parameters.page_size, *order_by
+    )
+    return rows
 
 
 def page_of(stmt: sa.Select, pagination_parameters: Any, *order_by: Any) -> list[Any]:

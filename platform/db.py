@@ -263,6 +263,13 @@ def engine() -> sa.Engine:
 _SETTING_SQL = sa.text(
     "SELECT set_config('slrt.tenant_id', :tenant, true), set_config('role', :role, true)"
 )
+# The same for a replica session, which is also read-only (SET TRANSACTION READ ONLY): on a
+# standby it is implied; on the primary (no replica configured) it proves the replica-safe paths
+# never write. Turning a transaction read-only is allowed at any point of it.
+_READ_ONLY_SETTING_SQL = sa.text(
+    "SELECT set_config('transaction_read_only', 'on', true), "
+    "set_config('slrt.tenant_id', :tenant, true), set_config('role', :role, true)"
+)
 
 
 def replica_engine() -> sa.Engine | None:
@@ -360,19 +367,16 @@ def on_replica_session() -> bool:
     return _on_replica.get()
 
 
-def _tenant_setting_sql(conn: sa.Connection) -> None:
+def _tenant_setting_sql(conn: sa.Connection, *, read_only: bool = False) -> None:
     tenant = current_tenant_or_none()
     role = PLATFORM_READER_ROLE if bypass_reason() else "none"
-    conn.execute(_SETTING_SQL, {"tenant": str(tenant.id) if tenant else "", "role": role})
+    sql = _READ_ONLY_SETTING_SQL if read_only else _SETTING_SQL
+    conn.execute(sql, {"tenant": str(tenant.id) if tenant else "", "role": role})
 
 
 @event.listens_for(Session, "after_begin")
 def _after_begin(sess: Session, transaction, connection: sa.Connection) -> None:
-    if sess.info.get(REPLICA):
-        # Must come first in the transaction. On a standby it is implied; on the primary
-        # (no replica configured) it proves the replica-safe paths never write.
-        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
-    _tenant_setting_sql(connection)
+    _tenant_setting_sql(connection, read_only=bool(sess.info.get(REPLICA)))
 
 
 def apply_tenant_setting() -> None:
@@ -387,7 +391,7 @@ def apply_tenant_setting() -> None:
     status = conn.connection.dbapi_connection.info.transaction_status
     if status == psycopg.pq.TransactionStatus.INERROR:
         return  # an aborted transaction runs nothing more; the next one starts with after_begin
-    _tenant_setting_sql(conn)
+    _tenant_setting_sql(conn, read_only=bool(sess.info.get(REPLICA)))
 
 
 def flush_pending() -> None:

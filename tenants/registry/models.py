@@ -95,8 +95,8 @@ class Person(TenantScoped, Timestamps, Base):
 def name_matches(text: str) -> sa.ColumnElement[bool]:
     """Persons of the current district whose name contains `text`, case-insensitive.
 
-    Through the SQL function person_ids_by_name (migration 0008), which can use the trigram
-    index ix_persons_name_trgm: a plain `name ILIKE` cannot under row-level security. Combine
+    Through the SQL function person_ids_by_name, which can use the per-district trigram index
+    ix_persons_tenant_name_trgm: a plain `name ILIKE` cannot under row-level security. Combine
     with the caller's region clause as usual."""
     ids = sa.func.person_ids_by_name(like_pattern(text)).column_valued("person_id", sa.Uuid)
     return Person.id.in_(sa.select(ids))
