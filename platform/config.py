@@ -81,6 +81,26 @@ SETTINGS: list[Setting] = [
     Setting(
         "SLRT_WEB_PROCESSES", "2", "Gunicorn worker processes started by `slrt serve` / `slrt up`."
     ),
+    Setting(
+        "SLRT_WEB_THREADS",
+        "8",
+        "Connections each web process holds at once (gunicorn gthread threads); more wait in the listen backlog. Those beyond SLRT_WEB_ACTIVE wait for a slot, each until its deadline.",
+    ),
+    Setting(
+        "SLRT_WEB_ACTIVE",
+        "4",
+        "Requests each web process runs at once (at most the database pool's 5); further ones wait or, when the waiting room (SLRT_WEB_THREADS minus this) is full, answer 503 with Retry-After at once. 0: no load shedding.",
+    ),
+    Setting(
+        "SLRT_REQUEST_DEADLINE_MS",
+        "1000",
+        "A request that has waited this long since it arrived (nginx's X-Request-Start when SLRT_TRUSTED_PROXIES is set, else since the process read it) is answered 503 with Retry-After instead of being served: its client has likely given up.",
+    ),
+    Setting(
+        "SLRT_WEB_BACKLOG",
+        "64",
+        "Listen backlog of `slrt serve`: connections the kernel holds while every thread is busy (gunicorn's default of 2048 would keep clients waiting long after they gave up).",
+    ),
     Setting("SLRT_JOB_WORKERS", "1", "Background job worker processes started by `slrt up`."),
     Setting(
         "SLRT_JOB_MAX_ATTEMPTS",

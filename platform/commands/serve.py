@@ -34,6 +34,7 @@ def metrics_dir(port: str) -> Path:
 )
 def serve(host: str, port: str, processes: str) -> None:
     """Serve the web app and API with gunicorn."""
+    threads = int(setting("SLRT_WEB_THREADS") or 1)
     gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir(port))
     os.execv(
@@ -44,6 +45,16 @@ def serve(host: str, port: str, processes: str) -> None:
             f"{host}:{port}",
             "--workers",
             str(processes),
+            # Threads, each holding one connection, and no connection accepted beyond them:
+            # the wait for a slot is then bounded and timed (slrt.platform.shedding).
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(threads),
+            "--worker-connections",
+            str(threads),
+            "--backlog",
+            str(setting("SLRT_WEB_BACKLOG")),
             "--timeout",
             "120",
             "--graceful-timeout",
