@@ -29,7 +29,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from prometheus_client import Counter
-from werkzeug.wsgi import ClosingIterator
 
 from slrt.platform.config import setting
 from slrt.platform.errors import TITLES, Msg
@@ -105,13 +104,12 @@ class LoadShedder:
                     self._queued -= 1
             if not got:
                 return self._refuse(environ, start_response)
+        # The slot is given back when the view has answered: sending the body is the server's
+        # work, not the app's (a streamed body, rare here, is then sent outside any slot).
         try:
-            body = self.app(environ, start_response)
-        except BaseException:
+            return self.app(environ, start_response)
+        finally:
             self._slots.release()
-            raise
-        # The slot is held until the body has been sent (streamed exports included).
-        return ClosingIterator(body, [self._slots.release])
 
     def _refuse(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
         with self._lock:

@@ -29,7 +29,7 @@ class Gate:
 
 
 def _get(client: Client, path: str, **kw):
-    """GET, read and close, as a server does (the slot is given back when the body is closed)."""
+    """GET, read and close, as a server does."""
     resp = client.get(path, **kw)
     resp.get_data()
     resp.close()
