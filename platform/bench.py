@@ -14,8 +14,12 @@ DATABASE_OWNER_URL, DATABASE_ADMIN_URL and REDIS_URL when all are set), with rea
     rows into the same tables; rows per second of both, their ratio, and the peak memory (RSS)
     of each run, measured in a fresh process per run.
 
+(c) Read paths over HTTP at national scale (slrt.platform.bench_http): seeding, then person by
+    id, NIK lookup, agency inbox, name search and the national dashboard under gunicorn, beside
+    the bare endpoint and a one-SELECT endpoint served by the same processes.
+
 Environment: SLRT_BENCH_A_JOBS (5000), SLRT_BENCH_IMPORT_ROWS ("100000,1000000"),
-SLRT_BENCH_ONLY ("import" or "fairness").
+SLRT_BENCH_ONLY ("import", "fairness" or "http"), and bench_http's SLRT_BENCH_* sizes.
 """
 
 from __future__ import annotations
@@ -467,6 +471,13 @@ def main() -> None:
             from slrt.platform.app import create_app
             from slrt.tenants.districts.actions import onboard_tenant
 
+            only = os.environ.get("SLRT_BENCH_ONLY")
+            if only == "http":
+                from slrt.platform.bench_http import bench_http
+
+                os.environ.setdefault("SLRT_ACCESS_TOKEN_TTL", "86400")
+                bench_http(create_app(), urls["DATABASE_ADMIN_URL"])
+                return
             app = create_app()
             with app.app_context():
                 a, _ = onboard_tenant("73.72")
@@ -478,6 +489,11 @@ def main() -> None:
                 if os.environ.get("SLRT_BENCH_ONLY") != "import":
                     bench_fairness(a_ref, b_ref)
                 db.session.remove()
+            if only is None:  # the two districts above are onboarded again as no-ops
+                from slrt.platform.bench_http import bench_http
+
+                os.environ.setdefault("SLRT_ACCESS_TOKEN_TTL", "86400")
+                bench_http(create_app(), urls["DATABASE_ADMIN_URL"])
         finally:
             stop_services(started)
 

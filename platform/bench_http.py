@@ -215,7 +215,7 @@ def seed(app, admin_url: str) -> Seeded:
             sa.text("""
             INSERT INTO households (tenant_id, id, kk_number, village_code, address, dtks_status)
             SELECT v.tenant_id, uuidv7(),
-                   lpad((v.tenant_id * 10000000 + g)::text, 16, '9'),
+                   lpad((v.tenant_id::bigint * 10000000 + g)::text, 16, '9'),
                    v.codes[1 + g % cardinality(v.codes)], 'Jl. Contoh No. ' || g, 'unknown'
             FROM bench_villages v, generate_series(1, :n) g
         """),
@@ -226,7 +226,7 @@ def seed(app, admin_url: str) -> Seeded:
             INSERT INTO persons (tenant_id, id, household_id, nik, name, sex, birth_place,
                                  birth_date, relation, has_disability, village_code)
             SELECT h.tenant_id, uuidv7(), h.id,
-                   lpad((h.tenant_id * 100000000 + h.n * 4 + k)::text, 16, '8'),
+                   lpad((h.tenant_id::bigint * 100000000 + h.n * 4 + k)::text, 16, '8'),
                    ((:first)::text[])[1 + (h.n * 4 + k) % cardinality((:first)::text[])] || ' '
                      || ((:last)::text[])[1 + (h.n * 7 + k) % cardinality((:last)::text[])],
                    CASE WHEN k % 2 = 0 THEN 'L' ELSE 'P' END, 'Parepare',
@@ -234,7 +234,7 @@ def seed(app, admin_url: str) -> Seeded:
                    CASE WHEN k = 0 THEN 'kepala_keluarga' ELSE 'anak' END, false,
                    h.village_code
             FROM (SELECT tenant_id, id, village_code,
-                         row_number() OVER (PARTITION BY tenant_id) AS n
+                         (row_number() OVER (PARTITION BY tenant_id))::int AS n
                   FROM households) h, generate_series(0, 3) k
         """),
             {"first": FIRST, "last": LAST},

@@ -6,6 +6,7 @@ and whether it belongs in the request at all. Never timed."""
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from slrt.platform import db
 from slrt.platform.tenancy import tenant_context
@@ -122,3 +123,56 @@ def test_a_write_costs_one_transaction(app, client, district) -> None:
     # transaction
     assert sum(map(is_setting, statements)) == 1, statements
     assert len(statements) == 5, statements
+
+
+@pytest.fixture
+def pages(app, district, monkeypatch):
+    """The district's manager and Dinas Kesehatan's officer signed in on the web."""
+    from tests.fixtures import set_password
+    from tests.web import PASSWORD, sign_in
+
+    monkeypatch.setenv("SLRT_PUBLIC_URL", "http://localhost")
+    clients = {}
+    for role in ("manager", "dinkes"):
+        user = district[role]
+        set_password(app, user, PASSWORD)
+        clients[role] = app.test_client()
+        sign_in(clients[role], user.email)
+    return clients
+
+
+def _page_statements(client, url) -> list[str]:
+    client.get(url)
+    with counted() as statements:
+        resp = client.get(url)
+    assert resp.status_code == 200, (url, resp.status_code)
+    return statements
+
+
+def test_pages_cost_one_transaction_and_few_statements(app, parepare, district, pages) -> None:
+    # (A password set for the web revokes the API tokens: the person is found in the database.)
+    from slrt.tenants.registry.models import Person
+
+    with app.app_context(), tenant_context(parepare.ref()):
+        person = {"id": db.session.execute(sa.select(Person.id).limit(1)).scalar_one()}
+        db.session.remove()
+    counts = {}
+    for label, url, role in (
+        ("person page", f"/t/parepare/registry/persons/{person['id']}", "manager"),
+        ("registry search page", "/t/parepare/registry/?q=Warga", "manager"),
+        ("agency inbox page", "/t/parepare/referrals", "dinkes"),
+    ):
+        statements = _page_statements(pages[role], url)
+        counts[label] = (sum(map(is_setting, statements)), len(statements))
+    # (transactions, statements). What the pages still cost beyond the API's answers: the signed-in
+    # account is read on every page; the search page commits its audit event, then reads the
+    # villages for its filter in a second transaction; the inbox counts each of its five views.
+    assert counts == {
+        # setting, the account, the person, their proposals, the audit event
+        "person page": (1, 5),
+        # setting, the account, the page of persons, the audit event; setting, the villages
+        "registry search page": (2, 6),
+        # setting, the account, the program and village filters, five view counts, the page,
+        # the tickets of its cases, the agency
+        "agency inbox page": (1, 12),
+    }, counts
