@@ -83,13 +83,18 @@ SETTINGS: list[Setting] = [
     ),
     Setting(
         "SLRT_WEB_THREADS",
-        "8",
-        "Connections each web process holds at once (gunicorn gthread threads); more wait in the listen backlog. Those beyond SLRT_WEB_ACTIVE wait for a slot, each until its deadline.",
+        "4",
+        "Threads of each web process (gunicorn), each serving one request at a time.",
+    ),
+    Setting(
+        "SLRT_WEB_QUEUE",
+        "32",
+        "Accepted connections each web process holds waiting for a thread (the bounded queue); beyond it they wait in the listen backlog. A queued request whose deadline passes is answered 503 with Retry-After.",
     ),
     Setting(
         "SLRT_WEB_ACTIVE",
         "4",
-        "Requests each web process runs at once (at most the database pool's 5); further ones wait or, when the waiting room (SLRT_WEB_THREADS minus this) is full, answer 503 with Retry-After at once. 0: no load shedding.",
+        "Requests each web process runs at once (at most the database pool's 5); a thread beyond them waits for a slot until its deadline. 0: no load shedding.",
     ),
     Setting(
         "SLRT_REQUEST_DEADLINE_MS",

@@ -1,19 +1,20 @@
 """Load shedding: a bounded wait and a deadline per request, so an overloaded process answers
 503 with Retry-After at once instead of serving clients that gave up long ago.
 
-`slrt serve` runs gunicorn's threaded workers with exactly SLRT_WEB_THREADS connections per
-process (no more are accepted; the rest wait in a short listen backlog, SLRT_WEB_BACKLOG).
-Of those threads at most SLRT_WEB_ACTIVE work at once (about the database pool's size: more
-would only wait for a connection while holding memory); the others wait for a slot, each until
-its deadline. A request is answered 503 (problem+json, Retry-After) without running any of the
-app when:
+`slrt serve` runs gunicorn's threaded workers (`DeadlineWorker`, below): SLRT_WEB_THREADS
+threads per process, and up to SLRT_WEB_QUEUE accepted connections waiting for a thread (the
+bounded queue; beyond it connections wait in a short listen backlog, SLRT_WEB_BACKLOG). The
+worker notes when each request was queued. Of the threads at most SLRT_WEB_ACTIVE run the app
+at once; others wait for a slot, each until its deadline. A request is answered 503
+(problem+json, Retry-After) without running any of the app when:
 
 - its deadline (SLRT_REQUEST_DEADLINE_MS after it arrived) has passed while it waited: the
   client has likely given up or retried, and serving it would only delay the living;
 - it arrives while every slot is busy and the waiting room is full.
 
 When it arrived: the `X-Request-Start: t=<seconds>` header that nginx sets (deploy/nginx),
-trusted only with SLRT_TRUSTED_PROXIES above 0; otherwise the moment this process read it.
+trusted only with SLRT_TRUSTED_PROXIES above 0; else when the worker queued it; else the moment
+this process read it.
 
 Probes (/healthz, /readyz, /metrics) are never shed: an overloaded process is alive, and
 restarting it would lose the requests it is serving.
@@ -41,6 +42,14 @@ OVERLOADED = Msg(
     "Server sedang sibuk melayani banyak permintaan; coba lagi sebentar lagi. Data Anda aman.",
     "The server is busy with many requests; try again in a moment. Your data is safe.",
 )
+
+
+# When gunicorn queued the request this thread now serves (DeadlineWorker), in time.time().
+_queued = threading.local()
+
+
+def queued_at() -> float | None:
+    return getattr(_queued, "at", None)
 
 
 def _int_setting(name: str) -> int:
@@ -71,7 +80,9 @@ class LoadShedder:
         self.shed = 0  # answered 503 by this process (the benchmark reads it)
 
     def arrival(self, environ: dict[str, Any], now: float) -> float:
-        """When the request reached the front proxy (wall-clock seconds), else `now`."""
+        """When the request reached the front proxy, else this process's queue (wall-clock
+        seconds), else `now`."""
+        now = min(now, queued_at() or now)
         if self.trust_request_start:
             raw = environ.get("HTTP_X_REQUEST_START", "")
             try:
@@ -164,3 +175,31 @@ def wrap(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
         deadline_seconds=_int_setting("SLRT_REQUEST_DEADLINE_MS") / 1000,
         trust_request_start=_int_setting("SLRT_TRUSTED_PROXIES") > 0,
     )
+
+
+def _deadline_worker() -> type:
+    from gunicorn.workers.gthread import ThreadWorker
+
+    class DeadlineWorker(ThreadWorker):
+        """gunicorn's threaded worker, noting when each request joined the queue for a thread,
+        so the time it waited there counts against its deadline."""
+
+        def enqueue_req(self, conn: Any) -> None:
+            conn.slrt_queued_at = time.time()
+            super().enqueue_req(conn)
+
+        def handle(self, conn: Any) -> Any:
+            _queued.at = getattr(conn, "slrt_queued_at", None)
+            try:
+                return super().handle(conn)
+            finally:
+                _queued.at = None
+
+    return DeadlineWorker
+
+
+def __getattr__(name: str) -> Any:
+    # Built on first use: gunicorn is imported only by the processes it runs.
+    if name == "DeadlineWorker":
+        return _deadline_worker()
+    raise AttributeError(name)

@@ -36,14 +36,14 @@ def gunicorn_argv(host: str, port: str, processes: str, app: str = WSGI_APP) -> 
         f"{host}:{port}",
         "--workers",
         str(processes),
-        # Threads, each holding one connection, and no connection accepted beyond them: the
-        # wait for a slot is then bounded and timed (slrt.platform.shedding).
+        # Threads, and a bounded queue of accepted connections waiting for one, each wait
+        # timed against the request's deadline (slrt.platform.shedding).
         "--worker-class",
-        "gthread",
+        "slrt.platform.shedding.DeadlineWorker",
         "--threads",
         str(threads),
         "--worker-connections",
-        str(threads),
+        str(threads + int(setting("SLRT_WEB_QUEUE") or 0)),
         "--backlog",
         str(setting("SLRT_WEB_BACKLOG")),
         "--timeout",

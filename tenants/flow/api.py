@@ -626,12 +626,21 @@ def list_referrals(query: dict, pagination_parameters) -> list[Referral]:
         stmt = stmt.where(Referral.village_code.like(query["kecamatan_code"] + ".%"))
     if query.get("overdue") is True:
         stmt = stmt.where(overdue_clause())
-    # One letter per referral at most, so the joins do not change the count.
-    rows = page_rows(
-        _listing(stmt.add_columns(Case.ticket_number, Letter.number)),
-        pagination_parameters,
-        Referral.id.desc(),
-    )
+    # The page's ids and the total from the referrals alone (an agency's whole inbox is
+    # counted without joining each row to its case and letter), then the page's rows joined.
+    ids = [
+        row[0]
+        for row in page_rows(
+            stmt.with_only_columns(Referral.id), pagination_parameters, Referral.id.desc()
+        )
+    ]
+    if not ids:
+        return []
+    rows = db.session.execute(
+        _listing(sa.select(Referral, Case.ticket_number, Letter.number))
+        .where(Referral.id.in_(ids))
+        .order_by(Referral.id.desc())
+    ).all()
     return _with_extras(rows)
 
 

@@ -83,8 +83,9 @@ def test_reads_cost_one_transaction_and_few_statements(app, client, district) ->
         "persons list": 3,
         "name search": 3,
         "nik lookup": 3,
-        # setting, the page and its total in one query
-        "agency inbox": 2,
+        # setting, the page's ids and the total in one query, the page's rows with their
+        # tickets and letters
+        "agency inbox": 3,
         # setting, the district's current figures
         "district dashboard": 2,
     }
