@@ -28,6 +28,7 @@ system-test-deps:
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	for pkg in nginx pgbouncer shellcheck; do command -v $$pkg >/dev/null || test -x /usr/sbin/$$pkg || missing="$$missing $$pkg"; done; \
+	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	if ! test -x /usr/lib/postgresql/15/bin/postgres && apt-cache show postgresql-15 >/dev/null 2>&1; then \
 	  missing="$$missing postgresql-15"; \
 	  mkdir -p /etc/postgresql-common/createcluster.d 2>/dev/null && \

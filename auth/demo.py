@@ -166,6 +166,17 @@ def _pending_invitation_links() -> list[str]:
     return ["", "Pending invitations (open to try accepting one):", *lines] if lines else []
 
 
+# What each demo role does, and the page it starts from (printed by `slrt up`).
+ROLE_WORDS = {
+    "kemensos_admin": "Kemensos admin: all districts' figures, lokus, plans, catalog",
+    "provincial_viewer": "provincial viewer: the province's districts' figures",
+    "district_admin": "district admin (Dinas Sosial): villages, Puskesos, programs, people",
+    "supervisor": "supervisor: the kecamatan's cases and overdue referrals",
+    "facilitator": "facilitator: follow-ups in the village",
+}
+START_PAGES = {"district_admin": "settings", "facilitator": "follow-up"}
+
+
 def sign_in_lines() -> list[str]:
     """The sign-in details of the demo (DEMO_REMINDERS entry: printed by every `slrt up`)."""
     exists = {
@@ -182,15 +193,16 @@ def sign_in_lines() -> list[str]:
         if person["email"] not in exists:
             continue
         if person.get("province"):
-            where = f"/kemensos/ · {region_codes.name_of(person['province'])}"
+            where = f"{base}/kemensos/ · {region_codes.name_of(person['province'])} only"
         elif person.get("platform"):
-            where = "/kemensos/ · all districts"
+            where = f"{base}/kemensos/ · all districts"
         else:
-            where = f"/t/{region_codes.slugs()[person['tenant']]}/"
+            slug = region_codes.slugs()[person["tenant"]]
+            where = f"{base}/t/{slug}/{START_PAGES.get(person['role'], '')}"
         scope = ", ".join(f"{region_codes.name_of(c)} ({c})" for c in person.get("codes", []))
-        role = person.get("platform") or person["role"]
+        role = ROLE_WORDS.get(person.get("platform") or person["role"], person.get("role"))
         lines.append(f"  {person['email']:<38} {_password(person['email'])}")
-        lines.append(f"      {role} · {where}{' · ' + scope if scope else ''}")
+        lines.append(f"      {role}{' · ' + scope if scope else ''} · {where}")
     lines += _pending_invitation_links()
     lines += [
         "",

@@ -402,8 +402,23 @@ def init_api(app: Flask) -> Api:
         },
     )
     api = Api(app)
+    api.ma_plugin.converter.add_attribute_function(_no_control_characters)
     app.extensions["slrt_api"] = api
     return api
+
+
+# Every string a request brings is refused with a control character in it (Schema above); the
+# document says so on each one, so a client (or a fuzzer) building a valid request from it is
+# not refused for something it could not have known.
+NO_CONTROL_CHARACTERS = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f]*$"
+
+
+def _no_control_characters(self: Any, field: fields.Field, ret: dict[str, Any], **kw: Any) -> dict:
+    if ret.get("type") != "string" or "pattern" in ret or "format" in ret or "enum" in ret:
+        return {}
+    if field.dump_only:
+        return {}
+    return {"pattern": NO_CONTROL_CHARACTERS}
 
 
 class PatchSchema(Schema):

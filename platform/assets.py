@@ -54,6 +54,7 @@ def _write_once(target: Path, content: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
     with os.fdopen(fd, "wb") as out:
         out.write(content)
+    os.chmod(tmp, 0o644)  # public files: the web server's own user reads them from disk
     os.replace(tmp, target)
 
 

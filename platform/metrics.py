@@ -113,7 +113,14 @@ class ClusterState(Collector):
             "How long the oldest job waiting for a worker has waited, by district",
             labels=["district"],
         )
+        waits = GaugeMetricFamily(
+            "slrt_jobs_wait_seconds",
+            "How long jobs that started in the last 15 minutes waited for a worker, by district "
+            "(quantile 0.5 and 0.95)",
+            labels=["district", "quantile"],
+        )
         age = sa.func.extract("epoch", sa.func.now() - sa.func.min(Job.created_at))
+        waited_for = sa.func.extract("epoch", Job.started_at - Job.created_at)
         # On the primary: the replica may lag behind the very state being measured.
         with db.SessionFactory() as sess:
             with platform_bypass("metrics: job counts per district for the operators"):
@@ -122,6 +129,16 @@ class ClusterState(Collector):
                     .join(Tenant, Tenant.id == Job.tenant_id)
                     .where(Job.status.in_(("queued", "held", "running", "failed")))
                     .group_by(Tenant.code, Job.status)
+                ).all()
+                recent = sess.execute(
+                    sa.select(
+                        Tenant.code,
+                        sa.func.percentile_cont(0.5).within_group(waited_for),
+                        sa.func.percentile_cont(0.95).within_group(waited_for),
+                    )
+                    .join(Tenant, Tenant.id == Job.tenant_id)
+                    .where(Job.started_at >= sa.func.now() - sa.text("interval '15 minutes'"))
+                    .group_by(Tenant.code)
                 ).all()
             sess.rollback()
             outbox_age = sa.func.extract("epoch", sa.func.now() - sa.func.min(JobOutbox.created_at))
@@ -135,9 +152,13 @@ class ClusterState(Collector):
                 jobs.add_metric([code, status], count)
             if status == "queued":
                 oldest.add_metric([code], float(waited or 0))
+        for code, median, p95 in recent:
+            waits.add_metric([code, "0.5"], float(median or 0))
+            waits.add_metric([code, "0.95"], float(p95 or 0))
         yield jobs
         yield failed
         yield oldest
+        yield waits
         yield GaugeMetricFamily("slrt_outbox_rows", "Jobs committed but not yet in Redis",
                                 value=outbox[0])  # fmt: skip
         yield GaugeMetricFamily(

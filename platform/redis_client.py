@@ -15,10 +15,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
+from redis.sentinel import Sentinel
 
 from slrt.platform.runtime import redis_url
 
@@ -46,10 +48,41 @@ def get_redis() -> redis.Redis:
                 "retry": Retry(ExponentialBackoff(cap=5.0, base=0.25), PATIENT_RETRIES),
                 "retry_on_error": list(UNREACHABLE),
             }
-        _client = redis.Redis.from_url(
-            redis_url(), socket_timeout=5, socket_connect_timeout=2, health_check_interval=30, **kw
-        )
+        kw.update(socket_timeout=5, socket_connect_timeout=2, health_check_interval=30)
+        url = redis_url()
+        if url.startswith(SENTINEL_SCHEME):
+            _client = sentinel_client(url, **kw)
+        else:
+            _client = redis.Redis.from_url(url, **kw)
     return _client
+
+
+SENTINEL_SCHEME = "redis+sentinel://"
+
+
+def sentinel_client(url: str, **kw) -> redis.Redis:
+    """The current primary of a Redis Sentinel group, followed through failovers:
+    `redis+sentinel://[:password@]host:26379[,host:26379...]/<service>[/<db>][?sentinel_password=]`
+    (the password is the data nodes'; the sentinels' own, if any, is a query parameter). The
+    pool asks the sentinels for the primary at each new connection, and a connection that finds
+    a demoted primary (READONLY) is dropped, so the next command reaches the new one."""
+    parts = urlsplit(url)
+    credentials, _, hosts = parts.netloc.rpartition("@")
+    password = unquote(credentials.partition(":")[2]) if credentials else None
+    nodes = []
+    for host in hosts.split(","):
+        name, _, port = host.rpartition(":")
+        nodes.append((name, int(port or 26379)))
+    path = [p for p in parts.path.split("/") if p]
+    if not path:
+        raise ValueError("REDIS_URL: a Sentinel URL names its service: redis+sentinel://h:p/name")
+    service, db = path[0], int(path[1]) if len(path) > 1 else 0
+    query = parse_qs(parts.query)
+    sentinel_kwargs = {k: kw[k] for k in ("socket_timeout", "socket_connect_timeout") if k in kw}
+    if query.get("sentinel_password"):
+        sentinel_kwargs["password"] = query["sentinel_password"][0]
+    sentinel = Sentinel(nodes, sentinel_kwargs=sentinel_kwargs)
+    return sentinel.master_for(service, db=db, password=password, **kw)
 
 
 def reset_redis(*, close: bool = True) -> None:

@@ -57,7 +57,10 @@ rsync -a --delete --exclude .venv --exclude var --exclude .git "$SRC/" "$PREFIX/
 # Editable like `make`: migrations are read from the source tree.
 "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps --no-build-isolation \
   -e "$PREFIX/src"
-ln -sfn "$PREFIX/src/platform/static" "$PREFIX/static"
+# The static files nginx serves from disk, fingerprinted and pre-compressed, readable by nginx.
+rm -rf "$PREFIX/static" "$PREFIX/assets.new"
+"$VENV/bin/slrt" assets "$PREFIX/assets.new" >/dev/null
+rm -rf "$PREFIX/assets" && mv "$PREFIX/assets.new" "$PREFIX/assets"
 
 step "4. Settings and secrets in $ENV_FILE (kept if it exists)"
 if [ ! -f "$ENV_FILE" ]; then

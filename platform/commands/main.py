@@ -12,6 +12,7 @@ from flask.cli import FlaskGroup
 COMMAND_GROUPS: list[str] = [
     "slrt.platform.commands.db:db",
     "slrt.platform.commands.serve:serve",
+    "slrt.platform.commands.assets:assets",
     "slrt.platform.jobs.cli:worker",
     "slrt.platform.jobs.cli:scheduler",
     "slrt.platform.commands.up:up",

@@ -14,11 +14,10 @@ from flask import Response
 from marshmallow import fields, validate
 
 from slrt.auth.permissions import P
-from slrt.auth.policy import current_principal, require
+from slrt.auth.policy import require
 from slrt.platform import db
 from slrt.platform.api import Schema, TenantBlueprint, nullable_as, page_of
-from slrt.platform.errors import Msg, Problem
-from slrt.platform.jobs.access import access_job_by_id
+from slrt.platform.jobs.access import access_job_by_id, access_job_file
 from slrt.platform.jobs.actions import cancel_job as cancel_job_action
 from slrt.platform.jobs.models import Job, JobFile, JobStatus
 
@@ -128,26 +127,11 @@ def cancel_job(job_id: uuid.UUID) -> Job:
 @require(P.JOBS_READ)
 def download_job_file(job_id: uuid.UUID, name: str) -> Response:
     """Download a file the job produced (export, error report)."""
-    job = access_job_by_id(job_id)
-    principal = current_principal()
-    if not principal.can(str(P.JOBS_MANAGE)) and (
-        principal.account_id is None or principal.account_id != job.started_by_account_id
-    ):
-        raise Problem(
-            403,
-            Msg(
-                "Berkas ini hanya untuk yang memulai tugas atau pemegang izin 'jobs.manage'.",
-                "This file is for whoever started the job or holders of 'jobs.manage'.",
-            ),
-            missing_permission=str(P.JOBS_MANAGE),
-        )
-    f = db.session.execute(
-        sa.select(JobFile)
-        .where(JobFile.job_id == job.id, JobFile.name == name, JobFile.role != "input")
-        .options(sa.orm.undefer(JobFile.content))
-    ).scalar_one_or_none()
-    if f is None:
-        raise Problem(404, Msg("Berkas tidak ditemukan.", "File not found."))
+    return file_response(access_job_file(access_job_by_id(job_id), name))
+
+
+def file_response(f: JobFile) -> Response:
+    """A job's file as a download that no cache keeps (it may hold personal data)."""
     return Response(
         f.content,
         mimetype=f.media_type,

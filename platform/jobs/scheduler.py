@@ -290,13 +290,14 @@ def run_scheduler(interval: float = 1.0, once: bool = False) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    from slrt.platform.jobs.worker import heartbeat_seconds
+    from slrt.platform.jobs.worker import heartbeat_seconds, touch_alive
 
     leader = Leadership()
     synced = False
     full_every = heartbeat_seconds()
     last_full = 0.0
     while not stopping:
+        touch_alive()
         if leader.acquire():
             if not synced:
                 sync_schedules()

@@ -36,6 +36,7 @@ and the scheduler marks the record failed (jobs_recovery).
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 from rq import Queue, Worker
@@ -77,6 +78,7 @@ class FairWorker(Worker):
         return self.job_monitoring_interval * 3
 
     def heartbeat(self, timeout: int | None = None, pipeline=None) -> None:
+        touch_alive()  # the loop turns, Redis or not: a stuck process is what a probe looks for
         if pipeline is not None:
             super().heartbeat(timeout, pipeline=pipeline)
             return
@@ -153,6 +155,20 @@ class FairWorker(Worker):
                 self.log.error("Worker %s: Redis unreachable (%s); retrying", self.name, exc)
                 time.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
+
+
+def touch_alive() -> None:
+    """Renew SLRT_ALIVE_FILE's time (a liveness probe reads its age)."""
+    path = setting("SLRT_ALIVE_FILE")
+    if not path:
+        return
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        with open(path, "a"):
+            pass
+    except OSError as exc:
+        log.warning("cannot touch %s: %s", path, exc)
 
 
 def make_worker(connection=None, **kw) -> FairWorker:

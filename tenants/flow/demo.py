@@ -22,6 +22,7 @@ from slrt.auth.permissions import P
 from slrt.auth.policy import Principal
 from slrt.platform import db, region_codes
 from slrt.platform.actor import Actor, acting_as
+from slrt.platform.config import public_url
 from slrt.platform.secrets_store import get_secret
 from slrt.platform.tenancy import tenant_context
 from slrt.platform.tenant import Tenant, tenant_by_code
@@ -231,6 +232,14 @@ def _flow(tenant: Tenant, people: dict[str, Account], ids: dict[str, uuid.UUID])
 
 
 STAFF_KEYS = ("front_office", "back_office", "manager", "dinkes", "dinsos")
+# Where each of them starts in the browser, and what they do there (printed by `slrt up`).
+STARTS = {
+    "front_office": ("cases/new", "front office: registers a visit, prints the receipt"),
+    "back_office": ("cases?status=registered", "back office: checks DTKS/DTSEN, assesses"),
+    "manager": ("cases?status=assessed", "manager: decides, returns, refers"),
+    "dinkes": ("referrals", "Dinas Kesehatan officer: answers referrals"),
+    "dinsos": ("referrals", "Dinas Sosial officer: answers referrals"),
+}
 
 
 def staff_email(key: str, slug: str) -> str:
@@ -266,11 +275,20 @@ def flow_sign_in_lines() -> list[str]:
     }
     if not accounts:
         return []
+    base = public_url()
     lines = ["", "Service flow staff (or `slrt flow demo-token EMAIL` for an API token):"]
-    for email in emails:
-        account = accounts.get(email)
-        if account is None:
-            continue
-        password = get_secret("demo_password:" + email) if account.password_hash else "-"
-        lines.append(f"    {email:<40} {password}")
+    for slug in slugs:
+        for key in STAFF_KEYS:
+            email = staff_email(key, slug)
+            account = accounts.get(email)
+            if account is None:
+                continue
+            password = get_secret("demo_password:" + email) if account.password_hash else "-"
+            path, what = STARTS[key]
+            lines.append(f"  {email:<38} {password}")
+            lines.append(f"      {what} · {base}/t/{slug}/{path}")
+    lines += ["", "Residents (no sign-in):"]
+    for slug in slugs:
+        lines.append(f"  complaint or request: {base}/t/{slug}/pengaduan")
+        lines.append(f"  ticket status:        {base}/t/{slug}/cek-tiket")
     return lines

@@ -41,7 +41,9 @@ bp = TenantPages("home", __name__)
 class MenuItem:
     endpoint: str
     label: Msg
-    permission: str | None = None  # None: every member of the district
+    # The permission the page's view requires (a test holds them equal): None when it needs
+    # none beyond membership of the district.
+    permission: str | None = None
 
 
 MENU: list[MenuItem] = [
@@ -52,7 +54,9 @@ MENU: list[MenuItem] = [
     MenuItem("proposals_web.index", Msg("Usulan DTKS", "DTKS proposals"), P.REGISTRY_READ),
     MenuItem("referrals_web.inbox", Msg("Rujukan masuk", "Referrals in"), P.REFERRALS_RESPOND),
     MenuItem("referrals_web.followups", Msg("Tindak lanjut", "Follow-up"), P.CASES_FOLLOW_UP),
-    MenuItem("notifications_web.notifications", Msg("Notifikasi", "Notifications")),
+    MenuItem("notifications_web.notifications", Msg("Notifikasi", "Notifications"), P.TENANT_READ),
+    MenuItem("reports_web.dashboard", Msg("Dasbor", "Dashboard"), P.REPORTS_READ),
+    MenuItem("jobs_web.job_list", Msg("Impor dan ekspor", "Import and export"), P.JOBS_READ),
     MenuItem("districts_web.settings", Msg("Pengaturan", "Settings"), P.TENANT_CONFIGURE),
     MenuItem("people.people", Msg("Pengguna", "People"), P.MEMBERS_READ),
 ]

@@ -51,7 +51,16 @@ COMMON = {
     "truncate_label": -1,
     "truncate_legend": -1,
     "print_values": False,
+    # A chart with nothing to draw says 0 (the same in every language) rather than "No data".
+    "no_data_text": "0",
 }
+
+
+def _sized(size: tuple[int, int] | None) -> dict:
+    if size is None:
+        return COMMON
+    return {**COMMON, "width": size[0], "height": size[1]}
+
 
 _SCRIPT = re.compile(r"<script.*?</script>", re.S)
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
@@ -73,9 +82,11 @@ def line_chart(
     labels: Sequence[str],
     series: Sequence[tuple[str, Sequence[float | None]]],
     colors: Sequence[str] = (GREEN, BLUE, RED, AMBER, GREY),
+    size: tuple[int, int] | None = None,
 ) -> bytes:
     """A line per series of counts over `labels` (days); about eight labels on the axis. A
-    missing value (None) is a gap."""
+    missing value (None) is a gap. `size` (width, height) for a chart shown narrower than the
+    page, so that its text is not scaled down to nothing."""
     chart = pygal.Line(
         style=style(colors),
         show_dots=len(labels) <= 31,
@@ -84,11 +95,11 @@ def line_chart(
         x_labels_major_every=max(1, len(labels) // 8),
         show_x_guides=False,
         y_labels=_counts_axis(series),
-        **COMMON,
+        **_sized(size),
     )
     chart.title = title
     chart.x_labels = list(labels)
-    for name, values in series:
+    for name, values in series or [("", [])]:  # pygal fails on a chart without any series
         chart.add(name, list(values))
     return _clean(chart.render(is_unicode=True))
 
@@ -98,15 +109,17 @@ def stacked_bar_chart(
     labels: Sequence[str],
     series: Sequence[tuple[str, Sequence[float | None]]],
     colors: Sequence[str],
+    size: tuple[int, int] | None = None,
 ) -> bytes:
     """One bar per label made of the series' counts on top of each other (e.g. a program's
-    referrals by outcome)."""
+    referrals by outcome); `size` as for `line_chart`."""
+    series = series or [("", [])]  # pygal fails on a chart without any series
     totals = [sum(v or 0 for v in column) for column in zip(*(v for _, v in series), strict=True)]
     chart = pygal.StackedBar(
         style=style(colors),
-        x_label_rotation=20 if len(labels) > 6 else 0,
+        x_label_rotation=(45 if size else 20) if len(labels) > 6 else 0,
         y_labels=_counts_axis([("total", totals)]),
-        **COMMON,
+        **_sized(size),
     )
     chart.title = title
     chart.x_labels = list(labels)

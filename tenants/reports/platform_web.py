@@ -19,7 +19,7 @@ from slrt.auth.permissions import PP
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
 from slrt.platform.errors import Msg
-from slrt.platform.i18n import language
+from slrt.platform.i18n import number, text_of
 from slrt.platform.tenant import Tenant
 from slrt.platform.web import PlatformPages, requested_page
 from slrt.tenants.districts.access import access_visible_tenant_by_id, designations_of
@@ -106,14 +106,6 @@ def percent(rate: float | None) -> str:
     return "-" if rate is None else f"{round(rate * 100)}%"
 
 
-def number(value: int | None) -> str:
-    """A count as people write it (1.234 in Indonesian, 1,234 in English); "-" for none."""
-    if value is None:
-        return "-"
-    text = f"{value:,}"
-    return text if language() == "en" else text.replace(",", ".")
-
-
 # --- words for the stored codes of the aggregates ---------------------------------------------
 
 KINDS = {
@@ -144,10 +136,6 @@ STATUS_WORDS = {
 
 def words(table: dict[str, Msg], key: str) -> Msg:
     return table.get(key) or Msg(key, key)
-
-
-def _lang(message: Msg) -> str:
-    return message.en if language() == "en" else str(message)
 
 
 # --- the national table (the landing page) ------------------------------------------------------
@@ -251,9 +239,9 @@ TREND_SERIES = (
 
 def _trend_svg(points, title: Msg) -> bytes:
     return line_chart(
-        _lang(title),
+        text_of(title),
         [p.day.strftime("%d-%m") for p in points],
-        [(_lang(label), [getattr(p, key) for p in points]) for key, label in TREND_SERIES],
+        [(text_of(label), [getattr(p, key) for p in points]) for key, label in TREND_SERIES],
     )
 
 
@@ -344,9 +332,9 @@ def district_programs_svg(tenant_id: int):
     figures = _district_figures(tenant.id) or {}
     programs = figures.get("referrals_by_program", [])
     svg = stacked_bar_chart(
-        _lang(Msg("Rujukan per program", "Referrals by program")),
+        text_of(Msg("Rujukan per program", "Referrals by program")),
         [p["program"] for p in programs],
-        [(_lang(words(OUTCOME_WORDS, k)), [p.get(k, 0) for p in programs]) for k in OUTCOMES],
+        [(text_of(words(OUTCOME_WORDS, k)), [p.get(k, 0) for p in programs]) for k in OUTCOMES],
         colors=[OUTCOME_COLOURS[k] for k in OUTCOMES],
     )
     return svg_response(svg)

@@ -194,6 +194,12 @@ def test_demo_users_are_printed_every_time_and_can_sign_in(app, live_server) -> 
         "admin.parepare@demo.slrt.id",
         "supervisor.parepare@demo.slrt.id",
         "fasilitator.parepare@demo.slrt.id",
+        "pemantau.jateng@demo.slrt.id",
+        *(
+            f"{key}.{slug}@demo.slrt.id"
+            for key in ("frontoffice", "backoffice", "manager", "dinkes", "dinsos")
+            for slug in ("kendal", "parepare")
+        ),
     } == set(people)
     assert "client_id=slrt-demo-api" in text and "code_challenge_method=S256" in text
     invitation = re.search(r"camat\.kendal@demo\.slrt\.id: (\S+)", text).group(1)

@@ -8,7 +8,6 @@ slrt module paths; when the code moves, only this file changes.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import ipaddress
 import os
 import pwd
@@ -50,11 +49,12 @@ def demo_module() -> str:
     return "slrt.platform.commands.demo"
 
 
-def static_dir() -> Path:
-    """Where the installed app keeps /static/ (what install.sh links to /opt/slrt/static)."""
-    spec = importlib.util.find_spec("slrt.platform")
-    assert spec is not None and spec.submodule_search_locations
-    return Path(next(iter(spec.submodule_search_locations))) / "static"
+def published_assets(target: Path) -> dict[str, str]:
+    """What install.sh does for nginx: `slrt assets` into `target` (/opt/slrt/assets); the map
+    of logical names to the published, fingerprinted ones."""
+    from slrt.platform.assets import build
+
+    return build(target)
 
 
 def _service_user() -> str | None:
@@ -255,7 +255,13 @@ class Nginx:
     upstream_ports: list[int]
     http_port: int
     https_port: int
-    static_root: Path = field(default_factory=static_dir)
+    manifest: dict[str, str] = field(default_factory=dict)  # logical -> published name
+
+    @property
+    def assets(self) -> Path:
+        """The /opt/slrt/assets of this nginx: `slrt assets` publishes into it (prepare)."""
+        return self.directory / "assets"
+
     process: subprocess.Popen | None = None
     certificate: Path | None = None
 
@@ -293,7 +299,7 @@ class Nginx:
             (r"/etc/letsencrypt/live/[^/]+/fullchain\.pem", str(cert)),
             (r"/etc/letsencrypt/live/[^/]+/privkey\.pem", str(key)),
             (r"/var/log/nginx/slrt\.access\.log", str(self.access_log)),
-            (r"root /opt/slrt;", f"root {self.static_root.parent};"),
+            (r"root /opt/slrt/assets;", f"root {self.assets};"),
             (r"/var/www/letsencrypt", str(self.directory / "acme")),
         ]
         for pattern, repl in replacements:
@@ -311,6 +317,7 @@ class Nginx:
         temp.mkdir(exist_ok=True)
         temp.chmod(0o777)
         shutil.copytree(DEPLOY / "nginx" / "snippets", d / "snippets", dirs_exist_ok=True)
+        self.manifest = published_assets(self.assets)
         (d / "slrt-upstream.conf").write_text(self.render_upstream())
         modules = ""
         if self.brotli:

@@ -132,3 +132,26 @@ def test_the_check_finds_each_kind_of_violation(owner_engine) -> None:
     assert "platform_thing -> good" in joined and "reference table points" in joined
     assert "fine_fk" not in joined and "good:" not in joined
     assert len(problems) == 6, problems
+
+
+def _citus_section() -> str:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    start = readme.index("### Past one primary")
+    return readme[start : readme.index("\n## ", start)]
+
+
+def test_the_readme_places_every_table() -> None:
+    """The plan names each table once, and the distributed ones are exactly the tenant tables."""
+    import re
+
+    section = _citus_section()
+    listed = re.search(r"\(`slrt\.platform\.db\.is_tenant_table`:\s*([^)]*)\)", section)
+    distributed = {name.strip() for name in listed.group(1).replace("\n", " ").split(",")}
+    assert distributed == tenant_tables()
+    rest = section[section.index("**Reference tables**") : section.index("**RLS and roles")]
+    placed = set(re.findall(r"`([a-z_]+)`", rest))
+    others = {t.name for t in metadata.sorted_tables if not is_tenant_table(t)}
+    oauth = {t for t in others if t.startswith("oauth_") and t != "oauth_clients"}
+    assert others - oauth - placed == set()

@@ -114,6 +114,35 @@ def test_every_message_has_its_english_and_every_catalog_is_up_to_date() -> None
     assert stale == [], "catalogs out of date with the code: run make messages"
 
 
+def differing_translations(catalogs: dict) -> dict[str, set[str]]:
+    """Message ids given different English by different catalogs."""
+    english: dict[str, set[str]] = {}
+    for catalog in catalogs.values():
+        for message in catalog:
+            if message.id and message.string:
+                english.setdefault(str(message.id), set()).add(str(message.string))
+    return {msgid: texts for msgid, texts in english.items() if len(texts) > 1}
+
+
+def test_one_message_id_has_one_english_across_the_catalogs() -> None:
+    """The areas' catalogs are merged into one at run time, where the last one read wins: the
+    same Indonesian given two English texts would show the wrong one on some page. A word that
+    means two things takes two ids (e.g. "Sebelumnya" on the pager, "Semula" for a value)."""
+    planned, _ = plan()
+    assert differing_translations(planned) == {}
+
+
+def test_the_differing_check_finds_two_english_texts() -> None:
+    from babel.messages.catalog import Catalog
+
+    first, second = Catalog(locale="en"), Catalog(locale="en")
+    first.add("Pilih %(name)s", "Choose %(name)s")
+    second.add("Pilih %(name)s", "Select %(name)s")
+    assert differing_translations({1: first, 2: second}) == {
+        "Pilih %(name)s": {"Choose %(name)s", "Select %(name)s"}
+    }
+
+
 def test_a_page_speaks_one_language_at_a_time(client) -> None:
     indonesian = client.get("/").get_data(as_text=True)
     assert "Satu pintu layanan sosial" in indonesian and "One door" not in indonesian

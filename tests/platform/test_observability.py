@@ -97,6 +97,11 @@ def test_metrics_after_requests_and_jobs(
     metrics = scrape(client)
     assert "slrt_jobs" not in metrics or metrics["slrt_jobs"] == []
     assert metrics.get("slrt_jobs_failed", []) == []
+    waited = {
+        (s.labels["district"], s.labels["quantile"]) for s in metrics["slrt_jobs_wait_seconds"]
+    }
+    assert waited == {(d, q) for d in ("73.72", "33.24") for q in ("0.5", "0.95")}
+    assert all(s.value >= 0 for s in metrics["slrt_jobs_wait_seconds"])
 
     requests = {
         (s.labels["method"], s.labels["route"], s.labels["status"]): s.value

@@ -32,6 +32,16 @@ REPLICA_ROUTES = {
     ("GET", "/kemensos/districts/<int:tenant_id>/trend.svg"),
     ("GET", "/kemensos/districts/<int:tenant_id>/programs.svg"),
     ("GET", "/kemensos/nik-signals"),
+    # The district dashboard page and its charts (counts only)
+    ("GET", "/t/<tenant>/dashboard"),
+    ("GET", "/t/<tenant>/dashboard/intakes-by-kind.svg"),
+    ("GET", "/t/<tenant>/dashboard/intakes-by-channel.svg"),
+    ("GET", "/t/<tenant>/dashboard/programs.svg"),
+    ("GET", "/t/<tenant>/dashboard/on-time.svg"),
+    ("GET", "/t/<tenant>/dashboard/villages.svg"),
+    ("GET", "/t/<tenant>/dashboard/overdue-by-kecamatan.svg"),
+    ("GET", "/t/<tenant>/dashboard/overdue-by-agency.svg"),
+    ("GET", "/t/<tenant>/dashboard/overdue-by-village.svg"),
 }
 
 

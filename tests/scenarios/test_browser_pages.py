@@ -128,7 +128,7 @@ def test_wrong_password_then_throttled(app, page, parepare, tmp_path) -> None:
     user = person(app, parepare, "viewer")
     sign_in(page, user.email, "not the password")
     alert = page.get_by_role("alert")
-    expect(alert).to_contain_text("Email atau kata sandi salah.")
+    expect(alert).to_contain_text("Email/nomor HP atau kata sandi salah.")
     expect(alert).not_to_contain_text("Wrong email or password.")
     # The email stays filled in; the person only retypes the password.
     expect(page.get_by_label("Email")).to_have_value(user.email)

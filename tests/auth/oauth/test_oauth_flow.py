@@ -380,7 +380,7 @@ def test_brute_force_throttle_says_how_long_to_wait(app, parepare, live_server) 
     page = browser.get("/auth/sign-in")
     for _ in range(4):
         resp = browser.post_form(page, {"email": user.email, "password": "salah sekali"})
-        assert resp.status_code == 401 and "Email atau kata sandi salah." in resp.text
+        assert resp.status_code == 401 and "Email/nomor HP atau kata sandi salah." in resp.text
     resp = browser.post_form(page, {"email": user.email, "password": "salah sekali"})
     assert resp.status_code == 429
     assert "Coba lagi dalam 15 menit" in resp.text and "Try again" not in resp.text

@@ -207,7 +207,9 @@ def test_outbox_job_asked_while_redis_is_down_runs_exactly_once(
         reset_redis()
 
 
-def _worker_process(services: dict[str, str]) -> subprocess.Popen:
+def _worker_process(
+    services: dict[str, str], module: str = "tests.platform.jobs.worker_main"
+) -> subprocess.Popen:
     env = dict(os.environ)
     env.update(
         DATABASE_URL=services["DATABASE_URL"],
@@ -217,7 +219,7 @@ def _worker_process(services: dict[str, str]) -> subprocess.Popen:
         SLRT_LOG_LEVEL="WARNING",
     )
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.platform.jobs.worker_main"],
+        [sys.executable, "-m", module],
         cwd=REPO,
         env=env,
         start_new_session=True,
@@ -538,3 +540,15 @@ def test_killed_job_without_retries_left_is_failed_with_an_explanation(
     [job] = body.get_json()
     assert job["id"] == str(job_id)
     assert "The worker stopped mid-job and every retry was used." in job["error_summary"]
+
+
+def test_the_worker_renews_its_alive_file_while_it_runs(app, kendal, monkeypatch, tmp_path) -> None:
+    alive = tmp_path / "slrt.alive"
+    monkeypatch.setenv("SLRT_ALIVE_FILE", str(alive))
+    ask(app, kendal, "test.noop")
+    run_burst()
+    assert alive.exists()
+    os.utime(alive, (0, 0))  # as if the process had stalled long ago
+    ask(app, kendal, "test.noop")
+    run_burst()
+    assert alive.stat().st_mtime > 1_000_000  # renewed

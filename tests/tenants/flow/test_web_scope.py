@@ -35,6 +35,7 @@ def test_pages_answer_404_outside_the_region_and_agency(app, client, parepare, c
         "referral_id": [case["pbi"]["id"]],
         "notification_id": [str(notification)],
     }
+    others = {"uuid": [MISSING], "string": ["x"]}  # ids these pages hold besides the scoped one
     rules = [
         rule
         for rule in district_rules(app)
@@ -46,8 +47,8 @@ def test_pages_answer_404_outside_the_region_and_agency(app, client, parepare, c
     for who in ("outsider", "dinsos"):
         web = web_client(app, cast[who])
         for rule in rules:
-            url = fill(rule, "parepare", values)
-            missing = fill(rule, "parepare", {k: [MISSING] for k in values})
+            url = fill(rule, "parepare", {**values, **others})
+            missing = fill(rule, "parepare", {**{k: [MISSING] for k in values}, **others})
             for method in sorted(rule.methods & {"GET", "POST"}):
                 data = {"csrf_token": web.token, "action": "receive", "note": "x"}
                 got = web.open(url, method=method, data=data).status_code

@@ -36,6 +36,28 @@ def test_every_menu_entry_and_every_counter_page_exists(app) -> None:
     assert missing == []
 
 
+def _required(view) -> str | None:
+    while view is not None:
+        if hasattr(view, "required_permission"):
+            return view.required_permission
+        view = getattr(view, "__wrapped__", None)
+    return None
+
+
+def test_a_menu_entry_is_shown_exactly_to_those_its_page_lets_in(app) -> None:
+    """The menu's permission is the page's own: neither a link to a refusal nor a hidden page."""
+    from slrt.tenants.home.web import MENU
+    from slrt.tenants.reports.platform_web import KEMENSOS_MENU
+
+    differ = [
+        (m.endpoint, m.permission, _required(app.view_functions[m.endpoint]))
+        for m in [*MENU, *KEMENSOS_MENU]
+        if (str(m.permission) if m.permission else None)
+        != _required(app.view_functions[m.endpoint])
+    ]
+    assert differ == []
+
+
 def test_agency_officers_count_their_own_agency(app, client, parepare, cast) -> None:
     first, second = refer(client, cast), refer(client, cast)
     now = dt.datetime.now(dt.UTC)
