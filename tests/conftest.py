@@ -108,9 +108,13 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     engine = request.getfixturevalue("owner_engine")
     _truncate_all(engine)
+    from slrt.platform import redis_client
     from slrt.platform.redis_client import get_redis, reset_redis
 
     reset_redis()
+    # An outage noted by the previous test (Redis taken away on purpose) is over: without this
+    # the next test's pages answer 503 for the rest of OUTAGE_SECONDS.
+    redis_client._down_until = 0.0
     get_redis().flushdb()
     from slrt.platform.freshness import clear_local
 
