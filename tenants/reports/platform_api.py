@@ -55,6 +55,7 @@ watch(DistrictAggregate.__tablename__)
 @blp.route("")
 @blp.arguments(DashboardQuerySchema, location="query")
 @blp.response(200, DashboardSchema)
+@blp.alt_response(304, description="Not modified: the If-None-Match ETag is current")
 @require(PP.REPORTS_READ)
 @db.reads_from_replica
 def national_dashboard(query: dict) -> Response:
