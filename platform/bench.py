@@ -14,12 +14,15 @@ DATABASE_OWNER_URL, DATABASE_ADMIN_URL and REDIS_URL when all are set), with rea
     rows into the same tables; rows per second of both, their ratio, and the peak memory (RSS)
     of each run, measured in a fresh process per run.
 
-(c) Read paths over HTTP at national scale (slrt.platform.bench_http): seeding, then person by
+(c) Field app: capture to synced in a real Chromium at phone size, over emulated 3G and over
+    the loopback (`slrt.tenants.field.bench`).
+
+(d) Read paths over HTTP at national scale (slrt.platform.bench_http): seeding, then person by
     id, NIK lookup, agency inbox, name search and the national dashboard under gunicorn, beside
     the bare endpoint and a one-SELECT endpoint served by the same processes.
 
 Environment: SLRT_BENCH_A_JOBS (5000), SLRT_BENCH_IMPORT_ROWS ("100000,1000000"),
-SLRT_BENCH_ONLY ("import", "fairness" or "http"), and bench_http's SLRT_BENCH_* sizes.
+SLRT_BENCH_ONLY ("import", "fairness", "field" or "http"), and bench_http's SLRT_BENCH_* sizes.
 """
 
 from __future__ import annotations
@@ -484,12 +487,17 @@ def main() -> None:
                 b, _ = onboard_tenant("33.24")
                 db.session.commit()
                 a_ref, b_ref = a.ref(), b.ref()
-                if os.environ.get("SLRT_BENCH_ONLY") != "fairness":
+                only = os.environ.get("SLRT_BENCH_ONLY")
+                if only in (None, "", "import"):
                     bench_import(a_ref)
-                if os.environ.get("SLRT_BENCH_ONLY") != "import":
+                if only in (None, "", "fairness"):
                     bench_fairness(a_ref, b_ref)
                 db.session.remove()
-            if only is None:  # the two districts above are onboarded again as no-ops
+            if only in (None, "", "field"):
+                from slrt.tenants.field.bench import bench_field
+
+                bench_field(app)
+            if not only:  # the two districts above are onboarded again as no-ops
                 from slrt.platform.bench_http import bench_http
 
                 os.environ.setdefault("SLRT_ACCESS_TOKEN_TTL", "86400")

@@ -33,7 +33,9 @@ API_BLUEPRINTS: list[str] = [
     "slrt.tenants.flow.api:blp",
     "slrt.tenants.flow.api:referrals_blp",
     "slrt.tenants.flow.public_api:blp",
+    "slrt.tenants.field.api:blp",
     "slrt.tenants.proposals.api:blp",
+    "slrt.tenants.dtsen.api:blp",
     "slrt.tenants.notifications.api:blp",
     "slrt.tenants.reports.platform_api:blp",
     "slrt.tenants.reports.api:tenant_blp",
@@ -55,6 +57,7 @@ WEB_BLUEPRINTS: list[str] = [
     "slrt.tenants.home.web:bp",
     "slrt.auth.signin.federation:bp",
     "slrt.tenants.flow.web.public:bp",
+    "slrt.tenants.dtsen.web.public:bp",
     "slrt.tenants.flow.web.cases:bp",
     "slrt.tenants.flow.web.referrals:bp",
     "slrt.tenants.notifications.web:bp",
@@ -78,6 +81,10 @@ WEB_BLUEPRINTS: list[str] = [
     "slrt.platform.jobs.web:bp",
     "slrt.tenants.registry.transfer_web:bp",
     "slrt.tenants.reports.web:bp",
+    "slrt.tenants.field.web:bp",
+    "slrt.tenants.dtsen.web.records:bp",
+    "slrt.tenants.dtsen.web.imports:bp",
+    "slrt.tenants.dtsen.web.submissions:bp",
 ]
 
 

@@ -150,6 +150,16 @@ SETTINGS: list[Setting] = [
         "Largest upload accepted, in bytes (attachments and imports).",
     ),
     Setting(
+        "SLRT_FIELD_DRAFT_DAYS",
+        "7",
+        "Days a draft may wait unsynced on a facilitator's device before the field app erases it (it warns two days before).",
+    ),
+    Setting(
+        "SLRT_FIELD_OFFLINE_HOURS",
+        "24",
+        "Hours the field app may keep using its encryption key without reaching the server; then it needs a signed-in session again to open its drafts.",
+    ),
+    Setting(
         "SLRT_OIDC_ISSUER",
         None,
         "Issuer URL of an outside OpenID provider to federate with (e.g. a ministry Keycloak).",

@@ -109,6 +109,10 @@ def tenant_values(engine: sa.Engine, tenant_id: int) -> dict[str, list[str]]:
         "kecamatan": "kecamatan",
         "program_versions": "version",
         "audit_events": "event",
+        "dtsen_imports": "import",
+        "dtsen_records": "record",
+        "dtsen_submissions": "submission",
+        "dtsen_evidence": "evidence",
     }
     values: dict[str, list[str]] = {"uuid": [], "string": []}
     with engine.begin() as conn:

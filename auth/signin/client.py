@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from flask import Blueprint, g, redirect, render_template, request, session
+from flask import Blueprint, Response, g, redirect, render_template, request, session
 from flask.wrappers import Request
 from werkzeug.test import EnvironBuilder
 
@@ -261,14 +261,21 @@ def logout():
             tokens.revoke_access_token(tokens.verify_access_token(data["access_token"]))
     session.clear()
     if not data.get("id_token"):
-        return redirect("/auth/signed-out")
+        return _erase_device_data(redirect("/auth/signed-out"))
     query = urlencode(
         {
             "id_token_hint": data["id_token"],
             "post_logout_redirect_uri": web_post_logout_uri(),
         }
     )
-    return redirect("/oauth/logout?" + query)
+    return _erase_device_data(redirect("/oauth/logout?" + query))
+
+
+def _erase_device_data(response: Response) -> Response:
+    """Signing out erases what this site kept in the browser: the field app's encrypted drafts
+    and cached records (IndexedDB), its service worker and its cache."""
+    response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 def _revoke_in_process(refresh_token: str) -> None:

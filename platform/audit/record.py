@@ -8,6 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from flask import has_request_context, request
@@ -18,6 +21,21 @@ from slrt.platform.audit.models import AuditEvent, AuditKind, PlatformAuditEvent
 
 if TYPE_CHECKING:
     from slrt.platform.tenant import Tenant
+
+
+# Facts about how a write reached the server that every event it records carries (a device's
+# synced item: when it was captured offline and when it arrived).
+_circumstances: ContextVar[dict[str, Any] | None] = ContextVar("slrt_audit_context", default=None)
+
+
+@contextmanager
+def recorded_with(**facts: Any) -> Iterator[None]:
+    """Every tenant event recorded inside the block carries `facts` in its `after`."""
+    token = _circumstances.set({**(_circumstances.get() or {}), **facts})
+    try:
+        yield
+    finally:
+        _circumstances.reset(token)
 
 
 def _json_safe(value: Any) -> Any:
@@ -73,6 +91,9 @@ def record(
     note: str | None = None,
 ) -> AuditEvent:
     """Add a tenant audit event to the current session (committed with the change it records)."""
+    facts = _circumstances.get()
+    if facts:
+        after = {**(after or {}), **facts}
     return _add(
         AuditEvent, kind, action, entity_type, entity_id, before=before, after=after, note=note
     )

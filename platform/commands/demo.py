@@ -15,6 +15,8 @@ from slrt.platform.tenant import Tenant
 from slrt.platform.transaction import joined
 from slrt.tenants.districts.actions import onboard_tenant
 from slrt.tenants.districts.demo import configure_demo_districts
+from slrt.tenants.dtsen.demo import load_dtsen_demo
+from slrt.tenants.field.demo import load_field_demo
 from slrt.tenants.flow.demo import flow_sign_in_lines, load_flow_demo
 from slrt.tenants.reports.demo import load_schedules_demo
 
@@ -25,6 +27,8 @@ DEMO_STEPS: list = [
     configure_demo_districts,
     load_demo_accounts,
     load_flow_demo,
+    load_field_demo,
+    load_dtsen_demo,
     load_jobs_demo,
     load_schedules_demo,
     demo_usage,

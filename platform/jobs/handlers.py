@@ -30,8 +30,10 @@ JOB_HANDLER_MODULES: list[str] = [
     "slrt.platform.jobs.jobs",
     "slrt.tenants.registry.jobs",
     "slrt.tenants.flow.jobs",
+    "slrt.tenants.field.jobs",
     "slrt.tenants.reports.jobs",
     "slrt.platform.mail_jobs",
+    "slrt.tenants.dtsen.jobs",
 ]
 
 

@@ -73,6 +73,9 @@ SCHEDULES: list[Schedule] = [
     Schedule("refresh-aggregates", "reports.aggregates", "daily", minute=0, hour=18),
     Schedule("monthly-report", "reports.monthly", "monthly", minute=0, hour=20, day=1),
     Schedule("purge-oauth", "auth.purge_oauth", "daily", minute=45, hour=19),
+    Schedule("purge-field-uploads", "field.purge", "daily", minute=15, hour=19),
+    # After midnight in all three zones: "past its deadline" is the district's own day.
+    Schedule("deem-overdue-submissions", "dtsen.deem_overdue", "daily", minute=30, hour=18),
     Schedule("mail-digest", "mail.digest", "daily", minute=0, hour=23),  # 06:00 WIB
 ]
 

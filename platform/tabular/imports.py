@@ -16,11 +16,13 @@
   the last spreadsheet row written, so a retried job passes it back as `resume_after` and only
   validates (for the report) the rows before it. Re-running a whole file changes nothing either,
   since the sink upserts.
+- `reshape` sees the raw rows before validation (a file whose header the user mapped by hand:
+  its header row replaced by the column names, the title rows above it dropped).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,8 +89,12 @@ def run_import(
     max_bytes: int | None = None,
     allow: Callable[[int, int], int] | None = None,
     conflicts: Callable[[], Iterable[CellError]] | None = None,
+    reshape: Callable[[Iterator[tuple[int, list[Any]]]], Iterator[tuple[int, list[Any]]]]
+    | None = None,
 ) -> ImportOutcome:
     info, rows = iter_rows(path, max_bytes=max_bytes)
+    if reshape is not None:
+        rows = reshape(rows)  # e.g. a header mapped by hand, title rows above it dropped
     report = ErrorReport(workdir)
     outcome = ImportOutcome(info.kind, None, None, report=report)
     outcome.written = dict(written_before or {})

@@ -107,7 +107,9 @@ class Sheet:
     )
 
 
-def _norm(header: Any) -> str:
+def header_key(header: Any) -> str:
+    """A header as it is compared with a column's name and aliases: lower case, runs of spaces,
+    dots, dashes, slashes and underscores as one space."""
     return re.sub(r"[\s_.\-/]+", " ", str(header or "")).strip().lower()
 
 
@@ -116,14 +118,14 @@ def map_header(sheet: Sheet, header: list[Any]) -> tuple[dict[int, Column], list
     lookup: dict[str, Column] = {}
     for col in sheet.columns:
         for name in (col.name, *col.aliases):
-            lookup[_norm(name)] = col
+            lookup[header_key(name)] = col
     positions: dict[int, Column] = {}
     seen: dict[str, int] = {}
     ignored = []
     for i, raw in enumerate(header):
-        col = lookup.get(_norm(raw))
+        col = lookup.get(header_key(raw))
         if col is None:
-            if _norm(raw):
+            if header_key(raw):
                 ignored.append(str(raw))
             continue
         if col.name in seen:

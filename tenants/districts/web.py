@@ -98,6 +98,15 @@ SETTINGS_PAGES: list[SettingsPage] = [
         P.USAGE_READ,
     ),
     SettingsPage(
+        "dtsen_web.settings",
+        Msg("DTSEN", "DTSEN"),
+        Msg(
+            "Kapan desil dianggap data lama; batas verifikasi usul/sanggah.",
+            "When a desil is stale; the verification clock of proposals and objections.",
+        ),
+        P.TENANT_CONFIGURE,
+    ),
+    SettingsPage(
         "audit_web.audit_trail",
         Msg("Jejak audit", "Audit trail"),
         Msg("Siapa mengubah apa, dan kapan.", "Who changed what, and when."),

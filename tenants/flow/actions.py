@@ -180,7 +180,9 @@ def update_case(case: Case, data: dict[str, Any]) -> Case:
 
 @action
 def assess_case(case: Case, data: dict[str, Any]) -> Case:
-    """Back office: needs, DTKS check, suggested programs with the rules' explanations."""
+    """Back office: needs, DTSEN check, suggested programs with the rules' explanations."""
+    from slrt.tenants.dtsen.actions import record_check
+    from slrt.tenants.dtsen.standing import fact_notes
     from slrt.tenants.programs.eligibility import person_facts, suggestions
 
     workflow.step_for("case", case.status, "assess")
@@ -192,8 +194,8 @@ def assess_case(case: Case, data: dict[str, Any]) -> Case:
                 422,
                 "dtks",
                 Msg(
-                    "Kasus ini tidak terkait keluarga (KK); status DTKS tidak dapat dicatat.",
-                    "This case has no household (KK); the DTKS status cannot be recorded.",
+                    "Kasus ini tidak terkait keluarga (KK); status DTSEN tidak dapat dicatat.",
+                    "This case has no household (KK); the DTSEN status cannot be recorded.",
                 ),
             )
         if dtks.get("desil") is not None and dtks["status"] != DtksStatus.in_dtks:
@@ -201,16 +203,20 @@ def assess_case(case: Case, data: dict[str, Any]) -> Case:
                 422,
                 "dtks.desil",
                 Msg(
-                    "Desil hanya diisi bila terdaftar di DTKS.", "A desil is only set when in DTKS."
+                    "Desil hanya diisi bila terdaftar di DTSEN.",
+                    "A desil is only set when in DTSEN.",
                 ),
             )
         household.dtks_status = dtks["status"]
         household.desil = dtks.get("desil") if dtks["status"] == DtksStatus.in_dtks else None
         household.dtks_checked_on = dtks.get("checked_on") or local_today()
+        if dtks["status"] != DtksStatus.unknown:  # a dated record of what was checked
+            listed = household.dtks_status == DtksStatus.in_dtks
+            record_check(household, listed, household.desil, household.dtks_checked_on)
     if "needs" in data:
         _replace_needs(case, data["needs"])
     db.session.flush()
-    case.suggestions = suggestions(person_facts(person, household))
+    case.suggestions = suggestions(person_facts(person, household), fact_notes(household))
     case.assessment_note = data.get("note")
     case.assessed_at = now()
     workflow.apply("case", case, "assess", case_id=case.id, note=data.get("note"))

@@ -187,6 +187,15 @@ class HouseholdSummarySchema(Schema):
     dtks_status = Text()
     desil = fields.Integer()
     dtks_checked_on = fields.Date()
+    dtsen = fields.Method(
+        "_dtsen",
+        metadata={"description": "The latest official DTSEN record: period, desil, stale or not"},
+    )
+
+    def _dtsen(self, household) -> dict | None:
+        from slrt.tenants.dtsen.api import standing_json
+
+        return standing_json(household)
 
 
 class CaseDetailSchema(CaseSchema):
@@ -372,11 +381,12 @@ def list_transitions(case_id: uuid.UUID) -> list:
 def get_suggestions(case_id: uuid.UUID) -> list:
     """Programs of the district evaluated against the person's current facts, eligible first,
     each with the explanation of its rule."""
+    from slrt.tenants.dtsen.standing import fact_notes
     from slrt.tenants.programs.eligibility import person_facts, suggestions
 
     case = access_case_by_id(case_id)
     person, household = actions.case_subjects(case)
-    return suggestions(person_facts(person, household))
+    return suggestions(person_facts(person, household), fact_notes(household))
 
 
 @blp.route("/<uuid:case_id>/assess", methods=["POST"])
@@ -384,7 +394,7 @@ def get_suggestions(case_id: uuid.UUID) -> list:
 @blp.response(200, CaseDetailSchema)
 @require(permission_of("case", "assess"))
 def assess(data: dict, case_id: uuid.UUID) -> Case:
-    """Back office: record needs and the DTKS check; programs are suggested with explanations."""
+    """Back office: record needs and the DTSEN check; programs are suggested with explanations."""
     case = access_case_by_id(case_id, lock=True)
     return _shown(actions.assess_case(case, data))
 

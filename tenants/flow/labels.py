@@ -48,8 +48,8 @@ ATTACHMENT_KINDS: dict[str, Msg] = {
 }
 
 DTKS_STATUSES: dict[str, Msg] = {
-    "in_dtks": Msg("Terdaftar di DTKS/DTSEN", "Listed in DTKS/DTSEN"),
-    "not_in_dtks": Msg("Tidak terdaftar di DTKS/DTSEN", "Not listed in DTKS/DTSEN"),
+    "in_dtks": Msg("Terdaftar di DTSEN", "Listed in DTSEN"),
+    "not_in_dtks": Msg("Tidak terdaftar di DTSEN", "Not listed in DTSEN"),
     "unknown": Msg("Belum dicek", "Not checked yet"),
 }
 

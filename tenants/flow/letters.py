@@ -3,7 +3,9 @@
 One letter per referral, numbered per district per year (`400.9/0001/SLRT/2026`, the codes from
 the letterhead settings), with a random token behind the QR code. The PDF is rendered with fpdf2
 (core fonts, no system packages) and segno for the QR code; the public verification page reveals
-only that the letter is genuine and its status.
+only that the letter is genuine and its status. The letterhead, the facts, the signature and the
+QR code are pieces every letter of the district uses (the DTSEN outcome letters too); a referral
+letter also states the family's latest official DTSEN standing and its period.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from slrt.platform.i18n import local_date, local_today
 from slrt.platform.region_codes import name_of
 from slrt.platform.tenant import Tenant
 from slrt.tenants.districts.settings import letter_number, letterhead
+from slrt.tenants.dtsen.standing import describe
 from slrt.tenants.flow.models import Letter
 from slrt.tenants.flow.sequences import next_value
 
@@ -57,13 +60,79 @@ def tanggal(day: dt.date) -> str:
     return f"{day.day} {MONTHS_ID[day.month - 1]} {day.year}"
 
 
-def _latin1(text: str | None) -> str:
+def latin1(text: str | None) -> str:
     """Core PDF fonts are Latin-1: keep what fits, spell out the rest without accents."""
     text = text or ""
     if all(ord(c) < 256 for c in text):
         return text
     folded = unicodedata.normalize("NFKD", text)
     return "".join(c for c in folded if ord(c) < 256 and not unicodedata.combining(c))
+
+
+def start_letter(tenant: Tenant, *, title: str, heading: str, number: str) -> FPDF:
+    """An A4 letter with the district's letterhead (kop surat), its heading and number."""
+    head = letterhead(tenant)
+    pdf = FPDF(format="A4")
+    pdf.set_title(f"{title} {number}")
+    pdf.set_creator("SLRT")
+    pdf.set_auto_page_break(auto=True, margin=20)
+    pdf.add_page()
+    pdf.set_margins(20, 15, 20)
+
+    # Letterhead (kop surat)
+    pdf.set_font("helvetica", "B", 13)
+    pdf.cell(0, 6, latin1(head["government_name"]), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("helvetica", "B", 15)
+    pdf.cell(0, 7, latin1(head["office_name"]), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("helvetica", "", 9)
+    contact = " | ".join(
+        x for x in (head["address"], head["phone"], head["email"], head["website"]) if x
+    )
+    if contact:
+        pdf.cell(0, 5, latin1(contact), align="C", new_x="LMARGIN", new_y="NEXT")
+    y = pdf.get_y() + 2
+    pdf.set_line_width(0.8)
+    pdf.line(20, y, 190, y)
+    pdf.set_y(y + 5)
+
+    pdf.set_font("helvetica", "B", 12)
+    pdf.cell(0, 6, heading, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("helvetica", "", 10)
+    pdf.cell(0, 5, f"Nomor: {latin1(number)}", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(5)
+    return pdf
+
+
+def fact_rows(pdf: FPDF, rows: list[tuple[str, str | None]]) -> None:
+    """Label / value lines ("Nama : ...") of a letter."""
+    for key, value in rows:
+        pdf.cell(45, 6, latin1(key))
+        pdf.multi_cell(0, 6, latin1(f": {value or '-'}"), new_x="LMARGIN", new_y="NEXT")
+
+
+def sign_and_verify(
+    pdf: FPDF, tenant: Tenant, *, issued: dt.date, signer_title: str, signer_name: str, url: str
+) -> bytes:
+    """The QR code beside the place, date and signature, the verification line; the PDF."""
+    head = letterhead(tenant)
+    top = pdf.get_y()
+    draw_qr(pdf, url, x=20, y=top, size=35)
+    pdf.set_xy(110, top)
+    pdf.multi_cell(
+        80,
+        5,
+        latin1(f"{head['city']}, {tanggal(issued)}\n{signer_title}\n\n\n\n{signer_name}"),
+        align="C",
+    )
+    pdf.set_y(top + 38)
+    pdf.set_font("helvetica", "", 8)
+    pdf.multi_cell(
+        0,
+        4,
+        latin1(f"Keaslian surat ini dapat diperiksa dengan memindai kode QR atau membuka {url}"),
+        link=url,
+    )
+    return bytes(pdf.output())
 
 
 def render_pdf(
@@ -76,44 +145,21 @@ def render_pdf(
     ticket_number: str,
     needs: list[str],
 ) -> bytes:
-    head = letterhead(tenant)
     url = verification_url(tenant, letter.token)
-    pdf = FPDF(format="A4")
-    pdf.set_title(f"Surat Rujukan {letter.number}")
-    pdf.set_creator("SLRT")
-    pdf.set_auto_page_break(auto=True, margin=20)
-    pdf.add_page()
-    pdf.set_margins(20, 15, 20)
-
-    # Letterhead (kop surat)
-    pdf.set_font("helvetica", "B", 13)
-    pdf.cell(0, 6, _latin1(head["government_name"]), align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("helvetica", "B", 15)
-    pdf.cell(0, 7, _latin1(head["office_name"]), align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("helvetica", "", 9)
-    contact = " | ".join(
-        x for x in (head["address"], head["phone"], head["email"], head["website"]) if x
+    pdf = start_letter(
+        tenant,
+        title="Surat Rujukan",
+        heading="SURAT RUJUKAN / REKOMENDASI",
+        number=letter.number,
     )
-    if contact:
-        pdf.cell(0, 5, _latin1(contact), align="C", new_x="LMARGIN", new_y="NEXT")
-    y = pdf.get_y() + 2
-    pdf.set_line_width(0.8)
-    pdf.line(20, y, 190, y)
-    pdf.set_y(y + 5)
-
     issued = local_date(letter.issued_at) if letter.issued_at else local_today()
-    pdf.set_font("helvetica", "B", 12)
-    pdf.cell(0, 6, "SURAT RUJUKAN / REKOMENDASI", align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("helvetica", "", 10)
-    pdf.cell(0, 5, f"Nomor: {_latin1(letter.number)}", align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(5)
 
-    pdf.multi_cell(0, 5, _latin1(f"Kepada Yth.\nPimpinan {agency_name}\ndi tempat"))
+    pdf.multi_cell(0, 5, latin1(f"Kepada Yth.\nPimpinan {agency_name}\ndi tempat"))
     pdf.ln(3)
     pdf.multi_cell(
         0,
         5,
-        _latin1(
+        latin1(
             "Dengan hormat, melalui Sistem Layanan dan Rujukan Terpadu (SLRT) kami merujuk warga "
             "berikut untuk mendapatkan layanan program yang disebutkan di bawah ini:"
         ),
@@ -125,48 +171,34 @@ def render_pdf(
         ("Tempat/tgl. lahir", person.get("born")),
         ("Desa/Kelurahan", person.get("village")),
         ("Alamat", person.get("address")),
+        ("Status DTSEN", person.get("dtsen")),
         ("Nomor tiket", ticket_number),
         ("Program", program_name),
         ("OPD tujuan", agency_name),
     ]
-    for key, value in rows:
-        pdf.cell(45, 6, _latin1(key))
-        pdf.multi_cell(0, 6, _latin1(f": {value or '-'}"), new_x="LMARGIN", new_y="NEXT")
+    fact_rows(pdf, rows)
     if needs:
         pdf.ln(1)
-        pdf.multi_cell(0, 5, _latin1("Kebutuhan: " + "; ".join(needs)))
+        pdf.multi_cell(0, 5, latin1("Kebutuhan: " + "; ".join(needs)))
     pdf.ln(3)
     pdf.multi_cell(
         0,
         5,
-        _latin1(
+        latin1(
             "Mohon kiranya warga tersebut dapat dilayani sesuai ketentuan program. Tanggapan "
             "(diterima, disetujui, ditolak beserta alasannya, atau layanan yang diberikan) "
             "dicatat melalui SLRT. Atas perhatian dan kerja samanya kami ucapkan terima kasih."
         ),
     )
     pdf.ln(6)
-
-    top = pdf.get_y()
-    draw_qr(pdf, url, x=20, y=top, size=35)
-    pdf.set_xy(110, top)
-    pdf.multi_cell(
-        80,
-        5,
-        _latin1(
-            f"{head['city']}, {tanggal(issued)}\n{letter.signer_title}\n\n\n\n{letter.signer_name}"
-        ),
-        align="C",
+    return sign_and_verify(
+        pdf,
+        tenant,
+        issued=issued,
+        signer_title=letter.signer_title,
+        signer_name=letter.signer_name,
+        url=url,
     )
-    pdf.set_y(top + 38)
-    pdf.set_font("helvetica", "", 8)
-    pdf.multi_cell(
-        0,
-        4,
-        _latin1(f"Keaslian surat ini dapat diperiksa dengan memindai kode QR atau membuka {url}"),
-        link=url,
-    )
-    return bytes(pdf.output())
 
 
 def draw_qr(pdf: FPDF, url: str, *, x: float, y: float, size: float) -> None:
@@ -206,10 +238,12 @@ def person_lines(person, household) -> dict[str, str | None]:
     village_code = (person.village_code if person else None) or (
         household.village_code if household else None
     )
+    dtsen = describe(household)
     return {
         "name": person.name if person else None,
         "nik": person.nik if person else None,
         "born": born,
         "village": name_of(village_code) if village_code else None,
         "address": household.address if household else None,
+        "dtsen": str(dtsen) if dtsen else "Belum dicek",
     }

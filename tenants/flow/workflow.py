@@ -1,5 +1,6 @@
 """Every state machine of a district's work, enforced on the server: the service flow (cases and
-their referrals) and the DTKS proposals (proposals and their village batches).
+their referrals), the DTSEN proposals (proposals and their village batches) and the residents'
+usul and sanggah.
 
 `TRANSITIONS` is the only place that says which action moves a record from which state to which,
 and with which permission. `apply` checks it, changes the state, stores the trail (for cases and
@@ -16,6 +17,9 @@ Proposal:  proposed -batch-> in_batch -accept-> accepted
 Batch:     open -minutes-> held -verify-> verified -export-> exported
            (minutes may be replaced while held; an exported batch may be exported again, and
            the SIKS-NG result of its proposals is recorded only then: its `result` step)
+Submission (usul / sanggah):
+           received -verify-> verified -accept-> accepted -listed | not_listed-> (SIKS-NG result)
+           verified -reject-> rejected;  received -deem_reject-> deemed_rejected (clock ran out)
 """
 
 from __future__ import annotations
@@ -59,6 +63,12 @@ MACHINES: dict[str, Machine] = {
         Msg("Berkas usulan", "proposal batch"),
         "proposal_batch",
         "dtks_proposal_batch",
+        trail=False,
+    ),
+    "submission": Machine(
+        Msg("Usul/sanggah", "proposal or objection"),
+        "dtsen_submission",
+        "dtsen_submission",
         trail=False,
     ),
 }
@@ -118,6 +128,27 @@ TRANSITIONS: dict[str, dict[str, dict[str, Step]]] = {
             "result": Step("exported", P.PROPOSALS_VERIFY),
         },
     },
+    "submission": {
+        "received": {
+            "verify": Step("verified", P.PROPOSALS_MANAGE),
+            # Only the daily clock takes this step (the scheduler acts as the system).
+            "deem_reject": Step("deemed_rejected", P.PROPOSALS_VERIFY),
+        },
+        "verified": {
+            "verify": Step("verified", P.PROPOSALS_MANAGE),
+            "accept": Step("accepted", P.PROPOSALS_VERIFY),
+            "reject": Step("rejected", P.PROPOSALS_VERIFY, note_required=True),
+        },
+        # An accepted usul goes to the village meeting as a proposal; SIKS-NG's answer ends it.
+        "accepted": {
+            "listed": Step("listed", P.PROPOSALS_VERIFY),
+            "not_listed": Step("not_listed", P.PROPOSALS_VERIFY),
+        },
+        "rejected": {},
+        "deemed_rejected": {},
+        "listed": {},
+        "not_listed": {},
+    },
 }
 
 
@@ -130,6 +161,8 @@ REFERRAL_DONE = {"rejected", "fulfilled"}
 PROPOSAL_STATES = list(TRANSITIONS["proposal"])
 
 BATCH_STATES = list(TRANSITIONS["batch"])
+
+SUBMISSION_STATES = list(TRANSITIONS["submission"])
 
 
 # Indonesian / English labels per machine, shown to staff and on the public status page.
@@ -154,8 +187,8 @@ STATE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "proposal": {
         "proposed": ("Diusulkan", "Proposed"),
         "in_batch": ("Masuk berkas usulan desa/kelurahan", "In a village batch"),
-        "accepted": ("Diterima di DTKS", "Accepted into DTKS"),
-        "not_accepted": ("Tidak diterima di DTKS", "Not accepted into DTKS"),
+        "accepted": ("Diterima di DTSEN", "Accepted into DTSEN"),
+        "not_accepted": ("Tidak diterima di DTSEN", "Not accepted into DTSEN"),
     },
     "batch": {
         "open": ("Menunggu musyawarah desa/kelurahan", "Waiting for the village meeting"),
@@ -165,6 +198,24 @@ STATE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "verified": ("Sudah diverifikasi kabupaten/kota", "Verified by the district"),
         "exported": ("Sudah diekspor untuk SIKS-NG", "Exported for SIKS-NG"),
+    },
+    "submission": {
+        "received": (
+            "Diterima, menunggu verifikasi lapangan",
+            "Received, waiting for the home visit",
+        ),
+        "verified": ("Sudah diverifikasi lapangan (verval)", "Home visit done (verval)"),
+        "accepted": ("Diterima", "Accepted"),
+        "rejected": ("Ditolak", "Rejected"),
+        "deemed_rejected": (
+            "Dianggap ditolak: tidak diverifikasi dalam batas waktu",
+            "Deemed rejected: not verified in time",
+        ),
+        "listed": ("Terdaftar di DTSEN (hasil SIKS-NG)", "Listed in DTSEN (SIKS-NG result)"),
+        "not_listed": (
+            "Tidak terdaftar di DTSEN (hasil SIKS-NG)",
+            "Not listed in DTSEN (SIKS-NG result)",
+        ),
     },
 }
 

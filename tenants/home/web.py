@@ -44,14 +44,28 @@ class MenuItem:
     # The permission the page's view requires (a test holds them equal): None when it needs
     # none beyond membership of the district.
     permission: str | None = None
+    also: str | None = None  # a second permission the page requires (the field app)
 
 
 MENU: list[MenuItem] = [
     MenuItem("home.home", Msg("Beranda", "Home")),
     MenuItem("cases_web.case_list", Msg("Layanan", "Cases"), P.CASES_READ),
     MenuItem("cases_web.intake", Msg("Daftarkan layanan", "Register a visit"), P.CASES_REGISTER),
+    MenuItem(
+        "field_web.app_shell",
+        Msg("Aplikasi lapangan", "Field app"),
+        P.CASES_REGISTER,
+        also=P.REGISTRY_WRITE,
+    ),
     MenuItem("registry_web.search", Msg("Registrasi", "Registry"), P.REGISTRY_READ),
-    MenuItem("proposals_web.index", Msg("Usulan DTKS", "DTKS proposals"), P.REGISTRY_READ),
+    MenuItem("proposals_web.index", Msg("Usulan DTSEN", "DTSEN proposals"), P.REGISTRY_READ),
+    MenuItem("dtsen_web.index", Msg("DTSEN", "DTSEN"), P.REGISTRY_READ),
+    MenuItem(
+        "dtsen_submissions_web.index",
+        Msg("Usul/sanggah", "Proposals and objections"),
+        P.REGISTRY_READ,
+    ),
+    MenuItem("dtsen_imports_web.index", Msg("Impor DTSEN", "DTSEN imports"), P.IMPORTS_RUN),
     MenuItem("referrals_web.inbox", Msg("Rujukan masuk", "Referrals in"), P.REFERRALS_RESPOND),
     MenuItem("referrals_web.followups", Msg("Tindak lanjut", "Follow-up"), P.CASES_FOLLOW_UP),
     MenuItem("notifications_web.notifications", Msg("Notifikasi", "Notifications"), P.TENANT_READ),
@@ -77,7 +91,8 @@ def district_menu() -> list[MenuEntry]:
     return [
         MenuEntry(url_for(item.endpoint), item.label, request.endpoint == item.endpoint)
         for item in MENU
-        if item.permission is None or principal.can(str(item.permission))
+        if (item.permission is None or principal.can(str(item.permission)))
+        and (item.also is None or principal.can(str(item.also)))
     ]
 
 

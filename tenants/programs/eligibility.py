@@ -1,6 +1,10 @@
 """Where the service flow meets the district's program catalog: a person's facts for
 the eligibility rules, program suggestions with their explanations, and the program version and
 agency a referral is made under.
+
+The DTSEN facts (`in_dtks`, its newer name `in_dtsen`, `desil`) come from the family's latest
+official DTSEN record; their explanations name its period and say when it is stale
+(`fact_notes`, re-exported here for the service flow).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from slrt.platform import db
 from slrt.platform.errors import Msg, field_problem
 from slrt.platform.i18n import local_today
 from slrt.tenants.agencies.models import Agency
+from slrt.tenants.dtsen.standing import standing_of
 from slrt.tenants.programs.access import current_version
 from slrt.tenants.programs.models import Program
 from slrt.tenants.programs.rules import evaluate
@@ -41,16 +46,21 @@ def person_facts(person: Person | None, household: Household | None) -> dict[str
                 )
             ).scalars()
         )
-    in_dtks = None
-    if household is not None and household.dtks_status != DtksStatus.unknown:
+    in_dtks, desil = None, None
+    standing = standing_of(household)
+    if standing is not None:  # the latest official DTSEN record
+        in_dtks, desil = standing.listed, standing.desil
+    elif household is not None and household.dtks_status != DtksStatus.unknown:
         in_dtks = household.dtks_status == DtksStatus.in_dtks
+        desil = household.desil if in_dtks else None
     ages = [age_on(m.birth_date, today) for m in members]
     village_code = (person.village_code if person else None) or (
         household.village_code if household else None
     )
     facts: dict[str, Any] = {
         "in_dtks": in_dtks,
-        "desil": household.desil if household is not None and in_dtks else None,
+        "in_dtsen": in_dtks,
+        "desil": desil,
         "age": age_on(person.birth_date, today) if person else None,
         "sex": person.sex if person else None,
         "has_disability": person.has_disability if person else None,
@@ -66,8 +76,11 @@ def person_facts(person: Person | None, household: Household | None) -> dict[str
     return facts
 
 
-def suggestions(facts: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every active program of the district, eligible ones first, each with its explanation."""
+def suggestions(facts: dict[str, Any], notes: dict[str, Msg] | None = None) -> list[dict[str, Any]]:
+    """Every active program of the district, eligible ones first, each with its explanation;
+    `notes` (fact -> words) are added to the explanation of each condition on that fact (the
+    DTSEN period the desil comes from, and whether it is stale)."""
+    notes = notes or {}
     rows = db.session.execute(
         sa.select(Program, Agency.name)
         .join(
@@ -90,13 +103,22 @@ def suggestions(facts: dict[str, Any]) -> list[dict[str, Any]]:
                 "agency_name": agency_name,
                 "rule": program.rule_text,
                 "eligible": result.eligible,
-                "explanation": [c.explanation for c in result.conditions],
-                "explanation_en": [c.explanation_en for c in result.conditions],
+                "explanation": [_noted(c.explanation, notes, c.field) for c in result.conditions],
+                "explanation_en": [
+                    _noted(c.explanation_en, notes, c.field, en=True) for c in result.conditions
+                ],
                 "failed": result.failed,
             }
         )
     out.sort(key=lambda s: (not s["eligible"], s["program_code"]))
     return out
+
+
+def _noted(text: str, notes: dict[str, Msg], fact: str, *, en: bool = False) -> str:
+    note = notes.get(fact)
+    if note is None:
+        return text
+    return f"{text} ({note.en if en else note})"
 
 
 @dataclass(frozen=True)

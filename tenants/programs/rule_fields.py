@@ -32,8 +32,8 @@ FIELDS: dict[str, RuleField] = {
         RuleField(
             "in_dtks",
             "bool",
-            "Terdaftar di DTKS/DTSEN",
-            "Listed in the welfare registry (DTKS/DTSEN)",
+            "Terdaftar di DTSEN",
+            "Listed in the welfare registry (DTSEN)",
             name_id="terdaftar_dtks",
         ),
         RuleField(

@@ -28,6 +28,7 @@ from slrt.platform.i18n import local_today
 from slrt.platform.tabular.write import XLSX_MEDIA_TYPE, CsvWriter, XlsxWriter
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.transaction import action, after_commit
+from slrt.tenants.dtsen.actions import record_proposal_result
 from slrt.tenants.flow import workflow
 from slrt.tenants.proposals.models import Proposal, ProposalBatch
 from slrt.tenants.regions.access import check_village
@@ -69,7 +70,7 @@ def batch_size(batch: ProposalBatch) -> ProposalBatch:
 
 @action
 def propose(person: Person, reason: str | None) -> Proposal:
-    """Propose a person who is not in DTKS (one open proposal per person)."""
+    """Propose a person who is not in DTSEN (one open proposal per person)."""
     if person.erased_at is not None or not person.nik:
         raise Problem(409, Msg("Data orang ini sudah dihapus.", "This person's data was erased."))
     if person.household_id:
@@ -78,8 +79,8 @@ def propose(person: Person, reason: str | None) -> Proposal:
             raise Problem(
                 409,
                 Msg(
-                    "Keluarga orang ini sudah terdaftar di DTKS.",
-                    "This person's household is already in DTKS.",
+                    "Keluarga orang ini sudah terdaftar di DTSEN.",
+                    "This person's household is already in DTSEN.",
                 ),
             )
     open_one = db.session.execute(
@@ -265,7 +266,7 @@ def export_batch(batch: ProposalBatch, file_format: str) -> ExportFile:
 def record_result(
     proposal: Proposal, accepted: bool, desil: int | None, decided_on: dt.date | None
 ) -> Proposal:
-    """The SIKS-NG result for one person of an exported batch; the household's DTKS status
+    """The SIKS-NG result for one person of an exported batch; the household's DTSEN status
     follows it."""
     move = "accept" if accepted else "reject"
     workflow.step_for("proposal", proposal.status, move)
@@ -281,10 +282,13 @@ def record_result(
     proposal.result_desil = desil
     proposal.result_on = decided_on
     person = db.session.get(Person, (proposal.tenant_id, proposal.person_id))
+    household = None
     if person.household_id:
         household = db.session.get(Household, (person.tenant_id, person.household_id))
         household.dtks_status = DtksStatus.in_dtks if accepted else DtksStatus.not_in_dtks
         household.desil = desil if accepted else None
         household.dtks_checked_on = decided_on
     workflow.apply("proposal", proposal, move, details={"desil": desil})
+    # The family's DTSEN history keeps the answer, and the usul it came from ends with it.
+    record_proposal_result(proposal, household, accepted, desil, decided_on)
     return proposal

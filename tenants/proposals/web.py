@@ -156,8 +156,8 @@ def propose(person_id: uuid.UUID):
             else:
                 notice(
                     Msg(
-                        f"{person.name} diusulkan masuk DTKS. Usulan menunggu musyawarah desa/kelurahan.",
-                        f"{person.name} was proposed for DTKS. The proposal waits for the village meeting.",
+                        f"{person.name} diusulkan masuk DTSEN. Usulan menunggu musyawarah desa/kelurahan.",
+                        f"{person.name} was proposed for DTSEN. The proposal waits for the village meeting.",
                     )
                 )
                 return redirect(url_for("registry_web.person", person_id=person.id))

@@ -34,6 +34,7 @@ from slrt.platform.tabular.import_job import accept_upload
 from slrt.platform.tabular.write import XLSX_MEDIA_TYPE
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.transaction import action
+from slrt.tenants.dtsen.actions import forget_person as forget_dtsen
 from slrt.tenants.flow.models import Case, CaseAttachment, CaseNeed, Referral, Transition
 from slrt.tenants.regions.access import check_village
 from slrt.tenants.registry.models import DtksStatus, Household, NikRegistration, Person
@@ -50,8 +51,8 @@ def validate_dtks(data: dict[str, Any], current: Household | None = None) -> Non
             422,
             "desil",
             Msg(
-                "Desil hanya diisi bila keluarga terdaftar di DTKS (dtks_status = in_dtks).",
-                "A desil is only set when the household is in DTKS (dtks_status = in_dtks).",
+                "Desil hanya diisi bila keluarga terdaftar di DTSEN (dtks_status = in_dtks).",
+                "A desil is only set when the household is in DTSEN (dtks_status = in_dtks).",
             ),
         )
     if "dtks_status" in data and data["dtks_status"] != DtksStatus.unknown:
@@ -115,6 +116,7 @@ def create_household(data: dict[str, Any]) -> Household:
     household = Household(**data)
     db.session.add(household)
     db.session.flush()
+    _dated_check(household)
     record(
         AuditKind.config,
         "household.create",
@@ -133,6 +135,8 @@ def update_household(household: Household, data: dict[str, Any]) -> Household:
         setattr(household, key, value)
     if household.dtks_status != DtksStatus.in_dtks:
         household.desil = None
+    if "dtks_status" in data or "desil" in data:
+        _dated_check(household)
     record(
         AuditKind.config,
         "household.update",
@@ -141,6 +145,20 @@ def update_household(household: Household, data: dict[str, Any]) -> Household:
         after={"fields": sorted(data)},
     )
     return household
+
+
+def _dated_check(household: Household) -> None:
+    """A DTSEN status set by hand is kept as a dated record of its quarter (the family's
+    history), unless it is "not checked"."""
+    from slrt.tenants.dtsen.actions import record_check
+
+    if household.dtks_status != DtksStatus.unknown:
+        record_check(
+            household,
+            household.dtks_status == DtksStatus.in_dtks,
+            household.desil,
+            household.dtks_checked_on or local_today(),
+        )
 
 
 def _check_nik(data: dict[str, Any]) -> None:
@@ -203,9 +221,11 @@ def create_person(data: dict[str, Any], household: Household | None) -> Person:
     if existing is not None:
         raise duplicate_nik(existing)
     person = Person(**data)
-    db.session.add(person)
     try:
+        # Added inside the savepoint: begin_nested() flushes what is pending before it starts,
+        # and a refusal there would abort the whole transaction instead of the savepoint.
         with db.session.begin_nested():
+            db.session.add(person)
             db.session.flush()
     except sa.exc.IntegrityError:
         # A concurrent registration of the same NIK won the race.
@@ -339,6 +359,7 @@ def erase_person(person: Person, reason: str) -> dict[str, int]:
     if person.nik:
         unregister_nik(person.nik)
         conflicts.forget(person.nik)  # rows an import held back for this person
+        forget_dtsen(person.nik)  # what DTSEN files and usul/sanggah held about them
     person.nik = None
     person.name = ERASED_NAME
     person.birth_place = None

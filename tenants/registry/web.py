@@ -36,6 +36,7 @@ from slrt.platform.web import (
     parse_form,
     problem_form,
 )
+from slrt.tenants.dtsen.standing import describe
 from slrt.tenants.regions.access import village_name, villages_in_scope
 from slrt.tenants.registry import actions
 from slrt.tenants.registry.access import access_household_by_id, access_person_by_id
@@ -72,8 +73,8 @@ RELATIONS: dict[str, Msg] = {
 
 DTKS_LABELS: dict[str, Msg] = {
     DtksStatus.unknown: Msg("Belum dicek", "Not checked yet"),
-    DtksStatus.in_dtks: Msg("Terdaftar di DTKS", "In DTKS"),
-    DtksStatus.not_in_dtks: Msg("Tidak terdaftar di DTKS", "Not in DTKS"),
+    DtksStatus.in_dtks: Msg("Terdaftar di DTSEN", "In DTSEN"),
+    DtksStatus.not_in_dtks: Msg("Tidak terdaftar di DTSEN", "Not in DTSEN"),
 }
 
 YES_NO = {True: Msg("Ya", "Yes"), False: Msg("Tidak", "No")}
@@ -344,6 +345,7 @@ def household(household_id: uuid.UUID):
     return render_template(
         "registry/household.html",
         household=household,
+        dtsen=describe(household),  # the latest official record, its period, stale or not
         members=members,
         can_write=current_principal().can(str(P.REGISTRY_WRITE)),
     )
@@ -352,7 +354,7 @@ def household(household_id: uuid.UUID):
 @bp.route("/households/<uuid:household_id>/edit", methods=["GET", "POST"])
 @require(P.REGISTRY_WRITE)
 def edit_household(household_id: uuid.UUID):
-    """Address and DTKS/DTSEN status, with the optimistic lock."""
+    """Address and DTSEN status, with the optimistic lock."""
     household = access_household_by_id(household_id)
     form: Form | None = None
     status = 200

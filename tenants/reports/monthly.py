@@ -25,8 +25,7 @@ from slrt.platform import db
 from slrt.platform.i18n import local_date, local_midnight
 from slrt.platform.tabular.write import XlsxWriter
 from slrt.platform.tenancy import current_tenant
-from slrt.tenants.flow.letters import MONTHS_ID
-from slrt.tenants.flow.letters import _latin1 as latin1
+from slrt.tenants.flow.letters import MONTHS_ID, latin1
 from slrt.tenants.flow.models import Case, Referral
 from slrt.tenants.reports.aggregates import OUTCOMES, on_time_rate, outcome_of
 

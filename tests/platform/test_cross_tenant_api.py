@@ -31,6 +31,10 @@ NO_DEMO_ROWS: dict[str, str] = {
     "import_conflicts": "rows an import held back exist only once a person changed after an "
     "upload; no route takes their ids (they are read through the job's report and applied by "
     "the job's id)",
+    "field_synced_items": "a device's applied items are found by the key the device made, "
+    "never by id (no route takes their ids)",
+    "dtsen_members": "the persons a DTSEN file listed are written by applying an import (a job); "
+    "no route takes their ids (they are read inside their record, /dtsen/records/{id})",
 }
 PARAM = re.compile(r"{([^}]+)}")
 

@@ -24,11 +24,18 @@ def test_menu_and_settings_page_lead_to_working_pages(app, monkeypatch, parepare
     settings = client.get(f"{P}/settings")
     assert settings.status_code == 200
     links = re.findall(r'<li><a href="([^"]+)"', settings.text.split('class="settings-list"')[1])
-    assert len(links) == 9  # eight pages and the people page
+    assert len(links) == 10  # nine pages and the people page
     for link in links:
         assert client.get(link).status_code == 200, link
     words = text(settings)
-    for label in ("Desa/kelurahan", "Program", "Jejak audit", "Paket dan pemakaian", "Pengguna"):
+    for label in (
+        "Desa/kelurahan",
+        "Program",
+        "DTSEN",
+        "Jejak audit",
+        "Paket dan pemakaian",
+        "Pengguna",
+    ):
         assert label in words
     facilitator, _ = signed_in(app, monkeypatch, parepare, "facilitator")
     assert f'href="{P}/settings"' not in facilitator.get(f"{P}/").text

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from slrt.platform import db
 from slrt.platform.tenancy import tenant_context
 from tests.fixtures import flow_catalog, member, set_password
+from tests.tenants.dtsen.files import THIS as THIS_QUARTER
 from tests.tenants.flow.test_flow import LOMPOE, NIK, PNG, SOREANG, register_resident
 from tests.web import PASSWORD, csrf_of, form_token, sign_in
 
@@ -288,7 +289,7 @@ def test_the_desk_flow_with_its_refusals(app, desk, parepare, owner_engine) -> N
 
     # Back office: a desil without being listed is refused beside the field.
     form = bo.get(f"{case_url}/assess", headers=HTML)
-    assert form.status_code == 200 and "Cek DTKS/DTSEN" in text(form)
+    assert form.status_code == 200 and "Cek DTSEN" in text(form)
     seen = re.search(r'name="seen" value="([^"]+)"', form.text).group(1)
     bad = post(
         bo,
@@ -297,7 +298,7 @@ def test_the_desk_flow_with_its_refusals(app, desk, parepare, owner_engine) -> N
     )
     assert bad.status_code == 422
     assert re.search(
-        r'id="f-dtks\.desil-error"[^>]*>Desil hanya diisi bila terdaftar di DTKS\.', bad.text
+        r'id="f-dtks\.desil-error"[^>]*>Desil hanya diisi bila terdaftar di DTSEN\.', bad.text
     )
     good = post(
         bo,
@@ -316,11 +317,13 @@ def test_the_desk_flow_with_its_refusals(app, desk, parepare, owner_engine) -> N
     assert good.status_code == 302, text(good)[:1500]
     page = text(bo.get(case_url, headers=HTML))
     assert "program memenuhi syarat; menunggu keputusan." in page  # the notice
-    assert "Sudah dinilai (asesmen)" in page and "Terdaftar di DTKS/DTSEN · desil 2" in page
+    assert "Sudah dinilai (asesmen)" in page and "Terdaftar di DTSEN · desil 2" in page
+    # The check is kept as the family's dated DTSEN record: its period is shown beside it.
+    assert f"Terdaftar di DTSEN, desil 2 (periode {THIS_QUARTER})" in page
     assert "Kesulitan pangan" in page
     # The rule in words: each condition with the resident's value, met or not.
     assert "Memenuhi syarat" in page
-    assert "Terdaftar di DTKS/DTSEN ✓" not in page  # the mark is separate from the words
+    assert "Terdaftar di DTSEN ✓" not in page  # the mark is separate from the words
     assert "Desil kesejahteraan DTSEN (1 = termiskin, 10 = terkaya): paling tinggi 4" in page
     assert "data warga: 2; terpenuhi" in page
     assert "in_dtks" not in page and "desil <=" not in page

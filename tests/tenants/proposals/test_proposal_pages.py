@@ -50,12 +50,12 @@ def test_a_batch_from_proposal_to_siks_ng_and_back(app, web, parepare) -> None:
     manager = web(member(app, parepare, "manager"))
     hid, pid = _family(facilitator)
     person_page = text(facilitator.get(f"/t/parepare/registry/persons/{pid}"))
-    assert "Usulkan masuk DTKS" in person_page and "Belum pernah diusulkan" not in person_page
+    assert "Usulkan masuk DTSEN" in person_page and "Belum pernah diusulkan" not in person_page
     proposed = propose(facilitator, pid)
     assert proposed.status_code == 302 and proposed.headers["Location"].endswith(pid)
     after = text(facilitator.get(proposed.headers["Location"]))
-    assert "diusulkan masuk DTKS" in after and "Diusulkan" in after
-    assert "Usulkan masuk DTKS</button>" not in after  # one open proposal per person
+    assert "diusulkan masuk DTSEN" in after and "Diusulkan" in after
+    assert "Usulkan masuk DTSEN</button>" not in after  # one open proposal per person
     again = propose(facilitator, pid)
     assert again.status_code == 409 and "Orang ini sudah diusulkan" in text(again)
     index = text(facilitator.get(BASE + "/"))
@@ -98,9 +98,9 @@ def test_a_batch_from_proposal_to_siks_ng_and_back(app, web, parepare) -> None:
     assert missing.status_code == 422 and "Andi Baso" in text(missing)
     done = post(manager, f"{BASE}/{proposal_id}/result", accepted="true", desil="2")
     assert done.status_code == 302
-    assert "Diterima di DTKS" in text(manager.get(f"{BASE}/batches/{batch_id}"))
+    assert "Diterima di DTSEN" in text(manager.get(f"{BASE}/batches/{batch_id}"))
     household = text(facilitator.get(f"/t/parepare/registry/households/{hid}"))
-    assert "Terdaftar di DTKS" in household and "desil 2" in household
+    assert "Terdaftar di DTSEN" in household and "desil 2" in household
     # Each download was audited as an export.
     with app.app_context(), tenant_context(parepare.ref()):
         formats = db.session.execute(

@@ -315,3 +315,20 @@ def test_ticket_numbers_are_unique_under_concurrency(app, parepare, fo) -> None:
     serials = sorted(int(t.rsplit("-", 1)[1]) for t in tickets)
     assert serials == list(range(1, 9))
     assert all(t.startswith(f"7372-{dt.date.today().year}-") for t in tickets)
+
+
+def test_one_nik_registered_at_once_by_several_desks_is_one_person(app, fo) -> None:
+    """Those who lose the race to the unique index get the duplicate's 409, never a 500."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    start = Barrier(6)
+
+    def register(_: int) -> int:
+        client = app.test_client()
+        start.wait()
+        return _person(client, fo, nik="7372014101900011", village_code=BACUKIKI).status_code
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = sorted(pool.map(register, range(6)))
+    assert statuses == [201, 409, 409, 409, 409, 409]

@@ -307,8 +307,8 @@ def test_edit_household_with_the_lock(app, web, parepare) -> None:
     ok = post(fo, url, version=version, address="Jl. Baru 2", dtks_status="in_dtks", desil="4")
     assert ok.status_code == 302
     page = text(fo.get(f"{BASE}/households/{hid}"))
-    assert "Jl. Baru 2" in page and "Terdaftar di DTKS" in page and "desil 4" in page
+    assert "Jl. Baru 2" in page and "Terdaftar di DTSEN" in page and "desil 4" in page
     clash = post(bo, url, version=stale, address="Jl. Lama 1", dtks_status="unknown")
     assert clash.status_code == 409
     assert "Jl. Baru 2" in text(clash) and "Jl. Lama 1" in text(clash)
-    assert "Terdaftar di DTKS" in text(clash) and "Belum dicek" in text(clash)
+    assert "Terdaftar di DTSEN" in text(clash) and "Belum dicek" in text(clash)

@@ -7,14 +7,14 @@ search reads only its own district's entries and costs the same at 1 or 5 millio
 `person_ids_by_name` is unchanged (same tenant condition, same SECURITY DEFINER guarantees); its
 query now finds this index.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0018
+Revises: 0017
 """
 
 from alembic import op
 
-revision = "0016"
-down_revision = "0015"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
