@@ -38,6 +38,11 @@ def services() -> Iterator[dict[str, str]]:
         "DATABASE_ADMIN_URL": pg.url(db="slrt"),
         "REDIS_URL": redis.url(),
         "SLRT_DATA_DIR": str(root / "data"),
+        # The apps under test are served by the test client and werkzeug's threaded server,
+        # which run every request at once (gunicorn's threads bound them under `slrt serve`):
+        # no load shedding there. tests/platform/test_shedding.py tests it on its own, and the
+        # deploy cluster under `slrt serve` with the defaults.
+        "SLRT_WEB_ACTIVE": "0",
     }
     saved = {k: os.environ.get(k) for k in urls}
     os.environ.update(urls)

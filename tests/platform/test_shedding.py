@@ -122,5 +122,10 @@ def test_pages_get_a_page_and_probes_are_never_shed() -> None:
     assert _get(client, "/healthz").status_code == 200
 
 
-def test_the_app_is_behind_the_shedder(app) -> None:
-    assert isinstance(app.wsgi_app, LoadShedder)
+def test_the_app_is_behind_the_shedder(app, monkeypatch) -> None:
+    from slrt.platform.app import create_app
+
+    monkeypatch.setenv("SLRT_WEB_ACTIVE", "4")  # the default; the test session turns it off
+    assert isinstance(create_app().wsgi_app, LoadShedder)
+    monkeypatch.setenv("SLRT_WEB_ACTIVE", "0")
+    assert not isinstance(create_app().wsgi_app, LoadShedder)
