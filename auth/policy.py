@@ -1,8 +1,11 @@
 """Authorization: one policy function decides from membership, permission and region.
 
 Views declare what they need with `@require(P.X)`; the decorator authenticates the bearer token,
-loads the caller's membership in the current district (checked on every request, so a revoked
-membership or disabled account takes effect at once) and calls `authorize`.
+loads the caller's account, grants and membership in the current district and calls `authorize`.
+What the database says about an account in a district is kept in the process briefly
+(`slrt.platform.freshness`): a membership revoked, a role changed or an account disabled through
+the app is seen by every process on its next request, anything else within
+SLRT_LOCAL_CACHE_SECONDS; a revoked token is refused at once (checked in Redis every request).
 
 - not signed in / bad token: 401
 - not a member of this district (or another district's machine client): 404, as for a missing id
@@ -12,6 +15,7 @@ membership or disabled account takes effect at once) and calls `authorize`.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,6 +32,7 @@ from slrt.auth.permissions import PERMISSION_LABELS, PLATFORM_ROLES, PP, P
 from slrt.platform import db
 from slrt.platform.actor import SYSTEM, Actor, set_actor
 from slrt.platform.errors import Msg, Problem
+from slrt.platform.freshness import LocalCache, watch
 from slrt.platform.tenancy import current_tenant_or_none
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,6 +52,16 @@ def visible_provinces(platform_roles: Iterable[tuple[str, str | None]]) -> set[s
     return {province for role, province in roles if role == "provincial_viewer" and province}
 
 
+@dataclass(frozen=True)
+class MembershipRef:
+    """The caller's membership in the current district, as read when its rights were loaded."""
+
+    id: uuid.UUID
+    tenant_id: int
+    account_id: uuid.UUID
+    role_id: uuid.UUID
+
+
 @dataclass
 class Principal:
     """The caller, as far as the current request is concerned."""
@@ -56,7 +71,7 @@ class Principal:
     client_id: str | None = None
     client_tenant_id: int | None = None
     platform_roles: list[tuple[str, str | None]] = field(default_factory=list)
-    membership: Membership | None = None
+    membership: MembershipRef | None = None
     role_key: str | None = None
     permissions: frozenset[str] = frozenset()
     scope_kind: str = "district"
@@ -131,6 +146,21 @@ def authenticate() -> Principal:
     return principal
 
 
+# Rights of (account or machine client, client, district), kept briefly in the process: the
+# account, its grants and its membership and role, or the client's binding. Any commit writing
+# one of these tables makes every process's entries stale (slrt.platform.freshness).
+_RIGHTS: LocalCache[tuple[Any, ...], Principal | None] = LocalCache("rights", max_entries=20000)
+watch("accounts", "platform_role_grants", "memberships", "roles", "oauth_clients")
+
+
+def _cached_principal(key: tuple[Any, ...], load: Callable[[], Principal | None]) -> Principal:
+    principal = _RIGHTS.get(key, load)
+    if principal is None:
+        raise _unauthorized(Msg("Akun tidak aktif.", "The account is disabled."))
+    # A copy: a request may add to its principal (flask.g) without touching the cached one.
+    return dataclasses.replace(principal, platform_roles=list(principal.platform_roles))
+
+
 def _principal_from_claims(claims: dict[str, Any]) -> Principal:
     if "tenant" in claims and claims["sub"] == claims.get("client_id"):
         return _client_principal(claims)
@@ -138,9 +168,16 @@ def _principal_from_claims(claims: dict[str, Any]) -> Principal:
         account_id = uuid.UUID(claims["sub"])
     except ValueError as exc:
         raise _unauthorized(Msg("Token tidak sah.", "Invalid token.")) from exc
+    client_id = claims.get("client_id")
+    tenant = current_tenant_or_none()
+    key = ("account", account_id, client_id, tenant.id if tenant else None)
+    return _cached_principal(key, lambda: _load_account_principal(account_id, client_id))
+
+
+def _load_account_principal(account_id: uuid.UUID, client_id: str | None) -> Principal | None:
     account = db.session.get(Account, account_id)
     if account is None or not account.active:
-        raise _unauthorized(Msg("Akun tidak aktif.", "The account is disabled."))
+        return None
     grants = db.session.execute(
         sa.select(PlatformRoleGrant.role, PlatformRoleGrant.province_code).where(
             PlatformRoleGrant.account_id == account_id
@@ -151,10 +188,10 @@ def _principal_from_claims(claims: dict[str, Any]) -> Principal:
             kind="account",
             label=account.label,
             account_id=account.id,
-            client_id=claims.get("client_id"),
+            client_id=client_id,
         ),
         account_id=account.id,
-        client_id=claims.get("client_id"),
+        client_id=client_id,
         platform_roles=[(r.role, r.province_code) for r in grants],
     )
     _load_tenant_rights(principal)
@@ -163,6 +200,12 @@ def _principal_from_claims(claims: dict[str, Any]) -> Principal:
 
 def _client_principal(claims: dict[str, Any]) -> Principal:
     client_id = claims["client_id"]
+    tenant = current_tenant_or_none()
+    key = ("client", client_id, claims.get("tenant"), tenant.id if tenant else None)
+    return _cached_principal(key, lambda: _load_client_principal(client_id, claims))
+
+
+def _load_client_principal(client_id: str, claims: dict[str, Any]) -> Principal:
     loaded = client_loader(client_id) if client_loader else None
     if loaded is None or not loaded[0]:
         raise _unauthorized(Msg("Klien tidak aktif.", "The client is disabled."))
@@ -198,7 +241,12 @@ def _load_tenant_rights(principal: Principal) -> None:
     perms = set()
     if row is not None:
         membership, role = row
-        principal.membership = membership
+        principal.membership = MembershipRef(
+            id=membership.id,
+            tenant_id=membership.tenant_id,
+            account_id=membership.account_id,
+            role_id=membership.role_id,
+        )
         principal.role_key = role.key
         principal.scope_kind = membership.scope_kind
         principal.scope_codes = tuple(membership.scope_codes or ())

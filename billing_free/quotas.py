@@ -45,6 +45,7 @@ from slrt.billing_free.plans import (
 )
 from slrt.platform import db
 from slrt.platform.errors import Msg, Problem
+from slrt.platform.freshness import LocalCache, watch
 from slrt.platform.i18n import zone_label
 from slrt.platform.jobs.models import Job, JobFile
 from slrt.platform.redis_client import UNREACHABLE, get_redis, note_outage, redis_available
@@ -152,8 +153,22 @@ def _snapshot_key(tenant_id: int) -> str:
     return f"slrt:quota:snapshot:{tenant_id}"
 
 
+# The plan in force and the soft-limit header, also kept in the process (every API request of a
+# district needs both): a plan change is seen by every process on its next request (a new epoch,
+# slrt.platform.freshness); a counted addition by this process at once, by others within
+# SLRT_LOCAL_CACHE_SECONDS.
+_PLANS: LocalCache[int, EffectivePlan] = LocalCache("plans", max_entries=2048)
+_WARNINGS: LocalCache[int, str] = LocalCache("quota-warnings", max_entries=2048)
+watch("plans", "plan_assignments")
+
+
 def plan_for(tenant_id: int) -> EffectivePlan:
-    """The tenant's plan, from a 30-second Redis cache (dropped at once on plan changes)."""
+    """The tenant's plan, from the process's cache, else a 30-second Redis cache (dropped at
+    once on plan changes)."""
+    return _PLANS.get(tenant_id, lambda: _shared_plan(tenant_id))
+
+
+def _shared_plan(tenant_id: int) -> EffectivePlan:
     if not redis_available():
         return effective_plan(tenant_id)
     conn = get_redis()
@@ -179,6 +194,8 @@ def _warning_key(tenant_id: int) -> str:
 
 def forget_snapshot(tenant_id: int) -> None:
     """Drop the cached plan and soft-limit state (after a plan change or a counted addition)."""
+    _PLANS.forget(tenant_id)
+    _WARNINGS.forget(tenant_id)
     try:
         get_redis().delete(_snapshot_key(tenant_id), _warning_key(tenant_id))
     except redis.RedisError:
@@ -561,17 +578,21 @@ def warning_header(tenant_id: int) -> str | None:
     """`accounts=41/50, import_rows_per_day=9000/10000` for quotas past 80%, or None. Cached
     for 30 seconds (dropped at once when a counted item is added or the plan changes), so API
     requests do not each count rows."""
+    return _WARNINGS.get(tenant_id, lambda: _shared_warning(tenant_id)) or None
+
+
+def _shared_warning(tenant_id: int) -> str:
     if not redis_available():
-        return None  # a warning is not worth waiting for Redis
+        return ""  # a warning is not worth waiting for Redis
     conn = get_redis()
     key = _warning_key(tenant_id)
     cached = conn.get(key)
     if cached is not None:
-        return cached.decode() or None
+        return cached.decode()
     items = warnings(tenant_id)
     value = ", ".join(f"{s.quota}={s.used}/{s.limit}" for s in items)
     conn.set(key, value, ex=SNAPSHOT_TTL_SECONDS)
-    return value or None
+    return value
 
 
 def notices(tenant_id: int) -> list[dict[str, Any]]:

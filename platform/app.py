@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from slrt.platform import db, errors, input_guard, metrics
+from slrt.platform import db, errors, input_guard, metrics, shedding
 from slrt.platform.api import init_api
 from slrt.platform.assets import init_assets
 from slrt.platform.audit.reads import init_personal_reads
@@ -79,4 +79,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         return response
 
     init_assets(app)
+    # Outermost: a shed request costs no more than reading its headers.
+    app.wsgi_app = shedding.wrap(app.wsgi_app)
     return app

@@ -17,8 +17,12 @@ DATABASE_OWNER_URL, DATABASE_ADMIN_URL and REDIS_URL when all are set), with rea
 (c) Field app: capture to synced in a real Chromium at phone size, over emulated 3G and over
     the loopback (`slrt.tenants.field.bench`).
 
+(d) Read paths over HTTP at national scale (slrt.platform.bench_http): seeding, then person by
+    id, NIK lookup, agency inbox, name search and the national dashboard under gunicorn, beside
+    the bare endpoint and a one-SELECT endpoint served by the same processes.
+
 Environment: SLRT_BENCH_A_JOBS (5000), SLRT_BENCH_IMPORT_ROWS ("100000,1000000"),
-SLRT_BENCH_ONLY ("import", "fairness" or "field").
+SLRT_BENCH_ONLY ("import", "fairness", "field" or "http"), and bench_http's SLRT_BENCH_* sizes.
 """
 
 from __future__ import annotations
@@ -470,6 +474,13 @@ def main() -> None:
             from slrt.platform.app import create_app
             from slrt.tenants.districts.actions import onboard_tenant
 
+            only = os.environ.get("SLRT_BENCH_ONLY")
+            if only == "http":
+                from slrt.platform.bench_http import bench_http
+
+                os.environ.setdefault("SLRT_ACCESS_TOKEN_TTL", "86400")
+                bench_http(create_app(), urls["DATABASE_ADMIN_URL"])
+                return
             app = create_app()
             with app.app_context():
                 a, _ = onboard_tenant("73.72")
@@ -486,6 +497,11 @@ def main() -> None:
                 from slrt.tenants.field.bench import bench_field
 
                 bench_field(app)
+            if not only:  # the two districts above are onboarded again as no-ops
+                from slrt.platform.bench_http import bench_http
+
+                os.environ.setdefault("SLRT_ACCESS_TOKEN_TTL", "86400")
+                bench_http(create_app(), urls["DATABASE_ADMIN_URL"])
         finally:
             stop_services(started)
 

@@ -81,6 +81,31 @@ SETTINGS: list[Setting] = [
     Setting(
         "SLRT_WEB_PROCESSES", "2", "Gunicorn worker processes started by `slrt serve` / `slrt up`."
     ),
+    Setting(
+        "SLRT_WEB_THREADS",
+        "4",
+        "Threads of each web process (gunicorn), each serving one request at a time.",
+    ),
+    Setting(
+        "SLRT_WEB_QUEUE",
+        "32",
+        "Accepted connections each web process holds waiting for a thread (the bounded queue); beyond it they wait in the listen backlog. A queued request whose deadline passes is answered 503 with Retry-After.",
+    ),
+    Setting(
+        "SLRT_WEB_ACTIVE",
+        "4",
+        "Requests each web process runs at once (at most the database pool's 5); a thread beyond them waits for a slot until its deadline. 0: no load shedding.",
+    ),
+    Setting(
+        "SLRT_REQUEST_DEADLINE_MS",
+        "1000",
+        "A request that has waited this long since it arrived (nginx's X-Request-Start when SLRT_TRUSTED_PROXIES is set, else since the process read it) is answered 503 with Retry-After instead of being served: its client has likely given up.",
+    ),
+    Setting(
+        "SLRT_WEB_BACKLOG",
+        "64",
+        "Listen backlog of `slrt serve`: connections the kernel holds while every thread is busy (gunicorn's default of 2048 would keep clients waiting long after they gave up).",
+    ),
     Setting("SLRT_JOB_WORKERS", "1", "Background job worker processes started by `slrt up`."),
     Setting(
         "SLRT_JOB_MAX_ATTEMPTS",
@@ -163,6 +188,11 @@ SETTINGS: list[Setting] = [
         "SLRT_SECURE_COOKIES",
         None,
         "1: session cookies carry the Secure flag. Default: on when SLRT_PUBLIC_URL is https.",
+    ),
+    Setting(
+        "SLRT_LOCAL_CACHE_SECONDS",
+        "5",
+        "Longest time a web process keeps what it read about a district, an account's rights (grants, membership, role), a plan or village names without asking PostgreSQL again. Changes made through the app are seen on the next request in every process (an epoch in Redis); this bounds changes made directly in the database or while Redis was unreachable.",
     ),
     Setting(
         "SLRT_SMTP_URL",

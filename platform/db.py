@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import select
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import psycopg
 import sqlalchemy as sa
+from flask import g, has_request_context
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import (
@@ -39,6 +41,7 @@ from sqlalchemy.sql.util import find_tables
 from sqlalchemy.util import ThreadLocalRegistry
 from uuid6 import uuid7
 
+from slrt.platform.commands.dbroles import PLATFORM_READER_ROLE
 from slrt.platform.config import setting
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import NoTenantContext, bypass_reason, current_tenant_or_none
@@ -52,6 +55,7 @@ NAMING = {
 }
 
 TENANT_SETTING = "slrt.tenant_id"
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -61,6 +65,9 @@ R = TypeVar("R")
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING)
     type_annotation_map = {dict[str, Any]: postgresql.JSONB}
+    # Values the server sets (updated_at = now()) come back in the INSERT or UPDATE itself
+    # (RETURNING): showing the row after a write needs no second read, nor a new transaction.
+    __mapper_args__ = {"eager_defaults": True}
 
 
 def utcnow_column(**kw: Any) -> Mapped[Any]:
@@ -187,11 +194,17 @@ def connect_args() -> dict[str, Any]:
 
 
 def _create_engine(url: str, name: str = "primary", **kw: Any) -> sa.Engine:
-    kw.setdefault("pool_pre_ping", True)
+    """No pre-ping (a round trip before every checkout): a connection is checked without a round
+    trip when it leaves the pool (`_refuse_dead_connection`), replaced after an hour
+    (pool_recycle), and a request that still meets a lost connection answers 503 with
+    Retry-After (slrt.platform.errors) while the pool drops every connection of that server."""
+    kw.setdefault("pool_pre_ping", False)
+    kw.setdefault("pool_recycle", POOL_RECYCLE_SECONDS)
     kw.setdefault("pool_size", 5)
     kw.setdefault("max_overflow", 10)
     kw["connect_args"] = {**connect_args(), **kw.get("connect_args", {})}
     created = sa.create_engine(url, **kw)
+    event.listen(created, "checkout", _refuse_dead_connection)
     for listener in _ENGINE_LISTENERS:
         listener(created, name)
     return created
@@ -221,10 +234,42 @@ def init_engine(url: str, *, replica_url: str | None = None, **kw: Any) -> sa.En
     return _engine
 
 
+POOL_RECYCLE_SECONDS = 3600
+
+
+def _refuse_dead_connection(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+    """An idle connection has nothing to read; if its socket is readable the server has closed
+    it (restart, failover, idle timeout: PostgreSQL says why, then hangs up) or it is broken.
+    The pool then opens another one (DisconnectionError), at no round trip's cost."""
+    if dbapi_conn.closed:
+        raise sa.exc.DisconnectionError("connection closed")
+    try:
+        readable, _, _ = select.select([dbapi_conn.fileno()], [], [], 0)
+    except (OSError, ValueError) as exc:
+        raise sa.exc.DisconnectionError("connection unusable") from exc
+    if readable:
+        raise sa.exc.DisconnectionError("server closed the connection")
+
+
 def engine() -> sa.Engine:
     if _engine is None:
         raise RuntimeError("database engine not initialised")
     return _engine
+
+
+# Both settings in one round trip. set_config('role', ..., true) is SET LOCAL ROLE: it ends with
+# the transaction, so it is safe behind PgBouncer in transaction pooling; 'none' is the login
+# role (slrt_app), whose policies are the tenant's (FORCE ROW LEVEL SECURITY applies to it).
+_SETTING_SQL = sa.text(
+    "SELECT set_config('slrt.tenant_id', :tenant, true), set_config('role', :role, true)"
+)
+# The same for a replica session, which is also read-only (SET TRANSACTION READ ONLY): on a
+# standby it is implied; on the primary (no replica configured) it proves the replica-safe paths
+# never write. Turning a transaction read-only is allowed at any point of it.
+_READ_ONLY_SETTING_SQL = sa.text(
+    "SELECT set_config('transaction_read_only', 'on', true), "
+    "set_config('slrt.tenant_id', :tenant, true), set_config('role', :role, true)"
+)
 
 
 def replica_engine() -> sa.Engine | None:
@@ -322,23 +367,16 @@ def on_replica_session() -> bool:
     return _on_replica.get()
 
 
-def _tenant_setting_sql(conn: sa.Connection) -> None:
+def _tenant_setting_sql(conn: sa.Connection, *, read_only: bool = False) -> None:
     tenant = current_tenant_or_none()
-    value = str(tenant.id) if tenant else ""
-    conn.execute(sa.select(sa.func.set_config(TENANT_SETTING, value, True)))
-    if bypass_reason():
-        conn.exec_driver_sql("SET LOCAL ROLE slrt_platform_reader")
-    else:
-        conn.exec_driver_sql("SET LOCAL ROLE NONE")
+    role = PLATFORM_READER_ROLE if bypass_reason() else "none"
+    sql = _READ_ONLY_SETTING_SQL if read_only else _SETTING_SQL
+    conn.execute(sql, {"tenant": str(tenant.id) if tenant else "", "role": role})
 
 
 @event.listens_for(Session, "after_begin")
 def _after_begin(sess: Session, transaction, connection: sa.Connection) -> None:
-    if sess.info.get(REPLICA):
-        # Must come first in the transaction. On a standby it is implied; on the primary
-        # (no replica configured) it proves the replica-safe paths never write.
-        connection.exec_driver_sql("SET TRANSACTION READ ONLY")
-    _tenant_setting_sql(connection)
+    _tenant_setting_sql(connection, read_only=bool(sess.info.get(REPLICA)))
 
 
 def apply_tenant_setting() -> None:
@@ -353,7 +391,7 @@ def apply_tenant_setting() -> None:
     status = conn.connection.dbapi_connection.info.transaction_status
     if status == psycopg.pq.TransactionStatus.INERROR:
         return  # an aborted transaction runs nothing more; the next one starts with after_begin
-    _tenant_setting_sql(conn)
+    _tenant_setting_sql(conn, read_only=bool(sess.info.get(REPLICA)))
 
 
 def flush_pending() -> None:
@@ -417,12 +455,46 @@ def _stamp_tenant(sess: Session, flush_context, instances) -> None:
             )
 
 
+_LOCKED = "slrt_locked_rows"
+
+
 def one_or_404(stmt: sa.Select, not_found: Msg, *, lock: bool = False) -> Any:
     """The one row `stmt` selects, or 404 with `not_found`. Every access helper ends here, so a
     row of another district, outside the caller's region or missing answers the same."""
     if lock:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     row = session.execute(stmt).scalar_one_or_none()
     if row is None:
         raise Problem(404, not_found)
+    if lock:
+        sess = session()
+        sess.info.setdefault(_LOCKED, {})[sa.inspect(row).identity_key] = sess.get_transaction()
     return row
+
+
+def locked_in_transaction(obj: Any) -> bool:
+    """Whether `obj` was read FOR UPDATE (fresh) in the session's open transaction."""
+    sess = session()
+    state = sa.inspect(obj, raiseerr=False)
+    if state is None or state.identity_key is None or not sess.in_transaction():
+        return False
+    return sess.info.get(_LOCKED, {}).get(state.identity_key) is sess.get_transaction()
+
+
+def reuse_in_request(fn: Callable[..., T]) -> Callable[..., T]:
+    """For an access helper `fn(id, *, lock=False)`: within one request, the row it returned for
+    an id is returned again without a query (the blueprint resolves every path id before the
+    view, and the view asks for the same row). `lock=True` always reads again, FOR UPDATE."""
+
+    @functools.wraps(fn)
+    def run(row_id: Any, *args: Any, **kwargs: Any) -> T:
+        if args or kwargs.get("lock") or not has_request_context():
+            return fn(row_id, *args, **kwargs)
+        tenant = current_tenant_or_none()
+        key = (fn, row_id, tenant.id if tenant else None, frozenset(kwargs.items()))
+        rows = g.setdefault("slrt_resolved_rows", {})
+        if key not in rows:
+            rows[key] = fn(row_id, *args, **kwargs)
+        return rows[key]
+
+    return run

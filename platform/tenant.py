@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import enum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, make_transient_to_detached, mapped_column
 
 from slrt.platform import db
 from slrt.platform.db import Base, Timestamps
 from slrt.platform.errors import Msg, Problem
+from slrt.platform.freshness import LocalCache, watch
 from slrt.platform.region_codes import province_zone
 from slrt.platform.tenancy import TenantRef
 
@@ -65,6 +67,30 @@ def access_tenant_by_slug(slug: str, *, allow_suspended: bool = False) -> Tenant
     tenant = db.session.execute(sa.select(Tenant).where(Tenant.slug == slug)).scalar_one_or_none()
     if tenant is None or (tenant.status == TenantStatus.suspended and not allow_suspended):
         raise Problem(404, NOT_FOUND)
+    return tenant
+
+
+# Every district request starts by naming its district: kept in the process (slrt.platform.
+# freshness: a suspension, rename or zone change is seen on the next request).
+_BY_SLUG: LocalCache[str, dict[str, Any] | None] = LocalCache("tenants", max_entries=1024)
+watch(Tenant.__tablename__)
+
+
+def _tenant_values(slug: str) -> dict[str, Any] | None:
+    row = db.session.execute(sa.select(Tenant).where(Tenant.slug == slug)).scalar_one_or_none()
+    if row is None:
+        return None
+    return {c.key: getattr(row, c.key) for c in sa.inspect(Tenant).column_attrs}
+
+
+def cached_tenant_by_slug(slug: str, *, allow_suspended: bool = False) -> Tenant:
+    """`access_tenant_by_slug` from the process's cache: a detached copy, for reading only
+    (every request of a district resolves its slug; this keeps that off the database)."""
+    values = _BY_SLUG.get(slug, lambda: _tenant_values(slug))
+    if values is None or (values["status"] == TenantStatus.suspended and not allow_suspended):
+        raise Problem(404, NOT_FOUND)
+    tenant = Tenant(**{**values, "settings": copy.deepcopy(values["settings"])})
+    make_transient_to_detached(tenant)
     return tenant
 
 

@@ -31,7 +31,7 @@ from flask import Blueprint, Flask, Response, g, redirect, render_template, requ
 from marshmallow import Schema, ValidationError
 
 from slrt.platform import db
-from slrt.platform.api import PathLookups, enter_tenant_from_url
+from slrt.platform.api import PathLookups, counted_page, enter_tenant_from_url
 from slrt.platform.errors import Msg, Problem, flatten_messages
 
 bp = Blueprint("web", __name__)
@@ -401,15 +401,7 @@ def requested_page() -> int:
 def page_of(stmt: sa.Select, *order_by: Any, size: int = PAGE_SIZE) -> Page:
     """One page of ORM entities and the total, counted in the same query."""
     number = requested_page()
-    rows = db.session.execute(
-        stmt.add_columns(sa.func.count().over().label("total"))
-        .order_by(*order_by)
-        .offset((number - 1) * size)
-        .limit(size)
-    ).all()
-    total = rows[0].total if rows else 0
-    if not rows and number > 1:
-        total = db.session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar()
+    rows, total = counted_page(stmt, (number - 1) * size, size, *order_by)
     return Page([row[0] for row in rows], number, size, total)
 
 

@@ -38,6 +38,11 @@ def services() -> Iterator[dict[str, str]]:
         "DATABASE_ADMIN_URL": pg.url(db="slrt"),
         "REDIS_URL": redis.url(),
         "SLRT_DATA_DIR": str(root / "data"),
+        # The apps under test are served by the test client and werkzeug's threaded server,
+        # which run every request at once (gunicorn's threads bound them under `slrt serve`):
+        # no load shedding there. tests/platform/test_shedding.py tests it on its own, and the
+        # deploy cluster under `slrt serve` with the defaults.
+        "SLRT_WEB_ACTIVE": "0",
     }
     saved = {k: os.environ.get(k) for k in urls}
     os.environ.update(urls)
@@ -119,10 +124,17 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     engine = request.getfixturevalue("admin_engine")
     _truncate_all(engine)
+    from slrt.platform import redis_client
     from slrt.platform.redis_client import get_redis, reset_redis
 
     reset_redis()
+    # An outage noted by the previous test (Redis taken away on purpose) is over: without this
+    # the next test's pages answer 503 for the rest of OUTAGE_SECONDS.
+    redis_client._down_until = 0.0
     get_redis().flushdb()
+    from slrt.platform.freshness import clear_local
+
+    clear_local()  # the tables were emptied under the app: nothing it remembers holds
     yield
     from slrt.platform import db
     from slrt.platform.tenancy import leave_tenant

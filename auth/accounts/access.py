@@ -15,13 +15,14 @@ from slrt.auth.accounts.phones import is_email, normalise_phone
 from slrt.auth.memberships.models import Membership, Role
 from slrt.auth.oauth.models import token_hash, utcnow
 from slrt.platform import db
-from slrt.platform.db import one_or_404
+from slrt.platform.db import one_or_404, reuse_in_request
 from slrt.platform.errors import Msg
 from slrt.platform.tenancy import platform_bypass
 
 ACCOUNT_NOT_FOUND = Msg("Akun tidak ditemukan.", "Account not found.")
 
 
+@reuse_in_request
 def access_account_by_id(account_id: uuid.UUID) -> Account:
     return one_or_404(sa.select(Account).where(Account.id == account_id), ACCOUNT_NOT_FOUND)
 

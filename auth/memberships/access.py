@@ -19,7 +19,7 @@ from slrt.auth.oauth.models import token_hash
 from slrt.auth.policy import Principal, current_principal
 from slrt.auth.region_scope import codes_within_scope
 from slrt.platform import db
-from slrt.platform.db import one_or_404
+from slrt.platform.db import one_or_404, reuse_in_request
 from slrt.platform.errors import Msg, field_problem
 from slrt.platform.tenant import Tenant
 
@@ -64,6 +64,7 @@ def invitations_query(principal: Principal) -> sa.Select:
     )
 
 
+@reuse_in_request
 def access_membership_by_id(membership_id: uuid.UUID) -> Membership:
     """A membership of this district inside the caller's region; otherwise 404."""
     stmt = sa.select(Membership).where(
@@ -73,12 +74,14 @@ def access_membership_by_id(membership_id: uuid.UUID) -> Membership:
     return one_or_404(stmt, MEMBERSHIP_NOT_FOUND)
 
 
+@reuse_in_request
 def access_invitation_by_id(invitation_id: uuid.UUID) -> Invitation:
     """An invitation of this district inside the caller's region; otherwise 404."""
     stmt = invitations_query(current_principal()).where(Invitation.id == invitation_id)
     return one_or_404(stmt, INVITATION_NOT_FOUND)
 
 
+@reuse_in_request
 def access_role_by_id(role_id: uuid.UUID) -> Role:
     """A role of this district (roles carry no region); otherwise 404."""
     return one_or_404(sa.select(Role).where(Role.id == role_id), ROLE_NOT_FOUND)

@@ -11,13 +11,14 @@ import sqlalchemy as sa
 from slrt.auth.accounts.models import Account
 from slrt.auth.oauth.models import Consent, OAuthClient
 from slrt.platform import db
-from slrt.platform.db import one_or_404
+from slrt.platform.db import one_or_404, reuse_in_request
 from slrt.platform.errors import Msg, field_problem
 from slrt.platform.tenant import Tenant
 
 CLIENT_NOT_FOUND = Msg("Klien tidak ditemukan.", "Client not found.")
 
 
+@reuse_in_request
 def access_client_by_id(client_id: uuid.UUID) -> OAuthClient:
     stmt = sa.select(OAuthClient).where(
         OAuthClient.id == client_id, OAuthClient.first_party.is_(False)

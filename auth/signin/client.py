@@ -44,7 +44,7 @@ from slrt.platform import db
 from slrt.platform.config import public_url
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.tenancy import enter_tenant, platform_bypass
-from slrt.platform.tenant import NOT_FOUND, Tenant, access_tenant_by_slug
+from slrt.platform.tenant import NOT_FOUND, Tenant, cached_tenant_by_slug
 from slrt.platform.web import no_store
 
 bp = no_store(Blueprint("web_auth", __name__, template_folder="templates"))
@@ -238,7 +238,7 @@ def enter_web_tenant(slug: str) -> tuple[Account, Principal] | None:
     """Enter the district named in the URL for a signed-in browser; 404 for non-members."""
     if web_account() is None:
         return None
-    tenant = access_tenant_by_slug(slug, allow_suspended=True)
+    tenant = cached_tenant_by_slug(slug, allow_suspended=True)
     g.tenant = tenant
     enter_tenant(tenant.ref())
     principal = web_principal()

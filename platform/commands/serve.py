@@ -26,6 +26,36 @@ def metrics_dir(port: str) -> Path:
     return path
 
 
+def gunicorn_argv(host: str, port: str, processes: str, app: str = WSGI_APP) -> list[str]:
+    """The gunicorn command line of `slrt serve` (the benchmark serves the same way)."""
+    gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
+    threads = int(setting("SLRT_WEB_THREADS") or 1)
+    return [
+        gunicorn,
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(processes),
+        # Threads, and a bounded queue of accepted connections waiting for one, each wait
+        # timed against the request's deadline (slrt.platform.shedding).
+        "--worker-class",
+        "slrt.platform.shedding.DeadlineWorker",
+        "--threads",
+        str(threads),
+        "--worker-connections",
+        str(threads + int(setting("SLRT_WEB_QUEUE") or 0)),
+        "--backlog",
+        str(setting("SLRT_WEB_BACKLOG")),
+        "--timeout",
+        "120",
+        "--graceful-timeout",
+        "10",
+        "--config",
+        GUNICORN_CONFIG,
+        app,
+    ]
+
+
 @click.command("serve")
 @click.option("--host", default=lambda: setting("SLRT_HOST"), show_default="SLRT_HOST")
 @click.option("--port", default=lambda: setting("SLRT_PORT"), show_default="SLRT_PORT")
@@ -34,22 +64,6 @@ def metrics_dir(port: str) -> Path:
 )
 def serve(host: str, port: str, processes: str) -> None:
     """Serve the web app and API with gunicorn."""
-    gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir(port))
-    os.execv(
-        gunicorn,
-        [
-            gunicorn,
-            "--bind",
-            f"{host}:{port}",
-            "--workers",
-            str(processes),
-            "--timeout",
-            "120",
-            "--graceful-timeout",
-            "10",
-            "--config",
-            GUNICORN_CONFIG,
-            WSGI_APP,
-        ],
-    )
+    argv = gunicorn_argv(host, port, processes)
+    os.execv(argv[0], argv)

@@ -11,13 +11,14 @@ import sqlalchemy as sa
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal
 from slrt.platform import db
-from slrt.platform.db import one_or_404
+from slrt.platform.db import one_or_404, reuse_in_request
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.jobs.models import Job, JobFile
 
 JOB_NOT_FOUND = Msg("Tugas latar belakang tidak ditemukan.", "Job not found.")
 
 
+@reuse_in_request
 def access_job_by_id(job_id: uuid.UUID, *, lock: bool = False) -> Job:
     return one_or_404(sa.select(Job).where(Job.id == job_id), JOB_NOT_FOUND, lock=lock)
 

@@ -8,13 +8,14 @@ import uuid
 import sqlalchemy as sa
 
 from slrt.platform import db
-from slrt.platform.db import one_or_404
+from slrt.platform.db import one_or_404, reuse_in_request
 from slrt.platform.errors import Msg, field_problem
 from slrt.tenants.agencies.models import Agency
 
 AGENCY_NOT_FOUND = Msg("OPD tidak ditemukan.", "Agency not found.")
 
 
+@reuse_in_request
 def access_agency_by_id(agency_id: uuid.UUID) -> Agency:
     """The current district's agency with this id; another district's id answers 404."""
     return one_or_404(sa.select(Agency).where(Agency.id == agency_id), AGENCY_NOT_FOUND)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from slrt.auth.policy import current_principal
 from slrt.platform import db
-from slrt.platform.db import one_or_404
+from slrt.platform.db import one_or_404, reuse_in_request
 from slrt.platform.errors import Msg
 from slrt.tenants.flow.models import Case, CaseAttachment, Letter, Referral
 from slrt.tenants.flow.receipts import TOKEN_BYTES, hash_status_token
@@ -28,12 +28,14 @@ def case_scope(stmt: sa.Select) -> sa.Select:
     return stmt.where(current_principal().region_clause(Case.village_code))
 
 
+@reuse_in_request
 def access_case_by_id(case_id: uuid.UUID, *, lock: bool = False) -> Case:
     return one_or_404(
         case_scope(sa.select(Case).where(Case.id == case_id)), CASE_NOT_FOUND, lock=lock
     )
 
 
+@reuse_in_request
 def access_attachment_by_id(
     attachment_id: uuid.UUID, *, case_id: uuid.UUID | None = None
 ) -> CaseAttachment:
@@ -62,6 +64,7 @@ def referral_scope(stmt: sa.Select) -> sa.Select:
     return stmt
 
 
+@reuse_in_request
 def access_referral_by_id(referral_id: uuid.UUID, *, lock: bool = False) -> Referral:
     return one_or_404(
         referral_scope(sa.select(Referral).where(Referral.id == referral_id)),

@@ -20,7 +20,15 @@ from marshmallow import fields, validate
 from slrt.auth.permissions import P
 from slrt.auth.policy import require
 from slrt.platform import db
-from slrt.platform.api import Schema, TenantBlueprint, Text, check_if_match, nullable_as, page_of
+from slrt.platform.api import (
+    Schema,
+    TenantBlueprint,
+    Text,
+    check_if_match,
+    nullable_as,
+    page_of,
+    page_rows,
+)
 from slrt.platform.audit.reads import personal_data
 from slrt.platform.filestore import store
 from slrt.platform.region_codes import KECAMATAN_CODE, VILLAGE_CODE
@@ -635,14 +643,20 @@ def list_referrals(query: dict, pagination_parameters) -> list[Referral]:
         stmt = stmt.where(Referral.village_code.like(query["kecamatan_code"] + ".%"))
     if query.get("overdue") is True:
         stmt = stmt.where(overdue_clause())
-    pagination_parameters.item_count = db.session.execute(
-        sa.select(sa.func.count()).select_from(stmt.subquery())
-    ).scalar()
+    # The page's ids and the total from the referrals alone (an agency's whole inbox is
+    # counted without joining each row to its case and letter), then the page's rows joined.
+    ids = [
+        row[0]
+        for row in page_rows(
+            stmt.with_only_columns(Referral.id), pagination_parameters, Referral.id.desc()
+        )
+    ]
+    if not ids:
+        return []
     rows = db.session.execute(
-        _listing(stmt.add_columns(Case.ticket_number, Letter.number))
+        _listing(sa.select(Referral, Case.ticket_number, Letter.number))
+        .where(Referral.id.in_(ids))
         .order_by(Referral.id.desc())
-        .offset(pagination_parameters.first_item)
-        .limit(pagination_parameters.page_size)
     ).all()
     return _with_extras(rows)
 

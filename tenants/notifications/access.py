@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from slrt.auth.policy import current_principal
 from slrt.platform import db
-from slrt.platform.db import one_or_404
+from slrt.platform.db import one_or_404, reuse_in_request
 from slrt.platform.errors import Msg
 from slrt.tenants.notifications.models import Notification
 
@@ -21,6 +21,7 @@ def mine() -> sa.Select:
     return sa.select(Notification).where(Notification.account_id == current_principal().account_id)
 
 
+@reuse_in_request
 def access_notification_by_id(notification_id: uuid.UUID, *, lock: bool = False) -> Notification:
     stmt = mine().where(Notification.id == notification_id)
     if lock:  # read it again under the lock, not as the path lookup saw it

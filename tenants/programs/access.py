@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from slrt.platform import db
 from slrt.platform.api import like_pattern
-from slrt.platform.db import one_or_404
+from slrt.platform.db import one_or_404, reuse_in_request
 from slrt.platform.errors import Msg, field_problem
 from slrt.tenants.programs.models import NationalProgram, Program, ProgramVersion
 
@@ -18,6 +18,7 @@ NATIONAL_NOT_FOUND = Msg("Program nasional tidak ditemukan.", "National program 
 VERSION_NOT_FOUND = Msg("Versi program tidak ditemukan.", "Program version not found.")
 
 
+@reuse_in_request
 def access_program_by_id(program_id: uuid.UUID) -> Program:
     return one_or_404(sa.select(Program).where(Program.id == program_id), PROGRAM_NOT_FOUND)
 
@@ -41,6 +42,7 @@ def programs_query(query: dict) -> sa.Select:
     return stmt
 
 
+@reuse_in_request
 def access_national_program_by_id(program_id: uuid.UUID) -> NationalProgram:
     return one_or_404(
         sa.select(NationalProgram).where(NationalProgram.id == program_id), NATIONAL_NOT_FOUND
@@ -75,6 +77,7 @@ def access_program_version(program: Program, version_id: uuid.UUID) -> ProgramVe
     return one_or_404(stmt, VERSION_NOT_FOUND)
 
 
+@reuse_in_request
 def access_version_by_id(version_id: uuid.UUID) -> ProgramVersion:
     """A version of any of the district's programs (the path also names the program, which its
     own lookup checks)."""

@@ -10,13 +10,13 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from flask import g
 
 from slrt.auth.policy import current_principal
 from slrt.platform import db, region_codes
 from slrt.platform.api import like_pattern
-from slrt.platform.db import one_or_404
+from slrt.platform.db import one_or_404, reuse_in_request
 from slrt.platform.errors import Msg, field_problem
+from slrt.platform.freshness import LocalCache, watch
 from slrt.platform.tenancy import current_tenant
 from slrt.tenants.regions.models import Kecamatan, Village
 
@@ -27,6 +27,7 @@ VILLAGE_NOT_FOUND = Msg("Desa/kelurahan tidak ditemukan.", "Village not found.")
 KECAMATAN_NOT_FOUND = Msg("Kecamatan tidak ditemukan.", "Kecamatan not found.")
 
 
+@reuse_in_request
 def access_kecamatan_by_id(kecamatan_id: uuid.UUID) -> Kecamatan:
     return one_or_404(sa.select(Kecamatan).where(Kecamatan.id == kecamatan_id), KECAMATAN_NOT_FOUND)
 
@@ -37,6 +38,7 @@ def kecamatan_by_code(code: str) -> Kecamatan | None:
     ).scalar_one_or_none()
 
 
+@reuse_in_request
 def access_village_by_id(village_id: uuid.UUID) -> Village:
     """The current district's village with this id; another district's id answers 404."""
     return one_or_404(sa.select(Village).where(Village.id == village_id), VILLAGE_NOT_FOUND)
@@ -140,13 +142,18 @@ def check_village(code: str, field: str = "village_code") -> str:
     return code
 
 
+# Each district's village names, kept in the process (slrt.platform.freshness: a rename or a new
+# local village is seen on the next request): showing a record names its village without a query.
+_NAMES: LocalCache[int, dict[str, str]] = LocalCache("village-names", max_entries=1024)
+watch(Village.__tablename__)
+
+
 def village_name(code: str | None) -> str | None:
-    """The district's own name for a village (renamed and local villages included), loaded once
-    per request for all villages so list views stay one query."""
+    """The district's own name for a village (renamed and local villages included)."""
     if not code:
         return None
-    names = g.get("flow_village_names")
-    if names is None:
-        names = dict(db.session.execute(sa.select(Village.code, Village.name)).all())
-        g.flow_village_names = names
+    names = _NAMES.get(
+        current_tenant().id,
+        lambda: dict(db.session.execute(sa.select(Village.code, Village.name)).all()),
+    )
     return names.get(code) or region_codes.name_of(code)

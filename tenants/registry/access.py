@@ -8,7 +8,7 @@ import uuid
 import sqlalchemy as sa
 
 from slrt.auth.policy import current_principal
-from slrt.platform.db import one_or_404
+from slrt.platform.db import one_or_404, reuse_in_request
 from slrt.platform.errors import Msg
 from slrt.tenants.registry.models import Household, Person
 
@@ -16,6 +16,7 @@ PERSON_NOT_FOUND = Msg("Orang tidak ditemukan.", "Person not found.")
 HOUSEHOLD_NOT_FOUND = Msg("Keluarga (KK) tidak ditemukan.", "Household not found.")
 
 
+@reuse_in_request
 def access_person_by_id(person_id: uuid.UUID, *, lock: bool = False) -> Person:
     region = current_principal().region_clause(Person.village_code)
     return one_or_404(
@@ -23,6 +24,7 @@ def access_person_by_id(person_id: uuid.UUID, *, lock: bool = False) -> Person:
     )
 
 
+@reuse_in_request
 def access_household_by_id(household_id: uuid.UUID, *, lock: bool = False) -> Household:
     region = current_principal().region_clause(Household.village_code)
     return one_or_404(

@@ -80,9 +80,11 @@ class Person(TenantScoped, Timestamps, Base):
         sa.UniqueConstraint("tenant_id", "nik", name="uq_persons_tenant_nik"),
         sa.Index("ix_persons_village", "tenant_id", "village_code", "id"),
         sa.Index("ix_persons_household", "tenant_id", "household_id"),
-        # Name search (migration 0008: used through person_ids_by_name, see name_matches).
+        # Name search, one district's entries at a time (btree_gin for tenant_id; used through
+        # person_ids_by_name, see name_matches).
         sa.Index(
-            "ix_persons_name_trgm",
+            "ix_persons_tenant_name_trgm",
+            "tenant_id",
             "name",
             postgresql_using="gin",
             postgresql_ops={"name": "gin_trgm_ops"},
@@ -94,8 +96,8 @@ class Person(TenantScoped, Timestamps, Base):
 def name_matches(text: str) -> sa.ColumnElement[bool]:
     """Persons of the current district whose name contains `text`, case-insensitive.
 
-    Through the SQL function person_ids_by_name (migration 0008), which can use the trigram
-    index ix_persons_name_trgm: a plain `name ILIKE` cannot under row-level security. Combine
+    Through the SQL function person_ids_by_name, which can use the per-district trigram index
+    ix_persons_tenant_name_trgm: a plain `name ILIKE` cannot under row-level security. Combine
     with the caller's region clause as usual."""
     ids = sa.func.person_ids_by_name(like_pattern(text)).column_valued("person_id", sa.Uuid)
     return Person.id.in_(sa.select(ids))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import url_for
+from flask import g, url_for
 from marshmallow import ValidationError, fields, validates
 
 from slrt.auth.permissions import P
@@ -18,7 +18,6 @@ from slrt.platform.errors import Msg, Problem
 from slrt.platform.i18n import local_today
 from slrt.platform.jobs.api import JobSchema
 from slrt.platform.tenancy import current_tenant
-from slrt.platform.tenant import Tenant
 from slrt.tenants.reports import actions
 from slrt.tenants.reports.aggregates import as_dict, latest
 
@@ -118,5 +117,4 @@ def district_dashboard() -> dict[str, Any]:
                 "The district's aggregates have not been computed yet (refreshed nightly).",
             ),
         )
-    district = db.session.get(Tenant, tenant.id)
-    return {"district": district, **as_dict(rows[0])}
+    return {"district": g.tenant, **as_dict(rows[0])}

@@ -13,13 +13,14 @@ import uuid
 import sqlalchemy as sa
 
 from slrt.platform import db
-from slrt.platform.db import one_or_404
+from slrt.platform.db import one_or_404, reuse_in_request
 from slrt.platform.errors import Msg
 from slrt.tenants.service_points.models import ServicePoint, ServicePointKind
 
 SERVICE_POINT_NOT_FOUND = Msg("Titik layanan tidak ditemukan.", "Service point not found.")
 
 
+@reuse_in_request
 def access_service_point_by_id(service_point_id: uuid.UUID) -> ServicePoint:
     return one_or_404(
         sa.select(ServicePoint).where(ServicePoint.id == service_point_id), SERVICE_POINT_NOT_FOUND
