@@ -162,7 +162,7 @@ def test_events_written_before_the_chain_are_linked_by_the_migration(app, parepa
 
     _write_events(app, parepare, 3)
     unseal_audit(services["DATABASE_ADMIN_URL"])
-    migrate.downgrade(services["DATABASE_OWNER_URL"], "0017")
+    migrate.downgrade(services["DATABASE_OWNER_URL"], "0018")
     try:
         with app.app_context():
             with tenant_context(parepare.ref()):

@@ -12,8 +12,8 @@
   tables and these functions to `slrt_audit_owner`, a role nobody logs in as, so the schema
   owner can no longer drop the triggers or replace the functions.
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 """
 
 import sqlalchemy as sa
@@ -22,8 +22,8 @@ from alembic import op
 from slrt.platform.commands.dbroles import AUDIT_FUNCTIONS, AUDIT_TABLES
 from slrt.platform.rls import secure_tenant_table
 
-revision = "0018"
-down_revision = "0017"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
