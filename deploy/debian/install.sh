@@ -119,8 +119,16 @@ sed -i 's/^appendonly no/appendonly yes/' "$conf"
 systemctl enable redis-server
 systemctl restart redis-server
 
-step "8. Migrations (as the schema owner, straight to PostgreSQL)"
+step "8. Migrations (as the schema owner, straight to PostgreSQL), then the audit trail sealed"
+# Sealed, the audit tables belong to slrt_audit_owner, whom nobody can log in as: not even
+# slrt_owner can change them. A re-run hands them back for the migrations, then seals again.
+as_admin() {
+  runuser -u postgres -- env DATABASE_ADMIN_URL='postgresql:///slrt?host=/var/run/postgresql' \
+    "$VENV/bin/slrt" "$@"
+}
+as_admin db unseal-audit
 as_slrt "$VENV/bin/slrt" db upgrade
+as_admin db seal-audit
 
 step "9. systemd units: slrt-web, slrt-worker@1..$SLRT_WORKERS, slrt-scheduler, slrt.target"
 install -m 0644 "$DEPLOY"/systemd/slrt-web.service "$DEPLOY"/systemd/slrt-worker@.service \
