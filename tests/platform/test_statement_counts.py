@@ -84,8 +84,8 @@ def test_reads_cost_one_transaction_and_few_statements(app, client, district) ->
         "name search": 3,
         "nik lookup": 3,
         # setting, the page's ids and the total in one query, the page's rows with their
-        # tickets and letters
-        "agency inbox": 3,
+        # tickets and letters, the persons the referrals are about, the read's audit event
+        "agency inbox": 5,
         # setting, the district's current figures
         "district dashboard": 2,
     }
@@ -174,6 +174,6 @@ def test_pages_cost_one_transaction_and_few_statements(app, parepare, district, 
         # setting, the account, the page of persons, the audit event; setting, the villages
         "registry search page": (2, 6),
         # setting, the account, the program and village filters, five view counts, the page,
-        # the tickets of its cases, the agency
-        "agency inbox page": (1, 12),
+        # the tickets of its cases, the agency, the persons it shows, the read's audit event
+        "agency inbox page": (1, 14),
     }, counts
