@@ -77,11 +77,14 @@ def held(app) -> dict:
                 sa.select(Household.kk_number).where(Household.kk_number.in_(kks))
             ).scalars()
             persons = db.session.execute(
-                sa.select(Person.nik, Person.name, Person.household_id).where(Person.nik.in_(niks))
+                sa.select(Person.id, Person.nik, Person.name, Person.household_id).where(
+                    Person.nik.in_(niks)
+                )
             ).all()
+            # By the captured persons: descriptions are sealed per person, not searchable.
             cases = db.session.execute(
                 sa.select(Case.id, Case.description, Case.channel).where(
-                    Case.description.in_([d for _, _, d in VISITS])
+                    Case.person_id.in_([p.id for p in persons])
                 )
             ).all()
             attachments = db.session.execute(
