@@ -204,6 +204,22 @@ def form_values(*, lists: tuple[str, ...] = ()) -> dict[str, Any]:
     return values
 
 
+def stored_text(record: Any, names: tuple[str, ...]) -> dict[str, str]:
+    """A record's fields as its change form shows them: empty for none, "true"/"false" for a
+    yes/no, one line per item of a list, else the value's text."""
+
+    def text(value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, list):
+            return "\n".join(value)
+        return str(value)
+
+    return {name: text(getattr(record, name)) for name in names}
+
+
 def edit_form(shown: Mapping[str, str], seen: str) -> Form:
     """A change form as first shown: the record's values as text, a copy of each as
     `shown.<name>` (hidden inputs, what `edited_values` compares with) and `seen`, the version

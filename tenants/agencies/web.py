@@ -30,6 +30,7 @@ from slrt.platform.web import (
     page_of,
     parse_form,
     problem_form,
+    stored_text,
     submit_change,
 )
 from slrt.tenants.agencies import actions
@@ -123,12 +124,7 @@ def create_agency():
 
 def _shown(agency: Agency) -> dict[str, str]:
     """The agency as its change form shows it."""
-    values = {
-        name: "" if getattr(agency, name) is None else str(getattr(agency, name))
-        for name in EDITABLE
-    }
-    values["active"] = "true" if agency.active else "false"
-    return values
+    return stored_text(agency, EDITABLE)
 
 
 def _page(

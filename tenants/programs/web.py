@@ -38,6 +38,7 @@ from slrt.platform.web import (
     parse_form,
     posted_values,
     problem_form,
+    stored_text,
     submit_change,
 )
 from slrt.tenants.agencies.access import resolve_agency_id
@@ -410,15 +411,7 @@ def program_page(program_id: uuid.UUID):
 
 def _shown(program: Program) -> dict[str, str]:
     """The program as its change form shows it."""
-    values = {}
-    for name in LOCAL_EDITABLE:
-        value = getattr(program, name)
-        if name == "required_documents":
-            value = "\n".join(value or [])
-        elif name == "active":
-            value = "true" if value else "false"
-        values[name] = "" if value is None else str(value)
-    return values
+    return stored_text(program, LOCAL_EDITABLE)
 
 
 def _edit_page(

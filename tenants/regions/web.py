@@ -30,6 +30,7 @@ from slrt.platform.web import (
     page_of,
     parse_form,
     problem_form,
+    stored_text,
     submit_change,
 )
 from slrt.tenants.regions.access import (
@@ -341,11 +342,7 @@ EDITABLE = ("name", "funding_source", "active")
 
 def _village_values(village: Village) -> dict[str, str]:
     """The village as its change form shows it."""
-    return {
-        "name": village.name,
-        "funding_source": village.funding_source,
-        "active": "true" if village.active else "false",
-    }
+    return stored_text(village, EDITABLE)
 
 
 @bp.get("/villages/<uuid:village_id>")

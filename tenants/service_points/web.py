@@ -26,6 +26,7 @@ from slrt.platform.web import (
     page_of,
     parse_form,
     problem_form,
+    stored_text,
     submit_change,
 )
 from slrt.tenants.regions.models import Kecamatan, Village
@@ -130,11 +131,7 @@ def create_service_point():
 
 def _shown(point: ServicePoint) -> dict[str, str]:
     """The service point as its change form shows it."""
-    values = {
-        name: "" if getattr(point, name) is None else str(getattr(point, name)) for name in EDITABLE
-    }
-    values["active"] = "true" if point.active else "false"
-    return values
+    return stored_text(point, EDITABLE)
 
 
 def _page(
