@@ -91,9 +91,15 @@ def test_requests_through_nginx_reach_both_nodes(cluster) -> None:
     answers = [s.get(cluster.url + "/api/v1/tenants") for _ in range(30)]
     assert [r.status_code for r in answers] == [200] * 30
     assert {t["slug"] for t in answers[-1].json()} == set(SLUGS)
-    lines = [
-        ln for ln in new_log_lines(cluster.nginx.access_log, offset) if "/api/v1/tenants" in ln
-    ]
+    # nginx writes a request's log line once the answer has gone out: the last may trail it.
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [
+            ln for ln in new_log_lines(cluster.nginx.access_log, offset) if "/api/v1/tenants" in ln
+        ]
+        if len(lines) >= 30 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert len(lines) == 30
     used = {upstreams_of(ln)[-1] for ln in lines}
     assert used == {f"127.0.0.1:{node.port}" for node in cluster.nodes}
