@@ -36,8 +36,10 @@ ERROR_REPORT_STEM = "laporan-kesalahan"
 
 
 def run_import_job(
-    ctx: JobContext, sheet: Sheet, sink: Sink, *, batch_size: int = 1000
+    ctx: JobContext, sheet: Sheet, sink: Sink, *, batch_size: int = 1000, overlap: bool = False
 ) -> dict[str, Any]:
+    """`overlap`: the sink may write on a helper thread while the next batch is read
+    (`slrt.platform.tabular.imports.run_import`)."""
     state = ctx.state
     held_until: list[dt.datetime] = []
 
@@ -76,6 +78,7 @@ def run_import_job(
                 total_hint=total,
                 allow=allow,
                 conflicts=lambda: conflict_errors(ctx.job_id),
+                overlap=overlap,
             )
         except FileRejected as exc:
             raise JobRejected(exc.msg) from None

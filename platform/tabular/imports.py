@@ -16,17 +16,28 @@
   the last spreadsheet row written, so a retried job passes it back as `resume_after` and only
   validates (for the report) the rows before it. Re-running a whole file changes nothing either,
   since the sink upserts.
+- A sink may have `prepare(row, values)`: called for each good row as it is read (on the
+  caller's thread, without the database), so the sink's own Python work on a batch overlaps
+  the writing of the batch before.
+- Overlap (`overlap=True`, for a sink that may run on another thread): each batch is written
+  (sink, then checkpoint) on one helper thread while the next batch is validated, so the database works on one batch while Python checks the next; the
+  helper borrows the caller's session and context (`OneBehind`), and never holds it at the same
+  time as the caller. A write's error surfaces at the next batch or at the end, and nothing
+  returns or raises while a write is still running.
 - `reshape` sees the raw rows before validation (a file whose header the user mapped by hand:
   its header row replaced by the column names, the title rows above it dropped).
 """
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from slrt.platform import db
 from slrt.platform.tabular.read import iter_rows
 from slrt.platform.tabular.validate import CellError, Sheet, validate_rows
 from slrt.platform.tabular.write import ErrorReport
@@ -75,6 +86,48 @@ class RowsHeld(Exception):
         self.last_row = last_row
 
 
+class OneBehind:
+    """One write at a time on one helper thread, started while the caller goes on (validating
+    the next batch). The helper uses the caller's database session and context variables
+    (district, app), so a batch and its checkpoint commit in the caller's transaction; the
+    caller waits for the running write before it starts another or touches the session."""
+
+    def __init__(self, *, inline: bool = False) -> None:
+        self._session = db.session()
+        self._context = contextvars.copy_context()
+        self._pool = None if inline else ThreadPoolExecutor(1, thread_name_prefix="slrt-import")
+        self._pending: Future[None] | None = None
+
+    def _run(self, fn: Callable[[], None]) -> None:
+        db.session.registry.set(self._session)
+        try:
+            fn()
+        finally:
+            db.session.registry.clear()  # the session stays the caller's
+
+    def submit(self, fn: Callable[[], None]) -> None:
+        self.wait()
+        if self._pool is None:
+            fn()  # inline: written before the caller goes on
+            return
+        self._pending = self._pool.submit(self._context.run, self._run, fn)
+
+    def wait(self) -> None:
+        """Until the running write is done; its error, if any, is raised here."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        """Wait for a running write without raising its error (called when another error is
+        already on its way, or after `wait`)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.exception()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+
 def run_import(
     path: Path,
     sheet: Sheet,
@@ -91,6 +144,7 @@ def run_import(
     conflicts: Callable[[], Iterable[CellError]] | None = None,
     reshape: Callable[[Iterator[tuple[int, list[Any]]]], Iterator[tuple[int, list[Any]]]]
     | None = None,
+    overlap: bool = False,
 ) -> ImportOutcome:
     info, rows = iter_rows(path, max_bytes=max_bytes)
     if reshape is not None:
@@ -103,11 +157,10 @@ def run_import(
     last_row = resume_after
     flushed_at = 0
 
-    def flush() -> None:
-        nonlocal batch, last_row, flushed_at
-        outcome.encoding, outcome.delimiter = info.encoding, info.delimiter
-        outcome.ignored_columns = header.get("ignored_columns", [])
-        flushed_at = outcome.rows
+    def write(batch: list[tuple[int, dict[str, Any]]], seen: dict[str, Any]) -> None:
+        # On the helper thread: `seen` is the outcome as it stood when the batch was handed
+        # over (the caller's counters have moved on since).
+        nonlocal last_row
         held = False
         if batch and allow is not None:
             # A quota (import rows per day) may allow only part of the batch now: write that
@@ -118,19 +171,28 @@ def run_import(
         if batch:
             _add(outcome.written, sink(batch))
             last_row = batch[-1][0]
-            batch = []
         if checkpoint is not None:
+            rows, bad = seen["rows"], seen["bad_rows"]
             checkpoint(
-                outcome.rows,
+                rows,
                 total_hint,
-                f"{outcome.rows} baris diperiksa, {outcome.bad} bermasalah / "
-                f"{outcome.rows} rows checked, {outcome.bad} with errors",
-                counts=outcome.summary(),
-                state={"row": last_row, "written": outcome.written},
+                f"{rows} baris diperiksa, {bad} bermasalah / {rows} rows checked, {bad} with errors",
+                counts=seen | outcome.written,
+                state={"row": last_row, "written": dict(outcome.written)},
             )
         if held:
             raise RowsHeld(last_row)
 
+    def flush() -> None:
+        nonlocal batch, flushed_at
+        outcome.encoding, outcome.delimiter = info.encoding, info.delimiter
+        outcome.ignored_columns = header.get("ignored_columns", [])
+        flushed_at = outcome.rows
+        handed, seen, batch = batch, outcome.summary(), []
+        behind.submit(lambda: write(handed, seen))
+
+    behind = OneBehind(inline=not overlap)
+    prepare = getattr(sink, "prepare", None)
     try:
         for v in validate_rows(sheet, rows, header_out=header):
             outcome.rows += 1
@@ -143,14 +205,18 @@ def run_import(
             if v.row <= resume_after:
                 continue  # written by an earlier attempt (checkpointed with its batch)
             batch.append((v.row, v.values))
+            if prepare is not None:
+                prepare(v.row, v.values)
             if len(batch) >= batch_size:
                 flush()
             elif outcome.rows - flushed_at >= batch_size:
                 flush()  # progress also moves through long runs of bad rows
         flush()
+        behind.wait()
         for error in conflicts() if conflicts is not None else ():
             report.add([error])
             outcome.errors += 1
     finally:
+        behind.close()
         report.close()
     return outcome

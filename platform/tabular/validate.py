@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slrt.platform.errors import Msg
-from slrt.platform.i18n import local_today
+from slrt.platform.i18n import Today
 from slrt.platform.tabular.read import FileRejected, cell_text, is_blank
 from slrt.platform.text import control_character_problem, plain_spaces
 
@@ -188,6 +188,8 @@ def _id16(col: Column, value: Any) -> tuple[Any, Msg | None]:
             f"from the document.",
         )
     text = str(value).strip()
+    if len(text) == 16 and text.isascii() and text.isdigit():
+        return text, None  # nearly every cell: the checks below only say what is wrong
     quoted = leading_apostrophe_problem(t, text)
     if quoted is not None:
         return None, quoted
@@ -247,6 +249,12 @@ def _date(col: Column, value: Any) -> tuple[Any, Msg | None]:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return None, _serial(t, value)
     text = " ".join(str(value).split())
+    # The two usual forms first (each pattern below matches text none of the others does).
+    if match := DMY_SLASH.match(text):
+        return _day_month(t, text, match)
+    if match := ISO_DATE.match(text):
+        year, month, day = (int(g) for g in match.groups())
+        return _real_date(t, text, year, month, day)
     if DIGITS.match(text) or DECIMAL.match(text):
         return None, _serial(t, text)
     if TWO_DIGIT_YEAR.match(text):
@@ -254,9 +262,6 @@ def _date(col: Column, value: Any) -> tuple[Any, Msg | None]:
             f"{t} '{text}' memakai tahun dua digit; tulis tahun lengkap (DD-MM-YYYY).",
             f"{t} '{text}' has a two-digit year; write the full year (DD-MM-YYYY).",
         )
-    if match := ISO_DATE.match(text):
-        year, month, day = (int(g) for g in match.groups())
-        return _real_date(t, text, year, month, day)
     if match := NAMED_MONTH.match(text):
         month = MONTHS.get(match[2].lower())
         if month is None:
@@ -272,13 +277,6 @@ def _date(col: Column, value: Any) -> tuple[Any, Msg | None]:
         if month > 12 and 0 < day <= 12:
             return None, _month_day_order(t, text)
         return _real_date(t, text, year, month, day)
-    if match := DMY_SLASH.match(text):
-        first, second, year = (int(g) for g in match.groups())
-        if second > 12 and 0 < first <= 12:
-            return None, _month_day_order(t, text)
-        if first > 12 or second > 12 or first == second or 0 in (first, second):
-            return _real_date(t, text, year, second, first)
-        return Ambiguous(text, dt.date(year, second, first), dt.date(year, first, second)), None
     return None, Msg(
         f"{t} '{text}' bukan tanggal yang dikenali; gunakan DD-MM-YYYY, YYYY-MM-DD atau "
         f"nama bulan (3 Agustus 1980).",
@@ -287,8 +285,18 @@ def _date(col: Column, value: Any) -> tuple[Any, Msg | None]:
     )
 
 
-def _plausible(col: Column, day: dt.date) -> Msg | None:
-    if day.year < 1900 or day > local_today():
+def _day_month(t: str, text: str, match: re.Match[str]) -> tuple[Any, Msg | None]:
+    """DD/MM/YYYY: a date when it reads one way only, else `Ambiguous`."""
+    first, second, year = (int(g) for g in match.groups())
+    if second > 12 and 0 < first <= 12:
+        return None, _month_day_order(t, text)
+    if first > 12 or second > 12 or first == second or 0 in (first, second):
+        return _real_date(t, text, year, second, first)
+    return Ambiguous(text, dt.date(year, second, first), dt.date(year, first, second)), None
+
+
+def _plausible(col: Column, day: dt.date, today: dt.date) -> Msg | None:
+    if day.year < 1900 or day > today:
         return Msg(
             f"{col.title} {day.isoformat()} tidak masuk akal.",
             f"{col.title} {day.isoformat()} is not plausible.",
@@ -327,14 +335,15 @@ def _serial(title: str, value: Any) -> Msg:
     )
 
 
-def _clean(col: Column, value: Any) -> tuple[Any, Msg | None]:
-    if isinstance(value, str):
+def _clean(col: Column, value: Any, today: Today) -> tuple[Any, Msg | None]:
+    # Printable text (nearly every cell) holds no control character and no odd space, and
+    # isprintable() says so in C: the checks below run only on the rest.
+    if isinstance(value, str) and not value.isprintable():
         problem = control_character_problem(value)
         if problem is not None:
             return None, Msg(f"{col.title}: {problem}", f"{col.title}: {problem.en}")
         value = plain_spaces(value)
-    empty = value is None or (isinstance(value, str) and not value.strip())
-    if empty:
+    if value is None or (isinstance(value, str) and not value.strip()):
         if col.required:
             return None, Msg(f"{col.title} wajib diisi.", f"{col.title} is required.")
         return None, None
@@ -343,7 +352,7 @@ def _clean(col: Column, value: Any) -> tuple[Any, Msg | None]:
     elif col.kind == "date":
         clean, err = _date(col, value)
         if isinstance(clean, dt.date):
-            err = _plausible(col, clean)
+            err = _plausible(col, clean, today())
             clean = None if err else clean
     elif col.kind == "choice":
         key = str(value).strip().lower()
@@ -419,6 +428,7 @@ def validate_rows(
     """The first non-blank row is the header; every later non-blank row is validated."""
     positions: dict[int, Column] | None = None
     seen = {c.name: FirstRows() for c in sheet.columns if c.unique}
+    today = Today()
     try:
         for number, cells in rows:
             if is_blank(cells):
@@ -429,7 +439,7 @@ def validate_rows(
                     header_out["ignored_columns"] = ignored
                     header_out["header_row"] = number
                 continue
-            yield _validate_row(sheet, positions, seen, number, cells)
+            yield _validate_row(sheet, positions, seen, number, cells, today)
     finally:
         for first_rows in seen.values():
             first_rows.close()
@@ -445,27 +455,31 @@ def _validate_row(
     seen: dict[str, FirstRows],
     number: int,
     cells: list[Any],
+    today: Today,
 ) -> Validated:
     values: dict[str, Any] = {}
-    raws: dict[str, Any] = {}
     errors: list[CellError] = []
+    width = len(cells)
 
     def refuse(col: Column, msg: Msg) -> None:
-        errors.append(CellError(number, col.name, cell_text(raws.get(col.name)), str(msg), msg.en))
+        raw = next((cells[i] for i, c in positions.items() if c is col and i < width), None)
+        errors.append(CellError(number, col.name, cell_text(raw), str(msg), msg.en))
 
     for i, col in positions.items():
-        raws[col.name] = cells[i] if i < len(cells) else None
-        clean, err = _clean(col, raws[col.name])
+        clean, err = _clean(col, cells[i] if i < width else None, today)
         if err is not None:
             refuse(col, err)
         values[col.name] = clean
-    # Second pass, with every cell of the row cleaned: dates the row settles, repeated values.
+    # Second pass, with every cell of the row cleaned: dates the row settles, repeated values
+    # (only date and unique columns have anything to do here).
     for col in positions.values():
+        if col.kind != "date" and not col.unique:
+            continue
         value = values[col.name]
         if isinstance(value, Ambiguous):
             value, err = _settle(col, value, values)
             if value is not None:
-                err = _plausible(col, value) or (col.check(value) if col.check else None)
+                err = _plausible(col, value, today()) or (col.check(value) if col.check else None)
             values[col.name] = None if err else value
             if err is not None:
                 refuse(col, err)
@@ -473,8 +487,9 @@ def _validate_row(
             first = seen[col.name].first_row(str(values[col.name]), number)
             if first is not None:
                 refuse(col, _repeated(col, values[col.name], first))
-    order = {col.name: i for i, col in enumerate(positions.values())}
-    errors.sort(key=lambda e: order[e.column])  # the cells' problems in the columns' order
+    if len(errors) > 1:
+        order = {col.name: i for i, col in enumerate(positions.values())}
+        errors.sort(key=lambda e: order[e.column])  # the cells' problems in the columns' order
     # Checks across the row run on whatever is clean (each check skips what it lacks), so a
     # row with a bad cell still hears of every other problem it has.
     for check in sheet.row_checks:

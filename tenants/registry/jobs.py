@@ -32,6 +32,7 @@ from slrt.platform import db
 from slrt.platform.audit.models import AuditKind
 from slrt.platform.audit.record import record
 from slrt.platform.errors import Msg
+from slrt.platform.i18n import Today, local_today
 from slrt.platform.jobs.handlers import job_handler
 from slrt.platform.jobs.runner import JobContext
 from slrt.platform.tabular import conflicts
@@ -44,7 +45,7 @@ from slrt.platform.tenancy import current_tenant
 from slrt.tenants.flow.models import Case, Referral
 from slrt.tenants.regions.models import Village
 from slrt.tenants.registry.models import Household, Person, Relation
-from slrt.tenants.registry.nik import kk_problems, nik_hash, nik_problems, parse_nik
+from slrt.tenants.registry.nik import kk_problems, nik_hasher, nik_problems, parse_nik
 
 RELATIONS = {r.value.replace("_", " "): r.value for r in Relation} | {
     r.value: r.value for r in Relation
@@ -86,15 +87,15 @@ def region_test(scope: dict[str, Any]) -> Callable[[str], bool]:
     return in_scope
 
 
-def nik_birth_date(values: dict[str, Any]) -> dt.date | None:
-    """The birth date a row's NIK carries (settles a date cell that reads two ways)."""
-    parts = parse_nik(values.get("nik") or "")
-    return parts.birth_date if parts else None
-
-
 def registry_sheet(villages: set[str], scope: dict[str, Any]) -> Sheet:
     """The import spec for one district and one requester's region scope."""
     in_scope = region_test(scope)
+    today = Today()
+
+    def nik_birth_date(values: dict[str, Any]) -> dt.date | None:
+        """The birth date a row's NIK carries (settles a date cell that reads two ways)."""
+        parts = parse_nik(values.get("nik") or "", today=today())
+        return parts.birth_date if parts else None
 
     def village_check(code: str) -> Msg | None:
         if code not in villages:
@@ -113,7 +114,10 @@ def registry_sheet(villages: set[str], scope: dict[str, Any]) -> Sheet:
         if values.get("nik") is None:  # the cell itself was refused; its message says why
             return []
         problems = nik_problems(
-            values["nik"], sex=values.get("jenis_kelamin"), birth_date=values.get("tanggal_lahir")
+            values["nik"],
+            sex=values.get("jenis_kelamin"),
+            birth_date=values.get("tanggal_lahir"),
+            today=today(),
         )
         return [("nik", p) for p in problems]
 
@@ -168,17 +172,68 @@ def registry_sheet(villages: set[str], scope: dict[str, Any]) -> Sheet:
     )
 
 
-# One statement per table whatever the batch size: the batch travels as one array per column
-# (unnest), so the SQL is compiled once and PostgreSQL does the upsert set-wise. The stored rows
-# were read and locked first (RegistryWriter), so the values sent are already final: empty
-# cells filled from what is stored, held rows left out. `since` guards against a record created
-# or changed after that read (it would be held back, not overwritten).
+# Each batch is staged in a temporary table (COPY: PostgreSQL refuses COPY into a table under
+# row-level security, and a temporary table is private to the transaction and gone at its
+# commit), then written set-wise: a few statements per batch whatever its size, each under the
+# district's row-level security. New persons are staged with what the NIK says filled in; the
+# stored persons the batch names are read and locked first (RegistryWriter), and only those the
+# file changes are sent again, already merged. `since` guards against a person changed after
+# that read (held back, not overwritten).
+STAGE = sa.text(
+    """
+    CREATE TEMPORARY TABLE import_rows (
+        line integer, id uuid, household_id uuid, nik text, nik_hash text, kk text, name text,
+        sex text,
+        birth_place text, birth_date date, relation text, has_disability boolean, phone text,
+        village text, address text
+    ) ON COMMIT DROP
+    """
+)
+STAGE_COPY = (
+    "COPY import_rows (line, id, household_id, nik, nik_hash, kk, name, sex, birth_place, birth_date, relation,"
+    " has_disability, phone, village, address) FROM STDIN"
+)
+# The statements below look each staged row's person and household up by index, in lateral or
+# scalar subqueries the planner cannot turn into joins: a batch is small and the district may
+# be large, and a join would read the district's every row for each batch (which the planner
+# prefers below a few hundred thousand persons), a cost that grows with the district.
+STORED = sa.text(
+    f"""
+    SELECT s.line, p.*
+    FROM import_rows s
+    CROSS JOIN LATERAL (
+        SELECT p.nik, p.updated_at, h.kk_number,
+               {
+        ", ".join(
+            f"p.{f}"
+            for f in (
+                "name",
+                "sex",
+                "birth_place",
+                "birth_date",
+                "relation",
+                "has_disability",
+                "phone",
+                "village_code",
+            )
+        )
+    }
+        FROM persons p
+        LEFT JOIN households h ON h.tenant_id = p.tenant_id AND h.id = p.household_id
+        WHERE p.tenant_id = :tenant_id AND p.nik = s.nik
+        FOR UPDATE OF p
+    ) p
+    """  # noqa: S608 (composed from constant column names only)
+)
+# A KK named by several rows takes the last row's village and address, as a reader of the file
+# would expect; an empty address keeps the stored one.
 UPSERT_HOUSEHOLDS = sa.text(
     """
     INSERT INTO households (tenant_id, id, kk_number, village_code, address, dtks_status)
-    SELECT :tenant_id, h.id, h.kk, h.village, h.address, 'unknown'
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:kks AS text[]), CAST(:villages AS text[]),
-                CAST(:addresses AS text[])) AS h(id, kk, village, address)
+    SELECT DISTINCT ON (s.kk) :tenant_id, s.household_id, s.kk, s.village, s.address, 'unknown'
+    FROM import_rows s
+    WHERE s.line <> ALL(CAST(:skip AS integer[]))
+    ORDER BY s.kk, s.line DESC
     ON CONFLICT ON CONSTRAINT uq_households_tenant_kk DO UPDATE
        SET village_code = EXCLUDED.village_code,
            address = COALESCE(EXCLUDED.address, households.address),
@@ -200,35 +255,50 @@ PERSON_COLUMNS = {
     "village_code": "kode_desa",
 }
 PERSON_FIELDS = ("household_id", *PERSON_COLUMNS)
-UPSERT_PERSONS = sa.text(
-    f"""
-    INSERT INTO persons (tenant_id, id, household_id, nik, name, sex, birth_place, birth_date,
-                         relation, has_disability, phone, village_code)
-    SELECT :tenant_id, p.id, h.id, p.nik, p.name, p.sex, p.birth_place, p.birth_date,
-           p.relation, p.has_disability, p.phone, p.village
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:kks AS text[]), CAST(:niks AS text[]),
-                CAST(:names AS text[]), CAST(:sexes AS text[]), CAST(:places AS text[]),
-                CAST(:births AS date[]), CAST(:relations AS text[]),
-                CAST(:disabilities AS boolean[]), CAST(:phones AS text[]),
-                CAST(:villages AS text[]))
-         AS p(id, kk, nik, name, sex, birth_place, birth_date, relation, has_disability, phone,
-              village)
-    JOIN households h ON h.tenant_id = :tenant_id AND h.kk_number = p.kk
-    ON CONFLICT ON CONSTRAINT uq_persons_tenant_nik DO UPDATE
-       SET {", ".join(f"{f} = EXCLUDED.{f}" for f in PERSON_FIELDS)}, updated_at = now()
-     WHERE persons.erased_at IS NULL
-       AND persons.updated_at <= :since
-       AND ({", ".join(f"persons.{f}" for f in PERSON_FIELDS)})
-           IS DISTINCT FROM ({", ".join(f"EXCLUDED.{f}" for f in PERSON_FIELDS)})
-    RETURNING nik, (xmax = 0)
-    """  # noqa: S608 (composed from the constant PERSON_FIELDS only)
+# Persons not stored when the batch was read, each registered (the keyed hash of its NIK) for the
+# national duplicate signal. One created meanwhile by someone else is left alone here (not
+# returned) and looked at again.
+INSERT_PERSONS = sa.text(
+    """
+    WITH inserted AS (
+        INSERT INTO persons (tenant_id, id, household_id, nik, name, sex, birth_place,
+                             birth_date, relation, has_disability, phone, village_code)
+        SELECT :tenant_id, s.id,
+               (SELECT h.id FROM households h
+                 WHERE h.tenant_id = :tenant_id AND h.kk_number = s.kk),
+               s.nik, s.name, s.sex, s.birth_place, s.birth_date, s.relation,
+               s.has_disability, s.phone, s.village
+        FROM import_rows s
+        WHERE s.line <> ALL(CAST(:stored AS integer[]))
+        ON CONFLICT ON CONSTRAINT uq_persons_tenant_nik DO NOTHING
+        RETURNING nik
+    ), registered AS (
+        INSERT INTO nik_registrations (nik_hash, tenant_ref, district_code)
+        SELECT s.nik_hash, :tenant_id, :district_code
+        FROM import_rows s JOIN inserted i ON i.nik = s.nik
+        ON CONFLICT DO NOTHING
+    )
+    SELECT nik FROM inserted
+    """
 )
-REGISTER_NIKS = sa.text(
-    """
-    INSERT INTO nik_registrations (nik_hash, tenant_ref, district_code)
-    SELECT unnest(CAST(:hashes AS text[])), :tenant_id, :district_code
-    ON CONFLICT DO NOTHING
-    """
+# Stored persons the file changes, with the values already merged.
+UPDATE_PERSONS = sa.text(
+    f"""
+    UPDATE persons
+       SET household_id = (SELECT h.id FROM households h
+                            WHERE h.tenant_id = :tenant_id AND h.kk_number = u.kk),
+           {", ".join(f"{f} = u.{f}" for f in PERSON_COLUMNS)},
+           updated_at = now()
+    FROM unnest(CAST(:niks AS text[]), CAST(:kks AS text[]), CAST(:names AS text[]),
+                CAST(:sexes AS text[]), CAST(:places AS text[]), CAST(:births AS date[]),
+                CAST(:relations AS text[]), CAST(:disabilities AS boolean[]),
+                CAST(:phones AS text[]), CAST(:villages AS text[]))
+         AS u(nik, kk, name, sex, birth_place, birth_date, relation, has_disability, phone,
+              village_code)
+    WHERE persons.tenant_id = :tenant_id AND persons.nik = u.nik
+      AND persons.erased_at IS NULL AND persons.updated_at <= :since
+    RETURNING persons.nik
+    """  # noqa: S608 (composed from the constant PERSON_COLUMNS only)
 )
 
 
@@ -250,10 +320,57 @@ class RegistryWriter:
         self, job_id: uuid.UUID, since: dt.datetime, in_scope: Callable[[str], bool]
     ) -> None:
         self.job_id, self.since, self.in_scope = job_id, since, in_scope
+        self._digest = nik_hasher()
+        self._today = local_today()
+        # Rows made ready by `prepare` (on the import's own thread), taken by the write.
+        self._prepared: dict[int, tuple[Any, ...]] = {}
+        self._household: tuple[str, uuid.UUID] = ("", uuid7())
 
-    def _stored(self, niks: list[str]) -> dict[str, Any]:
-        """The batch's stored persons with their KK number, locked until the checkpoint."""
-        rows = db.session.execute(
+    def _staged(self, row: int, values: dict[str, Any]) -> tuple[Any, ...]:
+        """The row as `import_rows` holds it: as a new person would be stored."""
+        new = self._merged(values, None, self._today)
+        # The household's id, should its KK be new. Any of its rows' ids will do (one is
+        # taken), so the rows of a family listed together share one, made once.
+        if self._household[0] != values["no_kk"]:
+            self._household = (values["no_kk"], uuid7())
+        return (
+            row,
+            uuid7(),
+            self._household[1],
+            values["nik"],
+            self._digest(values["nik"]),
+            values["no_kk"],
+            new["nama"],
+            new["jenis_kelamin"],
+            new["tempat_lahir"],
+            new["tanggal_lahir"],
+            new["hubungan"],
+            bool(new["disabilitas"]),
+            new["telepon"],
+            new["kode_desa"],
+            values.get("alamat") or None,
+        )
+
+    def prepare(self, row: int, values: dict[str, Any]) -> None:
+        """Called by the import as each good row is read, while the batch before is being
+        written: the row's Python work is done then, so the write is all database."""
+        self._prepared[row] = self._staged(row, values)
+
+    def _stage(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
+        """The batch into `import_rows`."""
+        db.session.execute(STAGE)
+        self._today = local_today()
+        prepared = self._prepared
+        cursor = db.session.connection().connection.driver_connection.cursor()
+        with cursor, cursor.copy(STAGE_COPY) as copy:
+            for row, values in batch:
+                staged = prepared.pop(row, None)
+                copy.write_row(staged if staged is not None else self._staged(row, values))
+
+    @staticmethod
+    def _stored_again(nik: str) -> Any:
+        """One stored person by NIK (after the batch's write missed it), locked."""
+        return db.session.execute(
             sa.select(
                 Person.nik,
                 Person.updated_at,
@@ -267,16 +384,17 @@ class RegistryWriter:
                     Household.tenant_id == Person.tenant_id, Household.id == Person.household_id
                 ),
             )
-            .where(Person.nik.in_(niks))
+            .where(Person.nik == nik)
             .with_for_update(of=Person)
-        ).all()
-        return {r.nik: r for r in rows}
+        ).first()
 
     @staticmethod
-    def _merged(values: dict[str, Any], stored: Any) -> dict[str, Any]:
+    def _merged(
+        values: dict[str, Any], stored: Any, today: dt.date | None = None
+    ) -> dict[str, Any]:
         """The person the row describes, in template columns: an empty cell keeps the stored
         value (or what the NIK says, for a new person)."""
-        parts = parse_nik(values["nik"])
+        parts = parse_nik(values["nik"], today=today)
         from_nik = {
             "jenis_kelamin": parts.sex if parts else None,
             "tanggal_lahir": parts.birth_date if parts else None,
@@ -302,7 +420,6 @@ class RegistryWriter:
 
     def __call__(self, batch: list[tuple[int, dict[str, Any]]]) -> dict[str, int]:
         tenant = current_tenant()
-        stored = self._stored([v["nik"] for _, v in batch])
         counts = dict.fromkeys(
             (
                 "persons_inserted",
@@ -315,43 +432,62 @@ class RegistryWriter:
             ),
             0,
         )
-        households: dict[str, dict[str, Any]] = {}
-        persons: dict[str, tuple[int, dict[str, Any]]] = {}
-        for row, values in batch:
-            old = stored.get(values["nik"])
+        by_row = dict(batch)
+        self._stage(batch)
+        stored = db.session.execute(STORED, {"tenant_id": tenant.id}).all()
+        skip: list[int] = []  # rows that touch no household
+        updates: dict[str, tuple[int, dict[str, Any]]] = {}
+        for old in stored:
+            row, values = old.line, by_row[old.line]
             new = self._merged(values, old)
             differs = self._differs(new, old)
-            if old is not None and not differs:
+            if not differs:
                 counts["persons_unchanged"] += 1
                 if not self.in_scope(old.village_code):
-                    continue  # identical, but its household is not the requester's to touch
-            elif not self.in_scope(new["kode_desa"]) or (
-                old is not None and not self.in_scope(old.village_code)
-            ):
+                    skip.append(row)  # identical, but its household is not the requester's
+            elif not self.in_scope(new["kode_desa"]) or not self.in_scope(old.village_code):
                 self._hold(row, ConflictReason.region, values, {"nik": None})
                 counts["out_of_region_rows"] += 1
-                continue
-            elif old is not None and old.updated_at > self.since:
+                skip.append(row)
+            elif old.updated_at > self.since:
                 self._hold(row, ConflictReason.changed, values, differs, old.updated_at)
                 counts["conflict_rows"] += 1
-                continue
+                skip.append(row)
             else:
-                persons[values["nik"]] = (row, new)
-            households[values["no_kk"]] = {
-                "village": values["kode_desa"],
-                "address": values.get("alamat") or None,
-            }
-        changed_households = self._upsert_households(tenant, households)
+                updates[values["nik"]] = (row, new)
+        changed_households = (
+            db.session.execute(UPSERT_HOUSEHOLDS, {"tenant_id": tenant.id, "skip": skip})
+            .scalars()
+            .all()
+        )
         counts["households_inserted"] = sum(1 for x in changed_households if x)
         counts["households_updated"] = len(changed_households) - counts["households_inserted"]
-        written = self._upsert_persons(tenant, persons)
-        for nik, (row, new) in persons.items():
-            if nik in written:
-                counts["persons_inserted" if written[nik] else "persons_updated"] += 1
-                continue
+        inserted = set(
+            db.session.execute(
+                INSERT_PERSONS,
+                {
+                    "tenant_id": tenant.id,
+                    "district_code": tenant.code,
+                    "stored": [o.line for o in stored],
+                },
+            ).scalars()
+        )
+        updated = self._update_persons(tenant, updates)
+        counts["persons_inserted"], counts["persons_updated"] = len(inserted), len(updated)
+        stored_rows = {o.line for o in stored}
+        missed = [
+            (row, values)
+            for row, values in batch
+            if (values["nik"] not in inserted if row not in stored_rows else False)
+            or (values["nik"] in updates and values["nik"] not in updated)
+        ]
+        for row, values in missed:
             # Created or changed by someone else between the read above and the write.
-            values = next(v for r, v in batch if r == row)
-            again = self._stored([nik]).get(nik)
+            if values["nik"] in updates:
+                new = updates[values["nik"]][1]
+            else:
+                new = self._merged(values, None)
+            again = self._stored_again(values["nik"])
             differs = self._differs(new, again)
             if again is not None and not differs:
                 counts["persons_unchanged"] += 1
@@ -359,14 +495,6 @@ class RegistryWriter:
             changed_at = again.updated_at if again is not None else None
             self._hold(row, ConflictReason.changed, values, differs or {"nik": None}, changed_at)
             counts["conflict_rows"] += 1
-        db.session.execute(
-            REGISTER_NIKS,
-            {
-                "hashes": [nik_hash(v["nik"]) for _, v in batch],
-                "tenant_id": tenant.id,
-                "district_code": tenant.code,
-            },
-        )
         return counts
 
     def _hold(
@@ -379,51 +507,32 @@ class RegistryWriter:
     ) -> None:
         conflicts.hold_back(self.job_id, row, reason, values["nik"], values, stored, changed_at)
 
-    @staticmethod
-    def _upsert_households(tenant: Any, households: dict[str, dict[str, Any]]) -> list[bool]:
-        if not households:
-            return []
-        return (
+    def _update_persons(
+        self, tenant: Any, updates: dict[str, tuple[int, dict[str, Any]]]
+    ) -> set[str]:
+        """The NIKs of the stored persons written."""
+        if not updates:
+            return set()
+        rows = [new for _, new in updates.values()]
+        return set(
             db.session.execute(
-                UPSERT_HOUSEHOLDS,
+                UPDATE_PERSONS,
                 {
                     "tenant_id": tenant.id,
-                    "ids": [uuid7() for _ in households],
-                    "kks": list(households),
-                    "villages": [h["village"] for h in households.values()],
-                    "addresses": [h["address"] for h in households.values()],
+                    "since": self.since,
+                    "niks": list(updates),
+                    "kks": [r["no_kk"] for r in rows],
+                    "names": [r["nama"] for r in rows],
+                    "sexes": [r["jenis_kelamin"] for r in rows],
+                    "places": [r["tempat_lahir"] for r in rows],
+                    "births": [r["tanggal_lahir"] for r in rows],
+                    "relations": [r["hubungan"] for r in rows],
+                    "disabilities": [bool(r["disabilitas"]) for r in rows],
+                    "phones": [r["telepon"] for r in rows],
+                    "villages": [r["kode_desa"] for r in rows],
                 },
-            )
-            .scalars()
-            .all()
+            ).scalars()
         )
-
-    def _upsert_persons(
-        self, tenant: Any, persons: dict[str, tuple[int, dict[str, Any]]]
-    ) -> dict[str, bool]:
-        """nik -> True (inserted) / False (updated) for the rows written."""
-        if not persons:
-            return {}
-        rows = [new for _, new in persons.values()]
-        result = db.session.execute(
-            UPSERT_PERSONS,
-            {
-                "tenant_id": tenant.id,
-                "since": self.since,
-                "ids": [uuid7() for _ in rows],
-                "kks": [r["no_kk"] for r in rows],
-                "niks": list(persons),
-                "names": [r["nama"] for r in rows],
-                "sexes": [r["jenis_kelamin"] for r in rows],
-                "places": [r["tempat_lahir"] for r in rows],
-                "births": [r["tanggal_lahir"] for r in rows],
-                "relations": [r["hubungan"] for r in rows],
-                "disabilities": [bool(r["disabilitas"]) for r in rows],
-                "phones": [r["telepon"] for r in rows],
-                "villages": [r["kode_desa"] for r in rows],
-            },
-        ).all()
-        return {nik: inserted for nik, inserted in result}
 
 
 def _scope(ctx: JobContext) -> dict[str, Any]:
@@ -438,7 +547,7 @@ def _villages() -> set[str]:
 def import_registry(ctx: JobContext) -> dict[str, Any]:
     """Import households and persons from the uploaded CSV/XLSX."""
     writer = RegistryWriter(ctx.job_id, ctx.job.created_at, region_test(ctx.params))
-    summary = run_import_job(ctx, registry_sheet(_villages(), ctx.params), writer)
+    summary = run_import_job(ctx, registry_sheet(_villages(), ctx.params), writer, overlap=True)
     record(
         AuditKind.config,
         "registry.import",

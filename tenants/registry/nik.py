@@ -12,8 +12,9 @@ import datetime as dt
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from slrt.platform.config import setting
 from slrt.platform.errors import Msg
@@ -119,12 +120,19 @@ def parse_nik(nik: str, *, today: dt.date | None = None) -> NikParts | None:
     """The parts of a 16-digit NIK, or None when its date part is not a real date."""
     if not DIGITS16.match(nik or ""):
         return None
+    return _parts(nik, today or local_today())
+
+
+# An import asks for a row's parts several times (its checks, a date the NIK settles, the
+# values it stages); the answer depends on the day only through the two-digit year.
+@lru_cache(maxsize=8192)
+def _parts(nik: str, today: dt.date) -> NikParts | None:
     day, month, yy = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
     sex = "L"
     if day > 40:
         day -= 40
         sex = "P"
-    born = _birth_date(day, month, yy, today or local_today())
+    born = _birth_date(day, month, yy, today)
     if born is None:
         return None
     code = f"{nik[0:2]}.{nik[2:4]}.{nik[4:6]}"
@@ -154,3 +162,15 @@ def _hash_key() -> bytes:
 def nik_hash(nik: str) -> str:
     """Keyed hash (HMAC-SHA256) of a NIK: the same across districts, useless without the key."""
     return hmac.new(_hash_key(), nik.encode(), hashlib.sha256).hexdigest()
+
+
+def nik_hasher() -> Callable[[str], str]:
+    """`nik_hash` for many NIKs: the key is looked up and set up once."""
+    keyed = hmac.new(_hash_key(), digestmod=hashlib.sha256)
+
+    def digest(nik: str) -> str:
+        one = keyed.copy()
+        one.update(nik.encode())
+        return one.hexdigest()
+
+    return digest

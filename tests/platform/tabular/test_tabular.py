@@ -639,3 +639,70 @@ def test_parts_read_whole_are_capped(tmp_path: Path) -> None:
     path = excel_xlsx(tmp_path / "styles.xlsx", REGISTRY_ROWS, parts={"xl/styles.xml": styles})
     message = _rejected(path)
     assert "xl/styles.xml" in message and "terlalu besar setelah dibuka" in message
+
+
+def test_overlapped_writes_run_one_at_a_time_behind_the_reading(tmp_path: Path) -> None:
+    """With overlap, each batch is written on one helper thread, in order, never two at once,
+    each checkpoint after its own batch and carrying that batch's last row; the caller's context
+    variables reach the writes; what the sink prepared is done on the caller's thread."""
+    import contextvars
+    import threading
+
+    marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="unset")
+    marker.set("the caller's")
+    rows = [
+        ["7372010101010001", f"73720155078{i:05d}", f"Nama {i}", "L", "13/04/1980", ""]
+        for i in range(1, 26)
+    ]
+    src = _write_csv(tmp_path / "a.csv", rows, delimiter=",", encoding="utf-8")
+    caller = threading.get_ident()
+    seen: list[tuple[str, Any]] = []
+    running = threading.Lock()
+
+    class Sink(DictSink):
+        def prepare(self, row: int, values: dict[str, Any]) -> None:
+            seen.append(("prepare", threading.get_ident() == caller))
+
+        def __call__(self, batch):
+            assert running.acquire(blocking=False), "two writes at once"
+            try:
+                seen.append(("write", (threading.get_ident() != caller, marker.get())))
+                return super().__call__(batch)
+            finally:
+                running.release()
+
+    checkpoints: list[int] = []
+    sink = Sink()
+    outcome = run_import(
+        src,
+        SHEET,
+        sink,
+        tmp_path,
+        batch_size=10,
+        overlap=True,
+        checkpoint=lambda *a, state, **k: checkpoints.append(state["row"]),
+    )
+    assert outcome.written == {"inserted": 25, "updated": 0, "unchanged": 0}
+    assert len(sink.rows) == 25
+    assert checkpoints == [11, 21, 26]  # row 1 is the header
+    assert {v for k, v in seen if k == "prepare"} == {True}
+    assert {v for k, v in seen if k == "write"} == {(True, "the caller's")}
+
+
+def test_an_overlapped_write_that_fails_stops_the_import_with_its_error(tmp_path: Path) -> None:
+    rows = [
+        ["7372010101010001", f"73720155078{i:05d}", f"Nama {i}", "L", "13/04/1980", ""]
+        for i in range(1, 26)
+    ]
+    src = _write_csv(tmp_path / "a.csv", rows, delimiter=",", encoding="utf-8")
+    calls: list[int] = []
+
+    def sink(batch):
+        calls.append(batch[0][0])
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        return {"inserted": len(batch)}
+
+    with pytest.raises(RuntimeError, match="went away"):
+        run_import(src, SHEET, sink, tmp_path, batch_size=10, overlap=True)
+    assert calls == [2, 12]  # nothing written after the failed batch
