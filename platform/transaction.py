@@ -70,6 +70,11 @@ def in_action() -> bool:
     return _depth.get() > 0
 
 
+def action_depth() -> int:
+    """How many actions are open around the caller (1: only the one it runs in)."""
+    return _depth.get()
+
+
 _AFTER_COMMIT = "slrt_after_commit"
 
 

@@ -15,6 +15,11 @@ from tests.tenants.flow.test_flow import LOMPOE, get, post
 from tests.tenants.flow.test_queries import _referred, counted
 
 
+def is_read_only_commit(statement: str) -> bool:
+    """The records of reads, alone in their transaction, commit without waiting for the disk."""
+    return "'synchronous_commit', 'off'" in statement
+
+
 def is_setting(statement: str) -> bool:
     """The statement that opens every transaction: tenant, role (and, on a replica session,
     read-only) in one."""
@@ -76,16 +81,19 @@ def test_reads_cost_one_transaction_and_few_statements(app, client, district) ->
             statements,
         )
         counts[label] = len(statements)
+        reads_recorded = any("INSERT INTO audit_events" in s for s in statements)
+        assert any(map(is_read_only_commit, statements)) == reads_recorded, (label, statements)
+    # "audit" below: the commit mode of a transaction that only records reads, and the event
     assert counts == {
-        # setting, the person (once, though the path and the view both ask), the audit event
-        "person by id": 3,
-        # setting, the page and its total in one query, the audit events
-        "persons list": 3,
-        "name search": 3,
-        "nik lookup": 3,
+        # setting, the person (once, though the path and the view both ask), audit
+        "person by id": 4,
+        # setting, the page and its total in one query, audit
+        "persons list": 4,
+        "name search": 4,
+        "nik lookup": 4,
         # setting, the page's ids and the total in one query, the page's rows with their
-        # tickets and letters, the persons the referrals are about, the read's audit event
-        "agency inbox": 5,
+        # tickets and letters, the persons the referrals are about, audit
+        "agency inbox": 6,
         # setting, the district's current figures
         "district dashboard": 2,
     }
@@ -124,6 +132,7 @@ def test_a_write_costs_one_transaction(app, client, district) -> None:
     # transaction
     assert sum(map(is_setting, statements)) == 1, statements
     assert len(statements) == 5, statements
+    assert not any(map(is_read_only_commit, statements)), statements  # a change waits for the disk
 
 
 @pytest.fixture
@@ -168,12 +177,13 @@ def test_pages_cost_one_transaction_and_few_statements(app, parepare, district, 
     # (transactions, statements). What the pages still cost beyond the API's answers: the signed-in
     # account is read on every page; the search page commits its audit event, then reads the
     # villages for its filter in a second transaction; the inbox counts each of its five views.
+    # "audit": the commit mode of a transaction that only records reads, and the event.
     assert counts == {
-        # setting, the account, the person, their proposals, the audit event
-        "person page": (1, 5),
-        # setting, the account, the page of persons, the audit event; setting, the villages
-        "registry search page": (2, 6),
+        # setting, the account, the person, their proposals, audit
+        "person page": (1, 6),
+        # setting, the account, the page of persons, audit; setting, the villages
+        "registry search page": (2, 7),
         # setting, the account, the program and village filters, five view counts, the page,
-        # the tickets of its cases, the agency, the persons it shows, the read's audit event
-        "agency inbox page": (1, 14),
+        # the tickets of its cases, the agency, the persons it shows, audit
+        "agency inbox page": (1, 15),
     }, counts
