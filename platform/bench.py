@@ -289,6 +289,7 @@ def _import_child(path: str, tenant_id: int) -> None:
     batch as the job's checkpoints do."""
     from slrt.platform import db
     from slrt.platform.app import create_app
+    from slrt.platform.tabular.import_job import BATCH_SIZE
     from slrt.platform.tabular.imports import run_import
     from slrt.platform.tenancy import tenant_context
     from slrt.platform.tenant import Tenant
@@ -309,7 +310,7 @@ def _import_child(path: str, tenant_id: int) -> None:
                 RegistryWriter(uuid.uuid4(), dt.datetime.now(dt.UTC), region_test({})),
                 Path(tmp),
                 checkpoint=lambda *a, **k: db.session.commit(),
-                batch_size=2000,
+                batch_size=BATCH_SIZE,  # as the job does
                 max_bytes=1 << 40,
                 overlap=True,
             )
