@@ -182,17 +182,28 @@ def registry_sheet(villages: set[str], scope: dict[str, Any]) -> Sheet:
 STAGE = sa.text(
     """
     CREATE TEMPORARY TABLE import_rows (
-        line integer, id uuid, household_id uuid, nik text, nik_hash text, kk text, name text,
-        sex text,
-        birth_place text, birth_date date, relation text, has_disability boolean, phone text,
-        village text, address text
+        line integer, id uuid, household_id uuid, nik text, nik_hash text, kk text,
+        name text, sex text, birth_place text, birth_date date, relation text,
+        has_disability boolean, phone text, village text, address text
     ) ON COMMIT DROP
     """
 )
 STAGE_COPY = (
-    "COPY import_rows (line, id, household_id, nik, nik_hash, kk, name, sex, birth_place, birth_date, relation,"
-    " has_disability, phone, village, address) FROM STDIN"
+    "COPY import_rows (line, id, household_id, nik, nik_hash, kk, name, sex, birth_place,"
+    " birth_date, relation, has_disability, phone, village, address) FROM STDIN"
 )
+# Person field -> template column.
+PERSON_COLUMNS = {
+    "name": "nama",
+    "sex": "jenis_kelamin",
+    "birth_place": "tempat_lahir",
+    "birth_date": "tanggal_lahir",
+    "relation": "hubungan",
+    "has_disability": "disabilitas",
+    "phone": "telepon",
+    "village_code": "kode_desa",
+}
+
 # The statements below look each staged row's person and household up by index, in lateral or
 # scalar subqueries the planner cannot turn into joins: a batch is small and the district may
 # be large, and a join would read the district's every row for each batch (which the planner
@@ -203,21 +214,7 @@ STORED = sa.text(
     FROM import_rows s
     CROSS JOIN LATERAL (
         SELECT p.nik, p.updated_at, h.kk_number,
-               {
-        ", ".join(
-            f"p.{f}"
-            for f in (
-                "name",
-                "sex",
-                "birth_place",
-                "birth_date",
-                "relation",
-                "has_disability",
-                "phone",
-                "village_code",
-            )
-        )
-    }
+               {", ".join(f"p.{f}" for f in PERSON_COLUMNS)}
         FROM persons p
         LEFT JOIN households h ON h.tenant_id = p.tenant_id AND h.id = p.household_id
         WHERE p.tenant_id = :tenant_id AND p.nik = s.nik
@@ -243,18 +240,6 @@ UPSERT_HOUSEHOLDS = sa.text(
     RETURNING (xmax = 0)
     """
 )
-# Person field -> template column.
-PERSON_COLUMNS = {
-    "name": "nama",
-    "sex": "jenis_kelamin",
-    "birth_place": "tempat_lahir",
-    "birth_date": "tanggal_lahir",
-    "relation": "hubungan",
-    "has_disability": "disabilitas",
-    "phone": "telepon",
-    "village_code": "kode_desa",
-}
-PERSON_FIELDS = ("household_id", *PERSON_COLUMNS)
 # Persons not stored when the batch was read, each registered (the keyed hash of its NIK) for the
 # national duplicate signal. One created meanwhile by someone else is left alone here (not
 # returned) and looked at again.
