@@ -211,3 +211,23 @@ def test_a_district_may_set_its_own_zone(app, parepare) -> None:
         assert tenant.zone == WITA
         tenant.settings = {**tenant.settings, "timezone": WIT}
         assert tenant.ref().zone == WIT
+
+
+def test_today_for_long_loops_turns_at_the_districts_midnight(monkeypatch) -> None:
+    """`Today` reads the clock once a minute, and the district's day still begins on time."""
+    import datetime as dt
+    import time
+
+    from slrt.platform.i18n import Today
+
+    # 23:59:30 and 00:00:00 in Makassar (WITA, UTC+8) on the night of 1 to 2 December 2026.
+    before = dt.datetime(2026, 12, 1, 15, 59, 30, tzinfo=dt.UTC).timestamp()
+    now = [before]
+    monkeypatch.setattr(time, "time", lambda: now[0])
+    today = Today("Asia/Makassar")
+    assert today() == dt.date(2026, 12, 1)
+    now[0] = before + 29  # still the same minute: the date is kept, not read again
+    assert today() == dt.date(2026, 12, 1)
+    now[0] = before + 30  # midnight in Makassar, 16:00 UTC
+    assert today() == dt.date(2026, 12, 2)
+    assert Today("Asia/Jakarta")() == dt.date(2026, 12, 1)  # 23:00 in Jakarta (WIB)
