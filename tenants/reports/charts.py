@@ -104,6 +104,32 @@ def line_chart(
     return _clean(chart.render(is_unicode=True))
 
 
+# A bar's label is cut to this many characters (ending in "…"); the table beside the chart names
+# each in full.
+BAR_LABEL_CHARACTERS = 22
+_CHARACTER_PX, _LINE_PX = 7, 15  # at the 12 px label size
+
+
+def _bar_labels(labels: Sequence[str], size: tuple[int, int] | None) -> dict:
+    """Labels under the bars that never run into each other: level while each fits the width
+    of its bar, else slanted just enough that the slanted lines stand a line apart (upright at
+    most), long names cut; with more bars than upright lines fit, every second (third...)
+    label only."""
+    width = (size or (COMMON["width"], COMMON["height"]))[0]
+    # What each bar gets: the plot is about half the image on a phone (the axis, its labels and
+    # the margins take the rest), more on a wide chart; the smaller share is assumed.
+    room = 0.5 * width / max(1, len(labels))
+    longest = min(BAR_LABEL_CHARACTERS, max((len(label) for label in labels), default=0))
+    shown = {"truncate_label": BAR_LABEL_CHARACTERS}
+    if longest * _CHARACTER_PX <= room:
+        return {**shown, "x_label_rotation": 0}
+    every = math.ceil(_LINE_PX / room)
+    if every > 1:
+        shown |= {"x_labels_major_every": every, "show_minor_x_labels": False}
+    angle = math.degrees(math.asin(min(1.0, _LINE_PX / (room * every))))
+    return {**shown, "x_label_rotation": min(90, 5 * math.ceil(max(angle, 40) / 5))}
+
+
 def stacked_bar_chart(
     title: str,
     labels: Sequence[str],
@@ -117,9 +143,8 @@ def stacked_bar_chart(
     totals = [sum(v or 0 for v in column) for column in zip(*(v for _, v in series), strict=True)]
     chart = pygal.StackedBar(
         style=style(colors),
-        x_label_rotation=(45 if size else 20) if len(labels) > 6 else 0,
         y_labels=_counts_axis([("total", totals)]),
-        **_sized(size),
+        **{**_sized(size), **_bar_labels(labels, size)},
     )
     chart.title = title
     chart.x_labels = list(labels)
