@@ -3,7 +3,7 @@
 Seeding (set-wise SQL as the superuser, after onboarding each district through the app):
 SLRT_BENCH_DISTRICTS districts (default 200; Kota Parepare, 73.72, is always one and is the
 measured one), SLRT_BENCH_PERSONS persons (default 1,000,000, spread evenly, four per
-household), SLRT_BENCH_REFERRALS referrals in Parepare's agency inbox (default 2,000, each with
+household; SLRT_BENCH_MEASURED_PERSONS sets Parepare's own number instead of its even share), SLRT_BENCH_REFERRALS referrals in Parepare's agency inbox (default 2,000, each with
 its case), and SLRT_BENCH_DAYS days of aggregates for every district (default 365).
 
 Serving: the app under gunicorn exactly as `slrt serve` runs it (SLRT_WEB_PROCESSES workers,
@@ -201,6 +201,9 @@ def seed(app, admin_url: str) -> Seeded:
     t0 = time.perf_counter()
     engine = sa.create_engine(admin_url)
     per_district = max(4, persons // len(tenants))
+    # The measured district's own size may be held while the nation grows (a search in one
+    # district should not slow down because other districts hold more people).
+    measured_persons = _env_int("SLRT_BENCH_MEASURED_PERSONS", per_district)
     with engine.begin() as conn:
         conn.execute(sa.text("SET LOCAL synchronous_commit = off"))
         conn.execute(
@@ -217,9 +220,10 @@ def seed(app, admin_url: str) -> Seeded:
             SELECT v.tenant_id, uuidv7(),
                    lpad((v.tenant_id::bigint * 10000000 + g)::text, 16, '9'),
                    v.codes[1 + g % cardinality(v.codes)], 'Jl. Contoh No. ' || g, 'unknown'
-            FROM bench_villages v, generate_series(1, :n) g
+            FROM bench_villages v,
+                 generate_series(1, CASE WHEN v.tenant_id = :measured THEN :m ELSE :n END) g
         """),
-            {"n": per_district // 4},
+            {"n": per_district // 4, "m": measured_persons // 4, "measured": measured.id},
         )
         conn.execute(
             sa.text("""
