@@ -50,12 +50,35 @@ def watch(*tables: str) -> None:
     _watched.update(tables)
 
 
+# Other questions a request puts to Redis anyway, asked in the same round trip as the epoch: a
+# rider returns its commands and what to do with their answers, or None when it has none.
+Rider = Callable[[], tuple[list[tuple[Any, ...]], Callable[[list[Any]], None]] | None]
+_riders: list[Rider] = []
+
+
+def ride_along(rider: Rider) -> None:
+    """Ask `rider`'s questions together with the request's epoch read (one round trip)."""
+    _riders.append(rider)
+
+
 def _read_epoch() -> str | None:
     from slrt.platform.redis_client import get_redis
 
     try:
         conn = get_redis()
-        value = conn.get(EPOCH_KEY)
+        asked = [a for a in (rider() for rider in _riders) if a is not None]
+        if asked:
+            pipe = conn.pipeline(transaction=False)
+            pipe.get(EPOCH_KEY)
+            for commands, _ in asked:
+                for command in commands:
+                    pipe.execute_command(*command)
+            value, *answers = pipe.execute()
+            for commands, use in asked:
+                use(answers[: len(commands)])
+                answers = answers[len(commands) :]
+        else:
+            value = conn.get(EPOCH_KEY)
         if value is None:  # a fresh or flushed Redis: start an epoch (another process may win)
             conn.set(EPOCH_KEY, secrets.token_hex(8), nx=True)
             value = conn.get(EPOCH_KEY)

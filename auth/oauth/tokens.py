@@ -9,12 +9,15 @@ logged out by a rotation.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
+from flask import g, has_request_context, request
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
@@ -23,6 +26,7 @@ from joserfc.jws import extract_compact
 from slrt.auth.oauth.models import SigningKey
 from slrt.platform import db
 from slrt.platform.config import public_url, setting
+from slrt.platform.freshness import ride_along
 
 ALG = "ES256"
 # Clock skew tolerated when checking exp/nbf/iat: the servers of one deployment keep their clocks
@@ -241,6 +245,8 @@ def revoke_access_token(claims: dict[str, Any]) -> None:
     remaining = exp - int(time.time()) + 60
     if not jti or remaining <= 0:
         return
+    if has_request_context():
+        g.pop("slrt_revocation", None)  # asked before this revocation: no longer the answer
     with db.engine().begin() as conn:
         conn.execute(
             insert(RevokedAccessToken)
@@ -254,11 +260,37 @@ def revoke_access_token(claims: dict[str, Any]) -> None:
         raise service_unavailable() from exc
 
 
+def _revocation_rider() -> tuple[list[tuple[Any, ...]], Callable[[list[Any]], None]] | None:
+    """The request's bearer token's revocation, asked with the epoch (`freshness.ride_along`):
+    the token's id is read before its signature is checked, so the answer is only kept for
+    that id and used once the token has been verified."""
+    if not has_request_context() or g.get("slrt_revocation") is not None:
+        return None
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    try:
+        jti = str(json.loads(extract_compact(token.strip().encode()).payload)["jti"])[:64]
+    except (JoseError, ValueError, KeyError, TypeError):
+        return None
+
+    def use(answers: list[Any]) -> None:
+        g.slrt_revocation = (jti, bool(answers[0]))
+
+    return [("EXISTS", _REVOKED_PREFIX + jti)], use
+
+
+ride_along(_revocation_rider)
+
+
 def is_access_token_revoked(jti: str | None) -> bool:
     from slrt.platform.redis_client import UNREACHABLE, get_redis, note_outage, redis_available
 
     if not jti:
         return False
+    asked = g.get("slrt_revocation") if has_request_context() else None
+    if asked is not None and asked[0] == str(jti)[:64]:
+        return asked[1]  # asked in this request, with the epoch
     if redis_available():
         try:
             return bool(get_redis().exists(_REVOKED_PREFIX + str(jti)))

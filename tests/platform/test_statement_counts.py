@@ -187,3 +187,38 @@ def test_pages_cost_one_transaction_and_few_statements(app, parepare, district, 
         # the tickets of its cases, the agency, the persons it shows, audit
         "agency inbox page": (1, 15),
     }, counts
+
+
+def test_a_read_asks_redis_twice_and_a_revoked_token_stays_refused(app, client, district) -> None:
+    """Per request: the epoch and the token's revocation in one round trip, the district's rate
+    limit in another (the quota warning is kept in the process). A token revoked between two
+    requests is refused on the second, though its answer now rides with the epoch."""
+    import redis.client
+
+    from slrt.auth.oauth.tokens import revoke_access_token, verify_access_token
+
+    manager = district["manager"]
+    person = get(client, manager, "/persons", query_string={"name": "Warga 2"}).json[0]
+    url = f"{BASE}/persons/{person['id']}"
+    client.get(url, headers=manager.headers)
+    trips: list[str] = []
+    command, pipeline = redis.client.Redis.execute_command, redis.client.Pipeline.execute
+
+    def one(self, *args, **kwargs):
+        trips.append(str(args[0]))
+        return command(self, *args, **kwargs)
+
+    def many(self, *args, **kwargs):
+        trips.append("pipeline: " + ", ".join(str(c[0][0]) for c in self.command_stack))
+        return pipeline(self, *args, **kwargs)
+
+    redis.client.Redis.execute_command, redis.client.Pipeline.execute = one, many
+    try:
+        assert client.get(url, headers=manager.headers).status_code == 200
+        assert trips == ["pipeline: GET, EXISTS", "EVAL"], trips
+    finally:
+        redis.client.Redis.execute_command, redis.client.Pipeline.execute = command, pipeline
+    token = manager.headers["Authorization"].split()[1]
+    with app.test_request_context():
+        revoke_access_token(verify_access_token(token))
+    assert client.get(url, headers=manager.headers).status_code == 401
