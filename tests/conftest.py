@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -114,6 +115,22 @@ def _truncate_all(engine: sa.Engine) -> None:
             conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
 
 
+def _flush_redis(conn) -> None:
+    """FLUSHDB, once a Redis restarted by the test before has loaded its data (it refuses
+    commands until then, for longer on a busy machine)."""
+    import redis
+
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            conn.flushdb()
+            return
+        except redis.BusyLoadingError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 @pytest.fixture(autouse=True)
 def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     """Empty tables and Redis before each test that uses the database."""
@@ -131,7 +148,7 @@ def _clean_state(request: pytest.FixtureRequest) -> Iterator[None]:
     # An outage noted by the previous test (Redis taken away on purpose) is over: without this
     # the next test's pages answer 503 for the rest of OUTAGE_SECONDS.
     redis_client._down_until = 0.0
-    get_redis().flushdb()
+    _flush_redis(get_redis())
     from slrt.platform.freshness import clear_local
 
     clear_local()  # the tables were emptied under the app: nothing it remembers holds
