@@ -32,7 +32,7 @@ from slrt.platform import db
 from slrt.platform.audit.models import AuditKind
 from slrt.platform.audit.record import record
 from slrt.platform.errors import Msg
-from slrt.platform.i18n import Today, local_today
+from slrt.platform.i18n import Today
 from slrt.platform.jobs.handlers import job_handler
 from slrt.platform.jobs.runner import JobContext
 from slrt.platform.tabular import conflicts
@@ -306,14 +306,14 @@ class RegistryWriter:
     ) -> None:
         self.job_id, self.since, self.in_scope = job_id, since, in_scope
         self._digest = nik_hasher()
-        self._today = local_today()
+        self._today = Today()
         # Rows made ready by `prepare` (on the import's own thread), taken by the write.
         self._prepared: dict[int, tuple[Any, ...]] = {}
         self._household: tuple[str, uuid.UUID] = ("", uuid7())
 
     def _staged(self, row: int, values: dict[str, Any]) -> tuple[Any, ...]:
         """The row as `import_rows` holds it: as a new person would be stored."""
-        new = self._merged(values, None, self._today)
+        new = self._merged(values, None, self._today())
         # The household's id, should its KK be new. Any of its rows' ids will do (one is
         # taken), so the rows of a family listed together share one, made once.
         if self._household[0] != values["no_kk"]:
@@ -344,7 +344,6 @@ class RegistryWriter:
     def _stage(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
         """The batch into `import_rows`."""
         db.session.execute(STAGE)
-        self._today = local_today()
         prepared = self._prepared
         cursor = db.session.connection().connection.driver_connection.cursor()
         with cursor, cursor.copy(STAGE_COPY) as copy:

@@ -161,7 +161,7 @@ def _hash_key() -> bytes:
 
 def nik_hash(nik: str) -> str:
     """Keyed hash (HMAC-SHA256) of a NIK: the same across districts, useless without the key."""
-    return hmac.new(_hash_key(), nik.encode(), hashlib.sha256).hexdigest()
+    return nik_hasher()(nik)
 
 
 def nik_hasher() -> Callable[[str], str]:
