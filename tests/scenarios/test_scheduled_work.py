@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from slrt.platform import db
 from slrt.platform.tenancy import tenant_context
 from tests.fixtures import flow_catalog, make_account, member
+from tests.pdf import pdf_text
 
 LOMPOE = "73.72.01.1004"  # kelurahan in Kecamatan Bacukiki (73.72.01)
 SOREANG = "73.72.03.1001"  # another kecamatan of Parepare
@@ -381,19 +382,6 @@ def _first_village(app, tenant) -> str:
 # --- monthly report -----------------------------------------------------------------------------
 
 
-def _pdf_text(pdf: bytes) -> str:
-    import zlib
-
-    chunks = []
-    for part in pdf.split(b"stream")[1:]:
-        body = part.split(b"endstream")[0].strip(b"\r\n")
-        try:
-            chunks.append(zlib.decompress(body).decode("latin-1"))
-        except zlib.error:
-            continue
-    return "\n".join(chunks)
-
-
 def test_monthly_report_on_demand_files_and_numbers(app, client, parepare, parepare_admin) -> None:
     from slrt.tenants.reports.monthly import month_bounds, previous_month
     from tests.platform.jobs.test_jobs import run_burst
@@ -463,7 +451,7 @@ def test_monthly_report_on_demand_files_and_numbers(app, client, parepare, parep
         parepare,
     ).data  # fmt: skip
     assert pdf.startswith(b"%PDF")
-    text = _pdf_text(pdf)
+    text = pdf_text(pdf)
     assert month in text and "PRP-2026-000201" in text and "Dinas Kesehatan" in text
 
 

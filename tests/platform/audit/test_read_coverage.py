@@ -10,8 +10,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import re
-import zlib
 from collections.abc import Iterator
 from urllib.parse import quote
 
@@ -24,6 +22,7 @@ from slrt.platform.commands.demo import load_demo
 from slrt.platform.logs import ContextFilter, JsonFormatter
 from slrt.platform.tenant import Tenant
 from tests.fixtures import member, put_on_plan, set_password
+from tests.pdf import pdf_text
 from tests.privacy import Marked, seed_marked_person
 from tests.web import PASSWORD, PATH_PARAM, fill, sign_in, tenant_values
 
@@ -101,11 +100,7 @@ def _readable(body: bytes) -> str:
     """The body as text; a PDF's compressed streams inflated."""
     text = body.decode("utf-8", errors="replace")
     if body.startswith(b"%PDF"):
-        for stream in re.findall(rb"stream\r?\n(.*?)endstream", body, re.S):
-            try:
-                text += zlib.decompress(stream).decode("latin-1")
-            except zlib.error:
-                continue
+        text += pdf_text(body)
     return text
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import zlib
 
 import pytest
 import sqlalchemy as sa
 
 from tests.fixtures import flow_catalog, member
+from tests.pdf import pdf_text
 
 LOMPOE = "73.72.01.1004"  # kelurahan in Kecamatan Bacukiki
 SOREANG = "73.72.03.1001"
@@ -255,17 +255,6 @@ def test_whole_flow(app, client, cast, owner_engine) -> None:
     assert wrong.status_code == 404
 
 
-def _pdf_text(pdf: bytes) -> str:
-    """Content streams of a PDF, inflated (enough to find the text fpdf2 wrote)."""
-    out = []
-    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
-        try:
-            out.append(zlib.decompress(match.group(1)).decode("latin-1"))
-        except zlib.error:
-            out.append(match.group(1).decode("latin-1"))
-    return "\n".join(out)
-
-
 def qr_cells(content: str) -> set[tuple[int, int]]:
     """The dark modules of the QR code drawn as filled rectangles (`x y w h re f`)."""
     rects = [
@@ -337,7 +326,7 @@ def test_letter_pdf_qr_and_verification(app, client, cast) -> None:
     assert resp.status_code == 200 and resp.mimetype == "application/pdf"
     pdf = resp.get_data()
     assert pdf.startswith(b"%PDF")
-    text = _pdf_text(pdf)
+    text = pdf_text(pdf)
     assert f"460/0001/SLRT/{year}" in text and "Sitti Aminah" in text and NIK in text
     assert "PEMERINTAH KOTA PAREPARE" in text and "Dinas Kesehatan" in text
     assert case["decided_by_name"] in text and "Manajer SLRT" in text  # the manager signs
@@ -616,7 +605,7 @@ def test_puskesos_coordinator_decides_and_signs_at_village_level(
     referral = post(client, coordinator, f"/cases/{case['id']}/refer").json["referrals"][0]
     letter = get(client, coordinator, f"/referrals/{referral['id']}/letter").json
     assert letter["signer_title"] == "Koordinator Puskesos"
-    text = _pdf_text(get(client, coordinator, f"/referrals/{referral['id']}/letter.pdf").get_data())
+    text = pdf_text(get(client, coordinator, f"/referrals/{referral['id']}/letter.pdf").get_data())
     assert "Koordinator Puskesos" in text
 
 
