@@ -63,21 +63,40 @@ def _actor_fields() -> dict[str, Any]:
     }
 
 
-def _add(model: type, kind: AuditKind, action: str, entity_type: str, entity_id: Any, **fields):
-    before, after = fields.pop("before", None), fields.pop("after", None)
-    event = model(
-        kind=str(kind),
-        action=action,
-        entity_type=entity_type,
-        entity_id=None if entity_id is None else str(entity_id),
-        before=_json_safe(before),
-        after=_json_safe(after),
+def event_values(
+    kind: AuditKind,
+    action: str,
+    entity_type: str,
+    entity_id: Any,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """The columns of one audit event, as `record` writes them (its actor, its request)."""
+    return {
+        "kind": str(kind),
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": None if entity_id is None else str(entity_id),
+        "before": _json_safe(before),
+        "after": _json_safe(after),
         **fields,
         **_actor_fields(),
         **_request_fields(),
-    )
+    }
+
+
+def _add(model: type, kind: AuditKind, action: str, entity_type: str, entity_id: Any, **fields):
+    event = model(**event_values(kind, action, entity_type, entity_id, **fields))
     db.session.add(event)
     return event
+
+
+def with_circumstances(after: dict[str, Any] | None) -> dict[str, Any] | None:
+    """`after` with the facts of `recorded_with` blocks around the caller added."""
+    facts = _circumstances.get()
+    return {**(after or {}), **facts} if facts else after
 
 
 def record(
@@ -99,11 +118,15 @@ def record(
             remember_recorded(entity_type, [entity_id])
         if after and after.get("person_id"):
             remember_recorded("person", [after["person_id"]])
-    facts = _circumstances.get()
-    if facts:
-        after = {**(after or {}), **facts}
     return _add(
-        AuditEvent, kind, action, entity_type, entity_id, before=before, after=after, note=note
+        AuditEvent,
+        kind,
+        action,
+        entity_type,
+        entity_id,
+        before=before,
+        after=with_circumstances(after),
+        note=note,
     )
 
 
