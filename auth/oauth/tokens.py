@@ -222,7 +222,8 @@ def _signed(token: str) -> dict[str, Any]:
 
 
 def verify_access_token(token: str) -> dict[str, Any]:
-    claims = _signed_claims.get(token, lambda: _signed(token))
+    """The claims of a valid, unexpired, unrevoked access token (a copy the caller may keep)."""
+    claims = dict(_signed_claims.get(token, lambda: _signed(token)))
     registry = jwt.JWTClaimsRegistry(
         iss={"essential": True, "value": issuer()},
         aud={"essential": True, "value": issuer() + "/api"},
