@@ -20,6 +20,7 @@ it (status 422), a successful one redirects (post/redirect/get) with a notice.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -80,10 +81,16 @@ def allow_form_target(url: str) -> None:
         g.setdefault("csp_form_targets", set()).add(f"{parts.scheme}://{parts.netloc}")
 
 
-def content_security_policy() -> str:
+@functools.lru_cache(maxsize=256)  # a page's targets are registered clients' origins
+def _policy(form_targets: tuple[str, ...]) -> str:
     directives = {key: list(values) for key, values in CSP.items()}
-    directives["form-action"] += sorted(g.get("csp_form_targets", ()))
+    directives["form-action"] += form_targets
     return "; ".join(f"{key} {' '.join(values)}" for key, values in directives.items())
+
+
+def content_security_policy() -> str:
+    """The page's policy: the fixed directives, and the outside addresses its forms post to."""
+    return _policy(tuple(sorted(g.get("csp_form_targets", ()))))
 
 
 def sign_in_redirect() -> Response:
