@@ -45,7 +45,7 @@ from slrt.billing_free.plans import (
 )
 from slrt.platform import db
 from slrt.platform.errors import Msg, Problem
-from slrt.platform.freshness import LocalCache, watch
+from slrt.platform.freshness import LocalCache, ride_along, watch
 from slrt.platform.i18n import zone_label
 from slrt.platform.jobs.models import Job, JobFile
 from slrt.platform.redis_client import UNREACHABLE, get_redis, note_outage, redis_available
@@ -320,6 +320,94 @@ def _minute_window(now: float) -> tuple[int, int]:
     return window, retry_after
 
 
+# The count usually rides along with the request's first Redis round trip (the epoch, see
+# slrt.platform.freshness.ride_along), before the district is even resolved: the rider guesses
+# the district from the process's memory of its URL name. Whatever was counted for a request that
+# turns out not to be a member's request to that district (a stranger, a wrong guess, a
+# 404) is taken back; a refused request is taken back from the meter. The limit is compared
+# once the plan is known.
+_COUNT_LUA = """
+local c = redis.call('INCR', KEYS[1])
+if c == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+return c
+"""
+_UNCOUNT_LUA = """
+redis.call('DECR', KEYS[1])
+redis.call('HINCRBY', KEYS[2], ARGV[1], -1)
+return 0
+"""
+_UNMETER_LUA = "redis.call('HINCRBY', KEYS[1], ARGV[1], -1) return 0"
+
+
+@dataclass(frozen=True)
+class _Counted:
+    tenant_id: int
+    key: str
+    field: str
+    used: int
+
+
+def _rate_key(tenant_id: int, window: int) -> str:
+    return f"slrt:quota:rate:{tenant_id}:{window}"
+
+
+def _rate_rider() -> tuple[list[tuple[Any, ...]], Callable[[list[Any]], None]] | None:
+    from flask import g, has_request_context, request
+
+    from slrt.billing_free.meter import LIVE_KEY, field_for
+    from slrt.platform.api import API_PREFIX
+    from slrt.platform.tenant import known_tenant
+
+    if not has_request_context() or "quota_counted" in g:
+        return None
+    prefix = f"{API_PREFIX}/t/"
+    if not request.path.startswith(prefix) or "Authorization" not in request.headers:
+        return None
+    known = known_tenant(request.path[len(prefix) :].partition("/")[0])
+    if known is None:
+        return None  # counted the ordinary way, once the district is known
+    tenant_id, zone = known
+    window, _ = _minute_window(time.time())
+    key = _rate_key(tenant_id, window)
+    field = field_for(tenant_id, Metric.API_CALLS, day=district_today(zone=zone))
+    g.quota_counted = None  # asked: not again in this request, whatever the answer
+
+    def use(answers: list[Any]) -> None:
+        g.quota_counted = _Counted(tenant_id, key, field, int(answers[0]))
+
+    return [("EVAL", _COUNT_LUA, 2, key, LIVE_KEY, 120, field)], use
+
+
+ride_along(_rate_rider)
+
+
+def uncount_unused() -> None:
+    """Take back this request's ride-along count if no district's quota claimed it."""
+    from flask import g
+
+    from slrt.billing_free.meter import LIVE_KEY
+
+    counted = g.pop("quota_counted", None)
+    if counted is None:
+        return
+    try:
+        get_redis().eval(_UNCOUNT_LUA, 2, counted.key, LIVE_KEY, counted.field)
+    except redis.RedisError as exc:
+        note_outage("API rate limit", exc)
+
+
+def _counted_for(tenant_id: int) -> _Counted | None:
+    from flask import g, has_request_context
+
+    if not has_request_context() or g.get("quota_counted") is None:
+        return None
+    if g.quota_counted.tenant_id != tenant_id:
+        uncount_unused()
+        return None
+    return g.pop("quota_counted")
+
+
 def check_api_rate(tenant_id: int) -> tuple[EffectivePlan, int]:
     """Count one API request of a district in the current minute (and meter it as api_calls);
     raise 429 once the plan's per-minute limit is used up. Fixed one-minute windows."""
@@ -328,7 +416,16 @@ def check_api_rate(tenant_id: int) -> tuple[EffectivePlan, int]:
     plan = plan_for(tenant_id)
     limit = plan.limit(Quota.API_PER_MINUTE)
     window, retry_after = _minute_window(time.time())
-    key = f"slrt:quota:rate:{tenant_id}:{window}"
+    counted = _counted_for(tenant_id)
+    if counted is not None:
+        if counted.used > limit:
+            try:
+                get_redis().eval(_UNMETER_LUA, 1, LIVE_KEY, counted.field)
+            except redis.RedisError as exc:
+                note_outage("API rate limit", exc)
+            raise RateLimited(Quota.API_PER_MINUTE, plan, counted.used - 1, retry_after)
+        return plan, counted.used
+    key = _rate_key(tenant_id, window)
     if not redis_available():
         return plan, 0  # fail open while Redis is out of reach (logged once per window)
     try:

@@ -147,6 +147,13 @@ class LocalCache(Generic[K, V]):
                 self._data.popitem(last=False)
         return value
 
+    def peek(self, key: K) -> V | None:
+        """The value held for `key` however old, without asking for the epoch: a guess, for
+        work that checks it against the fresh answer later."""
+        with self._lock:
+            hit = self._data.get(key)
+        return None if hit is None else hit[2]
+
     def forget(self, key: K) -> None:
         with self._lock:
             self._data.pop(key, None)

@@ -22,6 +22,10 @@ class TenantStatus(enum.StrEnum):
     suspended = "suspended"
 
 
+def _zone(settings: dict[str, Any] | None, province_code: str) -> str:
+    return (settings or {}).get("timezone") or province_zone(province_code)
+
+
 class Tenant(Timestamps, Base):
     __tablename__ = "tenants"
 
@@ -46,7 +50,7 @@ class Tenant(Timestamps, Base):
     @property
     def zone(self) -> str:
         """The district's time zone: its own setting, else its province's (WIB, WITA or WIT)."""
-        return (self.settings or {}).get("timezone") or province_zone(self.province_code)
+        return _zone(self.settings, self.province_code)
 
     def ref(self) -> TenantRef:
         return TenantRef(
@@ -92,6 +96,17 @@ def cached_tenant_by_slug(slug: str, *, allow_suspended: bool = False) -> Tenant
     tenant = Tenant(**{**values, "settings": copy.deepcopy(values["settings"])})
     make_transient_to_detached(tenant)
     return tenant
+
+
+def known_tenant(slug: str) -> tuple[int, str] | None:
+    """(id, zone) of the district this process last knew by `slug`, however long ago: a guess
+    for work done before the district is resolved, to be checked against `g.tenant`."""
+    values = _BY_SLUG.peek(slug)
+    return (
+        None
+        if values is None
+        else (values["id"], _zone(values["settings"], values["province_code"]))
+    )
 
 
 def tenant_by_code(code: str) -> Tenant | None:

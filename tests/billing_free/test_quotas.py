@@ -190,6 +190,14 @@ def test_api_rate_under_at_over_and_429_body(app, client, parepare, parepare_adm
     assert body["title"] == "Terlalu banyak permintaan"
     assert f"Coba lagi dalam {retry} detik" in body["detail"]
     assert f"Try again in {retry} seconds" in body["detail_en"]
+    # Three were served and are the district's usage; the refused one is not.
+    from slrt.billing_free.meter import LIVE_KEY, Metric, field_for
+    from slrt.billing_free.plans import district_today
+    from slrt.platform.redis_client import get_redis
+
+    with app.app_context():
+        field = field_for(parepare.id, Metric.API_CALLS, day=district_today(zone=parepare.zone))
+        assert int(get_redis().hget(LIVE_KEY, field)) == 3
 
 
 def test_api_rate_is_per_district_and_strangers_do_not_use_it(
