@@ -64,22 +64,37 @@ def follow_subject(
 def follow_column(key: Any, target: Any, kind: str) -> Callable[[list[str]], dict[str, Subject]]:
     """A resolver for `follow_subject`: rows whose `key` column is one of the ids point to the
     `kind` subject in their `target` column (e.g. Case.id -> Case.person_id as a person)."""
+    import uuid
+
+    from sqlalchemy.orm.util import identity_key
+
+    from slrt.platform import db
+    from slrt.platform.tenancy import current_tenant_or_none
+
+    entity = key.class_
 
     def resolve(ids: list[str]) -> dict[str, Subject]:
-        import uuid
-
-        import sqlalchemy as sa
-
-        from slrt.platform import db
-
+        tenant = current_tenant_or_none()
+        loaded = db.session().identity_map
+        found: dict[str, Subject] = {}
         wanted = []
         for ident in ids:
             try:
-                wanted.append(uuid.UUID(ident))
+                row_id = uuid.UUID(ident)
             except ValueError:
                 continue
-        rows = db.session.execute(sa.select(key, target).where(key.in_(wanted)))
-        return {str(a): (kind, str(b)) for a, b in rows if b is not None}
+            # The view has usually loaded the row itself: its column answers without a query.
+            row = None if tenant is None else loaded.get(identity_key(entity, (tenant.id, row_id)))
+            held = None if row is None else sa.inspect(row).dict
+            if held is not None and target.key in held:
+                if held[target.key] is not None:
+                    found[ident] = (kind, str(held[target.key]))
+            else:
+                wanted.append(row_id)
+        if wanted:
+            rows = db.session.execute(sa.select(key, target).where(key.in_(wanted)))
+            found.update({str(a): (kind, str(b)) for a, b in rows if b is not None})
+        return found
 
     resolve.step = (key, target, kind)  # type: ignore[attr-defined]
     return resolve
@@ -113,6 +128,16 @@ def note_subjects(subjects: Iterable[Subject]) -> None:
         g.setdefault("personal_subjects", set()).update(
             (kind, str(ident)) for kind, ident in subjects if ident is not None
         )
+
+
+def note_links(kind: str, target_kind: str, links: Iterable[tuple[Any, Any]]) -> None:
+    """A view that read where its `kind` subjects lead (each referral's case's person, say) says
+    so: following them needs no query."""
+    if has_request_context():
+        known = g.setdefault("personal_links", {})
+        for ident, target in links:
+            if target is not None:
+                known[(kind, str(ident))] = (target_kind, str(target))
 
 
 def subject_of(row: Any) -> Subject | None:
@@ -165,8 +190,13 @@ def _followed(subjects: set[Subject]) -> set[Subject]:
         result = set()
         for kind, ident in subjects:
             result.add((kind, ident))
+        known = g.get("personal_links", {}) if has_request_context() else {}
         for kind, ids in by_kind.items():
-            mapping = _FOLLOW[kind](sorted(set(ids)))
+            unique = sorted(set(ids))
+            mapping = {i: known[(kind, i)] for i in unique if (kind, i) in known}
+            rest = [i for i in unique if i not in mapping]
+            if rest:
+                mapping.update(_FOLLOW[kind](rest))
             for ident in ids:
                 target = mapping.get(ident)
                 if target is not None and target[1] is not None:
@@ -197,23 +227,9 @@ def remember_recorded(kind: str, ids: Iterable[Any]) -> None:
 # Such a read event is written by one INSERT that also makes that setting (the row is selected
 # from the set_config call), outside the ORM's unit of work: on the hottest path of the product,
 # a person's record, this is one statement instead of two plus a flush.
-_READ_EVENT_COLUMNS = (
-    "tenant_id",
-    "id",
-    "kind",
-    "action",
-    "entity_type",
-    "entity_id",
-    "actor_kind",
-    "actor_label",
-    "actor_account_id",
-    "endpoint",
-    "ip",
-    "before",
-    "after",
-    "note",
-)
 _audit = AuditEvent.__table__
+# Every column but those the server fills (the time, the chain's links).
+_READ_EVENT_COLUMNS = [c.name for c in _audit.columns if c.server_default is None]
 _QUICK_READ_EVENT = sa.insert(_audit).from_select(
     _READ_EVENT_COLUMNS,
     sa.select(

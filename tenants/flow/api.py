@@ -29,7 +29,7 @@ from slrt.platform.api import (
     page_of,
     page_rows,
 )
-from slrt.platform.audit.reads import personal_data
+from slrt.platform.audit.reads import note_links, personal_data
 from slrt.platform.filestore import store
 from slrt.platform.region_codes import KECAMATAN_CODE, VILLAGE_CODE
 from slrt.platform.tenancy import current_tenant
@@ -619,10 +619,12 @@ def _listing(stmt: sa.Select) -> sa.Select:
 
 def _with_extras(rows) -> list[Referral]:
     out = []
-    for referral, ticket, number in rows:
+    for referral, ticket, number, _person_id in rows:
         referral.ticket_number = ticket
         referral.letter_number = number
         out.append(referral)
+    # The persons the page is about, read with it: the read's audit names them without a query.
+    note_links("case", "person", ((r.case_id, person_id) for r, _, _, person_id in rows))
     return out
 
 
@@ -654,7 +656,7 @@ def list_referrals(query: dict, pagination_parameters) -> list[Referral]:
     if not ids:
         return []
     rows = db.session.execute(
-        _listing(sa.select(Referral, Case.ticket_number, Letter.number))
+        _listing(sa.select(Referral, Case.ticket_number, Letter.number, Case.person_id))
         .where(Referral.id.in_(ids))
         .order_by(Referral.id.desc())
     ).all()

@@ -92,8 +92,8 @@ def test_reads_cost_one_transaction_and_few_statements(app, client, district) ->
         "name search": 3,
         "nik lookup": 3,
         # setting, the page's ids and the total in one query, the page's rows with their
-        # tickets and letters, the persons the referrals are about, audit
-        "agency inbox": 5,
+        # tickets, letters and the persons they are about, audit
+        "agency inbox": 4,
         # setting, the district's current figures
         "district dashboard": 2,
     }
