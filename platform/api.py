@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 import http
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -173,12 +174,24 @@ def nullable_as(*models: Any) -> Callable[[type[_Schema]], type[_Schema]]:
 
 
 class ArgumentsParser(FlaskParser):
-    """webargs' parser with request JSON read through the hostile-input guard (too deep, NUL)."""
+    """webargs' parser with request JSON read through the hostile-input guard (too deep, NUL),
+    and one instance of each arguments schema (webargs would build one, copying every field,
+    for each request; a schema keeps no state between loads)."""
+
+    def _get_schema(self, argmap: Any, req: Any) -> _Schema:
+        if isinstance(argmap, type) and issubclass(argmap, _Schema):
+            return _schema_instance(argmap)
+        return super()._get_schema(argmap, req)
 
     def _raw_load_json(self, req: Any) -> Any:
         if not is_json_request(req):
             return webargs_core.missing
         return parse_json_body(req.get_data(cache=True), webargs_core.parse_json)
+
+
+@functools.cache
+def _schema_instance(schema: type[_Schema]) -> _Schema:
+    return schema()
 
 
 # The highest page number a list accepts (far past any real list: 100 a page): larger numbers
