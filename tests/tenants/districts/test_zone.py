@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from slrt.platform import db
 from slrt.platform.tenancy import tenant_context
 from tests.fixtures import member
-from tests.scenarios.test_scheduled_work import LOMPOE, _pdf_text, add_case
+from tests.pdf import pdf_text
+from tests.scenarios.test_scheduled_work import LOMPOE, add_case
 
 PROFILE = "/api/v1/t/parepare/profile"
 
@@ -94,4 +95,4 @@ def test_a_letter_issued_after_the_districts_midnight_carries_its_date(
             needs=[],
         )
         db.session.remove()
-    assert "1 Januari 2027" in _pdf_text(pdf)  # was 31 Desember 2026: UTC's date
+    assert "1 Januari 2027" in pdf_text(pdf)  # was 31 Desember 2026: UTC's date

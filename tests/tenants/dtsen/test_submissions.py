@@ -15,6 +15,7 @@ from slrt.platform import db
 from slrt.platform.tenancy import tenant_context
 from slrt.tenants.dtsen.models import Submission
 from tests.fixtures import member
+from tests.pdf import pdf_text
 from tests.platform.jobs.test_jobs import run_burst
 from tests.tenants.dtsen.files import (
     ANDI,
@@ -27,7 +28,7 @@ from tests.tenants.dtsen.files import (
     TODAY,
     registry,
 )
-from tests.tenants.flow.test_flow import PNG, _pdf_text
+from tests.tenants.flow.test_flow import PNG
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -110,7 +111,7 @@ def test_an_usul_from_the_puskesos_to_the_siks_ng_result(app, client, parepare) 
     assert usul["letter_number"].endswith(f"/SLRT/{today.year}")
     letter = client.get(f"{url}/letter.pdf", headers=fas.headers)
     assert letter.status_code == 200 and letter.mimetype == "application/pdf"
-    text = _pdf_text(letter.get_data())
+    text = pdf_text(letter.get_data())
     assert "SURAT PEMBERITAHUAN HASIL USUL/SANGGAH DTSEN" in text
     assert "Hasnah" in text and "DITERIMA" in text and usul["letter_number"] in text
     public = client.get(usul["verification_url"].replace("http://127.0.0.1:8000", ""))
@@ -227,7 +228,7 @@ def test_a_sanggah_left_unverified_is_deemed_rejected_by_the_scheduler(
         == "received"
     )
     letter = client.get(f"{BASE}/dtsen/submissions/{late['id']}/letter.pdf", headers=fas.headers)
-    text = _pdf_text(letter.get_data())
+    text = pdf_text(letter.get_data())
     assert "DIANGGAP DITOLAK" in text and "Warga RT 02" in text
     assert "Kepala Dinas Sosial" in text
     trail = client.get(
