@@ -278,6 +278,36 @@ def page_rows(stmt: sa.Select, pagination_parameters: Any, *order_by: Any) -> li
     return rows
 
 
+def page_joined(
+    ids: sa.Select,
+    pagination_parameters: Any,
+    order_by: Any,
+    rows: Callable[[sa.Subquery], sa.Select],
+) -> list[sa.Row]:
+    """One page of a list whose rows need joins, in one query: the page's keys and the total
+    come from `ids` (the key column of the table alone, so the whole list is counted without
+    its joins), and `rows(page)` joins what each row shows to `page`, their subquery. Sets the
+    total for the X-Pagination header."""
+    first, size = pagination_parameters.first_item, pagination_parameters.page_size
+    page = (
+        ids.add_columns(sa.func.count().over().label("slrt_total"))
+        .order_by(order_by)
+        .offset(first)
+        .limit(size)
+        .subquery("page")
+    )
+    found = db.session.execute(rows(page).add_columns(page.c.slrt_total).order_by(order_by)).all()
+    if found:
+        pagination_parameters.item_count = found[0][-1]
+        return [row[:-1] for row in found]
+    pagination_parameters.item_count = (
+        0
+        if first == 0
+        else db.session.execute(sa.select(sa.func.count()).select_from(ids.subquery())).scalar()
+    )
+    return []
+
+
 def page_of(stmt: sa.Select, pagination_parameters: Any, *order_by: Any) -> list[Any]:
     """One page of `stmt` (ORM entities), with the total for the X-Pagination header."""
     return [row[0] for row in page_rows(stmt, pagination_parameters, *order_by)]

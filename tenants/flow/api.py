@@ -26,8 +26,8 @@ from slrt.platform.api import (
     Text,
     check_if_match,
     nullable_as,
+    page_joined,
     page_of,
-    page_rows,
 )
 from slrt.platform.audit.reads import note_links, personal_data
 from slrt.platform.filestore import store
@@ -646,20 +646,15 @@ def list_referrals(query: dict, pagination_parameters) -> list[Referral]:
     if query.get("overdue") is True:
         stmt = stmt.where(overdue_clause())
     # The page's ids and the total from the referrals alone (an agency's whole inbox is
-    # counted without joining each row to its case and letter), then the page's rows joined.
-    ids = [
-        row[0]
-        for row in page_rows(
-            stmt.with_only_columns(Referral.id), pagination_parameters, Referral.id.desc()
-        )
-    ]
-    if not ids:
-        return []
-    rows = db.session.execute(
-        _listing(sa.select(Referral, Case.ticket_number, Letter.number, Case.person_id))
-        .where(Referral.id.in_(ids))
-        .order_by(Referral.id.desc())
-    ).all()
+    # counted without joining each row to its case and letter), the page's rows joined to them.
+    rows = page_joined(
+        stmt.with_only_columns(Referral.id),
+        pagination_parameters,
+        Referral.id.desc(),
+        lambda page: _listing(
+            sa.select(Referral, Case.ticket_number, Letter.number, Case.person_id)
+        ).join(page, page.c.id == Referral.id),
+    )
     return _with_extras(rows)
 
 

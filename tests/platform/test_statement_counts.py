@@ -91,9 +91,9 @@ def test_reads_cost_one_transaction_and_few_statements(app, client, district) ->
         "persons list": 3,
         "name search": 3,
         "nik lookup": 3,
-        # setting, the page's ids and the total in one query, the page's rows with their
-        # tickets, letters and the persons they are about, audit
-        "agency inbox": 4,
+        # setting, the page (its rows with their tickets, letters and persons, joined to the
+        # page's ids and the total), audit
+        "agency inbox": 3,
         # setting, the district's current figures
         "district dashboard": 2,
     }

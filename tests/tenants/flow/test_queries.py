@@ -88,3 +88,15 @@ def test_list_endpoints_do_not_grow_with_rows(app, client, parepare) -> None:
         assert len(statements) == small[url], (url, small[url], len(statements))
     page = get(client, cast["manager"], "/referrals", query_string={"page_size": 50})
     assert len(page.json) == 16 and '"total": 16' in page.headers["X-Pagination"]
+    # Pages of the list: each holds its own rows, newest first, under one total; past the last
+    # page the list is empty and still says how many there are.
+    pages = [
+        get(client, cast["manager"], "/referrals", query_string={"page_size": 5, "page": n})
+        for n in (1, 2, 3, 4, 5)
+    ]
+    shown = [r["id"] for p in pages for r in p.json]
+    assert [len(p.json) for p in pages] == [5, 5, 5, 1, 0]
+    assert shown == sorted(shown, reverse=True) and len(set(shown)) == 16
+    assert all('"total": 16' in p.headers["X-Pagination"] for p in pages)
+    nothing = get(client, cast["manager"], "/referrals", query_string={"status": "fulfilled"})
+    assert nothing.json == [] and '"total": 0' in nothing.headers["X-Pagination"]
