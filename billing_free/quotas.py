@@ -30,10 +30,11 @@ from typing import Any
 
 import redis
 import sqlalchemy as sa
+from flask import g, has_request_context, request
 
 from slrt.auth.accounts.models import Account
 from slrt.auth.memberships.models import Invitation, Membership
-from slrt.billing_free.meter import Metric, unflushed
+from slrt.billing_free.meter import LIVE_KEY, Metric, field_for, unflushed
 from slrt.billing_free.models import UsageDaily
 from slrt.billing_free.plans import (
     QUOTA_LABELS,
@@ -353,9 +354,6 @@ def _rate_key(tenant_id: int, window: int) -> str:
 
 
 def _rate_rider() -> tuple[list[tuple[Any, ...]], Callable[[list[Any]], None]] | None:
-    from flask import g, has_request_context, request
-
-    from slrt.billing_free.meter import LIVE_KEY, field_for
     from slrt.platform.api import API_PREFIX
     from slrt.platform.tenant import known_tenant
 
@@ -384,10 +382,6 @@ ride_along(_rate_rider)
 
 def uncount_unused() -> None:
     """Take back this request's ride-along count if no district's quota claimed it."""
-    from flask import g
-
-    from slrt.billing_free.meter import LIVE_KEY
-
     counted = g.pop("quota_counted", None)
     if counted is None:
         return
@@ -398,8 +392,6 @@ def uncount_unused() -> None:
 
 
 def _counted_for(tenant_id: int) -> _Counted | None:
-    from flask import g, has_request_context
-
     if not has_request_context() or g.get("quota_counted") is None:
         return None
     if g.quota_counted.tenant_id != tenant_id:
@@ -411,8 +403,6 @@ def _counted_for(tenant_id: int) -> _Counted | None:
 def check_api_rate(tenant_id: int) -> tuple[EffectivePlan, int]:
     """Count one API request of a district in the current minute (and meter it as api_calls);
     raise 429 once the plan's per-minute limit is used up. Fixed one-minute windows."""
-    from slrt.billing_free.meter import LIVE_KEY, field_for
-
     plan = plan_for(tenant_id)
     limit = plan.limit(Quota.API_PER_MINUTE)
     window, retry_after = _minute_window(time.time())

@@ -264,10 +264,15 @@ def counted_page(
     ).all()
     if rows:
         return [row[:-1] for row in rows], rows[0][-1]
+    return [], _total_without_page(stmt, first)
+
+
+def _total_without_page(stmt: sa.Select, first: int) -> int:
+    """How many rows `stmt` has, when a page starting at `first` found none: none at all from
+    the first row, else the page is past the end and only a separate count can say."""
     if first == 0:
-        return [], 0
-    count = sa.select(sa.func.count()).select_from(stmt.subquery())
-    return [], db.session.execute(count).scalar()
+        return 0
+    return db.session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar()
 
 
 def page_rows(stmt: sa.Select, pagination_parameters: Any, *order_by: Any) -> list[sa.Row]:
@@ -300,11 +305,7 @@ def page_joined(
     if found:
         pagination_parameters.item_count = found[0][-1]
         return [row[:-1] for row in found]
-    pagination_parameters.item_count = (
-        0
-        if first == 0
-        else db.session.execute(sa.select(sa.func.count()).select_from(ids.subquery())).scalar()
-    )
+    pagination_parameters.item_count = _total_without_page(ids, first)
     return []
 
 

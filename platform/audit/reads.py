@@ -23,10 +23,11 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, has_request_context, request
 from sqlalchemy import event
+from uuid6 import uuid7
 
 from slrt.platform.audit.models import AuditEvent, AuditKind
 from slrt.platform.db import Base
-from slrt.platform.tenancy import current_tenant_or_none
+from slrt.platform.tenancy import current_tenant, current_tenant_or_none
 
 Subject = tuple[str, str]  # (kind, id), e.g. ("person", "7d1c...")
 
@@ -69,7 +70,6 @@ def follow_column(key: Any, target: Any, kind: str) -> Callable[[list[str]], dic
     from sqlalchemy.orm.util import identity_key
 
     from slrt.platform import db
-    from slrt.platform.tenancy import current_tenant_or_none
 
     entity = key.class_
 
@@ -246,11 +246,8 @@ def record_subject_reads(
     kind: str, action: str, ids: list[str], note: str | None, audit_kind: AuditKind
 ) -> None:
     """One audit event naming every subject of one kind (a single one by entity id)."""
-    from uuid6 import uuid7
-
     from slrt.platform import db
     from slrt.platform.audit.record import event_values, record, with_circumstances
-    from slrt.platform.tenancy import current_tenant
     from slrt.platform.transaction import action_depth
 
     if not ids:
