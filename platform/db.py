@@ -16,7 +16,7 @@ import logging
 import select
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
@@ -205,6 +205,8 @@ def _create_engine(url: str, name: str = "primary", **kw: Any) -> sa.Engine:
     kw["connect_args"] = {**connect_args(), **kw.get("connect_args", {})}
     created = sa.create_engine(url, **kw)
     event.listen(created, "checkout", _refuse_dead_connection)
+    event.listen(created, "commit", _send_with_commit)
+    event.listen(created, "rollback", _drop_with_commit)
     for listener in _ENGINE_LISTENERS:
         listener(created, name)
     return created
@@ -235,6 +237,35 @@ def init_engine(url: str, *, replica_url: str | None = None, **kw: Any) -> sa.En
 
 
 POOL_RECYCLE_SECONDS = 3600
+
+# Statements waiting to go with the COMMIT of their connection's transaction (send_with_commit).
+_WITH_COMMIT = "slrt_with_commit"
+
+
+def send_with_commit(statement: psycopg.sql.Composable, values: Mapping[str, Any]) -> None:
+    """Send `statement` with the COMMIT of the session's transaction, in the same message, when
+    the session commits (and never if it rolls back). The server runs both without waiting for
+    this process in between, so a lock the statement takes is held only for that long, and the
+    pair costs one round trip. The message holds several statements, which the protocol allows
+    only without separate parameters: psycopg quotes `values` into it (as `ClientCursor` does,
+    with the connection's own escaping)."""
+    conn = session.connection()
+    conn.info.setdefault(_WITH_COMMIT, []).append((statement, values))
+
+
+def _send_with_commit(conn: sa.Connection) -> None:
+    pending = conn.info.pop(_WITH_COMMIT, None)
+    if not pending:
+        return
+    quoting = psycopg.ClientCursor(conn.connection.driver_connection)
+    message = "; ".join([*(quoting.mogrify(s, v) for s, v in pending), "COMMIT"])
+    # no_parameters: the message goes as it is (simple protocol), its % signs left alone.
+    # The driver then finds the transaction ended, and its own COMMIT sends nothing.
+    conn.exec_driver_sql(message, execution_options={"no_parameters": True})
+
+
+def _drop_with_commit(conn: sa.Connection) -> None:
+    conn.info.pop(_WITH_COMMIT, None)
 
 
 def _refuse_dead_connection(dbapi_conn: Any, record: Any, proxy: Any) -> None:

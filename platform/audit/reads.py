@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg.sql
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, has_request_context, request
 from sqlalchemy import event
@@ -224,22 +225,42 @@ def remember_recorded(kind: str, ids: Iterable[Any]) -> None:
 # a record for any other failure (the app, the network, a refused write: the data is not sent).
 # Every other write, and a read recorded together with one, waits for the disk as before.
 #
-# Such a read event is written by one INSERT that also makes that setting (the row is selected
-# from the set_config call), outside the ORM's unit of work: on the hottest path of the product,
-# a person's record, this is one statement instead of two plus a flush.
+# Such a read event goes with the COMMIT, in one message that also makes that setting
+# (`db.send_with_commit`): the district's audit chain is locked from the event's INSERT to the
+# COMMIT, so the lock is held only while the server runs them, and reads of one district do not
+# queue behind a process that has yet to send its COMMIT.
 _audit = AuditEvent.__table__
 # Every column but those the server fills (the time, the chain's links).
 _READ_EVENT_COLUMNS = [c.name for c in _audit.columns if c.server_default is None]
-_QUICK_READ_EVENT = sa.insert(_audit).from_select(
-    _READ_EVENT_COLUMNS,
-    sa.select(
-        *(sa.bindparam(name, type_=_audit.c[name].type) for name in _READ_EVENT_COLUMNS)
-    ).select_from(
-        sa.select(sa.literal_column("set_config('synchronous_commit', 'off', true)")).subquery(
-            "quick_commit"
-        )
-    ),
+_QUICK_READ_EVENT = psycopg.sql.SQL(
+    "SET LOCAL synchronous_commit TO off; INSERT INTO {table} ({columns}) VALUES ({values})"
+).format(
+    table=psycopg.sql.Identifier(_audit.name),
+    columns=psycopg.sql.SQL(", ").join(map(psycopg.sql.Identifier, _READ_EVENT_COLUMNS)),
+    values=psycopg.sql.SQL(", ").join(map(psycopg.sql.Placeholder, _READ_EVENT_COLUMNS)),
 )
+
+
+@functools.cache
+def _read_event_processors(dialect: sa.Dialect) -> dict[str, Callable[[Any], Any]]:
+    """Each column's own conversion of a value for the driver (JSON columns wrap theirs)."""
+    processors = {}
+    for name in _READ_EVENT_COLUMNS:
+        type_ = _audit.c[name].type
+        processor = type_.dialect_impl(dialect).bind_processor(dialect)
+        if processor is not None:
+            processors[name] = processor
+    return processors
+
+
+def _read_event_values(values: dict[str, Any]) -> dict[str, Any]:
+    from slrt.platform import db
+
+    processors = _read_event_processors(db.session.get_bind().dialect)
+    return {
+        name: processors[name](values.get(name)) if name in processors else values.get(name)
+        for name in _READ_EVENT_COLUMNS
+    }
 
 
 def record_subject_reads(
@@ -260,9 +281,8 @@ def record_subject_reads(
         values = event_values(
             audit_kind, action, kind, entity_id, after=with_circumstances(after), note=note
         )
-        db.session.execute(
-            _QUICK_READ_EVENT, {**values, "tenant_id": current_tenant().id, "id": uuid7()}
-        )
+        values.update(tenant_id=current_tenant().id, id=uuid7())
+        db.send_with_commit(_QUICK_READ_EVENT, _read_event_values(values))
     else:
         record(audit_kind, action, kind, entity_id, after=after, note=note)
     remember_recorded(kind, ids)
