@@ -291,15 +291,17 @@ def engine() -> sa.Engine:
 # Both settings in one round trip. set_config('role', ..., true) is SET LOCAL ROLE: it ends with
 # the transaction, so it is safe behind PgBouncer in transaction pooling; 'none' is the login
 # role (slrt_app), whose policies are the tenant's (FORCE ROW LEVEL SECURITY applies to it).
-_SETTING_SQL = sa.text(
-    "SELECT set_config('slrt.tenant_id', :tenant, true), set_config('role', :role, true)"
+# Both are sent as they are (exec_driver_sql): this statement opens every transaction, and
+# SQLAlchemy's compiling and result handling cost more than the statement itself.
+_SETTING_SQL = (
+    "SELECT set_config('slrt.tenant_id', %(tenant)s, true), set_config('role', %(role)s, true)"
 )
 # The same for a replica session, which is also read-only (SET TRANSACTION READ ONLY): on a
 # standby it is implied; on the primary (no replica configured) it proves the replica-safe paths
 # never write. Turning a transaction read-only is allowed at any point of it.
-_READ_ONLY_SETTING_SQL = sa.text(
+_READ_ONLY_SETTING_SQL = (
     "SELECT set_config('transaction_read_only', 'on', true), "
-    "set_config('slrt.tenant_id', :tenant, true), set_config('role', :role, true)"
+    "set_config('slrt.tenant_id', %(tenant)s, true), set_config('role', %(role)s, true)"
 )
 
 
@@ -402,7 +404,7 @@ def _tenant_setting_sql(conn: sa.Connection, *, read_only: bool = False) -> None
     tenant = current_tenant_or_none()
     role = PLATFORM_READER_ROLE if bypass_reason() else "none"
     sql = _READ_ONLY_SETTING_SQL if read_only else _SETTING_SQL
-    conn.execute(sql, {"tenant": str(tenant.id) if tenant else "", "role": role})
+    conn.exec_driver_sql(sql, {"tenant": str(tenant.id) if tenant else "", "role": role})
 
 
 @event.listens_for(Session, "after_begin")
@@ -461,11 +463,15 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
             "query on a tenant table with no tenant context; use tenant_context() or a named "
             "platform_bypass()"
         )
-    tenant_id = tenant.id
-    state.statement = state.statement.options(
-        with_loader_criteria(
-            TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
-        )
+    state.statement = state.statement.options(_tenant_criteria(tenant.id))
+
+
+@functools.lru_cache(maxsize=1024)
+def _tenant_criteria(tenant_id: int) -> Any:
+    """The tenant's criteria as a loader option, built once per district: building it (its
+    lambda analysed, its cache key made) cost more than the rest of a primary-key SELECT."""
+    return with_loader_criteria(
+        TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
     )
 
 
