@@ -292,7 +292,7 @@ def engine() -> sa.Engine:
 # the transaction, so it is safe behind PgBouncer in transaction pooling; 'none' is the login
 # role (slrt_app), whose policies are the tenant's (FORCE ROW LEVEL SECURITY applies to it).
 # Both are sent as they are (exec_driver_sql): this statement opens every transaction, and
-# SQLAlchemy's compiling and result handling cost more than the statement itself.
+# needs none of SQLAlchemy's compiling of a text() construct.
 _SETTING_SQL = (
     "SELECT set_config('slrt.tenant_id', %(tenant)s, true), set_config('role', %(role)s, true)"
 )
@@ -468,8 +468,8 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
 
 @functools.lru_cache(maxsize=1024)
 def _tenant_criteria(tenant_id: int) -> Any:
-    """The tenant's criteria as a loader option, built once per district: building it (its
-    lambda analysed, its cache key made) cost more than the rest of a primary-key SELECT."""
+    """The tenant's criteria as a loader option, built once per district instead of on every
+    query (the option object and the analysis of its lambda)."""
     return with_loader_criteria(
         TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
     )
