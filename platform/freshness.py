@@ -90,11 +90,17 @@ def _read_epoch() -> str | None:
 def current_epoch() -> str | None:
     """The epoch this request works under (read from Redis once per request); None when Redis
     cannot say, which makes every cache read through."""
-    if has_app_context():
-        if "slrt_epoch" not in g:
-            g.slrt_epoch = _read_epoch()
-        return g.slrt_epoch
-    return _read_epoch()
+    if not has_app_context():
+        return _read_epoch()
+    # The request's globals resolved once: a page's cached names ask for the epoch many times.
+    store = g._get_current_object()
+    epoch = store.get("slrt_epoch", _UNREAD)
+    if epoch is _UNREAD:
+        epoch = store.slrt_epoch = _read_epoch()
+    return epoch
+
+
+_UNREAD = object()
 
 
 def new_epoch() -> None:
