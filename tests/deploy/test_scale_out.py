@@ -623,7 +623,12 @@ def test_killing_a_worker_mid_job_loses_no_job(cluster) -> None:
 def test_killing_a_node_under_load_loses_no_get(cluster) -> None:
     """Eight clients fire GETs through nginx; node A is SIGKILLed (gunicorn master and workers)
     a third of the way in. nginx passes the requests that hit the dead node to node B, so every
-    GET succeeds; the access log shows those retries."""
+    GET succeeds; the access log shows those retries.
+
+    One thing no proxy can retry: an answer the dead node had begun to send (gunicorn writes
+    the headers, then the body: a kill between the two leaves the client with headers and a
+    cut body). Such a cut answer can only be one in flight at the kill, so at most one per
+    client; any other failure (refused, 502, timeout) fails the test."""
     s = cluster.session()
     h = admin(cluster, "kendal")
     victim, survivor = cluster.nodes
@@ -656,8 +661,9 @@ def test_killing_a_node_under_load_loses_no_get(cluster) -> None:
     finally:
         victim.start()
         cluster.wait_ready()
-    bad = [st for st in statuses if st != 200]
-    assert len(statuses) == n and bad == [], bad
+    cut = [st for st in statuses if isinstance(st, str) and "IncompleteRead" in st]
+    bad = [st for st in statuses if st != 200 and st not in cut]
+    assert len(statuses) == n and bad == [] and len(cut) <= 8, (bad, cut)
     lines = new_log_lines(cluster.nginx.access_log, offset)
     retried = [ln for ln in lines if len(upstreams_of(ln)) > 1]
     dead = f"127.0.0.1:{victim.port}"
