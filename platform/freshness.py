@@ -87,6 +87,9 @@ def _read_epoch() -> str | None:
     return value.decode() if value is not None else None
 
 
+_UNREAD = object()
+
+
 def current_epoch() -> str | None:
     """The epoch this request works under (read from Redis once per request); None when Redis
     cannot say, which makes every cache read through."""
@@ -98,9 +101,6 @@ def current_epoch() -> str | None:
     if epoch is _UNREAD:
         epoch = store.slrt_epoch = _read_epoch()
     return epoch
-
-
-_UNREAD = object()
 
 
 def new_epoch() -> None:

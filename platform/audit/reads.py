@@ -16,6 +16,7 @@ when a response shows a marker without a read event naming that person.
 from __future__ import annotations
 
 import functools
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -24,8 +25,10 @@ import psycopg.sql
 import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, has_request_context, request
 from sqlalchemy import event
+from sqlalchemy.orm.util import identity_key
 from uuid6 import uuid7
 
+from slrt.platform import db
 from slrt.platform.audit.models import AuditEvent, AuditKind
 from slrt.platform.db import Base
 from slrt.platform.tenancy import current_tenant, current_tenant_or_none
@@ -66,12 +69,6 @@ def follow_subject(
 def follow_column(key: Any, target: Any, kind: str) -> Callable[[list[str]], dict[str, Subject]]:
     """A resolver for `follow_subject`: rows whose `key` column is one of the ids point to the
     `kind` subject in their `target` column (e.g. Case.id -> Case.person_id as a person)."""
-    import uuid
-
-    from sqlalchemy.orm.util import identity_key
-
-    from slrt.platform import db
-
     entity = key.class_
 
     def resolve(ids: list[str]) -> dict[str, Subject]:
@@ -254,8 +251,6 @@ def _read_event_processors(dialect: sa.Dialect) -> dict[str, Callable[[Any], Any
 
 
 def _read_event_values(values: dict[str, Any]) -> dict[str, Any]:
-    from slrt.platform import db
-
     processors = _read_event_processors(db.session.get_bind().dialect)
     return {
         name: processors[name](values.get(name)) if name in processors else values.get(name)
@@ -267,7 +262,6 @@ def record_subject_reads(
     kind: str, action: str, ids: list[str], note: str | None, audit_kind: AuditKind
 ) -> None:
     """One audit event naming every subject of one kind (a single one by entity id)."""
-    from slrt.platform import db
     from slrt.platform.audit.record import event_values, record, with_circumstances
     from slrt.platform.transaction import action_depth
 
