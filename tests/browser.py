@@ -107,6 +107,8 @@ def horizontal_overflow(page: Page) -> int:
     # Against the configured viewport too: a mobile Chromium zooms out to fit wide content,
     # which widens innerWidth along with it.
     width = page.viewport_size["width"] if page.viewport_size else 0
+    # A document that has committed but not yet parsed has no scrolling element to measure.
+    page.wait_for_load_state("load")
     return page.evaluate(
         "(w) => Math.max(0, document.scrollingElement.scrollWidth - Math.min(window.innerWidth, w || Infinity))",
         width,

@@ -299,6 +299,7 @@ def test_front_office_on_a_phone(app, chromium, live_server, staff, tmp_path) ->
     ticket = register_visit(phone, w, tmp_path, tmp_path, "phone")
     assert horizontal_overflow(phone) == 0
     phone.get_by_role("link", name="Buka kasus").click()
+    expect(phone.get_by_role("heading", level=1)).to_contain_text(ticket)
     assert horizontal_overflow(phone) == 0
     screenshot(phone, tmp_path, "phone-4-case")
     menu(phone, w["cases"])
@@ -306,5 +307,6 @@ def test_front_office_on_a_phone(app, chromium, live_server, staff, tmp_path) ->
     assert horizontal_overflow(phone) == 0
     screenshot(phone, tmp_path, "phone-5-list")
     menu(phone, w["register"])
+    expect(phone.get_by_label(w["search"])).to_be_visible()
     assert horizontal_overflow(phone) == 0
     phone.context.close()
