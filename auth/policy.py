@@ -36,6 +36,7 @@ from slrt.platform.freshness import LocalCache, watch
 from slrt.platform.tenancy import current_tenant_or_none
 
 F = TypeVar("F", bound=Callable[..., Any])
+S = TypeVar("S", bound=sa.Select)
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -96,6 +97,13 @@ class Principal:
     def visible_provinces(self) -> set[str] | None:
         """The provinces whose districts the caller's platform roles show (None: all)."""
         return visible_provinces(self.platform_roles)
+
+    def in_region(self, stmt: S, village_code_column: sa.ColumnElement) -> S:
+        """`stmt` limited to the caller's region: the very same statement for the whole
+        district, so one built once stays the object SQLAlchemy has already analysed."""
+        if self.whole_district:
+            return stmt
+        return stmt.where(self.region_clause(village_code_column))
 
     def region_clause(self, village_code_column: sa.ColumnElement) -> sa.ColumnElement[bool]:
         """SQL condition limiting rows to the caller's region (a desa code lies inside a

@@ -16,6 +16,7 @@ import logging
 import select
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -253,12 +254,29 @@ def send_with_commit(statement: psycopg.sql.Composable, values: Mapping[str, Any
     conn.info.setdefault(_WITH_COMMIT, []).append((statement, values))
 
 
+# Each statement's text rendered once per encoding, by identity: a statement is composed once (a
+# module's constant) and sent on every read; rendering it again each time cost more than quoting
+# its values, and bytes let psycopg reuse its parse of the placeholders.
+_rendered: dict[tuple[int, str], tuple[psycopg.sql.Composable, bytes]] = {}
+
+
+def _render(statement: psycopg.sql.Composable, driver: psycopg.Connection) -> bytes:
+    key = (id(statement), driver.info.encoding)
+    hit = _rendered.get(key)
+    if hit is None or hit[0] is not statement:
+        if len(_rendered) >= 64:  # statements made on the fly: keep the cache small
+            _rendered.clear()
+        hit = _rendered[key] = (statement, statement.as_bytes(driver))
+    return hit[1]
+
+
 def _send_with_commit(conn: sa.Connection) -> None:
     pending = conn.info.pop(_WITH_COMMIT, None)
     if not pending:
         return
-    quoting = psycopg.ClientCursor(conn.connection.driver_connection)
-    message = "; ".join([*(quoting.mogrify(s, v) for s, v in pending), "COMMIT"])
+    driver = conn.connection.driver_connection
+    quoting = psycopg.ClientCursor(driver)
+    message = "; ".join([*(quoting.mogrify(_render(s, driver), v) for s, v in pending), "COMMIT"])
     # no_parameters: the message goes as it is (simple protocol), its % signs left alone.
     # The driver then finds the transaction ended, and its own COMMIT sends nothing.
     conn.exec_driver_sql(message, execution_options={"no_parameters": True})
@@ -463,7 +481,23 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
             "query on a tenant table with no tenant context; use tenant_context() or a named "
             "platform_bypass()"
         )
-    state.statement = state.statement.options(_tenant_criteria(tenant.id))
+    state.statement = _scoped(state.statement, tenant.id)
+
+
+# A statement built once (a module's constant, its values bound at execution) is scoped to each
+# district once: a new statement object per execution would have SQLAlchemy work out its cache
+# key again every time. A statement built for one request is forgotten with it.
+_scoped_statements: weakref.WeakKeyDictionary[Any, dict[int, Any]] = weakref.WeakKeyDictionary()
+
+
+def _scoped(statement: Any, tenant_id: int) -> Any:
+    per_tenant = _scoped_statements.get(statement)
+    if per_tenant is None:
+        per_tenant = _scoped_statements.setdefault(statement, {})
+    scoped = per_tenant.get(tenant_id)
+    if scoped is None:
+        scoped = per_tenant[tenant_id] = statement.options(_tenant_criteria(tenant_id))
+    return scoped
 
 
 @functools.lru_cache(maxsize=1024)
@@ -495,12 +529,15 @@ def _stamp_tenant(sess: Session, flush_context, instances) -> None:
 _LOCKED = "slrt_locked_rows"
 
 
-def one_or_404(stmt: sa.Select, not_found: Msg, *, lock: bool = False) -> Any:
-    """The one row `stmt` selects, or 404 with `not_found`. Every access helper ends here, so a
-    row of another district, outside the caller's region or missing answers the same."""
+def one_or_404(
+    stmt: sa.Select, not_found: Msg, *, lock: bool = False, params: Mapping[str, Any] | None = None
+) -> Any:
+    """The one row `stmt` selects (with `params` bound), or 404 with `not_found`. Every access
+    helper ends here, so a row of another district, outside the caller's region or missing
+    answers the same."""
     if lock:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    row = session.execute(stmt).scalar_one_or_none()
+    row = session.execute(stmt, params).scalar_one_or_none()
     if row is None:
         raise Problem(404, not_found)
     if lock:

@@ -309,3 +309,33 @@ def test_no_policy_opens_a_tenant_table_to_the_app_role(
         assert set(policy.roles) <= {"slrt_platform_reader", "slrt_owner"}, (
             f"{table_name}.{policy.policyname} applies to {policy.roles}"
         )
+
+
+def test_a_statement_built_once_is_scoped_to_each_district_in_turn(app, parepare, kendal) -> None:
+    """The ORM's criteria for a statement built once (a module's constant, values bound at
+    execution) are worked out once per district: the district of each execution, never the one
+    that ran it first. Checked on what is sent, beneath row-level security."""
+    from slrt.platform.audit.models import AuditEvent
+
+    once = sa.select(AuditEvent.id).where(AuditEvent.action == sa.bindparam("action"))
+    sent: list[dict] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "audit_events" in statement:
+            sent.append(dict(parameters))
+
+    sa.event.listen(db.engine(), "before_cursor_execute", capture)
+    try:
+        with app.app_context():
+            for tenant in (parepare, kendal, parepare):
+                with tenant_context(tenant.ref()):
+                    db.session.execute(once, {"action": "x"}).all()
+                    db.session.commit()
+            db.session.remove()
+    finally:
+        sa.event.remove(db.engine(), "before_cursor_execute", capture)
+    assert [[v for v in p.values() if v != "x"] for p in sent] == [
+        [parepare.id],
+        [kendal.id],
+        [parepare.id],
+    ]
