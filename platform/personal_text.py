@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import os
 import uuid
 from typing import Any
@@ -173,6 +174,7 @@ class PersonalText(sa.TypeDecorator):
         return open_text(value, session)
 
 
+@functools.cache  # a mapper's columns are fixed once mapped; asked on every ORM query
 def _has_personal_text(mapper: Any) -> bool:
     return any(isinstance(attr.columns[0].type, PersonalText) for attr in mapper.column_attrs)
 

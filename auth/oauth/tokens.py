@@ -9,6 +9,7 @@ logged out by a rotation.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import secrets
 import threading
@@ -221,18 +222,24 @@ def _signed(token: str) -> dict[str, Any]:
         raise InvalidToken(str(exc)) from exc
 
 
-def verify_access_token(token: str) -> dict[str, Any]:
-    """The claims of a valid, unexpired, unrevoked access token (a copy the caller may keep)."""
-    claims = dict(_signed_claims.get(token, lambda: _signed(token)))
-    registry = jwt.JWTClaimsRegistry(
-        iss={"essential": True, "value": issuer()},
-        aud={"essential": True, "value": issuer() + "/api"},
+@functools.lru_cache(maxsize=8)
+def _claims_registry(issued_by: str) -> jwt.JWTClaimsRegistry:
+    """What a token's claims must say; it holds no state of a check (the time is read by each
+    `validate`), so one per issuer serves every request."""
+    return jwt.JWTClaimsRegistry(
+        iss={"essential": True, "value": issued_by},
+        aud={"essential": True, "value": issued_by + "/api"},
         exp={"essential": True},
         sub={"essential": True},
         leeway=LEEWAY_SECONDS,
     )
+
+
+def verify_access_token(token: str) -> dict[str, Any]:
+    """The claims of a valid, unexpired, unrevoked access token (a copy the caller may keep)."""
+    claims = dict(_signed_claims.get(token, lambda: _signed(token)))
     try:
-        registry.validate(claims)
+        _claims_registry(issuer()).validate(claims)
     except JoseError as exc:
         raise InvalidToken(str(exc)) from exc
     if is_access_token_revoked(claims.get("jti")):
@@ -286,8 +293,14 @@ def _revocation_rider() -> tuple[list[tuple[Any, ...]], Callable[[list[Any]], No
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer":
         return None
+    token = token.strip()
+    # A token seen before names its id in the claims kept for it; only its id is taken here.
+    known = _signed_claims.peek(token)
     try:
-        jti = str(json.loads(extract_compact(token.strip().encode()).payload)["jti"])[:64]
+        payload = (
+            known if known is not None else json.loads(extract_compact(token.encode()).payload)
+        )
+        jti = str(payload["jti"])[:64]
     except (JoseError, ValueError, KeyError, TypeError):
         return None
 
