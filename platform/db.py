@@ -276,13 +276,46 @@ def _send_with_commit(conn: sa.Connection) -> None:
         return
     driver = conn.connection.driver_connection
     quoting = psycopg.ClientCursor(driver)
-    message = "; ".join([*(quoting.mogrify(_render(s, driver), v) for s, v in pending), "COMMIT"])
-    # no_parameters: the message goes as it is (simple protocol), its % signs left alone.
+    statements = [quoting.mogrify(_render(s, driver), v) for s, v in pending]
     # The driver then finds the transaction ended, and its own COMMIT sends nothing.
-    conn.exec_driver_sql(message, execution_options={"no_parameters": True})
+    _send_message(conn, "; ".join([*statements, "COMMIT"]))
+
+
+_SENT = (psycopg.pq.ExecStatus.COMMAND_OK, psycopg.pq.ExecStatus.TUPLES_OK)
+
+
+def _send_message(conn: sa.Connection, message: str) -> None:
+    """Send statements whose values are quoted in already as one message of the simple protocol,
+    through libpq itself (PQexec, which waits for the answer without holding the GIL).
+
+    For statements whose rows nobody reads (a transaction's setting, what goes with its COMMIT):
+    a cursor's execution costs more in Python than these statements cost the server. The
+    engine's cursor events still see the message, as they see every statement. A failure is
+    raised as SQLAlchemy raises any (`DBAPIError`; a lost connection is invalidated, so the pool
+    never hands it out again)."""
+    events = conn.dispatch
+    events.before_cursor_execute(conn, None, message, (), None, False)
+    driver = conn.connection.driver_connection
+    pgconn = driver.pgconn
+    try:
+        result = pgconn.exec_(message.encode(driver.info.encoding))
+        if result.status not in _SENT:
+            raise psycopg.errors.error_from_result(result, driver.info.encoding)
+    except psycopg.Error as exc:
+        lost = pgconn.status == psycopg.pq.ConnStatus.BAD
+        if lost:
+            conn.invalidate(exc)
+        raise sa.exc.DBAPIError.instance(
+            message, None, exc, psycopg.Error, connection_invalidated=lost, dialect=conn.dialect
+        ) from exc
+    events.after_cursor_execute(conn, None, message, (), None, False)
 
 
 def _drop_with_commit(conn: sa.Connection) -> None:
+    if conn.invalidated:
+        # Lost with its connection: the pool's next connection starts with an empty info (and
+        # asking for this one's would try to reconnect inside the rollback).
+        return
     conn.info.pop(_WITH_COMMIT, None)
 
 
@@ -306,20 +339,18 @@ def engine() -> sa.Engine:
     return _engine
 
 
-# Both settings in one round trip. set_config('role', ..., true) is SET LOCAL ROLE: it ends with
+# Both settings in one statement. set_config('role', ..., true) is SET LOCAL ROLE: it ends with
 # the transaction, so it is safe behind PgBouncer in transaction pooling; 'none' is the login
 # role (slrt_app), whose policies are the tenant's (FORCE ROW LEVEL SECURITY applies to it).
-# Both are sent as they are (exec_driver_sql): this statement opens every transaction, and
-# needs none of SQLAlchemy's compiling of a text() construct.
 _SETTING_SQL = (
-    "SELECT set_config('slrt.tenant_id', %(tenant)s, true), set_config('role', %(role)s, true)"
+    "SELECT set_config('slrt.tenant_id', {tenant}, true), set_config('role', {role}, true)"
 )
 # The same for a replica session, which is also read-only (SET TRANSACTION READ ONLY): on a
 # standby it is implied; on the primary (no replica configured) it proves the replica-safe paths
 # never write. Turning a transaction read-only is allowed at any point of it.
 _READ_ONLY_SETTING_SQL = (
     "SELECT set_config('transaction_read_only', 'on', true), "
-    "set_config('slrt.tenant_id', %(tenant)s, true), set_config('role', %(role)s, true)"
+    "set_config('slrt.tenant_id', {tenant}, true), set_config('role', {role}, true)"
 )
 
 
@@ -421,8 +452,35 @@ def on_replica_session() -> bool:
 def _tenant_setting_sql(conn: sa.Connection, *, read_only: bool = False) -> None:
     tenant = current_tenant_or_none()
     role = PLATFORM_READER_ROLE if bypass_reason() else "none"
-    sql = _READ_ONLY_SETTING_SQL if read_only else _SETTING_SQL
-    conn.exec_driver_sql(sql, {"tenant": str(tenant.id) if tenant else "", "role": role})
+    driver = conn.connection.driver_connection
+    # The driver would send its own BEGIN alone and wait for it: sent with the setting, the
+    # transaction opens in one round trip.
+    begin = driver.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    message = _setting_message(tenant.id if tenant else None, role, read_only, begin)
+    if begin and not _plain_begin(driver):
+        # Its BEGIN says more (an isolation level, read only): the driver sends that one first.
+        message = _setting_message(tenant.id if tenant else None, role, read_only, False)
+        conn.exec_driver_sql(message, execution_options={"no_parameters": True})
+        return
+    _send_message(conn, message)
+
+
+def _plain_begin(driver: psycopg.Connection) -> bool:
+    """Whether the driver's own BEGIN would be a bare BEGIN, which the message then stands for."""
+    return (
+        not driver.autocommit
+        and driver.isolation_level is None
+        and driver.read_only is None
+        and driver.deferrable is None
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _setting_message(tenant_id: int | None, role: str, read_only: bool, begin: bool) -> str:
+    template = psycopg.sql.SQL(_READ_ONLY_SETTING_SQL if read_only else _SETTING_SQL)
+    tenant = psycopg.sql.Literal("" if tenant_id is None else str(tenant_id))
+    setting = template.format(tenant=tenant, role=psycopg.sql.Literal(role)).as_string(None)
+    return f"BEGIN; {setting}" if begin else setting
 
 
 @event.listens_for(Session, "after_begin")

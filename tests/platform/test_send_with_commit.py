@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+import psycopg.errors
 import psycopg.sql
 import pytest
 import sqlalchemy as sa
@@ -60,7 +61,7 @@ def test_sent_with_the_commit_in_one_message(app, parepare, notes) -> None:
             # the next transaction opens as any other: its tenant setting first, RLS applied
             with counted() as statements:
                 seen = db.session.execute(sa.text("SELECT count(*) FROM audit_events")).scalar()
-            assert statements[0].startswith("SELECT set_config('slrt.tenant_id'")
+            assert statements[0].startswith("BEGIN; SELECT set_config('slrt.tenant_id'")
             assert seen >= 1
             db.session.commit()
         assert notes(parepare) == ["a"]
@@ -117,3 +118,73 @@ def test_a_refused_statement_fails_the_commit(app, parepare, kendal, notes) -> N
     with app.app_context():
         assert notes(kendal) == []
         assert notes(parepare) == []
+
+
+def test_a_transaction_opens_with_its_setting_in_one_message(app, parepare) -> None:
+    """BEGIN rides with the tenant setting: one message, and the setting, local to the
+    transaction, is there for what follows (without the BEGIN it would end with its own
+    statement)."""
+    with app.app_context():
+        with tenant_context(parepare.ref()):
+            with counted() as statements:
+                seen = db.session.execute(
+                    sa.text("SELECT current_setting('slrt.tenant_id', true)")
+                ).scalar()
+            assert statements[0].startswith("BEGIN; SELECT set_config('slrt.tenant_id'")
+            assert len(statements) == 2, statements
+            assert seen == str(parepare.id)
+            db.session.commit()
+        db.session.remove()
+
+
+def test_a_message_the_server_refuses_raises_its_own_error(app, parepare) -> None:
+    with app.app_context():
+        with tenant_context(parepare.ref()):
+            db.session.execute(sa.text("SELECT 1"))
+            db.send_with_commit(psycopg.sql.SQL("SELECT 1 / 0"), {})
+            with pytest.raises(sa.exc.DBAPIError) as refused:
+                db.session.commit()
+            assert isinstance(refused.value.orig, psycopg.errors.DivisionByZero)
+            assert not refused.value.connection_invalidated
+            db.session.rollback()
+            assert db.session.execute(sa.text("SELECT 2")).scalar() == 2
+            db.session.commit()
+        db.session.remove()
+
+
+def test_a_connection_lost_before_the_setting_is_dropped_from_the_pool(
+    app, parepare, admin_engine
+) -> None:
+    """The server goes away after the pool handed the connection out (its check found it
+    alive): the message fails as a lost connection, the pool forgets that connection, and the
+    next transaction gets a good one."""
+    killed: list[int] = []
+
+    def kill_once(dbapi_conn, record, proxy) -> None:
+        if killed:
+            return
+        pid = dbapi_conn.info.backend_pid
+        killed.append(pid)
+        with admin_engine.connect() as admin:
+            admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            while admin.execute(
+                sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+            ).scalar():
+                admin.rollback()
+
+    with app.app_context():
+        db.session.remove()
+        sa.event.listen(db.engine(), "checkout", kill_once)
+        try:
+            with tenant_context(parepare.ref()):
+                with pytest.raises(sa.exc.DBAPIError) as lost:
+                    db.session.execute(sa.text("SELECT 1"))
+                assert lost.value.connection_invalidated
+                assert lost.value.statement.startswith("BEGIN; SELECT set_config(")
+                db.session.rollback()
+                pid = db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+                assert killed and pid != killed[0]
+                db.session.commit()
+        finally:
+            sa.event.remove(db.engine(), "checkout", kill_once)
+            db.session.remove()

@@ -30,9 +30,9 @@ def records_reads(statement: str) -> bool:
 
 
 def is_setting(statement: str) -> bool:
-    """The statement that opens every transaction: tenant, role (and, on a replica session,
-    read-only) in one."""
-    return statement.startswith("SELECT set_config(") and "'slrt.tenant_id'" in statement
+    """The message that opens every transaction: its BEGIN with tenant, role (and, on a replica
+    session, read-only) in one statement, one round trip."""
+    return statement.startswith("BEGIN; SELECT set_config(") and "'slrt.tenant_id'" in statement
 
 
 def _statements(client, user, url) -> list[str]:
