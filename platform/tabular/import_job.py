@@ -88,6 +88,7 @@ def run_import_job(
                 allow=allow,
                 conflicts=lambda: conflict_errors(ctx.job_id),
                 overlap=overlap,
+                preparer=sink,  # metered_sink wraps it: the rows' preparing stays the sink's
             )
         except FileRejected as exc:
             raise JobRejected(exc.msg) from None

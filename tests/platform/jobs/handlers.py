@@ -88,12 +88,21 @@ def import_rows(ctx) -> dict:
     from slrt.platform.tabular.import_job import run_import_job
     from tests.platform.tabular.test_tabular import SHEET
 
-    def sink(batch):
-        for _, values in batch:
-            ctx.save_file(f"nik-{values['nik']}", "text/plain", values["nama"].encode())
-        return {"stored": len(batch)}
+    class Sink:
+        def __init__(self) -> None:
+            self.prepared: set[int] = set()
 
-    return run_import_job(ctx, SHEET, sink, batch_size=2)
+        def prepare(self, row: int, values: dict) -> None:
+            # the job's own wrapping of the sink (its metering) must not lose this
+            self.prepared.add(row)
+
+        def __call__(self, batch):
+            for row, values in batch:
+                assert row in self.prepared, f"row {row} reached the write unprepared"
+                ctx.save_file(f"nik-{values['nik']}", "text/plain", values["nama"].encode())
+            return {"stored": len(batch)}
+
+    return run_import_job(ctx, SHEET, Sink(), batch_size=2)
 
 
 @job_handler("test.hold", max_attempts=1)
