@@ -302,11 +302,12 @@ def _send_message(conn: sa.Connection, message: str) -> None:
         if result.status not in _SENT:
             raise psycopg.errors.error_from_result(result, driver.info.encoding)
     except psycopg.Error as exc:
-        lost = pgconn.status == psycopg.pq.ConnStatus.BAD
-        if lost:
-            conn.invalidate(exc)
+        if pgconn.status == psycopg.pq.ConnStatus.BAD:
+            # Lost: SQLAlchemy finds it so on the next statement, as on any other (it drops
+            # this connection and the pool's older ones, and says connection_invalidated).
+            conn.exec_driver_sql("SELECT 1")
         raise sa.exc.DBAPIError.instance(
-            message, None, exc, psycopg.Error, connection_invalidated=lost, dialect=conn.dialect
+            message, None, exc, psycopg.Error, dialect=conn.dialect
         ) from exc
     events.after_cursor_execute(conn, None, message, (), None, False)
 

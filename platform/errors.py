@@ -302,10 +302,27 @@ def handle_redis_unreachable(exc: Exception) -> Response:
     return handle_http_exception(service_unavailable())
 
 
+def handle_database_error(exc: Exception) -> Response:
+    """A request whose database connection was lost (a restart, a failover, a connection the
+    server closed while the request held it) answers 503 with Retry-After, never 500: the pool
+    has dropped that connection and its older ones, so the next request gets a good one. Any
+    other database error is the app's own fault (500)."""
+    import sqlalchemy as sa
+    from flask import current_app
+
+    if not (isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated):
+        return handle_unexpected(exc)
+    current_app.logger.warning("503 for %s: database connection lost (%s)", request.path, exc.orig)
+    return handle_http_exception(service_unavailable())
+
+
 def init_app(app: Flask) -> None:
+    import sqlalchemy as sa
+
     from slrt.platform.redis_client import UNREACHABLE
 
     app.register_error_handler(HTTPException, handle_http_exception)
     for error in UNREACHABLE:
         app.register_error_handler(error, handle_redis_unreachable)
+    app.register_error_handler(sa.exc.DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)

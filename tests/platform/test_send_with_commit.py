@@ -180,7 +180,6 @@ def test_a_connection_lost_before_the_setting_is_dropped_from_the_pool(
                 with pytest.raises(sa.exc.DBAPIError) as lost:
                     db.session.execute(sa.text("SELECT 1"))
                 assert lost.value.connection_invalidated
-                assert lost.value.statement.startswith("BEGIN; SELECT set_config(")
                 db.session.rollback()
                 pid = db.session.execute(sa.text("SELECT pg_backend_pid()")).scalar()
                 assert killed and pid != killed[0]
