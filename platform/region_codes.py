@@ -13,7 +13,7 @@ import io
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from marshmallow import validate
@@ -92,6 +92,8 @@ def regencies() -> list[Region]:
     return [Region(c, n) for c, n in ref.names.items() if REGENCY_RE.match(c)]
 
 
+# Asked for every NIK of an import: the same few thousand kecamatan over and over.
+@lru_cache(maxsize=16384)
 def kecamatan_by_compact(six_digits: str) -> str | None:
     """'737201' (as in a NIK) -> '73.72.01' when that kecamatan exists in the reference."""
     if not re.fullmatch(r"\d{6}", six_digits):
