@@ -456,32 +456,30 @@ def _tenant_setting_sql(conn: sa.Connection, *, read_only: bool = False) -> None
     driver = conn.connection.driver_connection
     # The driver would send its own BEGIN alone and wait for it: sent with the setting, the
     # transaction opens in one round trip.
-    begin = driver.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-    message = _setting_message(tenant.id if tenant else None, role, read_only, begin)
-    if begin and not _plain_begin(driver):
-        # Its BEGIN says more (an isolation level, read only): the driver sends that one first.
-        message = _setting_message(tenant.id if tenant else None, role, read_only, False)
-        conn.exec_driver_sql(message, execution_options={"no_parameters": True})
-        return
-    _send_message(conn, message)
+    idle = driver.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    begin = _begin_of(driver) if idle and not driver.autocommit else ""
+    _send_message(conn, _setting_message(tenant.id if tenant else None, role, read_only, begin))
 
 
-def _plain_begin(driver: psycopg.Connection) -> bool:
-    """Whether the driver's own BEGIN would be a bare BEGIN, which the message then stands for."""
-    return (
-        not driver.autocommit
-        and driver.isolation_level is None
-        and driver.read_only is None
-        and driver.deferrable is None
-    )
+def _begin_of(driver: psycopg.Connection) -> str:
+    """The BEGIN the driver would send, with what its settings add (psycopg's own rule)."""
+    parts = ["BEGIN"]
+    if driver.isolation_level is not None:
+        level = psycopg.IsolationLevel(driver.isolation_level).name.replace("_", " ")
+        parts.append(f"ISOLATION LEVEL {level}")
+    if driver.read_only is not None:
+        parts.append("READ ONLY" if driver.read_only else "READ WRITE")
+    if driver.deferrable is not None:
+        parts.append("DEFERRABLE" if driver.deferrable else "NOT DEFERRABLE")
+    return " ".join(parts)
 
 
 @functools.lru_cache(maxsize=4096)
-def _setting_message(tenant_id: int | None, role: str, read_only: bool, begin: bool) -> str:
+def _setting_message(tenant_id: int | None, role: str, read_only: bool, begin: str) -> str:
     template = psycopg.sql.SQL(_READ_ONLY_SETTING_SQL if read_only else _SETTING_SQL)
     tenant = psycopg.sql.Literal("" if tenant_id is None else str(tenant_id))
     setting = template.format(tenant=tenant, role=psycopg.sql.Literal(role)).as_string(None)
-    return f"BEGIN; {setting}" if begin else setting
+    return f"{begin}; {setting}" if begin else setting
 
 
 @event.listens_for(Session, "after_begin")

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from slrt.platform import db
 from slrt.platform.tenancy import tenant_context
+from tests.platform.test_statement_counts import is_setting
 from tests.tenants.flow.test_queries import counted
 
 NOTE = psycopg.sql.SQL(
@@ -61,7 +62,7 @@ def test_sent_with_the_commit_in_one_message(app, parepare, notes) -> None:
             # the next transaction opens as any other: its tenant setting first, RLS applied
             with counted() as statements:
                 seen = db.session.execute(sa.text("SELECT count(*) FROM audit_events")).scalar()
-            assert statements[0].startswith("BEGIN; SELECT set_config('slrt.tenant_id'")
+            assert is_setting(statements[0])
             assert seen >= 1
             db.session.commit()
         assert notes(parepare) == ["a"]
@@ -130,7 +131,7 @@ def test_a_transaction_opens_with_its_setting_in_one_message(app, parepare) -> N
                 seen = db.session.execute(
                     sa.text("SELECT current_setting('slrt.tenant_id', true)")
                 ).scalar()
-            assert statements[0].startswith("BEGIN; SELECT set_config('slrt.tenant_id'")
+            assert is_setting(statements[0])
             assert len(statements) == 2, statements
             assert seen == str(parepare.id)
             db.session.commit()
@@ -187,3 +188,28 @@ def test_a_connection_lost_before_the_setting_is_dropped_from_the_pool(
         finally:
             sa.event.remove(db.engine(), "checkout", kill_once)
             db.session.remove()
+
+
+def test_a_transaction_with_its_own_isolation_level_keeps_it(app, parepare) -> None:
+    """The BEGIN sent with the setting says what the driver's own would (an isolation level
+    here); the pooled connection then goes back to the default level."""
+    with app.app_context():
+        with tenant_context(parepare.ref()):
+            with counted() as statements:
+                db.session.connection(execution_options={"isolation_level": "SERIALIZABLE"})
+            assert statements == [
+                "BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT set_config('slrt.tenant_id', "
+                f"'{parepare.id}', true), set_config('role', 'none', true)"
+            ]
+            level, seen = db.session.execute(
+                sa.text(
+                    "SELECT current_setting('transaction_isolation'), "
+                    "current_setting('slrt.tenant_id', true)"
+                )
+            ).one()
+            assert (level, seen) == ("serializable", str(parepare.id))
+            db.session.commit()
+            level = db.session.execute(sa.text("SELECT current_setting('transaction_isolation')"))
+            assert level.scalar() == "read committed"
+            db.session.commit()
+        db.session.remove()

@@ -32,7 +32,12 @@ def records_reads(statement: str) -> bool:
 def is_setting(statement: str) -> bool:
     """The message that opens every transaction: its BEGIN with tenant, role (and, on a replica
     session, read-only) in one statement, one round trip."""
-    return statement.startswith("BEGIN; SELECT set_config(") and "'slrt.tenant_id'" in statement
+    begin, _, setting = statement.partition("; ")
+    return (
+        begin.startswith("BEGIN")
+        and setting.startswith("SELECT set_config(")
+        and "'slrt.tenant_id'" in setting
+    )
 
 
 def _statements(client, user, url) -> list[str]:
