@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask, Response, json, render_template, request
 from werkzeug.exceptions import HTTPException
 
@@ -307,7 +308,6 @@ def handle_database_error(exc: Exception) -> Response:
     server closed while the request held it) answers 503 with Retry-After, never 500: the pool
     has dropped that connection and its older ones, so the next request gets a good one. Any
     other database error is the app's own fault (500)."""
-    import sqlalchemy as sa
     from flask import current_app
 
     if not (isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated):
@@ -317,8 +317,6 @@ def handle_database_error(exc: Exception) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    import sqlalchemy as sa
-
     from slrt.platform.redis_client import UNREACHABLE
 
     app.register_error_handler(HTTPException, handle_http_exception)

@@ -13,7 +13,7 @@ from tests.fixtures import member
 PERSONS = "/api/v1/t/parepare/persons"
 
 
-def _terminate(admin_engine: sa.Engine, pids: set[int]) -> None:
+def terminate_backends(admin_engine: sa.Engine, pids: set[int]) -> None:
     """End these backends and wait until the server has let them go."""
     with admin_engine.connect() as admin:
         for pid in pids:
@@ -44,7 +44,7 @@ def test_connections_closed_in_the_pool_are_replaced_without_an_error(
 ) -> None:
     manager = member(app, parepare, "manager")
     before = _pids_used_by(app, client, manager)
-    _terminate(admin_engine, before)
+    terminate_backends(admin_engine, before)
     after = _pids_used_by(app, client, manager)
     assert after and not after & before
 
@@ -60,7 +60,7 @@ def test_a_connection_lost_during_a_request_answers_503_then_the_next_is_served(
         # After the pool's own check found the connection alive: lost while the request has it.
         if not killed:
             killed.append(dbapi_conn.info.backend_pid)
-            _terminate(admin_engine, {killed[0]})
+            terminate_backends(admin_engine, {killed[0]})
 
     sa.event.listen(db.engine(), "checkout", kill_once)
     try:

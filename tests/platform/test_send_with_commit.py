@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from slrt.platform import db
 from slrt.platform.tenancy import tenant_context
+from tests.platform.test_database_outage import terminate_backends
 from tests.platform.test_statement_counts import is_setting
 from tests.tenants.flow.test_queries import counted
 
@@ -164,14 +165,8 @@ def test_a_connection_lost_before_the_setting_is_dropped_from_the_pool(
     def kill_once(dbapi_conn, record, proxy) -> None:
         if killed:
             return
-        pid = dbapi_conn.info.backend_pid
-        killed.append(pid)
-        with admin_engine.connect() as admin:
-            admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-            while admin.execute(
-                sa.text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
-            ).scalar():
-                admin.rollback()
+        killed.append(dbapi_conn.info.backend_pid)
+        terminate_backends(admin_engine, {killed[0]})
 
     with app.app_context():
         db.session.remove()
