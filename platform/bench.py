@@ -21,6 +21,9 @@ DATABASE_OWNER_URL, DATABASE_ADMIN_URL and REDIS_URL when all are set), with rea
     id, NIK lookup, agency inbox, name search and the national dashboard under gunicorn, beside
     the bare endpoint and a one-SELECT endpoint served by the same processes.
 
+    The measured district is new and the database is not: another district's persons
+    (SLRT_BENCH_IMPORT_NATION, 200,000) are stored and the statistics taken first.
+
 Environment: SLRT_BENCH_A_JOBS (5000), SLRT_BENCH_IMPORT_ROWS ("100000,1000000"),
 SLRT_BENCH_ONLY ("import", "fairness", "field" or "http"), and bench_http's SLRT_BENCH_* sizes.
 """
@@ -428,10 +431,65 @@ def _clear_registry(tenant_id: int) -> None:
             conn.execute(f"VACUUM (FULL, ANALYZE) {table}")
 
 
-def bench_import(tenant) -> None:
+def _populate_nation(tenant_id: int, persons: int) -> None:
+    """Another district's households (four persons each) and their NIK registrations, straight
+    into the tables, then the statistics taken: the measured district's import then starts as a
+    new district's does in a populated database, unknown to the planner's statistics."""
+    import psycopg
+
+    url = os.environ["DATABASE_ADMIN_URL"].replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(url) as conn:
+        codes = [
+            code
+            for (code,) in conn.execute(
+                "SELECT code FROM villages WHERE tenant_id = %s ORDER BY code", (tenant_id,)
+            )
+        ]
+        conn.execute(
+            """
+            INSERT INTO households (tenant_id, id, kk_number, village_code, address, dtks_status)
+            SELECT %(t)s, uuidv7(), (5000000000000000 + g)::text,
+                   (%(v)s::text[])[1 + g %% cardinality(%(v)s::text[])], 'Jl. Contoh No. ' || g,
+                   'unknown'
+            FROM generate_series(1, %(n)s) g
+            """,
+            {"t": tenant_id, "n": max(1, persons // 4), "v": codes},
+        )
+        conn.execute(
+            """
+            INSERT INTO persons (tenant_id, id, household_id, nik, name, sex, birth_place,
+                                 birth_date, relation, has_disability, village_code)
+            SELECT h.tenant_id, uuidv7(), h.id,
+                   (6000000000000000 + row_number() OVER ())::text, 'Warga ' || k,
+                   CASE WHEN k %% 2 = 0 THEN 'L' ELSE 'P' END, 'Makassar',
+                   DATE '1950-01-01' + k * 1000, 'anak', false, h.village_code
+            FROM households h, generate_series(0, 3) k
+            WHERE h.tenant_id = %(t)s
+            """,
+            {"t": tenant_id},
+        )
+        conn.execute(
+            """
+            INSERT INTO nik_registrations (nik_hash, tenant_ref, district_code)
+            SELECT md5(nik) || md5(nik), tenant_id, (SELECT code FROM tenants WHERE id = %(t)s)
+            FROM persons WHERE tenant_id = %(t)s
+            """,
+            {"t": tenant_id},
+        )
+        conn.commit()
+    with psycopg.connect(url, autocommit=True) as conn:
+        for table in ("persons", "households", "nik_registrations"):
+            conn.execute(f"VACUUM ANALYZE {table}")
+
+
+def bench_import(tenant, nation=None) -> None:
     from slrt.platform import db
     from slrt.platform.tenancy import tenant_context
     from slrt.tenants.regions.models import Village
+
+    nation_persons = int(os.environ.get("SLRT_BENCH_IMPORT_NATION") or 200_000)
+    if nation is not None and nation_persons > 0:
+        _populate_nation(nation.id, nation_persons)
 
     with tenant_context(tenant):
         villages = list(
@@ -441,7 +499,9 @@ def bench_import(tenant) -> None:
     rounds = max(1, int(os.environ.get("SLRT_BENCH_ROUNDS") or 3))
     print(
         "\n(a) registry import vs raw PostgreSQL COPY (same rows, same tables, same run; "
-        f"{rounds} rounds of import then COPY, the median round shown, every round's ratio beside)"
+        f"{rounds} rounds of import then COPY, the median round shown, every round's ratio beside;"
+        f" a new district's first import, {nation_persons if nation is not None else 0:,} persons"
+        " of another district already stored)"
     )
     print(
         f"{'rows':>10}{'import rows/s':>16}{'COPY rows/s':>14}{'import/COPY':>13}"
@@ -525,7 +585,9 @@ def main() -> None:
                 a_ref, b_ref = a.ref(), b.ref()
                 only = os.environ.get("SLRT_BENCH_ONLY")
                 if only in (None, "", "import"):
-                    bench_import(a_ref)
+                    nation, _ = onboard_tenant("73.71")
+                    db.session.commit()
+                    bench_import(a_ref, nation.ref())
                 if only in (None, "", "fairness"):
                     bench_fairness(a_ref, b_ref)
                 db.session.remove()
