@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import functools
 import http
-from collections.abc import Callable, Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -283,29 +285,63 @@ def page_rows(stmt: sa.Select, pagination_parameters: Any, *order_by: Any) -> li
     return rows
 
 
+# Page statements built once per shape (page_joined's `shape`), the most recently used kept.
+_PAGE_STATEMENTS = 1024
+_page_statements: OrderedDict[Hashable, tuple[sa.Select, sa.Select]] = OrderedDict()
+_page_statements_lock = threading.Lock()
+
+
 def page_joined(
-    ids: sa.Select,
+    ids: sa.Select | Callable[[], sa.Select],
     pagination_parameters: Any,
     order_by: Any,
     rows: Callable[[sa.Subquery], sa.Select],
+    *,
+    shape: Hashable | None = None,
 ) -> list[sa.Row]:
     """One page of a list whose rows need joins, in one query: the page's keys and the total
     come from `ids` (the key column of the table alone, so the whole list is counted without
     its joins), and `rows(page)` joins what each row shows to `page`, their subquery. Sets the
-    total for the X-Pagination header."""
+    total for the X-Pagination header.
+
+    With `shape`, `ids` is a function that builds the statement, and `shape` holds everything
+    it and `rows` are built from (the caller's scope and filters): the statement is built once
+    per shape and page, not on every request, and SQLAlchemy finds the same statement's cache
+    key without working it out again. A list asked for again and again (an inbox) costs that
+    much less."""
     first, size = pagination_parameters.first_item, pagination_parameters.page_size
-    page = (
-        ids.add_columns(sa.func.count().over().label("slrt_total"))
-        .order_by(order_by)
-        .offset(first)
-        .limit(size)
-        .subquery("page")
-    )
-    found = db.session.execute(rows(page).add_columns(page.c.slrt_total).order_by(order_by)).all()
+
+    def build() -> tuple[sa.Select, sa.Select]:
+        counted = ids() if callable(ids) else ids
+        page = (
+            counted.add_columns(sa.func.count().over().label("slrt_total"))
+            .order_by(order_by)
+            .offset(first)
+            .limit(size)
+            .subquery("page")
+        )
+        return counted, rows(page).add_columns(page.c.slrt_total).order_by(order_by)
+
+    if shape is None:
+        counted, statement = build()
+    else:
+        key = (shape, first, size)
+        with _page_statements_lock:
+            built = _page_statements.get(key)
+            if built is not None:
+                _page_statements.move_to_end(key)
+        if built is None:
+            built = build()
+            with _page_statements_lock:
+                _page_statements[key] = built
+                if len(_page_statements) > _PAGE_STATEMENTS:
+                    _page_statements.popitem(last=False)
+        counted, statement = built
+    found = db.session.execute(statement).all()
     if found:
         pagination_parameters.item_count = found[0][-1]
         return [row[:-1] for row in found]
-    pagination_parameters.item_count = _total_without_page(ids, first)
+    pagination_parameters.item_count = _total_without_page(counted, first)
     return []
 
 

@@ -5,6 +5,7 @@ else. One helper serves the public: the case a receipt's secret status link open
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -51,6 +52,13 @@ def access_attachment_by_id(
     if case_id is not None:
         stmt = stmt.where(CaseAttachment.case_id == case_id)
     return one_or_404(stmt, ATTACHMENT_NOT_FOUND)
+
+
+def referral_scope_key() -> tuple[Any, ...]:
+    """Everything `referral_scope` builds its condition from, for a statement built once per
+    caller's scope (`page_joined`'s shape): keep the two together."""
+    principal = current_principal()
+    return (principal.scope_kind, principal.scope_codes, principal.agency_id, principal.role_key)
 
 
 def referral_scope(stmt: sa.Select) -> sa.Select:

@@ -43,6 +43,7 @@ from slrt.tenants.flow.access import (
     case_scope,
     letter_of,
     referral_scope,
+    referral_scope_key,
 )
 from slrt.tenants.flow.deadlines import overdue_clause, overdue_groups
 from slrt.tenants.flow.letters import person_lines, render_pdf, verification_url
@@ -628,6 +629,9 @@ def _with_extras(rows) -> list[Referral]:
     return out
 
 
+REFERRAL_FILTERS = ("status", "agency_id", "village_code", "case_id")
+
+
 @referrals_blp.route("")
 @referrals_blp.arguments(ReferralQuerySchema, location="query")
 @referrals_blp.response(200, ReferralSchema(many=True))
@@ -637,23 +641,36 @@ def _with_extras(rows) -> list[Referral]:
 def list_referrals(query: dict, pagination_parameters) -> list[Referral]:
     """Referrals in the caller's region (agency officers: their agency's only); filter by status,
     agency, village, kecamatan, case, overdue."""
-    stmt = referral_scope(sa.select(Referral))
-    for key in ("status", "agency_id", "village_code", "case_id"):
-        if query.get(key):
-            stmt = stmt.where(getattr(Referral, key) == query[key])
-    if query.get("kecamatan_code"):
-        stmt = stmt.where(Referral.village_code.like(query["kecamatan_code"] + ".%"))
-    if query.get("overdue") is True:
-        stmt = stmt.where(overdue_clause())
+    filters = {key: query.get(key) for key in REFERRAL_FILTERS if query.get(key)}
+
+    def ids() -> sa.Select:
+        stmt = referral_scope(sa.select(Referral.id))
+        for key, value in filters.items():
+            stmt = stmt.where(getattr(Referral, key) == value)
+        if query.get("kecamatan_code"):
+            stmt = stmt.where(Referral.village_code.like(query["kecamatan_code"] + ".%"))
+        if query.get("overdue") is True:
+            stmt = stmt.where(overdue_clause())
+        return stmt
+
     # The page's ids and the total from the referrals alone (an agency's whole inbox is
     # counted without joining each row to its case and letter), the page's rows joined to them.
+    # Built once per caller's scope and filters, except with "overdue", which names the time.
     rows = page_joined(
-        stmt.with_only_columns(Referral.id),
+        ids,
         pagination_parameters,
         Referral.id.desc(),
         lambda page: _listing(
             sa.select(Referral, Case.ticket_number, Letter.number, Case.person_id)
         ).join(page, page.c.id == Referral.id),
+        shape=None
+        if query.get("overdue") is True
+        else (
+            "referrals",
+            referral_scope_key(),
+            tuple(filters.items()),
+            query.get("kecamatan_code"),
+        ),
     )
     return _with_extras(rows)
 
