@@ -45,7 +45,7 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from slrt.platform import db, errors
 from slrt.platform.errors import Msg, Problem
 from slrt.platform.input_guard import INT64_MAX, INT64_MIN, parse_json_body
-from slrt.platform.tenancy import enter_tenant
+from slrt.platform.tenancy import current_tenant_or_none, enter_tenant
 from slrt.platform.text import control_character_problem, plain_spaces
 
 API_PREFIX = "/api/v1"
@@ -285,7 +285,8 @@ def page_rows(stmt: sa.Select, pagination_parameters: Any, *order_by: Any) -> li
     return rows
 
 
-# Page statements built once per shape (page_joined's `shape`), the most recently used kept.
+# Page statements built once per district, shape and page (page_joined's `shape`), the most
+# recently used kept.
 _PAGE_STATEMENTS = 1024
 _page_statements: OrderedDict[Hashable, tuple[sa.Select, sa.Select]] = OrderedDict()
 _page_statements_lock = threading.Lock()
@@ -325,7 +326,10 @@ def page_joined(
     if shape is None:
         counted, statement = build()
     else:
-        key = (shape, first, size)
+        # The district too: each kept statement is then scoped to one district only (db.py
+        # keeps a statement's scoped copy per district), so the kept copies stay bounded.
+        tenant = current_tenant_or_none()
+        key = (tenant.id if tenant else None, shape, first, size)
         with _page_statements_lock:
             built = _page_statements.get(key)
             if built is not None:
