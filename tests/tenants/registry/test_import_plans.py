@@ -68,7 +68,7 @@ def _unkeyed(plan: dict) -> list[str]:
     """Each read of persons or households that does not go by its key's index."""
     bad = []
     for scan in _scans(plan["Plan"]):
-        if scan["Node Type"] in ("ModifyTable",):
+        if scan["Node Type"] == "ModifyTable":  # the write itself, not a read
             continue
         keyed = scan.get("Index Cond", "")
         # "(nik)::text = s.nik", "id = p.household_id", never the "id" of "tenant_id"
