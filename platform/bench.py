@@ -431,10 +431,10 @@ def _clear_registry(tenant_id: int) -> None:
             conn.execute(f"VACUUM (FULL, ANALYZE) {table}")
 
 
-def _populate_nation(tenant_id: int, persons: int) -> None:
-    """Another district's households (four persons each) and their NIK registrations, straight
-    into the tables, then the statistics taken: the measured district's import then starts as a
-    new district's does in a populated database, unknown to the planner's statistics."""
+def populate_district(tenant_id: int, persons: int, *, analyse: bool = True) -> None:
+    """A district's households (four persons each) and their NIK registrations, straight into
+    the tables, then (`analyse`) the statistics taken: another district's import then starts as
+    a new district's does in a populated database, unknown to the planner's statistics."""
     import psycopg
 
     url = os.environ["DATABASE_ADMIN_URL"].replace("postgresql+psycopg://", "postgresql://")
@@ -477,6 +477,8 @@ def _populate_nation(tenant_id: int, persons: int) -> None:
             {"t": tenant_id},
         )
         conn.commit()
+    if not analyse:
+        return
     with psycopg.connect(url, autocommit=True) as conn:
         for table in ("persons", "households", "nik_registrations"):
             conn.execute(f"VACUUM ANALYZE {table}")
@@ -489,7 +491,7 @@ def bench_import(tenant, nation=None) -> None:
 
     nation_persons = int(os.environ.get("SLRT_BENCH_IMPORT_NATION") or 200_000)
     if nation is not None and nation_persons > 0:
-        _populate_nation(nation.id, nation_persons)
+        populate_district(nation.id, nation_persons)
 
     with tenant_context(tenant):
         villages = list(

@@ -65,6 +65,10 @@ def run_import_job(
         meter.count(Metric.IMPORT_ROWS, len(batch))  # sent when the checkpoint commits
         return written
 
+    if hasattr(sink, "prepare"):
+        # Metering wraps the write only: the rows are still the sink's to prepare.
+        metered_sink.prepare = sink.prepare  # type: ignore[attr-defined]
+
     with tempfile.TemporaryDirectory(prefix="slrt-import-") as tmp:
         src = Path(tmp) / "upload"
         src.write_bytes(ctx.input_bytes())
@@ -88,7 +92,6 @@ def run_import_job(
                 allow=allow,
                 conflicts=lambda: conflict_errors(ctx.job_id),
                 overlap=overlap,
-                preparer=sink,  # metered_sink wraps it: the rows' preparing stays the sink's
             )
         except FileRejected as exc:
             raise JobRejected(exc.msg) from None

@@ -16,9 +16,9 @@
   the last spreadsheet row written, so a retried job passes it back as `resume_after` and only
   validates (for the report) the rows before it. Re-running a whole file changes nothing either,
   since the sink upserts.
-- A sink (or the `preparer` given, when the sink is wrapped) may have `prepare(row, values)`:
-  called for each good row as it is read (on the caller's thread, without the database), so
-  the sink's own Python work on a batch overlaps the writing of the batch before.
+- A sink may have `prepare(row, values)`: called for each good row as it is read (on the
+  caller's thread, without the database), so the sink's own Python work on a batch overlaps
+  the writing of the batch before.
 - Overlap (`overlap=True`, for a sink that may run on another thread): each batch is written
   (sink, then checkpoint) on one helper thread while the next batch is validated, so the database works on one batch while Python checks the next; the
   helper borrows the caller's session and context (`OneBehind`), and never holds it at the same
@@ -145,7 +145,6 @@ def run_import(
     reshape: Callable[[Iterator[tuple[int, list[Any]]]], Iterator[tuple[int, list[Any]]]]
     | None = None,
     overlap: bool = False,
-    preparer: Any = None,
 ) -> ImportOutcome:
     info, rows = iter_rows(path, max_bytes=max_bytes)
     if reshape is not None:
@@ -193,7 +192,7 @@ def run_import(
         behind.submit(lambda: write(handed, seen))
 
     behind = OneBehind(inline=not overlap)
-    prepare = getattr(sink if preparer is None else preparer, "prepare", None)
+    prepare = getattr(sink, "prepare", None)
     try:
         for v in validate_rows(sheet, rows, header_out=header):
             outcome.rows += 1

@@ -12,7 +12,7 @@ import time
 
 import sqlalchemy as sa
 
-from tests.tenants.registry.test_import_plans import _fill
+from slrt.platform.bench import populate_district
 
 
 def _last_analyze(conn: sa.Connection) -> float:
@@ -27,16 +27,15 @@ def _last_analyze(conn: sa.Connection) -> float:
 def test_a_new_districts_persons_are_soon_in_the_statistics_and_found_by_key(
     parepare, kendal, admin_engine
 ) -> None:
-    _fill(admin_engine, kendal.id, 10_000)  # the nation: 40,000 persons
+    populate_district(kendal.id, 40_000)  # the nation, its statistics taken
     with admin_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(sa.text("ANALYZE persons"))
         # Autovacuum looks every second instead of every minute, for the test's sake only.
         conn.execute(sa.text("ALTER SYSTEM SET autovacuum_naptime = 1"))
         conn.execute(sa.text("SELECT pg_reload_conf()"))
         try:
             before = _last_analyze(conn)
             # The new district's registry: 3,000 persons, under a tenth of the table.
-            _fill(admin_engine, parepare.id, 750)
+            populate_district(parepare.id, 3_000, analyse=False)
             deadline = time.monotonic() + 30
             while _last_analyze(conn) <= before and time.monotonic() < deadline:
                 time.sleep(0.5)

@@ -15,46 +15,12 @@ import re
 import sqlalchemy as sa
 
 from slrt.platform import db
+from slrt.platform.bench import populate_district
 from slrt.platform.tenancy import tenant_context
 from slrt.tenants.registry.jobs import INSERT_PERSONS, STAGE, STORED, UPDATE_PERSONS
 
 # Each lookup's key, by the table it reads.
 KEYS = {"persons": ("nik", "id"), "households": ("kk_number", "id")}
-
-
-def _fill(admin_engine: sa.Engine, tenant_id: int, households: int) -> None:
-    """Another district's households (four persons each), straight into the tables."""
-    with admin_engine.begin() as conn:
-        villages = (
-            conn.execute(
-                sa.text("SELECT code FROM villages WHERE tenant_id = :t ORDER BY code LIMIT 20"),
-                {"t": tenant_id},
-            )
-            .scalars()
-            .all()
-        )
-        conn.execute(
-            sa.text("""
-            INSERT INTO households (tenant_id, id, kk_number, village_code, address, dtks_status)
-            SELECT :t, gen_random_uuid(), (9000000000000000 + g)::text,
-                   (CAST(:v AS text[]))[1 + g % cardinality(CAST(:v AS text[]))], 'Jl. ' || g,
-                   'unknown'
-            FROM generate_series(1, :n) g
-            """),
-            {"t": tenant_id, "n": households, "v": villages},
-        )
-        conn.execute(
-            sa.text("""
-            INSERT INTO persons (tenant_id, id, household_id, nik, name, sex, birth_place,
-                                 birth_date, relation, has_disability, village_code)
-            SELECT h.tenant_id, gen_random_uuid(), h.id,
-                   (8000000000000000 + row_number() OVER ())::text, 'Warga ' || k, 'L', 'Kendal',
-                   DATE '1980-01-01', 'anak', false, h.village_code
-            FROM households h, generate_series(0, 3) k
-            WHERE h.tenant_id = :t
-            """),
-            {"t": tenant_id},
-        )
 
 
 def _scans(node: dict) -> list[dict]:
@@ -81,12 +47,9 @@ def _unkeyed(plan: dict) -> list[str]:
 
 
 def test_the_import_lookups_go_by_key_in_a_district_the_statistics_do_not_know(
-    app, parepare, kendal, owner_engine, admin_engine
+    app, parepare, kendal
 ) -> None:
-    _fill(admin_engine, kendal.id, 2500)
-    with owner_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(sa.text("ANALYZE persons"))
-        conn.execute(sa.text("ANALYZE households"))
+    populate_district(kendal.id, 10_000)  # and its statistics taken
 
     params = {
         "tenant_id": parepare.id,
