@@ -511,8 +511,30 @@ def flush_pending() -> None:
         sess.flush()
 
 
+# What a statement object reads, worked out once: `ORMExecuteState.all_mappers` goes through the
+# statement's column descriptions on every call, and a statement built once (a module's constant)
+# runs on every request.
+_statement_mappers: weakref.WeakKeyDictionary[Any, tuple[Any, ...]] = weakref.WeakKeyDictionary()
+_statement_tenant_tables: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def statement_mappers(state: ORMExecuteState) -> tuple[Any, ...]:
+    """`state.all_mappers`, kept per statement object."""
+    found = _statement_mappers.get(state.statement)
+    if found is None:
+        found = _statement_mappers[state.statement] = tuple(state.all_mappers)
+    return found
+
+
 def _tenant_tables_in(state: ORMExecuteState) -> bool:
-    for mapper in state.all_mappers:
+    found = _statement_tenant_tables.get(state.statement)
+    if found is None:
+        found = _statement_tenant_tables[state.statement] = _reads_tenant_tables(state)
+    return found
+
+
+def _reads_tenant_tables(state: ORMExecuteState) -> bool:
+    for mapper in statement_mappers(state):
         if getattr(mapper.class_, "__tenant_scoped__", False):
             return True
     try:
@@ -538,32 +560,35 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
             "query on a tenant table with no tenant context; use tenant_context() or a named "
             "platform_bypass()"
         )
-    state.statement = _scoped(state.statement, tenant.id)
+    state.statement = _scoped(state.statement)
 
 
-# A statement built once (a module's constant, its values bound at execution) is scoped to each
-# district once: a new statement object per execution would have SQLAlchemy work out its cache
-# key again every time. A statement built for one request is forgotten with it.
-_scoped_statements: weakref.WeakKeyDictionary[Any, dict[int, Any]] = weakref.WeakKeyDictionary()
+def _criteria_tenant_id() -> int:
+    tenant = current_tenant_or_none()
+    if tenant is None:
+        raise NoTenantContext("a query scoped to a district ran with no district in force")
+    return tenant.id
 
 
-def _scoped(statement: Any, tenant_id: int) -> Any:
-    per_tenant = _scoped_statements.get(statement)
-    if per_tenant is None:
-        per_tenant = _scoped_statements.setdefault(statement, {})
-    scoped = per_tenant.get(tenant_id)
+# The district's id in the criteria is bound when the statement runs, from the district in force
+# then (as row-level security reads it): one option and one scoped copy of each statement serve
+# every district, and SQLAlchemy does not take the id out of a lambda's closure on every run.
+_TENANT_ID = sa.bindparam("slrt_tenant_id", callable_=_criteria_tenant_id, type_=sa.Integer)
+_TENANT_CRITERIA = with_loader_criteria(
+    TenantScoped, lambda cls: cls.tenant_id == _TENANT_ID, include_aliases=True
+)
+
+# A statement built once (a module's constant, its values bound at execution) is scoped once: a
+# new statement object per execution would have SQLAlchemy work out its cache key again every
+# time. A statement built for one request is forgotten with it.
+_scoped_statements: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _scoped(statement: Any) -> Any:
+    scoped = _scoped_statements.get(statement)
     if scoped is None:
-        scoped = per_tenant[tenant_id] = statement.options(_tenant_criteria(tenant_id))
+        scoped = _scoped_statements[statement] = statement.options(_TENANT_CRITERIA)
     return scoped
-
-
-@functools.lru_cache(maxsize=1024)
-def _tenant_criteria(tenant_id: int) -> Any:
-    """The tenant's criteria as a loader option, built once per district instead of on every
-    query (the option object and the analysis of its lambda)."""
-    return with_loader_criteria(
-        TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
-    )
 
 
 @event.listens_for(Session, "before_flush")

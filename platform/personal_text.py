@@ -31,7 +31,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Mapped, Session, attributes, mapped_column
 
-from slrt.platform.db import Base, TenantScoped
+from slrt.platform.db import Base, TenantScoped, statement_mappers
 from slrt.platform.field_crypto import field_cipher
 
 PREFIX = "pd1:"
@@ -204,7 +204,7 @@ def _open_in_bulk(state: Any) -> Any:
         or state.execution_options.get("yield_per")
         or state.execution_options.get("stream_results")
         or current_tenant_or_none() is None
-        or not any(_has_personal_text(m) for m in state.all_mappers)
+        or not any(_has_personal_text(m) for m in statement_mappers(state))
     ):
         return None
     session = state.session

@@ -313,8 +313,8 @@ def test_no_policy_opens_a_tenant_table_to_the_app_role(
 
 def test_a_statement_built_once_is_scoped_to_each_district_in_turn(app, parepare, kendal) -> None:
     """The ORM's criteria for a statement built once (a module's constant, values bound at
-    execution) are worked out once per district: the district of each execution, never the one
-    that ran it first. Checked on what is sent, beneath row-level security."""
+    execution) bind the district of each execution, never the one that ran it first (its scoped
+    copy is shared by every district). Checked on what is sent, beneath row-level security."""
     from slrt.platform.audit.models import AuditEvent
 
     once = sa.select(AuditEvent.id).where(AuditEvent.action == sa.bindparam("action"))
