@@ -9,8 +9,35 @@ personal data (`slrt.platform.logs.redact`). Should an operator turn gunicorn's 
 
 from __future__ import annotations
 
+import logging
+import sys
+
+from gunicorn.glogging import Logger
+
 from slrt.platform.config import setting
 
+
+class AccessLogWhenAsked(Logger):
+    """gunicorn's logger with its access log on only when an operator asks for one
+    (`accesslog`). gunicorn counts a logging configuration (`logconfig_dict`, below) as asking,
+    and would then build every request's entry for a logger that has no handler; and it applies
+    that configuration after giving the asked-for access log its handler, which it removes."""
+
+    def _compute_access_log_enabled(self) -> bool:
+        return bool(self.cfg.accesslog)
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        if cfg.accesslog and not self.access_log.handlers:
+            self._set_handler(
+                self.access_log,
+                cfg.accesslog,
+                fmt=logging.Formatter(self.access_fmt),
+                stream=sys.stdout,
+            )
+
+
+logger_class = AccessLogWhenAsked
 accesslog = None
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)s'
 # gunicorn's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl): two
