@@ -255,38 +255,63 @@ def check_if_match(
 
 
 def counted_page(
-    stmt: sa.Select, first: int, size: int, *order_by: Any
+    stmt: sa.Select | Callable[[], sa.Select],
+    first: int,
+    size: int,
+    *order_by: Any,
+    shape: Hashable | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> tuple[list[sa.Row], int]:
     """Rows `first`..`first + size` of `stmt` and, in the same query, how many there are in all
     (a window count: one round trip and one pass instead of a count, then the page). Past the
-    last page only a separate count can say the total. The API and the pages both page here."""
-    total = sa.func.count().over().label("slrt_total")
-    rows = db.session.execute(
-        stmt.add_columns(total).order_by(*order_by).offset(first).limit(size)
-    ).all()
+    last page only a separate count can say the total. The API and the pages both page here.
+
+    With `shape`, `stmt` is a function that builds the statement with its values as bound
+    parameters (given in `params` at execution), and `shape` holds everything it is built from
+    (the caller's scope, which filters): see `kept_statements`."""
+
+    def build() -> tuple[sa.Select, sa.Select]:
+        counted = stmt() if callable(stmt) else stmt
+        total = sa.func.count().over().label("slrt_total")
+        return counted, counted.add_columns(total).order_by(*order_by).offset(first).limit(size)
+
+    counted, statement = build() if shape is None else kept_statements(shape, first, size, build)
+    rows = db.session.execute(statement, params).all()
     if rows:
         return [row[:-1] for row in rows], rows[0][-1]
-    return [], _total_without_page(stmt, first)
+    return [], _total_without_page(counted, first, params)
 
 
-def _total_without_page(stmt: sa.Select, first: int) -> int:
+def _total_without_page(stmt: sa.Select, first: int, params: Mapping[str, Any] | None) -> int:
     """How many rows `stmt` has, when a page starting at `first` found none: none at all from
     the first row, else the page is past the end and only a separate count can say."""
     if first == 0:
         return 0
-    return db.session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar()
+    counting = sa.select(sa.func.count()).select_from(stmt.subquery())
+    return db.session.execute(counting, params).scalar()
 
 
-def page_rows(stmt: sa.Select, pagination_parameters: Any, *order_by: Any) -> list[sa.Row]:
+def page_rows(
+    stmt: sa.Select | Callable[[], sa.Select],
+    pagination_parameters: Any,
+    *order_by: Any,
+    shape: Hashable | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> list[sa.Row]:
     """One page of `stmt`'s rows, setting the total for the X-Pagination header."""
     rows, pagination_parameters.item_count = counted_page(
-        stmt, pagination_parameters.first_item, pagination_parameters.page_size, *order_by
+        stmt,
+        pagination_parameters.first_item,
+        pagination_parameters.page_size,
+        *order_by,
+        shape=shape,
+        params=params,
     )
     return rows
 
 
-# Page statements built once per district, shape and page (page_joined's `shape`), the most
-# recently used kept.
+# Page statements built once per district, shape and page (`kept_statements`), the most recently
+# used kept.
 _PAGE_STATEMENTS = 1024
 _page_statements: OrderedDict[Hashable, tuple[sa.Select, sa.Select]] = OrderedDict()
 _page_statements_lock = threading.Lock()
@@ -323,35 +348,47 @@ def page_joined(
         )
         return counted, rows(page).add_columns(page.c.slrt_total).order_by(order_by)
 
-    if shape is None:
-        counted, statement = build()
-    else:
-        # The district too: each kept statement is then scoped to one district only (db.py
-        # keeps a statement's scoped copy per district), so the kept copies stay bounded.
-        tenant = current_tenant_or_none()
-        key = (tenant.id if tenant else None, shape, first, size)
-        with _page_statements_lock:
-            built = _page_statements.get(key)
-            if built is not None:
-                _page_statements.move_to_end(key)
-        if built is None:
-            built = build()
-            with _page_statements_lock:
-                _page_statements[key] = built
-                if len(_page_statements) > _PAGE_STATEMENTS:
-                    _page_statements.popitem(last=False)
-        counted, statement = built
+    counted, statement = build() if shape is None else kept_statements(shape, first, size, build)
     found = db.session.execute(statement).all()
     if found:
         pagination_parameters.item_count = found[0][-1]
         return [row[:-1] for row in found]
-    pagination_parameters.item_count = _total_without_page(counted, first)
+    pagination_parameters.item_count = _total_without_page(counted, first, None)
     return []
 
 
-def page_of(stmt: sa.Select, pagination_parameters: Any, *order_by: Any) -> list[Any]:
+def kept_statements(
+    shape: Hashable, first: int, size: int, build: Callable[[], tuple[sa.Select, sa.Select]]
+) -> tuple[sa.Select, sa.Select]:
+    """What `build()` returns for this district, shape and page, built on the first request and
+    kept (the most recently used `_PAGE_STATEMENTS`): SQLAlchemy then finds the same statement's
+    cache key without working it out again. `shape` must hold everything `build` reads that is
+    not a bound value: a statement kept for one caller's scope is never another's."""
+    tenant = current_tenant_or_none()
+    key = (tenant.id if tenant else None, shape, first, size)
+    with _page_statements_lock:
+        built = _page_statements.get(key)
+        if built is not None:
+            _page_statements.move_to_end(key)
+    if built is None:
+        built = build()
+        with _page_statements_lock:
+            _page_statements[key] = built
+            if len(_page_statements) > _PAGE_STATEMENTS:
+                _page_statements.popitem(last=False)
+    return built
+
+
+def page_of(
+    stmt: sa.Select | Callable[[], sa.Select],
+    pagination_parameters: Any,
+    *order_by: Any,
+    shape: Hashable | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> list[Any]:
     """One page of `stmt` (ORM entities), with the total for the X-Pagination header."""
-    return [row[0] for row in page_rows(stmt, pagination_parameters, *order_by)]
+    rows = page_rows(stmt, pagination_parameters, *order_by, shape=shape, params=params)
+    return [row[0] for row in rows]
 
 
 def bool_arg(**kw: Any) -> fields.Boolean:

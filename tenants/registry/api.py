@@ -8,6 +8,8 @@ personal-data audit (through the registry's actions, like every write).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Response, url_for
@@ -17,7 +19,15 @@ from marshmallow import fields, validate
 from slrt.auth.permissions import P
 from slrt.auth.policy import current_principal, require
 from slrt.platform import db
-from slrt.platform.api import Schema, TenantBlueprint, Text, check_if_match, nullable_as, page_of
+from slrt.platform.api import (
+    Schema,
+    TenantBlueprint,
+    Text,
+    check_if_match,
+    like_pattern,
+    nullable_as,
+    page_of,
+)
 from slrt.platform.audit.reads import personal_data
 from slrt.platform.jobs.access import access_job_by_id
 from slrt.platform.jobs.api import JobSchema
@@ -28,7 +38,13 @@ from slrt.platform.tenancy import current_tenant
 from slrt.tenants.regions.access import village_name
 from slrt.tenants.registry import actions
 from slrt.tenants.registry.access import access_household_by_id, access_person_by_id
-from slrt.tenants.registry.models import DtksStatus, Household, Person, Relation, name_matches
+from slrt.tenants.registry.models import (
+    DtksStatus,
+    Household,
+    Person,
+    Relation,
+    name_pattern_matches,
+)
 
 blp = TenantBlueprint(
     "registry",
@@ -135,15 +151,63 @@ class ErasureResultSchema(Schema):
     household_erased = fields.Boolean()
 
 
-def _in_region(model: type[Household] | type[Person], query: dict) -> sa.Select:
-    """`model` rows inside the caller's region scope, narrowed to the village or kecamatan the
+# The lists' filters, each a condition on a bound value and how a query's value becomes it: a
+# list's statement is then built once per caller's region scope, set of filters and page
+# (`kept_statements`), and each request binds its own values.
+Filters = dict[str, tuple[Callable[[], sa.ColumnElement[bool]], Callable[[Any], Any]]]
+
+
+def _keep(value: Any) -> Any:
+    return value
+
+
+def _region_filters(model: type[Household] | type[Person]) -> Filters:
+    return {
+        "village_code": (lambda: model.village_code == sa.bindparam("village_code"), _keep),
+        # a desa code lies inside its kecamatan's code by prefix
+        "kecamatan_code": (
+            lambda: model.village_code.like(sa.bindparam("kecamatan_code")),
+            lambda code: code + ".%",
+        ),
+    }
+
+
+_HOUSEHOLD_FILTERS: Filters = {
+    **_region_filters(Household),
+    "kk_number": (lambda: Household.kk_number == sa.bindparam("kk_number"), _keep),
+    "dtks_status": (lambda: Household.dtks_status == sa.bindparam("dtks_status"), _keep),
+}
+_PERSON_FILTERS: Filters = {
+    **_region_filters(Person),
+    "household_id": (lambda: Person.household_id == sa.bindparam("household_id"), _keep),
+    "nik": (lambda: Person.nik == sa.bindparam("nik"), _keep),
+    "name": (lambda: name_pattern_matches(sa.bindparam("name", type_=sa.Text)), like_pattern),
+}
+
+
+def _listed(
+    model: type[Household] | type[Person],
+    filters: Filters,
+    query: dict,
+    pagination_parameters: Any,
+    order_by: Any,
+) -> list[Any]:
+    """One page of `model` rows inside the caller's region scope, narrowed by the filters the
     query names."""
-    stmt = sa.select(model).where(current_principal().region_clause(model.village_code))
-    if query.get("village_code"):
-        stmt = stmt.where(model.village_code == query["village_code"])
-    if query.get("kecamatan_code"):
-        stmt = stmt.where(model.village_code.like(query["kecamatan_code"] + ".%"))
-    return stmt
+    principal = current_principal()
+    named = tuple(name for name in filters if query.get(name))
+
+    def build() -> sa.Select:
+        stmt = sa.select(model).where(principal.region_clause(model.village_code))
+        return stmt.where(*(filters[name][0]() for name in named))
+
+    return page_of(
+        build,
+        pagination_parameters,
+        order_by,
+        shape=(model.__tablename__, principal.scope_kind, principal.scope_codes, named),
+        params={name: filters[name][1](query[name]) for name in named},
+    )
 
 
 # --- households ---------------------------------------------------------------------------------
@@ -157,12 +221,7 @@ def _in_region(model: type[Household] | type[Person], query: dict) -> sa.Select:
 @personal_data("household.list")
 def list_households(query: dict, pagination_parameters) -> list[Household]:
     """Households in the caller's region; filter by village, kecamatan, KK, DTKS status."""
-    stmt = _in_region(Household, query)
-    if query.get("kk_number"):
-        stmt = stmt.where(Household.kk_number == query["kk_number"])
-    if query.get("dtks_status"):
-        stmt = stmt.where(Household.dtks_status == query["dtks_status"])
-    rows = page_of(stmt, pagination_parameters, Household.id)
+    rows = _listed(Household, _HOUSEHOLD_FILTERS, query, pagination_parameters, Household.id)
     actions.record_household_reads([h.id for h in rows], "household.list")
     return rows
 
@@ -227,14 +286,7 @@ def household_members(household_id: uuid.UUID) -> list[Person]:
 @personal_data("person.list")
 def list_persons(query: dict, pagination_parameters) -> list[Person]:
     """Persons in the caller's region; filter by village, kecamatan, household, exact NIK, name."""
-    stmt = _in_region(Person, query)
-    if query.get("household_id"):
-        stmt = stmt.where(Person.household_id == query["household_id"])
-    if query.get("nik"):
-        stmt = stmt.where(Person.nik == query["nik"])
-    if query.get("name"):
-        stmt = stmt.where(name_matches(query["name"]))
-    rows = page_of(stmt, pagination_parameters, Person.id)
+    rows = _listed(Person, _PERSON_FILTERS, query, pagination_parameters, Person.id)
     actions.record_person_reads([p.id for p in rows], "person.list")
     return rows
 

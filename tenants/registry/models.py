@@ -99,7 +99,12 @@ def name_matches(text: str) -> sa.ColumnElement[bool]:
     Through the SQL function person_ids_by_name, which can use the per-district trigram index
     ix_persons_tenant_name_trgm: a plain `name ILIKE` cannot under row-level security. Combine
     with the caller's region clause as usual."""
-    ids = sa.func.person_ids_by_name(like_pattern(text)).column_valued("person_id", sa.Uuid)
+    return name_pattern_matches(like_pattern(text))
+
+
+def name_pattern_matches(pattern: str | sa.BindParameter[str]) -> sa.ColumnElement[bool]:
+    """`name_matches` for a LIKE pattern already made (`like_pattern`), or bound later."""
+    ids = sa.func.person_ids_by_name(pattern).column_valued("person_id", sa.Uuid)
     return Person.id.in_(sa.select(ids))
 
 
