@@ -42,13 +42,6 @@ def enforce_api_rate() -> None:
     quotas.check_api_rate(g.tenant.id)
 
 
-@bp.teardown_app_request
-def take_back_unclaimed_count(exc: BaseException | None) -> None:
-    # A request counted before its district was known that no district's quota claimed: a
-    # stranger's, an unknown district's, one refused before the quota was checked.
-    quotas.uncount_unused()
-
-
 @bp.after_app_request
 def add_warning_header(response: Response) -> Response:
     tenant_id = g.get("quota_tenant_id")

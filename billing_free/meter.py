@@ -2,7 +2,10 @@
 
 Hot path: one HINCRBY on the hash `slrt:usage:live`, field `tenant|day|metric|village`.
 Counts made inside a database transaction are sent only after it commits (a rolled-back intake
-is not usage).
+is not usage). API calls, counted on every request, are held in the process (`hold`) and sent
+in batches: with the process's next reservation of API requests (`slrt.billing_free.quotas`),
+before a flush, when the oldest is HOLD_SECONDS old, and when the process exits. A process
+killed outright loses what it held (at most a few seconds' calls).
 
 Flush (`flush()`, every few minutes):
 1. a Lua script atomically RENAMEs the live hash to a new batch key `slrt:usage:batch:<uuid>`
@@ -18,12 +21,15 @@ measured from the database at flush time and written over the day's value.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import datetime as dt
 import enum
 import logging
+import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 import redis
@@ -35,7 +41,7 @@ from slrt.billing_free.models import UsageDaily, UsageFlushBatch
 from slrt.billing_free.plans import district_today
 from slrt.platform import db
 from slrt.platform.config import setting
-from slrt.platform.redis_client import get_redis
+from slrt.platform.redis_client import forget_with_pool, get_redis
 from slrt.platform.tenancy import current_tenant, tenant_context
 from slrt.platform.tenant import Tenant
 from slrt.platform.transaction import after_commit
@@ -92,6 +98,95 @@ def _incr(field: str, n: int) -> None:
         # A public service keeps serving when its meter is down; the gap shows as missing usage.
         note_outage("usage meter", exc)
         log.info("usage counter lost (Redis unavailable): %s +%s", field, n)
+
+
+# API calls served by this process and not yet sent to Redis: field -> count.
+HOLD_SECONDS = 5.0
+_held: Counter[str] = Counter()
+_held_since: float | None = None
+_held_lock = threading.Lock()
+
+
+def hold(field: str, n: int = 1) -> None:
+    """Count `n` for `field` in the process; sent with the next batch (at once if the held
+    counts are HOLD_SECONDS old)."""
+    global _held_since
+    with _held_lock:
+        _held[field] += n
+        if _held_since is None:
+            _held_since = time.monotonic()
+        due = time.monotonic() - _held_since >= HOLD_SECONDS
+    if due:
+        send_held()
+
+
+def take_held() -> dict[str, int]:
+    """Everything held, taken out (to `send` with another command, or `put_back`)."""
+    global _held_since
+    with _held_lock:
+        taken = dict(_held)
+        _held.clear()
+        _held_since = None
+    return taken
+
+
+def put_back(taken: dict[str, int]) -> None:
+    """Counts whose sending failed are held again (the next batch carries them)."""
+    global _held_since
+    if not taken:
+        return
+    with _held_lock:
+        _held.update(taken)
+        if _held_since is None:
+            _held_since = time.monotonic()
+
+
+def send(pipe: redis.client.Pipeline, taken: dict[str, int]) -> None:
+    """Add `taken` to the live counters in `pipe`."""
+    for field, n in taken.items():
+        pipe.hincrby(LIVE_KEY, field, n)
+
+
+def send_held() -> None:
+    """Send what the process holds now, in its own round trip."""
+    from slrt.platform.redis_client import note_outage, redis_available
+
+    taken = take_held()
+    if not taken:
+        return
+    if not redis_available():
+        put_back(taken)
+        return
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        send(pipe, taken)
+        pipe.execute()
+    except redis.RedisError as exc:
+        put_back(taken)
+        note_outage("usage meter", exc)
+
+
+forget_with_pool(take_held)
+
+
+@atexit.register
+def _send_held_at_exit() -> None:
+    # A process on its way out: what cannot be sent now is lost, and there is no one to tell.
+    taken = take_held()
+    if taken:
+        with contextlib.suppress(Exception):
+            pipe = get_redis().pipeline(transaction=False)
+            send(pipe, taken)
+            pipe.execute()
+
+
+def held_for(tenant_id: int) -> dict[tuple[str, str, str], int]:
+    """This process's held counts of one district, keyed (day, metric, village)."""
+    prefix = f"{tenant_id}|"
+    with _held_lock:
+        return {
+            tuple(field.split("|")[1:]): n for field, n in _held.items() if field.startswith(prefix)
+        }
 
 
 def count(
@@ -218,6 +313,7 @@ def flush_counters(conn: redis.Redis | None = None) -> FlushResult:
     """Steps 1-3 for every pending batch (older crashed batches included)."""
     conn = conn or get_redis()
     result = FlushResult()
+    send_held()  # this process's own calls go with this flush
     move_live_to_pending(conn)
     for raw in sorted(conn.smembers(PENDING_SET)):
         key = raw.decode()
@@ -324,4 +420,6 @@ def unflushed(tenant_id: int, conn: redis.Redis | None = None) -> dict[tuple[str
         for raw_field, raw_value in conn.hscan_iter(key, match=prefix + "*", count=1000):
             _, day_s, metric, village = raw_field.decode().split("|")
             out[(day_s, metric, village)] += int(raw_value)
+    for held_key, n in held_for(tenant_id).items():
+        out[held_key] += n
     return dict(out)

@@ -23,6 +23,7 @@ import datetime as dt
 import json
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -30,11 +31,11 @@ from typing import Any
 
 import redis
 import sqlalchemy as sa
-from flask import g, has_request_context, request
 
 from slrt.auth.accounts.models import Account
 from slrt.auth.memberships.models import Invitation, Membership
-from slrt.billing_free.meter import LIVE_KEY, Metric, field_for, unflushed
+from slrt.billing_free import meter
+from slrt.billing_free.meter import Metric, field_for, unflushed
 from slrt.billing_free.models import UsageDaily
 from slrt.billing_free.plans import (
     QUOTA_LABELS,
@@ -46,10 +47,16 @@ from slrt.billing_free.plans import (
 )
 from slrt.platform import db
 from slrt.platform.errors import Msg, Problem
-from slrt.platform.freshness import LocalCache, ride_along, watch
+from slrt.platform.freshness import LocalCache, watch
 from slrt.platform.i18n import zone_label
 from slrt.platform.jobs.models import Job, JobFile
-from slrt.platform.redis_client import UNREACHABLE, get_redis, note_outage, redis_available
+from slrt.platform.redis_client import (
+    UNREACHABLE,
+    forget_with_pool,
+    get_redis,
+    note_outage,
+    redis_available,
+)
 from slrt.platform.tenancy import current_tenant
 from slrt.platform.transaction import after_commit
 from slrt.tenants.flow.models import CaseAttachment
@@ -305,14 +312,16 @@ def check_count(quota: Quota, adding: int = 1) -> None:
 
 
 # --- API requests per minute -------------------------------------------------------------------
+# A process does not ask Redis for every request: it reserves a few of the district's requests
+# of the minute at a time (a lease: INCRBY on the minute's counter) and serves them from memory.
+# Leases start at one request and double while the process keeps serving the district, up to
+# LEASE_MAX, and never take more than a LEASE_SHARE-th of what the district has left, so near
+# the limit every request asks Redis again and the limit holds exactly. The district is never
+# served more than its limit; what a process reserved and did not use by the end of the minute
+# is lost to that minute (at most LEASE_MAX per process that served the district).
 
-_RATE_LUA = """
-local c = redis.call('INCR', KEYS[1])
-if c == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
-if c > tonumber(ARGV[1]) then return {0, c} end
-redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
-return {1, c}
-"""
+LEASE_MAX = 16
+LEASE_SHARE = 8
 
 
 def _minute_window(now: float) -> tuple[int, int]:
@@ -321,83 +330,29 @@ def _minute_window(now: float) -> tuple[int, int]:
     return window, retry_after
 
 
-# The count usually rides along with the request's first Redis round trip (the epoch, see
-# slrt.platform.freshness.ride_along), before the district is even resolved: the rider guesses
-# the district from the process's memory of its URL name. Whatever was counted for a request that
-# turns out not to be a member's request to that district (a stranger, a wrong guess, a
-# 404) is taken back; a refused request is taken back from the meter. The limit is compared
-# once the plan is known.
-_COUNT_LUA = """
-local c = redis.call('INCR', KEYS[1])
-if c == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
-return c
-"""
-_UNCOUNT_LUA = """
-redis.call('DECR', KEYS[1])
-redis.call('HINCRBY', KEYS[2], ARGV[1], -1)
-return 0
-"""
-_UNMETER_LUA = "redis.call('HINCRBY', KEYS[1], ARGV[1], -1) return 0"
-
-
-@dataclass(frozen=True)
-class _Counted:
-    tenant_id: int
-    key: str
-    field: str
-    used: int
-
-
 def _rate_key(tenant_id: int, window: int) -> str:
     return f"slrt:quota:rate:{tenant_id}:{window}"
 
 
-def _rate_rider() -> tuple[list[tuple[Any, ...]], Callable[[list[Any]], None]] | None:
-    from slrt.platform.api import API_PREFIX
-    from slrt.platform.tenant import known_tenant
-
-    if not has_request_context() or "quota_counted" in g:
-        return None
-    prefix = f"{API_PREFIX}/t/"
-    if not request.path.startswith(prefix) or "Authorization" not in request.headers:
-        return None
-    known = known_tenant(request.path[len(prefix) :].partition("/")[0])
-    if known is None:
-        return None  # counted the ordinary way, once the district is known
-    tenant_id, zone = known
-    window, _ = _minute_window(time.time())
-    key = _rate_key(tenant_id, window)
-    field = field_for(tenant_id, Metric.API_CALLS, day=district_today(zone=zone))
-    g.quota_counted = None  # asked: not again in this request, whatever the answer
-
-    def use(answers: list[Any]) -> None:
-        g.quota_counted = _Counted(tenant_id, key, field, int(answers[0]))
-
-    return [("EVAL", _COUNT_LUA, 2, key, LIVE_KEY, 120, field)], use
+@dataclass
+class _Lease:
+    window: int
+    left: int  # requests this process may still serve in the window
+    counted: int  # the district's count when this process last reserved (what it reserved in)
+    size: int  # the last reservation's size
 
 
-ride_along(_rate_rider)
+_leases: dict[int, _Lease] = {}
+_leases_lock = threading.Lock()
+forget_with_pool(_leases.clear)
 
 
-def uncount_unused() -> None:
-    """Take back this request's ride-along count if no district's quota claimed it."""
-    counted = g.pop("quota_counted", None)
-    if counted is None:
-        return
-    try:
-        get_redis().eval(_UNCOUNT_LUA, 2, counted.key, LIVE_KEY, counted.field)
-    except redis.RedisError as exc:
-        note_outage("API rate limit", exc)
-
-
-def _counted_for(tenant_id: int) -> _Counted | None:
-    if not has_request_context() or g.get("quota_counted") is None:
-        return None
-    if g.quota_counted.tenant_id != tenant_id:
-        uncount_unused()
-        return None
-    return g.pop("quota_counted")
+def _lease_size(lease: _Lease | None, window: int, limit: int) -> int:
+    size = 1
+    if lease is not None and lease.window >= window - 1:
+        size = min(LEASE_MAX, lease.size * 2)
+    known = lease.counted if lease is not None and lease.window == window else 0
+    return max(1, min(size, (limit - known) // LEASE_SHARE))
 
 
 def check_api_rate(tenant_id: int) -> tuple[EffectivePlan, int]:
@@ -406,34 +361,53 @@ def check_api_rate(tenant_id: int) -> tuple[EffectivePlan, int]:
     plan = plan_for(tenant_id)
     limit = plan.limit(Quota.API_PER_MINUTE)
     window, retry_after = _minute_window(time.time())
-    counted = _counted_for(tenant_id)
-    if counted is not None:
-        if counted.used > limit:
-            try:
-                get_redis().eval(_UNMETER_LUA, 1, LIVE_KEY, counted.field)
-            except redis.RedisError as exc:
-                note_outage("API rate limit", exc)
-            raise RateLimited(Quota.API_PER_MINUTE, plan, counted.used - 1, retry_after)
-        return plan, counted.used
-    key = _rate_key(tenant_id, window)
+    field = field_for(tenant_id, Metric.API_CALLS)
+    with _leases_lock:
+        lease = _leases.get(tenant_id)
+        if lease is not None and lease.window == window and lease.left > 0:
+            lease.left -= 1
+            used = lease.counted - lease.left
+            served = True
+        else:
+            size = _lease_size(lease, window, limit)
+            served = False
+    if served:
+        meter.hold(field)
+        return plan, used
     if not redis_available():
         return plan, 0  # fail open while Redis is out of reach (logged once per window)
+    key = _rate_key(tenant_id, window)
+    held = meter.take_held()
     try:
-        allowed, used = get_redis().eval(
-            _RATE_LUA, 2, key, LIVE_KEY, limit, 120, field_for(tenant_id, Metric.API_CALLS)
-        )
+        pipe = get_redis().pipeline(transaction=False)
+        pipe.incrby(key, size)
+        pipe.expire(key, 120)
+        meter.send(pipe, held)
+        counted = int(pipe.execute()[0])
     except redis.RedisError as exc:
+        meter.put_back(held)
         note_outage("API rate limit", exc)
         return plan, 0
-    if not allowed:
-        raise RateLimited(Quota.API_PER_MINUTE, plan, int(used) - 1, retry_after)
-    return plan, int(used)
+    granted = max(0, min(size, limit - (counted - size)))
+    if not granted:
+        raise RateLimited(Quota.API_PER_MINUTE, plan, limit, retry_after)
+    meter.hold(field)
+    counted -= size - granted
+    with _leases_lock:
+        lease = _leases.get(tenant_id)
+        if lease is not None and lease.window == window:
+            lease.left += granted - 1  # another thread of this process reserved meanwhile
+            lease.counted, lease.size = max(lease.counted, counted), size
+        else:
+            lease = _leases[tenant_id] = _Lease(window, granted - 1, counted, size)
+        return plan, lease.counted - lease.left
 
 
 def api_requests_this_minute(tenant_id: int) -> int:
+    """The district's requests of this minute, as reserved by the processes serving it."""
     window, _ = _minute_window(time.time())
     try:
-        value = get_redis().get(f"slrt:quota:rate:{tenant_id}:{window}")
+        value = get_redis().get(_rate_key(tenant_id, window))
     except UNREACHABLE as exc:
         note_outage("API rate reading", exc)
         return 0

@@ -6,22 +6,31 @@ village names). `LocalCache` keeps such answers in the process, each entry bound
 
 - by the *epoch*: one random token in Redis (`slrt:epoch`), replaced after every commit that
   wrote a table declared with `watch(...)` (accounts, grants, memberships, roles, clients,
-  districts, plans, villages). Every request reads the epoch once (`current_epoch`, kept on
-  flask.g); an entry made under another epoch is ignored. A change made through the app is
-  therefore seen by every process on the next request.
+  districts, plans, villages) and announced on the channel `slrt:changes`. Each process
+  listens on that channel and takes what arrived at the start of each request (a look at its
+  socket, no round trip), so a change made through the app is seen by every process on its
+  next request. Once a second a process also reads the epoch itself: a message lost with a
+  dropped connection holds back a change for that long at most. An entry made under another
+  epoch is ignored.
 - by time: `SLRT_LOCAL_CACHE_SECONDS` (default 5). This bounds what the epoch cannot see: a
-  change made straight in the database, or made while Redis was out of reach. Without Redis
-  the epoch is unknown and the caches are bypassed (every read goes to PostgreSQL).
+  change made straight in the database, or made while Redis was out of reach. While the
+  process cannot listen (Redis out of reach) the epoch is unknown and the caches are bypassed
+  (every read goes to PostgreSQL).
+
+Other modules announce their own news on the channel (`follow`, `announce`): a revoked token
+is known to every process by its next request without asking Redis per request.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import redis
@@ -50,48 +59,149 @@ def watch(*tables: str) -> None:
     _watched.update(tables)
 
 
-# Other questions a request puts to Redis anyway, asked in the same round trip as the epoch: a
-# rider returns its commands and what to do with their answers, or None when it has none.
-Rider = Callable[[], tuple[list[tuple[Any, ...]], Callable[[list[Any]], None]] | None]
-_riders: list[Rider] = []
+CHANNEL = "slrt:changes"
+# How often a listening process reads the epoch itself, in case a message was lost.
+CHECK_SECONDS = 1.0
 
 
-def ride_along(rider: Rider) -> None:
-    """Ask `rider`'s questions together with the request's epoch read (one round trip)."""
-    _riders.append(rider)
+@dataclass(frozen=True)
+class _Follower:
+    load: Callable[[redis.Redis], None]
+    apply: Callable[[str], None]
+
+
+_followers: dict[str, _Follower] = {}
+
+
+def follow(kind: str, load: Callable[[redis.Redis], None], apply: Callable[[str], None]) -> None:
+    """Keep a process's copy of some shared state: `load(conn)` reads all of it (when the
+    process starts listening, and again whenever it may have missed news), `apply(payload)`
+    takes one piece of news of `kind` announced by any process (`announce`)."""
+    _followers[kind] = _Follower(load, apply)
+
+
+def announce(pipe: redis.client.Pipeline, kind: str, payload: str) -> None:
+    """Add news of `kind` to `pipe` (sent with the change it tells of, in one transaction),
+    and a new epoch after it: a process that missed the news finds the epoch changed and loads
+    the whole state again."""
+    pipe.publish(CHANNEL, f"{kind} {payload}")
+    _new_epoch_in(pipe)
+
+
+def _new_epoch_in(pipe: redis.client.Pipeline) -> str:
+    token = secrets.token_hex(8)
+    pipe.set(EPOCH_KEY, token)
+    pipe.publish(CHANNEL, f"epoch {token}")
+    return token
+
+
+class _Listener:
+    """This process's subscription to the channel and what it learnt: the epoch (None while
+    the process cannot listen) and, through the followers, the rest."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pubsub: redis.client.PubSub | None = None
+        self._client: redis.Redis | None = None
+        self._pid = 0
+        self.epoch: str | None = None
+        self._checked = 0.0
+
+    def current(self) -> str | None:
+        """The epoch, after taking whatever news reached this process (None: unknown)."""
+        from slrt.platform.redis_client import get_redis, note_outage, redis_available
+
+        with self._lock:
+            try:
+                if (
+                    self._pubsub is None
+                    or self._client is not get_redis()
+                    or (self._pid != os.getpid())
+                ):
+                    self._stop()
+                    if not redis_available():
+                        return None
+                    self._start(get_redis())
+                else:
+                    self._take_news()
+                    if time.monotonic() - self._checked > CHECK_SECONDS:
+                        self._check()
+            except redis.RedisError as exc:
+                self._stop()
+                note_outage("cache epoch", exc)
+            return self.epoch
+
+    def adopt(self, epoch: str) -> None:
+        """This process made the change: it knows the new epoch without waiting for news."""
+        with self._lock:
+            if self._pubsub is not None:
+                self.epoch = epoch
+
+    def _start(self, conn: redis.Redis) -> None:
+        pubsub = conn.pubsub()
+        self._pubsub, self._client, self._pid = pubsub, conn, os.getpid()
+        pubsub.subscribe(CHANNEL)
+        # News sent before the server confirmed would be lost: the state is read after it.
+        deadline = time.monotonic() + 2
+        while True:
+            message = pubsub.get_message(timeout=max(0.0, deadline - time.monotonic()))
+            if message is not None and message["type"] == "subscribe":
+                break
+            if time.monotonic() >= deadline:
+                raise redis.TimeoutError("no confirmation of the subscription")
+        self.epoch = None
+        self._check()
+
+    def _stop(self) -> None:
+        pubsub, self._pubsub, self.epoch = self._pubsub, None, None
+        if pubsub is not None and self._pid == os.getpid():
+            # After a fork the socket is the parent's: dropped unclosed.
+            with contextlib.suppress(redis.RedisError, OSError):
+                pubsub.close()
+
+    def _take_news(self) -> None:
+        assert self._pubsub is not None
+        while (message := self._pubsub.get_message(timeout=0)) is not None:
+            if message["type"] != "message":
+                continue
+            kind, _, payload = message["data"].decode().partition(" ")
+            if kind == "epoch":
+                self.epoch = payload
+            elif kind in _followers:
+                _followers[kind].apply(payload)
+
+    def _check(self) -> None:
+        assert self._client is not None
+        value = self._client.get(EPOCH_KEY)
+        if value is None:  # a fresh or flushed Redis: start an epoch (another process may win)
+            self._client.set(EPOCH_KEY, secrets.token_hex(8), nx=True)
+            value = self._client.get(EPOCH_KEY)
+        epoch = value.decode() if value is not None else None
+        if epoch != self.epoch:
+            self._take_news()  # what already arrived is older than what is loaded now
+            for follower in _followers.values():
+                follower.load(self._client)
+            self.epoch = epoch
+        self._checked = time.monotonic()
+
+
+_listener = _Listener()
 
 
 def _read_epoch() -> str | None:
-    from slrt.platform.redis_client import get_redis
+    return _listener.current()
 
-    try:
-        conn = get_redis()
-        asked = [a for a in (rider() for rider in _riders) if a is not None]
-        if asked:
-            pipe = conn.pipeline(transaction=False)
-            pipe.get(EPOCH_KEY)
-            for commands, _ in asked:
-                for command in commands:
-                    pipe.execute_command(*command)
-            value, *answers = pipe.execute()
-            for commands, use in asked:
-                use(answers[: len(commands)])
-                answers = answers[len(commands) :]
-        else:
-            value = conn.get(EPOCH_KEY)
-        if value is None:  # a fresh or flushed Redis: start an epoch (another process may win)
-            conn.set(EPOCH_KEY, secrets.token_hex(8), nx=True)
-            value = conn.get(EPOCH_KEY)
-    except redis.RedisError:
-        return None
-    return value.decode() if value is not None else None
+
+def listening() -> bool:
+    """Whether this process is taking the channel's news (so followers' copies are current)."""
+    return current_epoch() is not None
 
 
 _UNREAD = object()
 
 
 def current_epoch() -> str | None:
-    """The epoch this request works under (read from Redis once per request); None when Redis
+    """The epoch this request works under (taken once per request); None when the process
     cannot say, which makes every cache read through."""
     if not has_app_context():
         return _read_epoch()
@@ -110,7 +220,10 @@ def new_epoch() -> None:
     clear_local()
     # Without Redis the entries elsewhere still expire within ttl_seconds().
     with contextlib.suppress(redis.RedisError):
-        get_redis().set(EPOCH_KEY, secrets.token_hex(8))
+        pipe = get_redis().pipeline(transaction=True)
+        epoch = _new_epoch_in(pipe)
+        pipe.execute()
+        _listener.adopt(epoch)
     if has_app_context():
         g.pop("slrt_epoch", None)
 
@@ -152,13 +265,6 @@ class LocalCache(Generic[K, V]):
             while len(self._data) > self.max_entries:
                 self._data.popitem(last=False)
         return value
-
-    def peek(self, key: K) -> V | None:
-        """The value held for `key` however old, without asking for the epoch: a guess, for
-        work that checks it against the fresh answer later."""
-        with self._lock:
-            hit = self._data.get(key)
-        return None if hit is None else hit[2]
 
     def forget(self, key: K) -> None:
         with self._lock:

@@ -13,8 +13,10 @@ process does while Redis is out of reach.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+from collections.abc import Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis
@@ -85,12 +87,28 @@ def sentinel_client(url: str, **kw) -> redis.Redis:
     return sentinel.master_for(service, db=db, password=password, **kw)
 
 
+# What a process keeps that is only true of the Redis it talked to (reservations of requests,
+# counts not yet sent): forgotten with the pool, and in a forked child, which must not spend or
+# send the parent's.
+_forgetters: list[Callable[[], None]] = []
+
+
+def forget_with_pool(forget: Callable[[], None]) -> None:
+    """Call `forget()` whenever the process forgets its pool (`reset_redis`, a fork)."""
+    _forgetters.append(forget)
+
+
 def reset_redis(*, close: bool = True) -> None:
     """Forget the pool. After fork pass close=False: the sockets still belong to the parent."""
     global _client
     if _client is not None and close:
         _client.connection_pool.disconnect()
     _client = None
+    for forget in _forgetters:
+        forget()
+
+
+os.register_at_fork(after_in_child=lambda: reset_redis(close=False))
 
 
 def make_patient() -> None:

@@ -98,16 +98,5 @@ def cached_tenant_by_slug(slug: str, *, allow_suspended: bool = False) -> Tenant
     return tenant
 
 
-def known_tenant(slug: str) -> tuple[int, str] | None:
-    """(id, zone) of the district this process last knew by `slug`, however long ago: a guess
-    for work done before the district is resolved, to be checked against `g.tenant`."""
-    values = _BY_SLUG.peek(slug)
-    return (
-        None
-        if values is None
-        else (values["id"], _zone(values["settings"], values["province_code"]))
-    )
-
-
 def tenant_by_code(code: str) -> Tenant | None:
     return db.session.execute(sa.select(Tenant).where(Tenant.code == code)).scalar_one_or_none()

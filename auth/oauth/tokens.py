@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import secrets
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import g, has_request_context, request
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
@@ -27,7 +24,7 @@ from joserfc.jws import extract_compact
 from slrt.auth.oauth.models import SigningKey
 from slrt.platform import db
 from slrt.platform.config import public_url, setting
-from slrt.platform.freshness import LocalCache, ride_along
+from slrt.platform.freshness import LocalCache, announce, follow, listening
 
 ALG = "ES256"
 # Clock skew tolerated when checking exp/nbf/iat: the servers of one deployment keep their clocks
@@ -248,17 +245,53 @@ def verify_access_token(token: str) -> dict[str, Any]:
 
 
 # --- revocation (RFC 7009) ----------------------------------------------------------------------
-# A revoked access token is remembered by its jti until it would have expired anyway: in Redis,
-# which every request asks (no database round trip on the happy path), and in PostgreSQL, which
-# the check reads while Redis is out of reach.
+# A revoked access token is remembered by its jti until it would have expired anyway: in
+# PostgreSQL, which the check reads while Redis is out of reach, and in Redis, whose news
+# (`freshness.follow`) gives every process its own copy of the list, so a request asks nobody.
 
 _REVOKED_PREFIX = "slrt:revoked-jti:"
+_REVOKED_NEWS = "revoked"
+
+# jti -> when its token expires anyway (monotonic seconds): this process's copy of the list.
+_revoked: dict[str, float] = {}
+_revoked_lock = threading.Lock()
+
+
+def _load_revoked(conn: Any) -> None:
+    """The whole list, read again (the process starts listening, or may have missed news)."""
+    keys = list(conn.scan_iter(match=_REVOKED_PREFIX + "*", count=1000))
+    pipe = conn.pipeline(transaction=False)
+    for key in keys:
+        pipe.ttl(key)
+    now = time.monotonic()
+    found = {
+        key.decode()[len(_REVOKED_PREFIX) :]: now + ttl
+        for key, ttl in zip(keys, pipe.execute() if keys else [], strict=True)
+        if ttl is not None and ttl > 0
+    }
+    with _revoked_lock:
+        _revoked.clear()
+        _revoked.update(found)
+
+
+def _note_revoked(payload: str) -> None:
+    jti, _, seconds = payload.rpartition(" ")
+    now = time.monotonic()
+    with _revoked_lock:
+        _revoked[jti] = now + int(seconds)
+        if len(_revoked) > 256:  # a long-lived process forgets the tokens expired anyway
+            for gone in [j for j, until in _revoked.items() if until < now]:
+                del _revoked[gone]
+
+
+follow(_REVOKED_NEWS, _load_revoked, _note_revoked)
 
 
 def revoke_access_token(claims: dict[str, Any]) -> None:
     """Revoke one access token. PostgreSQL first (committed on its own, so the revocation holds
-    whatever the caller's transaction does), then Redis; without Redis it answers 503 so the
-    client asks again (the token stays refused meanwhile: the check reads PostgreSQL)."""
+    whatever the caller's transaction does), then Redis, which tells every process; without
+    Redis it answers 503 so the client asks again (the token stays refused meanwhile: the check
+    reads PostgreSQL)."""
     from sqlalchemy.dialects.postgresql import insert
 
     from slrt.auth.oauth.models import RevokedAccessToken
@@ -269,48 +302,22 @@ def revoke_access_token(claims: dict[str, Any]) -> None:
     remaining = exp - int(time.time()) + 60
     if not jti or remaining <= 0:
         return
-    if has_request_context():
-        g.pop("slrt_revocation", None)  # asked before this revocation: no longer the answer
+    jti = str(jti)[:64]
     with db.engine().begin() as conn:
         conn.execute(
             insert(RevokedAccessToken)
-            .values(jti=str(jti)[:64], expires_at=dt.datetime.fromtimestamp(exp + 60, dt.UTC))
+            .values(jti=jti, expires_at=dt.datetime.fromtimestamp(exp + 60, dt.UTC))
             .on_conflict_do_nothing()
         )
+    _note_revoked(f"{jti} {remaining}")
     try:
-        get_redis().set(_REVOKED_PREFIX + str(jti), "1", ex=remaining)
+        pipe = get_redis().pipeline(transaction=True)
+        pipe.set(_REVOKED_PREFIX + jti, "1", ex=remaining)
+        announce(pipe, _REVOKED_NEWS, f"{jti} {remaining}")
+        pipe.execute()
     except UNREACHABLE as exc:
         note_outage("token revocation", exc)
         raise service_unavailable() from exc
-
-
-def _revocation_rider() -> tuple[list[tuple[Any, ...]], Callable[[list[Any]], None]] | None:
-    """The request's bearer token's revocation, asked with the epoch (`freshness.ride_along`):
-    the token's id is read before its signature is checked, so the answer is only kept for
-    that id and used once the token has been verified."""
-    if not has_request_context() or g.get("slrt_revocation") is not None:
-        return None
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    token = token.strip()
-    # A token seen before names its id in the claims kept for it; only its id is taken here.
-    known = _signed_claims.peek(token)
-    try:
-        payload = (
-            known if known is not None else json.loads(extract_compact(token.encode()).payload)
-        )
-        jti = str(payload["jti"])[:64]
-    except (JoseError, ValueError, KeyError, TypeError):
-        return None
-
-    def use(answers: list[Any]) -> None:
-        g.slrt_revocation = (jti, bool(answers[0]))
-
-    return [("EXISTS", _REVOKED_PREFIX + jti)], use
-
-
-ride_along(_revocation_rider)
 
 
 def is_access_token_revoked(jti: str | None) -> bool:
@@ -318,15 +325,20 @@ def is_access_token_revoked(jti: str | None) -> bool:
 
     if not jti:
         return False
-    asked = g.get("slrt_revocation") if has_request_context() else None
-    if asked is not None and asked[0] == str(jti)[:64]:
-        return asked[1]  # asked in this request, with the epoch
+    jti = str(jti)[:64]
+    if listening():
+        with _revoked_lock:
+            until = _revoked.get(jti)
+            if until is not None and until < time.monotonic():
+                del _revoked[jti]  # expired anyway: its token is refused for that
+                until = None
+        return until is not None
     if redis_available():
         try:
-            return bool(get_redis().exists(_REVOKED_PREFIX + str(jti)))
+            return bool(get_redis().exists(_REVOKED_PREFIX + jti))
         except UNREACHABLE as exc:
             note_outage("token revocation check", exc)
-    return _revoked_in_database(str(jti))
+    return _revoked_in_database(jti)
 
 
 def _revoked_in_database(jti: str) -> bool:

@@ -1,15 +1,18 @@
 """A web process keeps an account's rights briefly (slrt.platform.freshness), yet a revoked
 membership, a disabled account or a revoked token is refused: at once when the change went
-through the app (in any process: a new epoch in Redis), within SLRT_LOCAL_CACHE_SECONDS when it
-was made straight in the database."""
+through the app (in any process: a new epoch announced on Redis's channel, taken at the start of
+each request), within CHECK_SECONDS when that news was lost, within SLRT_LOCAL_CACHE_SECONDS
+when it was made straight in the database."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import sqlalchemy as sa
 
-from slrt.platform.freshness import EPOCH_KEY
+from slrt.platform.freshness import CHANNEL, CHECK_SECONDS, EPOCH_KEY
 from slrt.platform.redis_client import get_redis
 from tests.fixtures import member
 
@@ -48,20 +51,88 @@ def test_a_revocation_through_the_app_is_refused_on_the_next_request(
     assert _status(client, user) == 404
 
 
-def test_another_process_sees_a_change_by_its_new_epoch(
-    app, client, parepare, owner_engine
-) -> None:
-    user = member(app, parepare, "front_office")
-    assert _status(client, user) == 200
-    # Another process disables the account and commits: its commit replaces the epoch. Here the
-    # row changes behind this process's back, and only the epoch tells it.
+def _disable_behind_the_app(owner_engine, user) -> None:
     with owner_engine.begin() as conn:
         conn.execute(
             sa.text("UPDATE accounts SET status = 'disabled' WHERE id = :id"),
             {"id": user.account_id},
         )
-    get_redis().set(EPOCH_KEY, "a commit elsewhere")
+
+
+def test_another_process_sees_a_change_by_its_new_epoch(
+    app, client, parepare, owner_engine
+) -> None:
+    user = member(app, parepare, "front_office")
+    assert _status(client, user) == 200
+    # Another process disables the account and commits: its commit replaces the epoch and
+    # announces it. Here the row changes behind this process's back, and only the news tells it.
+    _disable_behind_the_app(owner_engine, user)
+    pipe = get_redis().pipeline(transaction=True)
+    pipe.set(EPOCH_KEY, "a commit elsewhere").publish(CHANNEL, "epoch a commit elsewhere")
+    pipe.execute()
     assert _status(client, user) == 401
+
+
+def test_a_lost_announcement_holds_back_a_change_for_check_seconds_at_most(
+    app, client, parepare, owner_engine
+) -> None:
+    user = member(app, parepare, "front_office")
+    assert _status(client, user) == 200
+    _disable_behind_the_app(owner_engine, user)
+    get_redis().set(EPOCH_KEY, "a commit whose news was lost")  # no message on the channel
+    time.sleep(CHECK_SECONDS + 0.2)
+    assert _status(client, user) == 401
+
+
+# A second process of the app, asking on every line it reads and printing the status.
+_OTHER_PROCESS = """
+import sys
+from slrt.platform.app import create_app
+client = create_app({"TESTING": True}).test_client()
+url, token = sys.argv[1], sys.argv[2]
+for _ in sys.stdin:
+    print(client.get(url, headers={"Authorization": "Bearer " + token}).status_code, flush=True)
+"""
+
+
+def test_a_change_through_the_app_is_seen_by_another_process_on_its_next_request(
+    app, client, parepare, parepare_admin
+) -> None:
+    from slrt.auth.oauth.tokens import revoke_access_token, verify_access_token
+
+    user = member(app, parepare, "front_office")
+    other_user = member(app, parepare, "front_office")
+    others = [
+        subprocess.Popen(
+            [sys.executable, "-c", _OTHER_PROCESS, URL, u.token],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for u in (user, other_user)
+    ]
+
+    def other_status(k: int) -> int:
+        others[k].stdin.write("\n")
+        others[k].stdin.flush()
+        return int(others[k].stdout.readline())
+
+    try:
+        assert other_status(0) == 200 and other_status(1) == 200  # both now keep their rights
+        found = client.get("/api/v1/t/parepare/memberships", headers=parepare_admin.headers).json
+        mine = next(m for m in found if m["account_id"] == str(user.account_id))
+        url = f"/api/v1/t/parepare/memberships/{mine['id']}"
+        tag = client.get(url, headers=parepare_admin.headers).headers["ETag"]
+        gone = client.delete(url, headers={**parepare_admin.headers, "If-Match": tag})
+        assert gone.status_code == 204
+        assert other_status(0) == 404  # at once, well within CHECK_SECONDS
+        with app.app_context():
+            revoke_access_token(verify_access_token(other_user.token))
+        assert other_status(1) == 401
+    finally:
+        for other in others:
+            other.kill()
+            other.wait()
 
 
 def test_a_change_straight_in_the_database_holds_within_the_bound(

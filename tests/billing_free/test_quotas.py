@@ -372,3 +372,54 @@ def test_trial_end_notice(app, client, parepare, parepare_admin, kemensos_admin)
     notices = client.get("/api/v1/t/parepare/usage/notices", headers=parepare_admin.headers).json
     ending = [n for n in notices if n["code"] == "plan.ending"]
     assert ending and soon in ending[0]["message"] and "(5 hari lagi)" in ending[0]["message"]
+
+
+def test_api_rate_reserved_a_few_at_a_time_serves_exactly_the_limit(
+    app, client, parepare, parepare_admin
+):
+    """The process reserves requests in growing leases, and another process serving the same
+    district reserves its own: together they are never served more than the limit, and this
+    process serves all it reserved (the meter counts what was served, not what was reserved)."""
+    from slrt.billing_free.meter import Metric, unflushed
+    from slrt.billing_free.plans import district_today
+    from slrt.platform.redis_client import get_redis
+
+    put_on_plan(app, parepare, api_requests_per_minute=100)
+    _wait_for_fresh_minute(margin=20)
+    quotas._leases.clear()
+    url = "/api/v1/t/parepare/plan"
+    served = 0
+    for _ in range(10):
+        assert client.get(url, headers=parepare_admin.headers).status_code == 200
+        served += 1
+    window, _ = quotas._minute_window(time.time())
+    with app.app_context():
+        key = quotas._rate_key(parepare.id, window)
+        get_redis().incrby(key, 35)  # another process's reservations
+    while (status := client.get(url, headers=parepare_admin.headers).status_code) == 200:
+        served += 1
+        assert served <= 100
+    assert status == 429
+    assert served == 100 - 35
+    with app.app_context():
+        assert int(get_redis().get(key)) >= 100
+        today = district_today(zone=parepare.zone).isoformat()
+        assert unflushed(parepare.id)[(today, str(Metric.API_CALLS), "")] == served
+
+
+def test_a_forked_process_neither_spends_nor_sends_what_its_parent_holds(app, parepare):
+    import os
+
+    from slrt.billing_free import meter
+
+    field = meter.field_for(parepare.id, meter.Metric.API_CALLS, day=dt.date(2026, 1, 2))
+    meter.hold(field, 3)
+    with quotas._leases_lock:
+        quotas._leases[parepare.id] = quotas._Lease(window=1, left=5, counted=5, size=8)
+    pid = os.fork()
+    if pid == 0:  # the child: exits 0 only if it starts with nothing of its parent's
+        os._exit(0 if not meter.take_held() and not quotas._leases else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert meter.take_held() == {field: 3}  # the parent still holds its own
+    assert quotas._leases[parepare.id].left == 5
