@@ -24,6 +24,7 @@ is known to every process by its next request without asking Redis per request.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import threading
@@ -40,6 +41,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from slrt.platform.config import setting
+
+log = logging.getLogger(__name__)
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -66,15 +69,15 @@ CHECK_SECONDS = 1.0
 
 @dataclass(frozen=True)
 class _Follower:
-    load: Callable[[redis.Redis], None]
+    load: Callable[[], None]
     apply: Callable[[str], None]
 
 
 _followers: dict[str, _Follower] = {}
 
 
-def follow(kind: str, load: Callable[[redis.Redis], None], apply: Callable[[str], None]) -> None:
-    """Keep a process's copy of some shared state: `load(conn)` reads all of it (when the
+def follow(kind: str, load: Callable[[], None], apply: Callable[[str], None]) -> None:
+    """Keep a process's copy of some shared state: `load()` reads all of it (when the
     process starts listening, and again whenever it may have missed news), `apply(payload)`
     takes one piece of news of `kind` announced by any process (`announce`)."""
     _followers[kind] = _Follower(load, apply)
@@ -129,6 +132,10 @@ class _Listener:
             except redis.RedisError as exc:
                 self._stop()
                 note_outage("cache epoch", exc)
+            except Exception:
+                # A follower could not load its state: not listening is the safe answer.
+                self._stop()
+                log.exception("shared state not loaded; caches bypassed until it is")
             return self.epoch
 
     def adopt(self, epoch: str) -> None:
@@ -172,15 +179,16 @@ class _Listener:
 
     def _check(self) -> None:
         assert self._client is not None
+        # News that arrives after the read below is newer than it, and is taken after it.
+        self._take_news()
         value = self._client.get(EPOCH_KEY)
         if value is None:  # a fresh or flushed Redis: start an epoch (another process may win)
             self._client.set(EPOCH_KEY, secrets.token_hex(8), nx=True)
             value = self._client.get(EPOCH_KEY)
         epoch = value.decode() if value is not None else None
         if epoch != self.epoch:
-            self._take_news()  # what already arrived is older than what is loaded now
             for follower in _followers.values():
-                follower.load(self._client)
+                follower.load()
             self.epoch = epoch
         self._checked = time.monotonic()
 

@@ -216,9 +216,10 @@ class SigningKey(Base):
 
 
 class RevokedAccessToken(Base):
-    """An access token revoked before its expiry, by its `jti`. Redis answers the per-request
-    check; this table is the durable copy the check reads while Redis is out of reach. Rows go
-    once the token would have expired anyway (`slrt auth purge`)."""
+    """An access token revoked before its expiry, by its `jti`. Each process keeps these in
+    memory (loaded from here, then told of new ones through Redis) for the per-request check,
+    which reads this table while Redis is out of reach. Rows go once the token would have
+    expired anyway (`slrt auth purge`)."""
 
     __tablename__ = "revoked_access_tokens"
 

@@ -245,42 +245,40 @@ def verify_access_token(token: str) -> dict[str, Any]:
 
 
 # --- revocation (RFC 7009) ----------------------------------------------------------------------
-# A revoked access token is remembered by its jti until it would have expired anyway: in
-# PostgreSQL, which the check reads while Redis is out of reach, and in Redis, whose news
-# (`freshness.follow`) gives every process its own copy of the list, so a request asks nobody.
+# A revoked access token is remembered by its jti until it would have expired anyway, in
+# PostgreSQL. Each process keeps the list in memory: read from PostgreSQL when it starts
+# listening to Redis's news (and whenever it may have missed some), then kept current by the
+# news every revocation announces (`freshness.follow`), so a request asks nobody. A process
+# that cannot listen (Redis out of reach) reads PostgreSQL for every check.
 
-_REVOKED_PREFIX = "slrt:revoked-jti:"
 _REVOKED_NEWS = "revoked"
 
-# jti -> when its token expires anyway (monotonic seconds): this process's copy of the list.
+# jti -> when its token expires anyway (Unix time, with the leeway): this process's list.
 _revoked: dict[str, float] = {}
 _revoked_lock = threading.Lock()
 
 
-def _load_revoked(conn: Any) -> None:
-    """The whole list, read again (the process starts listening, or may have missed news)."""
-    keys = list(conn.scan_iter(match=_REVOKED_PREFIX + "*", count=1000))
-    pipe = conn.pipeline(transaction=False)
-    for key in keys:
-        pipe.ttl(key)
-    now = time.monotonic()
-    found = {
-        key.decode()[len(_REVOKED_PREFIX) :]: now + ttl
-        for key, ttl in zip(keys, pipe.execute() if keys else [], strict=True)
-        if ttl is not None and ttl > 0
-    }
+def _load_revoked() -> None:
+    from slrt.auth.oauth.models import RevokedAccessToken
+
+    with db.engine().connect() as conn:
+        rows = conn.execute(
+            sa.select(RevokedAccessToken.jti, RevokedAccessToken.expires_at).where(
+                RevokedAccessToken.expires_at > sa.func.now()
+            )
+        ).all()
     with _revoked_lock:
         _revoked.clear()
-        _revoked.update(found)
+        _revoked.update((jti, expires.timestamp()) for jti, expires in rows)
 
 
 def _note_revoked(payload: str) -> None:
-    jti, _, seconds = payload.rpartition(" ")
-    now = time.monotonic()
+    jti, _, until = payload.rpartition(" ")
+    now = time.time()
     with _revoked_lock:
-        _revoked[jti] = now + int(seconds)
+        _revoked[jti] = float(until)
         if len(_revoked) > 256:  # a long-lived process forgets the tokens expired anyway
-            for gone in [j for j, until in _revoked.items() if until < now]:
+            for gone in [j for j, expires in _revoked.items() if expires < now]:
                 del _revoked[gone]
 
 
@@ -289,9 +287,9 @@ follow(_REVOKED_NEWS, _load_revoked, _note_revoked)
 
 def revoke_access_token(claims: dict[str, Any]) -> None:
     """Revoke one access token. PostgreSQL first (committed on its own, so the revocation holds
-    whatever the caller's transaction does), then Redis, which tells every process; without
-    Redis it answers 503 so the client asks again (the token stays refused meanwhile: the check
-    reads PostgreSQL)."""
+    whatever the caller's transaction does), then the news to every process through Redis;
+    without Redis it answers 503 so the client asks again (meanwhile the processes that cannot
+    reach Redis either check PostgreSQL)."""
     from sqlalchemy.dialects.postgresql import insert
 
     from slrt.auth.oauth.models import RevokedAccessToken
@@ -299,8 +297,7 @@ def revoke_access_token(claims: dict[str, Any]) -> None:
     from slrt.platform.redis_client import UNREACHABLE, get_redis, note_outage
 
     jti, exp = claims.get("jti"), int(claims.get("exp", 0))
-    remaining = exp - int(time.time()) + 60
-    if not jti or remaining <= 0:
+    if not jti or exp + 60 <= time.time():
         return
     jti = str(jti)[:64]
     with db.engine().begin() as conn:
@@ -309,11 +306,10 @@ def revoke_access_token(claims: dict[str, Any]) -> None:
             .values(jti=jti, expires_at=dt.datetime.fromtimestamp(exp + 60, dt.UTC))
             .on_conflict_do_nothing()
         )
-    _note_revoked(f"{jti} {remaining}")
+    _note_revoked(f"{jti} {exp + 60}")
     try:
         pipe = get_redis().pipeline(transaction=True)
-        pipe.set(_REVOKED_PREFIX + jti, "1", ex=remaining)
-        announce(pipe, _REVOKED_NEWS, f"{jti} {remaining}")
+        announce(pipe, _REVOKED_NEWS, f"{jti} {exp + 60}")
         pipe.execute()
     except UNREACHABLE as exc:
         note_outage("token revocation", exc)
@@ -321,24 +317,14 @@ def revoke_access_token(claims: dict[str, Any]) -> None:
 
 
 def is_access_token_revoked(jti: str | None) -> bool:
-    from slrt.platform.redis_client import UNREACHABLE, get_redis, note_outage, redis_available
-
     if not jti:
         return False
     jti = str(jti)[:64]
-    if listening():
-        with _revoked_lock:
-            until = _revoked.get(jti)
-            if until is not None and until < time.monotonic():
-                del _revoked[jti]  # expired anyway: its token is refused for that
-                until = None
-        return until is not None
-    if redis_available():
-        try:
-            return bool(get_redis().exists(_REVOKED_PREFIX + jti))
-        except UNREACHABLE as exc:
-            note_outage("token revocation check", exc)
-    return _revoked_in_database(jti)
+    if not listening():
+        return _revoked_in_database(jti)
+    with _revoked_lock:
+        expires = _revoked.get(jti)
+    return expires is not None and expires > time.time()
 
 
 def _revoked_in_database(jti: str) -> bool:

@@ -164,3 +164,43 @@ def test_without_redis_nothing_is_kept(app, client, parepare, owner_engine, monk
     monkeypatch.setattr(freshness, "_read_epoch", lambda: None)
     _revoke_in_database(owner_engine, parepare, user)
     assert _status(client, user) == 404
+
+
+def test_a_process_that_starts_listening_after_a_revocation_knows_of_it(
+    app, client, parepare
+) -> None:
+    from slrt.auth.oauth import tokens
+    from slrt.platform.redis_client import reset_redis
+
+    user = member(app, parepare, "front_office")
+    assert _status(client, user) == 200
+    with app.app_context():
+        tokens.revoke_access_token(tokens.verify_access_token(user.token))
+    # As a process started now: nothing in memory, a new subscription that reads the list.
+    tokens._revoked.clear()
+    reset_redis()
+    assert _status(client, user) == 401
+
+
+def test_a_revocation_whose_news_was_lost_is_known_within_check_seconds(
+    app, client, parepare, owner_engine
+) -> None:
+    from slrt.auth.oauth import tokens
+
+    user = member(app, parepare, "front_office")
+    assert _status(client, user) == 200
+    with app.app_context():
+        jti = tokens.verify_access_token(user.token)["jti"]
+    # What another process's revocation leaves when its news never arrives: the row, and a new
+    # epoch that no message announced.
+    with owner_engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO revoked_access_tokens (jti, expires_at) "
+                "VALUES (:jti, now() + interval '1 hour')"
+            ),
+            {"jti": jti},
+        )
+    get_redis().set(EPOCH_KEY, "a revocation whose news was lost")
+    time.sleep(CHECK_SECONDS + 0.2)
+    assert _status(client, user) == 401
