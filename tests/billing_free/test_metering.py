@@ -175,3 +175,25 @@ def test_metering_survives_redis_down_without_failing_the_action(app, parepare, 
     finally:
         monkeypatch.undo()
         reset_redis()
+
+
+def test_held_api_calls_are_sent_once_hold_seconds_old_and_when_the_process_exits(
+    app, parepare, monkeypatch
+):
+    import datetime as dt
+    import subprocess
+    import sys
+
+    field = meter.field_for(parepare.id, Metric.API_CALLS, day=dt.date(2026, 1, 2))
+    with app.app_context():
+        live = get_redis()
+        monkeypatch.setattr(meter, "HOLD_SECONDS", 3600.0)
+        meter.hold(field, 2)
+        assert live.hget(meter.LIVE_KEY, field) is None  # held in the process
+        monkeypatch.setattr(meter, "HOLD_SECONDS", 0.0)
+        meter.hold(field)
+        assert int(live.hget(meter.LIVE_KEY, field)) == 3  # the oldest was old enough: all sent
+        # A process that ends sends what it holds on its way out.
+        code = f"from slrt.billing_free import meter; meter.hold({field!r}, 4)"
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+        assert int(live.hget(meter.LIVE_KEY, field)) == 7
