@@ -10,17 +10,26 @@ import subprocess
 import sys
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from slrt.platform.freshness import CHANNEL, CHECK_SECONDS, EPOCH_KEY
 from slrt.platform.redis_client import get_redis
-from tests.fixtures import member
+from tests.fixtures import User, member
 
 URL = "/api/v1/t/parepare/persons"
 
 
 def _status(client, user) -> int:
     return client.get(URL, headers=user.headers).status_code
+
+
+@pytest.fixture
+def user(app, client, parepare) -> User:
+    """A front-office member whose rights this process now keeps (it served one request)."""
+    kept = member(app, parepare, "front_office")
+    assert _status(client, kept) == 200
+    return kept
 
 
 def _revoke_in_database(owner_engine, tenant, user) -> None:
@@ -37,17 +46,20 @@ def _revoke_in_database(owner_engine, tenant, user) -> None:
         assert changed.rowcount == 1
 
 
-def test_a_revocation_through_the_app_is_refused_on_the_next_request(
-    app, client, parepare, parepare_admin
-) -> None:
-    user = member(app, parepare, "front_office")
-    assert _status(client, user) == 200  # the process now keeps the membership
-    found = client.get("/api/v1/t/parepare/memberships", headers=parepare_admin.headers).json
+def _remove_through_the_app(client, admin, user) -> None:
+    """The district admin removes `user`'s membership (a commit that announces a new epoch)."""
+    found = client.get("/api/v1/t/parepare/memberships", headers=admin.headers).json
     mine = next(m for m in found if m["account_id"] == str(user.account_id))
     url = f"/api/v1/t/parepare/memberships/{mine['id']}"
-    tag = client.get(url, headers=parepare_admin.headers).headers["ETag"]
-    gone = client.delete(url, headers={**parepare_admin.headers, "If-Match": tag})
+    tag = client.get(url, headers=admin.headers).headers["ETag"]
+    gone = client.delete(url, headers={**admin.headers, "If-Match": tag})
     assert gone.status_code == 204
+
+
+def test_a_revocation_through_the_app_is_refused_on_the_next_request(
+    app, client, user, parepare_admin
+) -> None:
+    _remove_through_the_app(client, parepare_admin, user)
     assert _status(client, user) == 404
 
 
@@ -59,11 +71,15 @@ def _disable_behind_the_app(owner_engine, user) -> None:
         )
 
 
-def test_another_process_sees_a_change_by_its_new_epoch(
-    app, client, parepare, owner_engine
-) -> None:
-    user = member(app, parepare, "front_office")
-    assert _status(client, user) == 200
+def _status_once_lost_news_is_due(client, user) -> int:
+    """The next request's status once the process has had time to read the epoch itself,
+    after a change whose news never arrived (a new epoch, no message on the channel)."""
+    get_redis().set(EPOCH_KEY, f"a change whose news was lost {time.monotonic()}")
+    time.sleep(CHECK_SECONDS + 0.2)
+    return _status(client, user)
+
+
+def test_another_process_sees_a_change_by_its_new_epoch(app, client, user, owner_engine) -> None:
     # Another process disables the account and commits: its commit replaces the epoch and
     # announces it. Here the row changes behind this process's back, and only the news tells it.
     _disable_behind_the_app(owner_engine, user)
@@ -74,14 +90,10 @@ def test_another_process_sees_a_change_by_its_new_epoch(
 
 
 def test_a_lost_announcement_holds_back_a_change_for_check_seconds_at_most(
-    app, client, parepare, owner_engine
+    app, client, user, owner_engine
 ) -> None:
-    user = member(app, parepare, "front_office")
-    assert _status(client, user) == 200
     _disable_behind_the_app(owner_engine, user)
-    get_redis().set(EPOCH_KEY, "a commit whose news was lost")  # no message on the channel
-    time.sleep(CHECK_SECONDS + 0.2)
-    assert _status(client, user) == 401
+    assert _status_once_lost_news_is_due(client, user) == 401
 
 
 # A second process of the app, asking on every line it reads and printing the status.
@@ -119,12 +131,7 @@ def test_a_change_through_the_app_is_seen_by_another_process_on_its_next_request
 
     try:
         assert other_status(0) == 200 and other_status(1) == 200  # both now keep their rights
-        found = client.get("/api/v1/t/parepare/memberships", headers=parepare_admin.headers).json
-        mine = next(m for m in found if m["account_id"] == str(user.account_id))
-        url = f"/api/v1/t/parepare/memberships/{mine['id']}"
-        tag = client.get(url, headers=parepare_admin.headers).headers["ETag"]
-        gone = client.delete(url, headers={**parepare_admin.headers, "If-Match": tag})
-        assert gone.status_code == 204
+        _remove_through_the_app(client, parepare_admin, user)
         assert other_status(0) == 404  # at once, well within CHECK_SECONDS
         with app.app_context():
             revoke_access_token(verify_access_token(other_user.token))
@@ -146,34 +153,28 @@ def test_a_change_straight_in_the_database_holds_within_the_bound(
     assert _status(client, user) == 404
 
 
-def test_a_revoked_token_is_refused_at_once(app, client, parepare) -> None:
+def test_a_revoked_token_is_refused_at_once(app, client, user) -> None:
     from slrt.auth.oauth.tokens import revoke_access_token, verify_access_token
 
-    user = member(app, parepare, "front_office")
-    assert _status(client, user) == 200
     with app.app_context():
         revoke_access_token(verify_access_token(user.token))
     assert _status(client, user) == 401
 
 
-def test_without_redis_nothing_is_kept(app, client, parepare, owner_engine, monkeypatch) -> None:
+def test_without_redis_nothing_is_kept(
+    app, client, parepare, user, owner_engine, monkeypatch
+) -> None:
     from slrt.platform import freshness
 
-    user = member(app, parepare, "front_office")
-    assert _status(client, user) == 200
     monkeypatch.setattr(freshness, "_read_epoch", lambda: None)
     _revoke_in_database(owner_engine, parepare, user)
     assert _status(client, user) == 404
 
 
-def test_a_process_that_starts_listening_after_a_revocation_knows_of_it(
-    app, client, parepare
-) -> None:
+def test_a_process_that_starts_listening_after_a_revocation_knows_of_it(app, client, user) -> None:
     from slrt.auth.oauth import tokens
     from slrt.platform.redis_client import reset_redis
 
-    user = member(app, parepare, "front_office")
-    assert _status(client, user) == 200
     with app.app_context():
         tokens.revoke_access_token(tokens.verify_access_token(user.token))
     # As a process started now: nothing in memory, a new subscription that reads the list.
@@ -183,12 +184,10 @@ def test_a_process_that_starts_listening_after_a_revocation_knows_of_it(
 
 
 def test_a_revocation_whose_news_was_lost_is_known_within_check_seconds(
-    app, client, parepare, owner_engine
+    app, client, user, owner_engine
 ) -> None:
     from slrt.auth.oauth import tokens
 
-    user = member(app, parepare, "front_office")
-    assert _status(client, user) == 200
     with app.app_context():
         jti = tokens.verify_access_token(user.token)["jti"]
     # What another process's revocation leaves when its news never arrives: the row, and a new
@@ -201,6 +200,4 @@ def test_a_revocation_whose_news_was_lost_is_known_within_check_seconds(
             ),
             {"jti": jti},
         )
-    get_redis().set(EPOCH_KEY, "a revocation whose news was lost")
-    time.sleep(CHECK_SECONDS + 0.2)
-    assert _status(client, user) == 401
+    assert _status_once_lost_news_is_due(client, user) == 401
