@@ -147,6 +147,12 @@ def send(pipe: redis.client.Pipeline, taken: dict[str, int]) -> None:
         pipe.hincrby(LIVE_KEY, field, n)
 
 
+def _send_alone(taken: dict[str, int]) -> None:
+    pipe = get_redis().pipeline(transaction=False)
+    send(pipe, taken)
+    pipe.execute()
+
+
 def send_held() -> None:
     """Send what the process holds now, in its own round trip."""
     from slrt.platform.redis_client import note_outage, redis_available
@@ -158,9 +164,7 @@ def send_held() -> None:
         put_back(taken)
         return
     try:
-        pipe = get_redis().pipeline(transaction=False)
-        send(pipe, taken)
-        pipe.execute()
+        _send_alone(taken)
     except redis.RedisError as exc:
         put_back(taken)
         note_outage("usage meter", exc)
@@ -175,9 +179,7 @@ def _send_held_at_exit() -> None:
     taken = take_held()
     if taken:
         with contextlib.suppress(Exception):
-            pipe = get_redis().pipeline(transaction=False)
-            send(pipe, taken)
-            pipe.execute()
+            _send_alone(taken)
 
 
 def held_for(tenant_id: int) -> dict[tuple[str, str, str], int]:
