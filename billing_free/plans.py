@@ -77,14 +77,15 @@ QUOTA_LABELS: dict[Quota, tuple[str, str]] = {
 }
 
 
-# Sized from `make bench` on a 2-core app node (two gunicorn processes): it serves at most about
-# 180 person reads, 150 name searches or 110 agency-inbox pages per second, so about 150 mixed
-# API requests per second, 9,000 a minute. A plan's API requests per minute let its accounts
-# work at their busiest (the lokus package: about 65 people, one request every 6 seconds at a
-# peak, 650 a minute, so 600 with the pages, which are not counted, on top), and no district
-# takes more than a third of one node (3,000 a minute for the largest plan) however its
-# scripts behave. Import rows per day: one import job writes about 7,000 rows a second, so
-# 250,000 rows hold a worker for under a minute and 2,000,000 for about five.
+# Sized from `make bench` on a 2-core app node (two gunicorn processes): on the slowest such
+# machine measured it served about 300 person reads, 200 name searches or 190 agency-inbox
+# pages per second (on a faster one 720, 500 and 450), so about 230 mixed API requests
+# per second, 14,000 a minute. A plan's API requests per minute let its accounts work at their
+# busiest (the lokus package: about 65 people, one request every 6 seconds at a peak, 650 a
+# minute, so 600 with the pages, which are not counted, on top), and no district takes more
+# than a fifth of one node (3,000 a minute for the largest plan) however its scripts behave.
+# Import rows per day: one import job writes at least about 7,000 rows a second (19,000 on the
+# faster machine), so 250,000 rows hold a worker for under a minute and 2,000,000 for about five.
 STANDARD_PLANS: list[dict[str, Any]] = [
     {
         # Kemensos start-up package: 1 secretariat, 2 Puskesos, about 50 facilitators and
