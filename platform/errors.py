@@ -25,6 +25,9 @@ class Msg(str):
         obj.en = en_text
         return obj
 
+    def __getnewargs__(self) -> tuple[str, str]:  # pickled whole (an import's reading process)
+        return str(self), self.en
+
 
 # marshmallow / webargs default messages, in Indonesian.
 MARSHMALLOW_ID = {

@@ -50,7 +50,7 @@ def run_import_job(
     batch_size: int = BATCH_SIZE,
     overlap: bool = False,
 ) -> dict[str, Any]:
-    """`overlap`: the sink may write on a helper thread while the next batch is read
+    """`overlap`: the next batch is read in another process while the sink writes
     (`slrt.platform.tabular.imports.run_import`)."""
     state = ctx.state
     held_until: list[dt.datetime] = []
@@ -63,8 +63,8 @@ def run_import_job(
             held_until.append(grant.resume_at)
         return grant.granted
 
-    def metered_sink(batch: list[tuple[int, dict[str, Any]]]) -> dict[str, int]:
-        written = sink(batch)
+    def metered_sink(batch: list[tuple[int, dict[str, Any]]], *prepared: Any) -> dict[str, int]:
+        written = sink(batch, *prepared)
         meter.count(Metric.IMPORT_ROWS, len(batch))  # sent when the checkpoint commits
         return written
 

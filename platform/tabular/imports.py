@@ -16,33 +16,34 @@
   the last spreadsheet row written, so a retried job passes it back as `resume_after` and only
   validates (for the report) the rows before it. Re-running a whole file changes nothing either,
   since the sink upserts.
-- A sink may have `prepare(row, values)`: called for each good row as it is read (on the
-  caller's thread, without the database), so the sink's own Python work on a batch overlaps
-  the writing of the batch before.
-- Overlap (`overlap=True`, for a sink that may run on another thread): each batch is written
-  (sink, then checkpoint) on one helper thread while the next batch is validated, so the database works on one batch while Python checks the next; the
-  helper borrows the caller's session and context (`OneBehind`), and never holds it at the same
-  time as the caller. A write's error surfaces at the next batch or at the end, and nothing
-  returns or raises while a write is still running.
+- A sink may have `prepare(row, values)`: called for each good row as it is read (without
+  the database), so the sink's own Python work on a row is done with the reading; what it
+  returns comes back with the batch, as `sink(batch, prepared)` (one item per row).
+- Overlap (`overlap=True`): the file is read, validated and prepared in a forked process
+  (`_read_ahead`) while the caller writes the batch before, so the database works on one batch
+  while Python checks the next. The caller writes on its own thread, in its own session and
+  transaction; `prepare` then runs in the other process, so it may keep no state the write
+  needs. A write's error stops the reading; a reading error is raised in the caller.
 - `reshape` sees the raw rows before validation (a file whose header the user mapped by hand:
   its header row replaced by the column names, the title rows above it dropped).
 """
 
 from __future__ import annotations
 
-import contextvars
+import multiprocessing
+import sys
+import traceback
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from slrt.platform import db
-from slrt.platform.tabular.read import iter_rows
+from slrt.platform.tabular.read import TabularFile, iter_rows
 from slrt.platform.tabular.validate import CellError, Sheet, validate_rows
 from slrt.platform.tabular.write import ErrorReport
 
-Sink = Callable[[list[tuple[int, dict[str, Any]]]], dict[str, int]]
+Sink = Callable[..., dict[str, int]]  # sink(batch) or, with `prepare`, sink(batch, prepared)
 Checkpoint = Callable[..., None]
 
 
@@ -86,46 +87,120 @@ class RowsHeld(Exception):
         self.last_row = last_row
 
 
-class OneBehind:
-    """One write at a time on one helper thread, started while the caller goes on (validating
-    the next batch). The helper uses the caller's database session and context variables
-    (district, app), so a batch and its checkpoint commit in the caller's transaction; the
-    caller waits for the running write before it starts another or touches the session."""
+@dataclass
+class Chunk:
+    """What reading hands writing: a batch of good rows, what the sink's `prepare` made of each,
+    the errors of the bad rows read since the chunk before, and the file's counts so far
+    (`ImportOutcome.summary()` as it stood at the chunk's last row)."""
 
-    def __init__(self, *, inline: bool = False) -> None:
-        self._session = db.session()
-        self._context = contextvars.copy_context()
-        self._pool = None if inline else ThreadPoolExecutor(1, thread_name_prefix="slrt-import")
-        self._pending: Future[None] | None = None
+    batch: list[tuple[int, dict[str, Any]]]
+    prepared: list[Any] | None
+    errors: list[CellError]
+    seen: dict[str, Any]
 
-    def _run(self, fn: Callable[[], None]) -> None:
-        db.session.registry.set(self._session)
+
+def _chunks(
+    info: TabularFile,
+    rows: Iterator[tuple[int, list[Any]]],
+    sheet: Sheet,
+    *,
+    resume_after: int,
+    batch_size: int,
+    prepare: Callable[[int, dict[str, Any]], Any] | None,
+) -> Iterator[Chunk]:
+    """The file validated into chunks of `batch_size` good rows (or as many rows read, so
+    progress moves through a long run of bad rows); the last chunk may be empty."""
+    counts = ImportOutcome(info.kind, None, None)
+    header: dict[str, Any] = {}
+    batch: list[tuple[int, dict[str, Any]]] = []
+    prepared: list[Any] = []
+    errors: list[CellError] = []
+    read_at_last = 0
+
+    def chunk() -> Chunk:
+        nonlocal batch, prepared, errors, read_at_last
+        counts.encoding, counts.delimiter = info.encoding, info.delimiter
+        counts.ignored_columns = header.get("ignored_columns", [])
+        read_at_last = counts.rows
+        done = Chunk(batch, prepared if prepare is not None else None, errors, counts.summary())
+        batch, prepared, errors = [], [], []
+        return done
+
+    for v in validate_rows(sheet, rows, header_out=header):
+        counts.rows += 1
+        if v.values is None:
+            counts.bad += 1
+            counts.errors += len(v.errors)
+            errors.extend(v.errors)
+        else:
+            counts.good += 1
+            if v.row <= resume_after:
+                continue  # written by an earlier attempt (checkpointed with its batch)
+            batch.append((v.row, v.values))
+            if prepare is not None:
+                prepared.append(prepare(v.row, v.values))
+        if len(batch) >= batch_size or counts.rows - read_at_last >= batch_size:
+            yield chunk()
+    yield chunk()
+
+
+def _read_ahead(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
+    """`chunks` made in a forked process, one chunk ahead of the caller: the reading process
+    has its own interpreter lock, so validating the next batch no longer competes with the
+    caller's Python between its statements, and a write's answer is taken up at once.
+
+    The child only reads the file and computes: it touches neither the database nor Redis (the
+    parent's sockets it inherited are left alone, and it leaves by `os._exit`, so nothing is
+    closed on the parent's behalf). A chunk waits in the pipe until the caller asks for it, so
+    memory holds at most the chunk being written and the one after it. The child's error is
+    raised here; if the caller stops early (its write failed), the child is stopped."""
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()  # else the child would write what is buffered a second time
+    child = context.Process(
+        target=_send_chunks, args=(chunks, send, receive), name="slrt-import-reader", daemon=True
+    )
+    child.start()
+    send.close()
+    kind = "chunk"
+    try:
+        while kind == "chunk":
+            try:
+                kind, payload = receive.recv()
+            except EOFError:
+                kind = "gone"
+                raise RuntimeError(
+                    f"the import's reading process ended without a word (exit {child.exitcode})"
+                ) from None
+            if kind == "error":
+                raise payload
+            if kind == "chunk":
+                yield payload
+    finally:
+        receive.close()
+        if kind == "chunk":
+            child.kill()  # the caller stopped early: what the child reads now is not wanted
+        child.join()
+
+
+def _send_chunks(chunks: Iterator[Chunk], send: Connection, receive: Connection) -> None:
+    receive.close()  # the parent's end: were it held here too, a dead parent would go unnoticed
+    try:
         try:
-            fn()
-        finally:
-            db.session.registry.clear()  # the session stays the caller's
-
-    def submit(self, fn: Callable[[], None]) -> None:
-        self.wait()
-        if self._pool is None:
-            fn()  # inline: written before the caller goes on
-            return
-        self._pending = self._pool.submit(self._context.run, self._run, fn)
-
-    def wait(self) -> None:
-        """Until the running write is done; its error, if any, is raised here."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
-
-    def close(self) -> None:
-        """Wait for a running write without raising its error (called when another error is
-        already on its way, or after `wait`)."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.exception()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+            for chunk in chunks:
+                send.send(("chunk", chunk))
+            send.send(("done", None))
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the caller stopped reading (its write failed): nothing to say
+        except BaseException as exc:
+            exc.add_note("In the import's reading process:\n" + traceback.format_exc())
+            try:
+                send.send(("error", exc))
+            except Exception:
+                send.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+    finally:
+        send.close()
 
 
 def run_import(
@@ -146,77 +221,62 @@ def run_import(
     | None = None,
     overlap: bool = False,
 ) -> ImportOutcome:
-    info, rows = iter_rows(path, max_bytes=max_bytes)
+    info, rows = iter_rows(path, max_bytes=max_bytes)  # a file refused outright is refused here
     if reshape is not None:
         rows = reshape(rows)  # e.g. a header mapped by hand, title rows above it dropped
+    prepare = getattr(sink, "prepare", None)
+    chunks = _chunks(
+        info, rows, sheet, resume_after=resume_after, batch_size=batch_size, prepare=prepare
+    )
+    if overlap:
+        chunks = _read_ahead(chunks)
     report = ErrorReport(workdir)
     outcome = ImportOutcome(info.kind, None, None, report=report)
     outcome.written = dict(written_before or {})
-    header: dict[str, Any] = {}
-    batch: list[tuple[int, dict[str, Any]]] = []
     last_row = resume_after
-    flushed_at = 0
 
-    def write(batch: list[tuple[int, dict[str, Any]]], seen: dict[str, Any]) -> None:
-        # On the helper thread: `seen` is the outcome as it stood when the batch was handed
-        # over (the caller's counters have moved on since).
+    def write(chunk: Chunk) -> None:
         nonlocal last_row
-        held = False
+        batch, prepared, held = chunk.batch, chunk.prepared, False
         if batch and allow is not None:
             # A quota (import rows per day) may allow only part of the batch now: write that
             # part, checkpoint after its last row, and stop; the rest is read again on resume.
             granted = allow(batch[0][0], len(batch))
             if granted < len(batch):
                 held, batch = True, batch[:granted]
+                prepared = prepared[:granted] if prepared is not None else None
         if batch:
-            _add(outcome.written, sink(batch))
+            _add(outcome.written, sink(batch) if prepared is None else sink(batch, prepared))
             last_row = batch[-1][0]
         if checkpoint is not None:
-            rows, bad = seen["rows"], seen["bad_rows"]
+            rows, bad = chunk.seen["rows"], chunk.seen["bad_rows"]
             checkpoint(
                 rows,
                 total_hint,
                 f"{rows} baris diperiksa, {bad} bermasalah / {rows} rows checked, {bad} with errors",
-                counts=seen | outcome.written,
+                counts=chunk.seen | outcome.written,
                 state={"row": last_row, "written": dict(outcome.written)},
             )
         if held:
             raise RowsHeld(last_row)
 
-    def flush() -> None:
-        nonlocal batch, flushed_at
-        outcome.encoding, outcome.delimiter = info.encoding, info.delimiter
-        outcome.ignored_columns = header.get("ignored_columns", [])
-        flushed_at = outcome.rows
-        handed, seen, batch = batch, outcome.summary(), []
-        behind.submit(lambda: write(handed, seen))
-
-    behind = OneBehind(inline=not overlap)
-    prepare = getattr(sink, "prepare", None)
     try:
-        for v in validate_rows(sheet, rows, header_out=header):
-            outcome.rows += 1
-            if v.values is None:
-                outcome.bad += 1
-                outcome.errors += len(v.errors)
-                report.add(v.errors)
-                continue
-            outcome.good += 1
-            if v.row <= resume_after:
-                continue  # written by an earlier attempt (checkpointed with its batch)
-            batch.append((v.row, v.values))
-            if prepare is not None:
-                prepare(v.row, v.values)
-            if len(batch) >= batch_size:
-                flush()
-            elif outcome.rows - flushed_at >= batch_size:
-                flush()  # progress also moves through long runs of bad rows
-        flush()
-        behind.wait()
+        for chunk in chunks:
+            report.add(chunk.errors)
+            seen = chunk.seen
+            outcome.rows, outcome.good, outcome.bad = (
+                seen["rows"],
+                seen["good_rows"],
+                seen["bad_rows"],
+            )
+            outcome.errors = seen["errors"]
+            outcome.encoding, outcome.delimiter = seen["encoding"], seen["delimiter"]
+            outcome.ignored_columns = seen["ignored_columns"]
+            write(chunk)
         for error in conflicts() if conflicts is not None else ():
             report.add([error])
             outcome.errors += 1
     finally:
-        behind.close()
+        chunks.close()
         report.close()
     return outcome

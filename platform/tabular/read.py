@@ -63,6 +63,9 @@ class FileRejected(Exception):
         super().__init__(msg.en)
         self.msg = msg
 
+    def __reduce__(self) -> tuple[type[FileRejected], tuple[Msg]]:
+        return FileRejected, (self.msg,)  # raised again after crossing from the reading process
+
 
 @dataclass
 class TabularFile:

@@ -47,6 +47,8 @@ from slrt.tenants.regions.models import Village
 from slrt.tenants.registry.models import Household, Person, Relation
 from slrt.tenants.registry.nik import kk_problems, nik_hasher, nik_problems, parse_nik
 
+UNIQUE_VIOLATION = "23505"  # PostgreSQL's SQLSTATE
+
 RELATIONS = {r.value.replace("_", " "): r.value for r in Relation} | {
     r.value: r.value for r in Relation
 }
@@ -249,8 +251,32 @@ UPSERT_HOUSEHOLDS = sa.text(
     """
 )
 # Persons not stored when the batch was read, each registered (the keyed hash of its NIK) for the
-# national duplicate signal. One created meanwhile by someone else is left alone here (not
-# returned) and looked at again.
+# national duplicate signal. Tried first as plain inserts in a savepoint: a NIK no one else
+# registered between the read and the write (nearly always) needs no conflict check and nothing
+# returned (measured alone on 100,000 rows: the writing took 3.7 s instead of 4.5). Should one
+# have been (a unique key refused), the savepoint goes and the guarded statement below runs.
+INSERT_NEW_PERSONS = sa.text(
+    f"""
+    INSERT INTO persons (tenant_id, id, household_id, nik, name, sex, birth_place, birth_date,
+                         relation, has_disability, phone, village_code)
+    SELECT :tenant_id, s.id,
+           (SELECT h.id FROM households h WHERE h.tenant_id = {DISTRICT} AND h.kk_number = s.kk),
+           s.nik, s.name, s.sex, s.birth_place, s.birth_date, s.relation, s.has_disability,
+           s.phone, s.village
+    FROM import_rows s
+    WHERE s.line <> ALL(CAST(:stored AS integer[]))
+    """  # noqa: S608 (composed from the constant DISTRICT only)
+)
+REGISTER_NEW_PERSONS = sa.text(
+    """
+    INSERT INTO nik_registrations (nik_hash, tenant_ref, district_code)
+    SELECT s.nik_hash, :tenant_id, :district_code
+    FROM import_rows s
+    WHERE s.line <> ALL(CAST(:stored AS integer[]))
+    """
+)
+# The same with each conflict left alone: a person created meanwhile by someone else is not
+# returned, and is looked at again.
 INSERT_PERSONS = sa.text(
     f"""
     WITH inserted AS (
@@ -315,20 +341,21 @@ class RegistryWriter:
         self.job_id, self.since, self.in_scope = job_id, since, in_scope
         self._digest = nik_hasher()
         self._today = Today()
-        # Rows made ready by `prepare` (on the import's own thread), taken by the write.
-        self._prepared: dict[int, tuple[Any, ...]] = {}
-        self._household: tuple[str, uuid.UUID] = ("", uuid7())
+        self._household: tuple[str, str] = ("", str(uuid7()))
 
-    def _staged(self, row: int, values: dict[str, Any]) -> tuple[Any, ...]:
-        """The row as `import_rows` holds it: as a new person would be stored."""
+    def prepare(self, row: int, values: dict[str, Any]) -> tuple[Any, ...]:
+        """The row as `import_rows` holds it: as a new person would be stored. Called by the
+        import as each good row is read (in the reading process, when it has one), so the
+        row's Python work is done there and the write is all database. Ids go as text: the
+        row crosses a pipe, and text crosses it cheapest."""
         new = self._merged(values, None, self._today())
         # The household's id, should its KK be new. Any of its rows' ids will do (one is
         # taken), so the rows of a family listed together share one, made once.
         if self._household[0] != values["no_kk"]:
-            self._household = (values["no_kk"], uuid7())
+            self._household = (values["no_kk"], str(uuid7()))
         return (
             row,
-            uuid7(),
+            str(uuid7()),
             self._household[1],
             values["nik"],
             self._digest(values["nik"]),
@@ -344,20 +371,17 @@ class RegistryWriter:
             values.get("alamat") or None,
         )
 
-    def prepare(self, row: int, values: dict[str, Any]) -> None:
-        """Called by the import as each good row is read, while the batch before is being
-        written: the row's Python work is done then, so the write is all database."""
-        self._prepared[row] = self._staged(row, values)
-
-    def _stage(self, batch: list[tuple[int, dict[str, Any]]]) -> None:
+    def _stage(
+        self, batch: list[tuple[int, dict[str, Any]]], prepared: list[tuple[Any, ...]] | None
+    ) -> None:
         """The batch into `import_rows`."""
         db.session.execute(STAGE)
-        prepared = self._prepared
+        if prepared is None:
+            prepared = [self.prepare(row, values) for row, values in batch]
         cursor = db.session.connection().connection.driver_connection.cursor()
         with cursor, cursor.copy(STAGE_COPY) as copy:
-            for row, values in batch:
-                staged = prepared.pop(row, None)
-                copy.write_row(staged if staged is not None else self._staged(row, values))
+            for staged in prepared:
+                copy.write_row(staged)
 
     @staticmethod
     def _stored_again(nik: str) -> Any:
@@ -410,7 +434,12 @@ class RegistryWriter:
         before = {"no_kk": old.kk_number} | {c: getattr(old, f) for f, c in PERSON_COLUMNS.items()}
         return {c: _shown(v) for c, v in before.items() if new[c] != v}
 
-    def __call__(self, batch: list[tuple[int, dict[str, Any]]]) -> dict[str, int]:
+    def __call__(
+        self,
+        batch: list[tuple[int, dict[str, Any]]],
+        prepared: list[tuple[Any, ...]] | None = None,
+    ) -> dict[str, int]:
+        """`prepared`: `prepare` of each row of `batch`, when the import made them already."""
         tenant = current_tenant()
         counts = dict.fromkeys(
             (
@@ -425,7 +454,7 @@ class RegistryWriter:
             0,
         )
         by_row = dict(batch)
-        self._stage(batch)
+        self._stage(batch, prepared)
         stored = db.session.execute(STORED, {"tenant_id": tenant.id}).all()
         skip: list[int] = []  # rows that touch no household
         updates: dict[str, tuple[int, dict[str, Any]]] = {}
@@ -454,19 +483,10 @@ class RegistryWriter:
         )
         counts["households_inserted"] = sum(1 for x in changed_households if x)
         counts["households_updated"] = len(changed_households) - counts["households_inserted"]
-        inserted = set(
-            db.session.execute(
-                INSERT_PERSONS,
-                {
-                    "tenant_id": tenant.id,
-                    "district_code": tenant.code,
-                    "stored": [o.line for o in stored],
-                },
-            ).scalars()
-        )
+        stored_rows = {o.line for o in stored}
+        inserted = self._insert_persons(tenant, batch, stored_rows)
         updated = self._update_persons(tenant, updates)
         counts["persons_inserted"], counts["persons_updated"] = len(inserted), len(updated)
-        stored_rows = {o.line for o in stored}
         missed = [
             (row, values)
             for row, values in batch
@@ -498,6 +518,26 @@ class RegistryWriter:
         changed_at: dt.datetime | None = None,
     ) -> None:
         conflicts.hold_back(self.job_id, row, reason, values["nik"], values, stored, changed_at)
+
+    @staticmethod
+    def _insert_persons(
+        tenant: Any, batch: list[tuple[int, dict[str, Any]]], stored_rows: set[int]
+    ) -> set[str]:
+        """The NIKs of the new persons written (each registered)."""
+        params = {
+            "tenant_id": tenant.id,
+            "district_code": tenant.code,
+            "stored": sorted(stored_rows),
+        }
+        try:
+            with db.session.begin_nested():
+                db.session.execute(INSERT_NEW_PERSONS, params)
+                db.session.execute(REGISTER_NEW_PERSONS, params)
+        except sa.exc.IntegrityError as exc:
+            if getattr(exc.orig, "sqlstate", None) != UNIQUE_VIOLATION:
+                raise
+            return set(db.session.execute(INSERT_PERSONS, params).scalars())
+        return {values["nik"] for row, values in batch if row not in stored_rows}
 
     def _update_persons(
         self, tenant: Any, updates: dict[str, tuple[int, dict[str, Any]]]

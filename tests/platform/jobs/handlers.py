@@ -89,16 +89,13 @@ def import_rows(ctx) -> dict:
     from tests.platform.tabular.test_tabular import SHEET
 
     class Sink:
-        def __init__(self) -> None:
-            self.prepared: set[int] = set()
-
-        def prepare(self, row: int, values: dict) -> None:
+        def prepare(self, row: int, values: dict) -> int:
             # the job's own wrapping of the sink (its metering) must not lose this
-            self.prepared.add(row)
+            return row
 
-        def __call__(self, batch):
-            for row, values in batch:
-                assert row in self.prepared, f"row {row} reached the write unprepared"
+        def __call__(self, batch, prepared):
+            assert prepared == [row for row, _ in batch], "rows reached the write unprepared"
+            for _row, values in batch:
                 ctx.save_file(f"nik-{values['nik']}", "text/plain", values["nama"].encode())
             return {"stored": len(batch)}
 

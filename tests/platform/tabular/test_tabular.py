@@ -7,6 +7,7 @@ import csv
 import dataclasses
 import datetime as dt
 import io
+import multiprocessing
 import random
 import subprocess
 import sys
@@ -114,12 +115,22 @@ def _write_csv(path: Path, rows, *, delimiter: str, encoding: str) -> Path:
     return path
 
 
-def test_messy_csv_gives_the_right_error_report_and_good_rows(tmp_path: Path) -> None:
+@pytest.mark.parametrize("overlap", [False, True], ids=["inline", "read-ahead"])
+def test_messy_csv_gives_the_right_error_report_and_good_rows(
+    tmp_path: Path, overlap: bool
+) -> None:
+    """Read in another process (overlap) or not, the same rows, report, counts and checkpoints:
+    what the reading found (encoding, delimiter, ignored columns, every error) crosses over."""
     src = _write_csv(tmp_path / "data.txt", MESSY_ROWS, delimiter=";", encoding="cp1252")
     sink = DictSink()
     progress = []
     outcome = run_import(
-        src, SHEET, sink, tmp_path, checkpoint=lambda *a, **k: progress.append((a, k))
+        src,
+        SHEET,
+        sink,
+        tmp_path,
+        checkpoint=lambda *a, **k: progress.append((a, k)),
+        overlap=overlap,
     )
     assert (outcome.kind, outcome.encoding, outcome.delimiter) == ("csv", "cp1252", ";")
     assert outcome.ignored_columns == ["Catatan"]
@@ -641,11 +652,14 @@ def test_parts_read_whole_are_capped(tmp_path: Path) -> None:
     assert "xl/styles.xml" in message and "terlalu besar setelah dibuka" in message
 
 
-def test_overlapped_writes_run_one_at_a_time_behind_the_reading(tmp_path: Path) -> None:
-    """With overlap, each batch is written on one helper thread, in order, never two at once,
-    each checkpoint after its own batch and carrying that batch's last row; the caller's context
-    variables reach the writes; what the sink prepared is done on the caller's thread."""
+def test_overlapped_reading_runs_in_another_process_and_writes_stay_the_callers(
+    tmp_path: Path,
+) -> None:
+    """With overlap, the file is read and prepared in another process; each batch comes back
+    with what the sink prepared for each of its rows, and is written on the caller's thread, in
+    the caller's context, in order, each checkpoint after its own batch with its last row."""
     import contextvars
+    import os
     import threading
 
     marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="unset")
@@ -655,21 +669,18 @@ def test_overlapped_writes_run_one_at_a_time_behind_the_reading(tmp_path: Path) 
         for i in range(1, 26)
     ]
     src = _write_csv(tmp_path / "a.csv", rows, delimiter=",", encoding="utf-8")
-    caller = threading.get_ident()
-    seen: list[tuple[str, Any]] = []
-    running = threading.Lock()
+    caller, parent = threading.get_ident(), os.getpid()
+    writes: list[tuple[bool, str]] = []
 
     class Sink(DictSink):
-        def prepare(self, row: int, values: dict[str, Any]) -> None:
-            seen.append(("prepare", threading.get_ident() == caller))
+        def prepare(self, row: int, values: dict[str, Any]) -> tuple[int, int, str]:
+            return os.getpid(), row, values["nik"]
 
-        def __call__(self, batch):
-            assert running.acquire(blocking=False), "two writes at once"
-            try:
-                seen.append(("write", (threading.get_ident() != caller, marker.get())))
-                return super().__call__(batch)
-            finally:
-                running.release()
+        def __call__(self, batch, prepared):
+            assert [(r, v["nik"]) for r, v in batch] == [(r, n) for _, r, n in prepared]
+            assert {pid for pid, _, _ in prepared} - {parent} == {pid for pid, _, _ in prepared}
+            writes.append((threading.get_ident() == caller, marker.get()))
+            return super().__call__(batch)
 
     checkpoints: list[int] = []
     sink = Sink()
@@ -685,8 +696,19 @@ def test_overlapped_writes_run_one_at_a_time_behind_the_reading(tmp_path: Path) 
     assert outcome.written == {"inserted": 25, "updated": 0, "unchanged": 0}
     assert len(sink.rows) == 25
     assert checkpoints == [11, 21, 26]  # row 1 is the header
-    assert {v for k, v in seen if k == "prepare"} == {True}
-    assert {v for k, v in seen if k == "write"} == {(True, "the caller's")}
+    assert writes == [(True, "the caller's")] * 3
+    assert multiprocessing.active_children() == []  # the reading process is gone
+
+
+def test_a_file_refused_while_read_ahead_is_refused_in_the_caller(tmp_path: Path) -> None:
+    """The reading process's refusal crosses over whole: the same bilingual reason."""
+    src = tmp_path / "blank.csv"
+    src.write_bytes(b";;;\r\n;;;\r\n")
+    with pytest.raises(FileRejected) as refused:
+        run_import(src, SHEET, DictSink(), tmp_path, overlap=True)
+    assert refused.value.msg == "Berkas kosong: tidak ada baris judul."
+    assert refused.value.msg.en == "The file is empty: no header row."
+    assert multiprocessing.active_children() == []
 
 
 def test_an_overlapped_write_that_fails_stops_the_import_with_its_error(tmp_path: Path) -> None:
@@ -706,3 +728,4 @@ def test_an_overlapped_write_that_fails_stops_the_import_with_its_error(tmp_path
     with pytest.raises(RuntimeError, match="went away"):
         run_import(src, SHEET, sink, tmp_path, batch_size=10, overlap=True)
     assert calls == [2, 12]  # nothing written after the failed batch
+    assert multiprocessing.active_children() == []  # and the reading stopped

@@ -15,8 +15,8 @@ import_job.run_import_job.__kwdefaults__["batch_size"] = BATCH
 _write = RegistryWriter.__call__
 
 
-def _slow_write(self, batch):
-    written = _write(self, batch)
+def _slow_write(self, batch, prepared=None):
+    written = _write(self, batch, prepared)
     time.sleep(PAUSE)
     return written
 

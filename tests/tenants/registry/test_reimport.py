@@ -147,3 +147,71 @@ def test_persons_outside_the_uploaders_region_are_left_alone(
     [line] = _report(client, back_office, job_id)
     assert line[:2] == ["2", "nik"] and "di luar wilayah tugas Anda" in line[3]
     assert line[5] == "" and "Andi Baso" not in ",".join(line)  # nothing of the stored record
+
+
+def test_a_nik_registered_while_its_batch_is_written_is_held_back_and_the_rest_written(
+    app, parepare
+) -> None:
+    """A front office registers one of the file's NIKs after the batch looked its stored persons
+    up and before it writes: the batch's plain inserts meet the unique key, their savepoint
+    goes, and the guarded write takes the batch's other rows; the newcomer is compared as a
+    stored person (here it differs: held back, with its stored name in the report)."""
+    import datetime as dt
+    import threading
+
+    from slrt.platform.jobs.actions import enqueue
+    from slrt.platform.tabular.conflicts import conflict_errors
+    from slrt.platform.tabular.validate import validate_rows
+    from slrt.tenants.regions.models import Village
+    from slrt.tenants.registry.jobs import RegistryWriter, region_test, registry_sheet
+    from slrt.tenants.registry.models import NikRegistration
+    from tests.tenants.registry.test_import_export import GOOD
+
+    baco = GOOD[2][1]
+    front_office = member(app, parepare, "front_office")
+    raced: list[int] = []
+
+    def register_baco() -> None:
+        resp = app.test_client().post(
+            "/api/v1/t/parepare/persons",
+            json={"nik": baco, "name": "Baco Lain", "village_code": GOOD[2][9]},
+            headers=front_office.headers,
+        )
+        raced.append(resp.status_code)
+
+    def between_read_and_write(conn, cursor, statement, *args) -> None:
+        # The batch's own first insert of persons (the front office's is on its own thread).
+        if (
+            threading.current_thread() is importer
+            and statement.lstrip().startswith("INSERT INTO persons")
+            and not raced
+        ):
+            other = threading.Thread(target=register_baco)
+            other.start()
+            other.join()
+
+    importer = threading.current_thread()
+
+    with app.app_context(), tenant_context(parepare.ref()):
+        job = enqueue("registry.import", {})
+        villages = set(db.session.execute(sa.select(Village.code)).scalars())
+        header = [["no_kk", "nik", "nama", "jenis_kelamin", "tempat_lahir", "tanggal_lahir",
+                   "hubungan", "disabilitas", "telepon", "kode_desa", "alamat"]]  # fmt: skip
+        cells = enumerate(header + [list(r) for r in GOOD], start=1)
+        batch = [(v.row, v.values) for v in validate_rows(registry_sheet(villages, {}), cells)]
+        writer = RegistryWriter(job.id, dt.datetime.now(dt.UTC), region_test({}))
+        sa.event.listen(db.engine(), "before_cursor_execute", between_read_and_write)
+        try:
+            counts = writer(batch)
+        finally:
+            sa.event.remove(db.engine(), "before_cursor_execute", between_read_and_write)
+        assert raced == [201]
+        assert (counts["persons_inserted"], counts["conflict_rows"]) == (2, 1)
+        names = dict(db.session.execute(sa.select(Person.nik, Person.name)).all())
+        assert names == {GOOD[0][1]: GOOD[0][2], GOOD[1][1]: GOOD[1][2], baco: "Baco Lain"}
+        registered = db.session.execute(sa.select(sa.func.count()).select_from(NikRegistration))
+        assert registered.scalar() == 3  # each NIK once: the newcomer's by its own registration
+        held = {e.column: e for e in conflict_errors(job.id)}
+        assert {e.row for e in held.values()} == {4}  # Baco's row, each differing cell
+        assert (held["nama"].value, held["nama"].stored) == ("Baco", "Baco Lain")
+        db.session.rollback()
