@@ -37,9 +37,8 @@ ERROR_REPORT_STEM = "laporan-kesalahan"
 # progress, each statement's planning) are small beside its rows, small enough that a resumed
 # job redoes little and memory stays flat (`make bench` measures the import at this size).
 # Measured on a 2-core machine, 100k rows, when the reading still ran on a thread beside the
-# writing: 2,000 rows per batch took 5.4-5.5 s, 5,000 took
-# 4.9-5.0 s and 10,000 took 5.1-5.2 s; peak memory 192 MB at 2,000 and 200 MB at 5,000,
-# the same for 100k rows as for 1M.
+# writing: 2,000 rows per batch took 5.4-5.5 s, 5,000 took 4.9-5.0 s and 10,000 took
+# 5.1-5.2 s; peak memory 192 MB at 2,000 and 200 MB at 5,000, the same for 100k rows as for 1M.
 BATCH_SIZE = 5000
 
 
