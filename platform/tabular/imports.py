@@ -30,6 +30,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import multiprocessing
 import sys
@@ -91,13 +92,13 @@ class RowsHeld(Exception):
 @dataclass
 class Chunk:
     """What reading hands writing: a batch of good rows, what the sink's `prepare` made of each,
-    the errors of the bad rows read since the chunk before, and the file's counts so far
-    (`ImportOutcome.summary()` as it stood at the chunk's last row)."""
+    the errors of the bad rows read since the chunk before, and the file's counts as they stood
+    at the chunk's last row (nothing written yet, no report)."""
 
     batch: list[tuple[int, dict[str, Any]]]
     prepared: list[Any] | None
     errors: list[CellError]
-    seen: dict[str, Any]
+    counts: ImportOutcome
 
 
 def _chunks(
@@ -123,7 +124,9 @@ def _chunks(
         counts.encoding, counts.delimiter = info.encoding, info.delimiter
         counts.ignored_columns = header.get("ignored_columns", [])
         read_at_last = counts.rows
-        done = Chunk(batch, prepared if prepare is not None else None, errors, counts.summary())
+        done = Chunk(
+            batch, prepared if prepare is not None else None, errors, dataclasses.replace(counts)
+        )
         batch, prepared, errors = [], [], []
         return done
 
@@ -235,8 +238,7 @@ def run_import(
     if overlap:
         chunks = _read_ahead(chunks)
     report = ErrorReport(workdir)
-    outcome = ImportOutcome(info.kind, None, None, report=report)
-    outcome.written = dict(written_before or {})
+    written = dict(written_before or {})
     last_row = resume_after
 
     def write(chunk: Chunk) -> None:
@@ -250,33 +252,26 @@ def run_import(
                 held, batch = True, batch[:granted]
                 prepared = prepared[:granted] if prepared is not None else None
         if batch:
-            _add(outcome.written, sink(batch) if prepared is None else sink(batch, prepared))
+            _add(written, sink(batch) if prepared is None else sink(batch, prepared))
             last_row = batch[-1][0]
         if checkpoint is not None:
-            rows, bad = chunk.seen["rows"], chunk.seen["bad_rows"]
+            rows, bad = chunk.counts.rows, chunk.counts.bad
             checkpoint(
                 rows,
                 total_hint,
                 f"{rows} baris diperiksa, {bad} bermasalah / {rows} rows checked, {bad} with errors",
-                counts=chunk.seen | outcome.written,
-                state={"row": last_row, "written": dict(outcome.written)},
+                counts=chunk.counts.summary() | written,
+                state={"row": last_row, "written": dict(written)},
             )
         if held:
             raise RowsHeld(last_row)
 
     try:
-        for chunk in chunks:
+        for chunk in chunks:  # the last one always comes, with the file's final counts
             report.add(chunk.errors)
-            seen = chunk.seen
-            outcome.rows, outcome.good, outcome.bad = (
-                seen["rows"],
-                seen["good_rows"],
-                seen["bad_rows"],
-            )
-            outcome.errors = seen["errors"]
-            outcome.encoding, outcome.delimiter = seen["encoding"], seen["delimiter"]
-            outcome.ignored_columns = seen["ignored_columns"]
             write(chunk)
+        outcome = chunk.counts
+        outcome.written, outcome.report = written, report
         for error in conflicts() if conflicts is not None else ():
             report.add([error])
             outcome.errors += 1

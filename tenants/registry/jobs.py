@@ -255,8 +255,7 @@ UPSERT_HOUSEHOLDS = sa.text(
 # registered between the read and the write (nearly always) needs no conflict check and nothing
 # returned (measured alone on 100,000 rows: the writing took 3.7 s instead of 4.5). Should one
 # have been (a unique key refused), the savepoint goes and the guarded statement below runs.
-INSERT_NEW_PERSONS = sa.text(
-    f"""
+NEW_PERSONS = f"""
     INSERT INTO persons (tenant_id, id, household_id, nik, name, sex, birth_place, birth_date,
                          relation, has_disability, phone, village_code)
     SELECT :tenant_id, s.id,
@@ -265,8 +264,8 @@ INSERT_NEW_PERSONS = sa.text(
            s.phone, s.village
     FROM import_rows s
     WHERE s.line <> ALL(CAST(:stored AS integer[]))
-    """  # noqa: S608 (composed from the constant DISTRICT only)
-)
+"""  # noqa: S608 (composed from the constant DISTRICT only)
+INSERT_NEW_PERSONS = sa.text(NEW_PERSONS)
 REGISTER_NEW_PERSONS = sa.text(
     """
     INSERT INTO nik_registrations (nik_hash, tenant_ref, district_code)
@@ -280,15 +279,7 @@ REGISTER_NEW_PERSONS = sa.text(
 INSERT_PERSONS = sa.text(
     f"""
     WITH inserted AS (
-        INSERT INTO persons (tenant_id, id, household_id, nik, name, sex, birth_place,
-                             birth_date, relation, has_disability, phone, village_code)
-        SELECT :tenant_id, s.id,
-               (SELECT h.id FROM households h
-                 WHERE h.tenant_id = {DISTRICT} AND h.kk_number = s.kk),
-               s.nik, s.name, s.sex, s.birth_place, s.birth_date, s.relation,
-               s.has_disability, s.phone, s.village
-        FROM import_rows s
-        WHERE s.line <> ALL(CAST(:stored AS integer[]))
+        {NEW_PERSONS}
         ON CONFLICT ON CONSTRAINT uq_persons_tenant_nik DO NOTHING
         RETURNING nik
     ), registered AS (
@@ -298,7 +289,7 @@ INSERT_PERSONS = sa.text(
         ON CONFLICT DO NOTHING
     )
     SELECT nik FROM inserted
-    """  # noqa: S608 (composed from the constant DISTRICT only)
+    """  # noqa: S608 (composed from the constant NEW_PERSONS only)
 )
 # Stored persons the file changes, with the values already merged.
 UPDATE_PERSONS = sa.text(
